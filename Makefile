@@ -1,0 +1,48 @@
+# Dampak — run `make help` for the list of commands.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+SURVEY  ?= data/raw/solok/solok_2026.yaml
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup report test lint format lab bench bench-smoke sample clean-outputs
+
+help: ## Show the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Dampak needs Python 3.11 or newer")'
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name dampak --display-name "Python (Dampak)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install Dampak (done once; reused afterwards)
+
+report: $(STAMP) ## Run the whole pipeline on SURVEY (default: the bundled sample) and write reports/
+	$(BIN)/python -m pipelines run $(SURVEY)
+
+test: $(STAMP) ## Lint, check formatting and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: $(STAMP) ## Format the code with ruff and re-pair the notebooks with their .py twins
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	cd notebooks && for f in *.py; do ../$(BIN)/jupytext --quiet --to ipynb "$$f"; done
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP) ## Benchmark the pipeline at 2,000 / 100,000 / 1,000,000 respondents
+	$(BIN)/python -m pipelines bench
+
+sample: $(STAMP) ## Regenerate the bundled synthetic sample survey (seed 2025)
+	$(BIN)/python -m pipelines simulate --n 2000 --seed 2025 --out data/raw/solok --formats csv,xlsx,sav
+
+clean-outputs: ## Delete generated data/processed and reports (raw data is never touched)
+	find data/processed reports -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

@@ -1,0 +1,48 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python (Dampak)
+#     language: python
+#     name: dampak
+# ---
+
+# %% [markdown]
+# # Explore: the processed data and results, for researchers
+#
+# Run `make report` first. Each table loads in one line; the functions used by the pipeline are
+# importable, so you can fit your own design-based model in two more.
+
+# %% tags=["parameters"]
+config_path = "../data/raw/solok/solok_2026.yaml"
+processed_dir = "../data/processed/solok-2026"
+reports_dir = "../reports/solok-2026"
+
+# %%
+from pipelines import steps
+
+cfg, cb, out = steps.load(config_path, processed_dir, reports_dir)
+waves, panel = steps.load_clean(out, cfg)
+results = steps.load_results(out)
+latest = waves[cfg.waves[-1].id]
+latest.head()
+
+# %% [markdown]
+# ## The tidy results table
+# One row per estimate: outcome, group, estimate, SE, CI, p, adjusted p, n and method.
+
+# %%
+results["estimates"].head(20)
+
+# %% [markdown]
+# ## Your own model
+# Build a design object (weights, strata, clusters) and hand it to any estimator.
+
+# %%
+from pipelines import analysis
+from pipelines.design import SurveyDesign, svyglm
+
+data = analysis.prepare(latest, cfg, cb)
+design = SurveyDesign(data, weights="weight", strata="kecamatan", cluster="site")
+svyglm(design, "confidence ~ participated + age + C(gender) + C(education)")

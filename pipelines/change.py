@@ -1,0 +1,434 @@
+"""Change over time and robustness of the participation comparison.
+
+* :func:`attrition_table` — how many respondents of one wave were found again in the next,
+  overall and by baseline group (so differential attrition is visible).
+* :func:`paired_change` — within-respondent pre/post change among respondents linked across
+  waves (design-based mean change, Cohen's d_z with a noncentral-t interval).
+* :func:`did` — difference-in-differences: the change among respondents who were not
+  participants at baseline and took part between the waves, against those who did not
+  (regression of the change score with design-based Taylor SEs; plus an ANCOVA variant,
+  the follow-up outcome adjusted for the baseline outcome).
+* :func:`ipw` — inverse-probability-of-participation weighting (design-weighted logistic
+  propensity on the covariates, stabilised weights x design weights) with a covariate
+  balance table (standardised mean differences before and after weighting).
+
+None of these is randomised: ``note`` says participation is *associated with* the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from pipelines.design import SurveyDesign
+from pipelines.models import (
+    NOTE_OBSERVATIONAL,
+    as_float,
+    design_matrix,
+    drop_constant,
+    fit_rows,
+    frame,
+    is_categorical,
+    method_text,
+    outcome_family,
+    outcome_values,
+    svy_fit,
+    t_stats,
+)
+
+__all__ = ["attrition_table", "cohen_dz", "did", "ipw", "link_waves", "paired_change"]
+
+BALANCE_COLUMNS = [
+    "wave",
+    "covariate",
+    "level",
+    "mean_participants_before",
+    "mean_others_before",
+    "smd_before",
+    "mean_participants_after",
+    "mean_others_after",
+    "smd_after",
+    "balanced_after",
+]
+
+
+# --------------------------------------------------------------------------- linking
+def attrition_table(
+    waves: dict[str, pd.DataFrame],
+    by: Sequence[str] = ("participated", "gender", "age_band", "disability"),
+    key: str = "respondent_key",
+) -> pd.DataFrame:
+    """For each consecutive pair of waves: baseline respondents found again, overall and by
+    each baseline characteristic in ``by`` (``group_var`` "all" for the total)."""
+    ids = list(waves)
+    rows = []
+    for a, b in zip(ids, ids[1:], strict=False):
+        base = waves[a]
+        keys_b = set(waves[b][key].dropna())
+        found = base[key].isin(keys_b) & base[key].notna()
+        n_to = len(keys_b)
+        parts = [("all", pd.Series("all", index=base.index))]
+        parts += [(g, base[g]) for g in by if g in base]
+        for gv, col in parts:
+            grp = pd.DataFrame({"g": col.astype(object), "found": found}).dropna(subset=["g"])
+            agg = grp.groupby("g", sort=True)["found"].agg(["size", "sum"])
+            for level, r in agg.iterrows():
+                rows.append(
+                    {
+                        "from_wave": a,
+                        "to_wave": b,
+                        "group_var": gv,
+                        "group": str(level),
+                        "n_from": int(r["size"]),
+                        "linked": int(r["sum"]),
+                        "retention": float(r["sum"] / r["size"]) if r["size"] else np.nan,
+                        "n_to": n_to,
+                    }
+                )
+    cols = ["from_wave", "to_wave", "group_var", "group", "n_from", "linked", "retention", "n_to"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def link_waves(
+    panel: pd.DataFrame,
+    pre: str,
+    post: str,
+    columns: Sequence[str],
+    key: str = "respondent_key",
+) -> pd.DataFrame:
+    """One row per respondent present in both ``pre`` and ``post``: ``<col>_pre`` and
+    ``<col>_post`` for each column (vectorised merge, no per-row Python)."""
+    cols = [c for c in dict.fromkeys(columns) if c in panel]
+    a = panel.loc[panel["wave"].astype(str) == str(pre), [key, *cols]]
+    b = panel.loc[panel["wave"].astype(str) == str(post), [key, *cols]]
+    a = a.dropna(subset=[key]).drop_duplicates(key, keep="last")
+    b = b.dropna(subset=[key]).drop_duplicates(key, keep="last")
+    return a.merge(b, on=key, suffixes=("_pre", "_post")).reset_index(drop=True)
+
+
+def _design(
+    linked: pd.DataFrame, strata: str | None, cluster: str | None, weight: str | None
+) -> SurveyDesign:
+    """Design of the linked sample: baseline strata and PSUs, baseline weights or 1."""
+    s = f"{strata}_pre" if strata and f"{strata}_pre" in linked else None
+    c = f"{cluster}_pre" if cluster and f"{cluster}_pre" in linked else None
+    w = weight if weight and weight in linked else None
+    return SurveyDesign(linked, weights=w, strata=s, cluster=c, lonely_psu="adjust")
+
+
+# --------------------------------------------------------------------------- effect sizes
+def cohen_dz(diff: np.ndarray, conf_level: float = 0.95) -> tuple[float, float, float, int]:
+    """Cohen's d_z = mean(diff) / sd(diff) with a noncentral-t interval (normal
+    approximation ``se = sqrt(1/n + d^2 / (2n))`` above 2,000 pairs or |t| > 30)."""
+    d = np.asarray(diff, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    if n < 3 or np.std(d, ddof=1) == 0:
+        return np.nan, np.nan, np.nan, n
+    dz = float(d.mean() / d.std(ddof=1))
+    alpha = 1 - conf_level
+    se = np.sqrt(1 / n + dz**2 / (2 * n))
+    z = stats.norm.ppf(1 - alpha / 2)
+    approx = (dz, dz - z * se, dz + z * se, n)
+    t_obs, df = dz * np.sqrt(n), n - 1
+    if n > 2000 or abs(t_obs) > 30:
+        return approx
+    span = 10 + 2 * abs(t_obs)
+
+    def f(ncp, target):
+        return stats.nct.cdf(t_obs, df, ncp) - target
+
+    try:
+        lo = optimize.brentq(f, t_obs - span, t_obs + span, args=(1 - alpha / 2,))
+        hi = optimize.brentq(f, t_obs - span, t_obs + span, args=(alpha / 2,))
+    except ValueError:  # the noncentral t is numerically unstable far out: approximate
+        return approx
+    return dz, lo / np.sqrt(n), hi / np.sqrt(n), n
+
+
+def paired_change(
+    panel: pd.DataFrame,
+    outcomes: Sequence[str],
+    pre: str,
+    post: str,
+    treatment: str = "participated",
+    strata: str | None = "kecamatan",
+    cluster: str | None = "site",
+    weight: str | None = None,
+) -> pd.DataFrame:
+    """Within-respondent change ``post - pre`` for every outcome, among all linked
+    respondents and separately for those who did / did not take part between the waves.
+
+    Two rows per outcome and group: ``mean change`` (design-based mean of the paired
+    differences, Taylor SE over the baseline strata and sites; baseline weights if given,
+    else unweighted) and ``Cohen's d_z`` (unweighted, noncentral-t interval).  ``group``
+    is ``all``, ``participated`` or ``did not participate``.
+    """
+    cols = [*outcomes, treatment, strata, cluster, "income_change"]
+    if weight:
+        cols.append(weight)
+    linked = link_waves(panel, pre, post, [c for c in cols if c])
+    if linked.empty:
+        return frame([])
+    if weight and f"{weight}_pre" in linked:
+        linked["_w"] = linked[f"{weight}_pre"]
+    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None)
+    t_post = as_float(linked[f"{treatment}_post"]) if f"{treatment}_post" in linked else None
+    groups = [("all", np.ones(len(linked), dtype=bool))]
+    if t_post is not None:
+        groups += [("participated", t_post == 1), ("did not participate", t_post == 0)]
+    wtxt = "baseline weights" if "_w" in linked else "unweighted"
+    rows = []
+    for outcome in outcomes:
+        pre_v = _linked_values(linked, outcome, "pre")
+        post_v = _linked_values(linked, outcome, "post")
+        if pre_v is None or post_v is None:
+            continue
+        diff = post_v - pre_v
+        for label, mask in groups:
+            use = mask & np.isfinite(diff)
+            if use.sum() < 3:
+                continue
+            sub = des.subset(use)
+            w = sub.row_weights
+            m = float(np.dot(w, np.nan_to_num(diff)) / w.sum())
+            scores = np.where(use, w * (np.nan_to_num(diff) - m) / w.sum(), 0.0)
+            se = float(np.sqrt(max(des._vcov(np.flatnonzero(use), scores[use])[0, 0], 0.0)))
+            dfd = sub.df
+            lo, hi, p = t_stats(m, se, dfd)
+            base = {
+                "analysis": "paired_change",
+                "outcome": outcome,
+                "group_var": f"{treatment} between waves",
+                "group": label,
+                "n": int(use.sum()),
+                "note": "Change within the same respondents; without a comparison group it "
+                "is not attributable to the programme.",
+            }
+            rows.append(
+                base
+                | {
+                    "term": f"mean change {pre}->{post}",
+                    "estimate": m,
+                    "se": se,
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                    "df": dfd,
+                    "p": float(p),
+                    "method": f"paired difference, design-based mean ({wtxt}; Taylor SE over "
+                    f"baseline sites, t on {dfd} df)",
+                }
+            )
+            dz, dlo, dhi, nd = cohen_dz(diff[use])
+            rows.append(
+                base
+                | {
+                    "term": "Cohen's d_z",
+                    "estimate": dz,
+                    "se": np.nan,
+                    "ci_low": dlo,
+                    "ci_high": dhi,
+                    "df": nd - 1,
+                    "p": np.nan,
+                    "method": "Cohen's d_z = mean / SD of paired differences (unweighted; "
+                    + (
+                        "noncentral-t CI)"
+                        if nd <= 2000 and abs(dz) * np.sqrt(nd) <= 30
+                        else "normal-approximation CI)"
+                    ),
+                }
+            )
+    return frame(rows)
+
+
+def _linked_values(linked: pd.DataFrame, outcome: str, when: str) -> np.ndarray | None:
+    col = f"{outcome}_{when}"
+    if col in linked:
+        return as_float(linked[col])
+    if outcome == "income_rose" and f"income_change_{when}" in linked:
+        return outcome_values(
+            linked.rename(columns={f"income_change_{when}": "income_change"}), outcome
+        )
+    return None
+
+
+# --------------------------------------------------------------------------- DiD
+def did(
+    panel: pd.DataFrame,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    pre: str,
+    post: str,
+    treatment: str = "participated",
+    strata: str | None = "kecamatan",
+    cluster: str | None = "site",
+    weight: str | None = None,
+) -> pd.DataFrame:
+    """Difference-in-differences among respondents linked across ``pre`` and ``post`` who
+    did not take part at baseline: the change score ``y_post - y_pre`` regressed on taking
+    part between the waves, adjusted for baseline covariates (term ``participated between
+    waves``; analysis ``did``).  Also ``ancova``: ``y_post`` on taking part, the baseline
+    outcome and covariates.  Design-weighted (baseline weights if given), Taylor SEs over
+    baseline strata and sites.  Binary outcomes use a linear probability model (change in
+    percentage points / 100).
+    """
+    cols = [*outcomes, *covariates, treatment, strata, cluster, "income_change"]
+    if weight:
+        cols.append(weight)
+    linked = link_waves(panel, pre, post, [c for c in cols if c])
+    if linked.empty or f"{treatment}_pre" not in linked:
+        return frame([])
+    if weight and f"{weight}_pre" in linked:
+        linked["_w"] = linked[f"{weight}_pre"]
+    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None)
+    t_pre = as_float(linked[f"{treatment}_pre"])
+    t_post = as_float(linked[f"{treatment}_post"])
+    eligible = t_pre == 0
+    base = linked[[f"{c}_pre" for c in covariates if f"{c}_pre" in linked]]
+    base.columns = [c[: -len("_pre")] for c in base.columns]
+    x, names, ok = design_matrix(base, list(base.columns), {"participated between waves": t_post})
+    term = "participated between waves"
+    wtxt = "baseline weights" if "_w" in linked else "unweighted"
+    rows = []
+    for outcome in outcomes:
+        y0 = _linked_values(linked, outcome, "pre")
+        y1 = _linked_values(linked, outcome, "post")
+        if y0 is None or y1 is None:
+            continue
+        binary = outcome_family(outcome) == "binomial"
+        scale = "linear probability, " if binary else ""
+        diff = y1 - y0
+        use = eligible & ok & np.isfinite(diff)
+        if use.sum() <= x.shape[1] + 2 or len(np.unique(t_post[use])) < 2:
+            continue
+        xx, nn = drop_constant(x, names, use, keep=[term])
+        fit = svy_fit(des, diff, xx, nn, "gaussian", rows=use)
+        meth = method_text(fit, f"difference-in-differences: {scale}change-score regression")
+        rows += fit_rows(fit, [term], "did", outcome, f"{meth}; {wtxt}")
+        xa = np.column_stack([xx, np.nan_to_num(y0)])
+        use_a = use & np.isfinite(y0)
+        fit_a = svy_fit(des, y1, xa, [*nn, "baseline outcome"], "gaussian", rows=use_a)
+        meth = method_text(fit_a, f"ANCOVA: {scale}follow-up outcome adjusted for baseline")
+        rows += fit_rows(fit_a, [term], "ancova", outcome, f"{meth}; {wtxt}")
+    out = frame(rows)
+    if not out.empty:
+        out["group_var"] = f"{treatment} at {pre}"
+        out["group"] = "did not participate"
+    return out
+
+
+# --------------------------------------------------------------------------- IPW
+def _balance_columns(
+    df: pd.DataFrame, covariates: Sequence[str]
+) -> dict[tuple[str, str], np.ndarray]:
+    """Every covariate as columns to balance: numeric as is, categorical as one indicator
+    per level (NaN where the covariate is missing)."""
+    out = {}
+    for c in covariates:
+        if c not in df:
+            continue
+        s = df[c]
+        if is_categorical(s):
+            miss = s.isna().to_numpy()
+            for lv in sorted(pd.unique(s.dropna()), key=str):
+                out[(c, str(lv))] = np.where(miss, np.nan, (s == lv).to_numpy(dtype=float))
+        else:
+            out[(c, "")] = as_float(s)
+    return out
+
+
+def _wmean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    m = float(np.dot(w, x) / w.sum())
+    return m, float(np.dot(w, (x - m) ** 2) / w.sum())
+
+
+def ipw(
+    design: SurveyDesign,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    treatment: str = "participated",
+    clip: float = 0.01,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Inverse-probability-of-participation weighting as a robustness check.
+
+    The propensity ``e(x)`` is a design-weighted logistic regression of ``treatment`` on
+    ``covariates`` (clipped to ``[clip, 1 - clip]``).  Stabilised weights ``P(T=t) / P(T=t
+    | x)`` (``P(T=1)`` the design-weighted participation rate) multiply the design weights.
+    Outcome contrasts: design-weighted regression of each outcome on ``treatment`` alone
+    with the new weights, Taylor SEs over the design (which treat the propensity as known:
+    usually slightly conservative).
+
+    Returns ``(estimates, balance, weights)``: the estimate rows (analysis ``ipw``), the
+    balance table (standardised mean differences of each covariate/level before weighting
+    (design weights) and after (design x IPW), denominators the pooled SD before
+    weighting), and the combined weights per row (0 where not usable).
+    """
+    df = design.data
+    t = as_float(df[treatment])
+    covs = [c for c in covariates if c in df]
+    x, names, ok = design_matrix(df, covs)
+    use = ok & np.isfinite(t) & design.domain
+    xx, nn = drop_constant(x, names, use)
+    ps_fit = svy_fit(design, t, xx, nn, "binomial", rows=use)
+    ps = 1 / (1 + np.exp(-(xx @ ps_fit.beta)))
+    ps = np.clip(ps, clip, 1 - clip)
+    w0 = design.row_weights
+    p1 = float(np.sum(w0[use] * t[use]) / np.sum(w0[use]))
+    sw = np.where(t == 1, p1 / ps, (1 - p1) / (1 - ps))
+    w_ipw = np.where(use, w0 * sw, 0.0)
+
+    # balance
+    rows_b = []
+    treated, control = use & (t == 1), use & (t == 0)
+    for (cov, level), col in _balance_columns(df, covs).items():
+        okc = np.isfinite(col)
+        a1, a0 = treated & okc, control & okc
+        if a1.sum() < 2 or a0.sum() < 2:
+            continue
+        m1b, v1b = _wmean_var(col[a1], w0[a1])
+        m0b, v0b = _wmean_var(col[a0], w0[a0])
+        m1a, _ = _wmean_var(col[a1], w_ipw[a1])
+        m0a, _ = _wmean_var(col[a0], w_ipw[a0])
+        sd = np.sqrt((v1b + v0b) / 2)
+        smd_b = (m1b - m0b) / sd if sd > 0 else 0.0
+        smd_a = (m1a - m0a) / sd if sd > 0 else 0.0
+        rows_b.append(
+            {
+                "covariate": cov,
+                "level": level,
+                "mean_participants_before": m1b,
+                "mean_others_before": m0b,
+                "smd_before": smd_b,
+                "mean_participants_after": m1a,
+                "mean_others_after": m0a,
+                "smd_after": smd_a,
+                "balanced_after": bool(abs(smd_a) < 0.1),
+            }
+        )
+    balance = pd.DataFrame(rows_b, columns=[c for c in BALANCE_COLUMNS if c != "wave"])
+
+    # outcome contrasts
+    rows = []
+    for outcome in outcomes:
+        if outcome not in df and outcome != "income_rose":
+            continue
+        y = outcome_values(df, outcome)
+        use_o = use & np.isfinite(y)
+        if use_o.sum() < 10 or len(np.unique(t[use_o])) < 2:
+            continue
+        xo = np.column_stack([np.ones(len(df)), np.nan_to_num(t)])
+        fit = svy_fit(
+            design, y, xo, ["Intercept", treatment], outcome_family(outcome), use_o, weights=w_ipw
+        )
+        kind = "inverse-probability-weighted " + (
+            "difference in means" if fit.family == "gaussian" else "logistic regression (log OR)"
+        )
+        meth = method_text(fit, kind) + (
+            "; stabilised weights from a design-weighted logistic propensity on "
+            f"{', '.join(covs)} x design weights; SE treats the propensity as known"
+        )
+        rows += fit_rows(fit, [treatment], "ipw", outcome, meth, NOTE_OBSERVATIONAL)
+    return frame(rows), balance, w_ipw

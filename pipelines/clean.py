@@ -1,0 +1,504 @@
+"""Clean: turn an ingested (already de-identified) wave into tidy, typed data, recording every rule.
+
+Each rule is a small function `(df, ctx) -> df` that reports what it touched to the `CleaningLog`:
+one line per rule (rows and values touched) and, for removed rows and values set missing, a
+row-level record for audit. Nothing is silently dropped: suspicious answers are flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipelines import parse
+from pipelines.codebook import Codebook
+from pipelines.config import SurveyConfig, Wave
+
+FLAGS = ["flag_straightline", "flag_fast", "flag_unmatched_site", "flag_unmatched_kelurahan"]
+
+
+@dataclass
+class CleaningLog:
+    """Rule-level summary and restricted row-level audit trail of one wave's cleaning."""
+
+    rules: list[dict] = field(default_factory=list)
+    rows: list[pd.DataFrame] = field(default_factory=list)
+
+    def record(
+        self,
+        rule: str,
+        description: str,
+        mask: pd.Series | None = None,
+        df: pd.DataFrame | None = None,
+        column: str | None = None,
+        before: pd.Series | None = None,
+        values: int | None = None,
+    ) -> None:
+        n_rows = int(mask.sum()) if mask is not None else 0
+        self.rules.append(
+            {
+                "rule": rule,
+                "description": description,
+                "column": column,
+                "rows_touched": n_rows,
+                "values_touched": n_rows if values is None else int(values),
+            }
+        )
+        if mask is not None and n_rows and df is not None:
+            hit = df.loc[mask, ["wave", "respondent_key", "source_file", "source_row"]].copy()
+            hit["rule"], hit["column"] = rule, column
+            hit["before"] = (
+                before[mask].astype(str).str.slice(0, 60) if before is not None else None
+            )
+            self.rows.append(hit)
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            self.rules, columns=["rule", "description", "column", "rows_touched", "values_touched"]
+        )
+
+    def row_log(self) -> pd.DataFrame:
+        cols = ["wave", "respondent_key", "source_file", "source_row", "rule", "column", "before"]
+        return pd.concat(self.rows, ignore_index=True) if self.rows else pd.DataFrame(columns=cols)
+
+
+@dataclass(frozen=True)
+class Context:
+    cfg: SurveyConfig
+    cb: Codebook
+    wave: Wave
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def normalise(df, ctx, log):
+    """Unicode NFKC, trimmed and collapsed whitespace, export artefacts removed."""
+    text_cols = [c for c in df.columns if c != "source_row" and pd.api.types.is_string_dtype(df[c])]
+    changed = 0
+    for c in text_cols:
+        new = parse.normalise_text(df[c].astype(object))
+        changed += int((new.fillna("") != df[c].fillna("")).sum())
+        df[c] = new
+    log.record(
+        "normalise_text",
+        "Unicode NFKC, whitespace trimmed and collapsed, '_x000D_' "
+        "removed; blank answers made missing",
+        values=changed,
+    )
+    return df
+
+
+def missing_codes(df, ctx, log):
+    """Explicit missing codes ('99', 'Tidak tahu', 'N/A', '-') become missing values."""
+    codes = ctx.cb.missing_codes or parse.DEFAULT_MISSING_CODES
+    total, rows = 0, pd.Series(False, index=df.index)
+    for v in ctx.cb.variables:
+        if v.type in ("text", "identifier") or v.name not in df:
+            continue
+        m = parse.missing_codes(df[v.name], codes) & df[v.name].notna()
+        total += int(m.sum())
+        rows |= m
+        df.loc[m, v.name] = np.nan
+    log.record(
+        "missing_codes", f"Answers {', '.join(codes)} treated as missing", rows, values=total
+    )
+    return df
+
+
+def consent(df, ctx, log):
+    """Rows without a 'yes' to the consent question are removed (their answers are not used)."""
+    var = ctx.cb.by_role("consent")
+    if var is None or var.name not in df:
+        return df
+    raw = df[var.name].copy()
+    yes = parse.yes_no(raw.str.replace(r"^(ya|iya|yes)\b.*", "ya", case=False, regex=True))
+    drop = yes.values.ne(1).fillna(True).astype(bool)
+    log.record("no_consent", "Removed: consent not given or left blank", drop, df, var.name, raw)
+    return df.loc[~drop].drop(columns=[var.name])
+
+
+def submitted(df, ctx, log):
+    """Submission time parsed (Google Forms, Kobo, Excel formats); unparseable flagged."""
+    for role in ("submitted_at", "started_at"):
+        var = ctx.cb.by_role(role)
+        if var is None or var.name not in df:
+            continue
+        raw = df[var.name]
+        p = parse.dates(raw)
+        df[var.name] = p.values
+        log.record(
+            f"parse_{var.name}",
+            "Date/time not understood: set missing",
+            p.invalid,
+            df,
+            var.name,
+            raw,
+        )
+    return df
+
+
+def duplicates(df, ctx, log):
+    """Same respondent key submitted twice in a wave: keep the last (or first) submission."""
+    keep = "last" if ctx.cfg.cleaning.duplicates == "keep_last" else "first"
+    order = df.sort_values(["submitted_at", "source_row"], kind="stable", na_position="first")
+    has_key = order["respondent_key"].notna()
+    dup = order.duplicated("respondent_key", keep=keep) & has_key
+    dup = dup.reindex(df.index)
+    log.record(
+        "duplicate_submission",
+        f"Removed: earlier submission of a respondent who submitted more than once "
+        f"(kept the {keep} one, by submission time)",
+        dup,
+        df,
+        "respondent_key",
+    )
+    return df.loc[~dup]
+
+
+def places(df, ctx, log):
+    """Site and kelurahan names matched to the config's lists; unmatched flagged, never guessed."""
+    cfg = ctx.cfg
+    names = {s.name: s.id for s in cfg.sites}
+    aliases = {a: s.name for s in cfg.sites for a in s.aliases}
+    aliases.update({s.id: s.name for s in cfg.sites})
+    raw = df["site"]
+    p = parse.match_places(raw, list(names), aliases)
+    df["site"] = p.values.map(names)
+    df["flag_unmatched_site"] = p.invalid.values
+    _log_matches(log, "match_site", "site", p, df, raw)
+    raw = df["kelurahan"]
+    p = parse.match_places(raw, list(cfg.kelurahan), cfg.places.aliases)
+    df["kelurahan"] = p.values
+    df["flag_unmatched_kelurahan"] = p.invalid.values
+    _log_matches(log, "match_kelurahan", "kelurahan", p, df, raw)
+    kec = {s.id: s.kecamatan for s in cfg.sites}
+    df["kecamatan"] = df["site"].map(kec)
+    return df
+
+
+def _log_matches(log, rule, column, p, df, raw):
+    counts = p.rule_counts()
+    fuzzy = (p.rule == "fuzzy").fillna(False).astype(bool)
+    log.record(
+        f"{rule}_fuzzy",
+        f"{column}: misspelling matched to a unique close name",
+        fuzzy,
+        df,
+        column,
+        raw,
+    )
+    log.record(
+        f"{rule}_unmatched",
+        f"{column}: name not in the config's list (flagged, set missing, not guessed)",
+        p.invalid,
+        df,
+        column,
+        raw,
+    )
+    log.rules[-1]["exact_or_alias"] = counts.get("exact", 0) + counts.get("alias", 0)
+
+
+def categorical(df, ctx, log):
+    """Categorical answers mapped to level codes through each level's known spellings."""
+    for v in ctx.cb.by_type("categorical"):
+        if not v.levels or v.name not in df:
+            continue
+        table = {}
+        for code, lvl in v.levels.items():
+            for text in [code, lvl.id, lvl.en, *lvl.match]:
+                table[_fold(text)] = code
+        raw = df[v.name]
+        keys = raw.map(_fold, na_action="ignore")
+        coded = keys.map(table)
+        bad = coded.isna() & raw.notna()
+        df[v.name] = coded
+        log.record(
+            "unknown_category",
+            "Answer not among the codebook's options: set missing",
+            bad,
+            df,
+            v.name,
+            raw,
+        )
+    return df
+
+
+def _fold(x) -> str:
+    return " ".join(str(x).casefold().replace("-", " ").replace("/", " / ").split())
+
+
+def yes_no(df, ctx, log):
+    for v in ctx.cb.by_type("yesno"):
+        if v.name not in df or v.role == "consent":
+            continue
+        raw = df[v.name]
+        p = parse.yes_no(raw)
+        df[v.name] = p.values.astype("Int64")
+        log.record(
+            "unknown_yes_no",
+            "Yes/no answer not understood: set missing",
+            p.invalid,
+            df,
+            v.name,
+            raw,
+        )
+    return df
+
+
+def likert(df, ctx, log):
+    """Agreement words (id/en, abbreviations, any case) to codes; out-of-scale set missing."""
+    for v in ctx.cb.by_type("likert"):
+        if v.name not in df:
+            continue
+        ls = ctx.cb.label_set(v)
+        custom = {k: [t.id, t.en] for k, t in ls.labels.items()}
+        raw = df[v.name]
+        p = parse.likert(raw, scale=None if ls.kind == "agreement" else custom, points=ls.points)
+        df[v.name] = p.values.astype("Int64")
+        log.record(
+            "likert_out_of_scale",
+            f"Agreement answer not on the {ls.points}-point scale: set missing",
+            p.invalid,
+            df,
+            v.name,
+            raw,
+        )
+    return df
+
+
+def numbers(df, ctx, log):
+    """Numbers and Rupiah amounts parsed; impossible values (outside the valid range) set missing."""
+    for v in ctx.cb.by_type("numeric", "currency"):
+        if v.name not in df:
+            continue
+        raw = df[v.name]
+        p = parse.rupiah(raw) if v.type == "currency" else parse.numeric(raw)
+        vals = p.values.astype(float)
+        log.record("not_a_number", "Not a number: set missing", p.invalid, df, v.name, raw)
+        if v.range:
+            lo, hi = v.range
+            out = vals.notna() & ((vals < lo) | (vals > hi))
+            log.record(
+                "impossible_value",
+                f"Outside the valid range {lo:g}–{hi:g}: set missing",
+                out,
+                df,
+                v.name,
+                raw,
+            )
+            vals = vals.mask(out)
+        df[v.name] = vals
+    return df
+
+
+def derive(df, ctx, log):
+    """Age at the wave's reference date, bands, log income, sessions for non-participants."""
+    a = ctx.cfg.analysis
+    ref = pd.Timestamp(ctx.wave.reference_date)
+    if "birth_year" in df:
+        age = ref.year - df["birth_year"]
+        bad = age.notna() & ~age.between(10, 100)
+        log.record(
+            "impossible_age",
+            "Age outside 10–100 years: set missing",
+            bad,
+            df,
+            "birth_year",
+            df["birth_year"],
+        )
+        df["age"] = age.mask(bad)
+        df = df.drop(columns=["birth_year"])
+        df["age_band"] = band_labels(df["age"], a.age_bands)
+    if "income" in df:
+        df["log_income"] = np.log(df["income"].where(df["income"] > 0))
+        df["income_band"] = band_labels(df["income"], a.income_bands, money=True)
+    if "participated" in df and "sessions" in df:
+        nonpart = df["participated"].eq(0).fillna(False).astype(bool)
+        df.loc[nonpart, "sessions"] = 0
+        df.loc[nonpart, "programme"] = np.nan
+    return df
+
+
+def band_labels(x: pd.Series, edges: list[float], money: bool = False) -> pd.Series:
+    """Cut into ordered bands labelled '15-24', ..., '60+' (or Rupiah millions for money)."""
+
+    def lab(v):
+        return f"{v / 1e6:g}jt" if money and v else f"{v:g}"
+
+    labels = [
+        f"{lab(lo)}-{lab(hi - (0 if money else 1))}"
+        for lo, hi in zip(edges, edges[1:], strict=False)
+    ]
+    labels.append(f"{lab(edges[-1])}+")
+    cats = pd.cut(x, [*edges, np.inf], right=False, labels=labels)
+    return cats.astype(object).where(cats.notna())
+
+
+def quality_flags(df, ctx, log):
+    """Straight-lining and implausibly fast answers are flagged for review, never dropped."""
+    items = [v.name for v in ctx.cb.by_type("likert") if v.name in df]
+    c = ctx.cfg.cleaning
+    answered = df[items].notna().sum(axis=1)
+    same = df[items].nunique(axis=1).eq(1) & answered.ge(c.straightline_min_items)
+    df["flag_straightline"] = same.values
+    log.record(
+        "flag_straightline",
+        f"Flagged: the same answer to all {len(items)} agreement items (kept)",
+        same,
+        df,
+        None,
+    )
+    if "started_at" in df and df["started_at"].notna().any():
+        secs = (df["submitted_at"] - df["started_at"]).dt.total_seconds()
+        fast = secs.lt(c.min_seconds).fillna(False).astype(bool)
+    else:
+        fast = pd.Series(False, index=df.index)
+    df["flag_fast"] = fast.values
+    log.record(
+        "flag_fast",
+        f"Flagged: completed in under {c.min_seconds:g} seconds (kept; needs start and end times)",
+        fast,
+        df,
+        None,
+    )
+    return df
+
+
+RULES = (
+    normalise,
+    missing_codes,
+    consent,
+    submitted,
+    duplicates,
+    places,
+    categorical,
+    yes_no,
+    likert,
+    numbers,
+    derive,
+    quality_flags,
+)
+
+
+def clean_wave(
+    raw: pd.DataFrame, cfg: SurveyConfig, cb: Codebook, wave: Wave
+) -> tuple[pd.DataFrame, CleaningLog]:
+    """Apply every rule in order to one ingested wave; return tidy data and its log."""
+    log = CleaningLog()
+    ctx = Context(cfg, cb, wave)
+    df = raw.copy()
+    log.record("rows_in", "Rows read from the raw files", pd.Series(True, index=df.index))
+    for rule in RULES:
+        df = rule(df, ctx, log)
+    log.record("rows_out", "Rows in the processed data", pd.Series(True, index=df.index))
+    df = df.reset_index(drop=True)
+    return df[_order(df, cb)], log
+
+
+def _order(df: pd.DataFrame, cb: Codebook) -> list[str]:
+    first = [
+        "wave",
+        "respondent_key",
+        "key_source",
+        "source_file",
+        "source_row",
+        "site",
+        "kecamatan",
+        "kelurahan",
+    ]
+    body = [v.name for v in cb.variables if v.name in df and v.name not in first]
+    derived = [c for c in ("age", "age_band", "log_income", "income_band") if c in df]
+    rest = [c for c in df.columns if c not in first + body + derived]
+    return [c for c in first if c in df] + body + derived + rest
+
+
+# --- across waves ------------------------------------------------------------------------------
+
+
+def panel(waves: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Respondents (by pseudonymous key) present in more than one wave, long format."""
+    both = pd.concat(waves.values(), ignore_index=True)
+    both = both[both["respondent_key"].notna()]
+    counts = both.groupby("respondent_key")["wave"].nunique()
+    linked = counts.index[counts > 1]
+    return both[both["respondent_key"].isin(linked)].sort_values(["respondent_key", "wave"])
+
+
+def attrition(waves: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """For each consecutive pair of waves: how many of the first were found again."""
+    ids = list(waves)
+    rows = []
+    for a, b in zip(ids, ids[1:], strict=False):
+        ka = set(waves[a]["respondent_key"].dropna())
+        kb = set(waves[b]["respondent_key"].dropna())
+        rows.append(
+            {
+                "from_wave": a,
+                "to_wave": b,
+                "n_from": len(ka),
+                "n_to": len(kb),
+                "linked": len(ka & kb),
+                "retention": len(ka & kb) / len(ka) if ka else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebook) -> dict:
+    """Counts in, removed and why, flags, and item missingness: the data-quality summary."""
+    s = log.summary().set_index("rule")
+    removed = {
+        r: int(s.loc[r, "rows_touched"])
+        for r in ("no_consent", "duplicate_submission")
+        if r in s.index
+    }
+    items = [v.name for v in cb.variables if v.name in clean and v.type not in ("text",)]
+    return {
+        "rows_in": len(raw),
+        "rows_out": len(clean),
+        "removed": removed,
+        "flagged": {f: int(clean[f].sum()) for f in FLAGS if f in clean},
+        "item_missing_share": {c: round(float(clean[c].isna().mean()), 4) for c in items},
+    }
+
+
+def dictionary(cb: Codebook, columns: list[str]) -> pd.DataFrame:
+    """The data dictionary of the processed data, generated from the codebook."""
+    rows = []
+    for c in columns:
+        v = next((x for x in cb.variables if x.name == c), None)
+        if v is None:
+            rows.append(
+                {
+                    "variable": c,
+                    "type": "derived",
+                    "question_id": "",
+                    "question_en": "",
+                    "values": "",
+                }
+            )
+            continue
+        if v.levels:
+            values = "; ".join(f"{k} = {lvl.id} / {lvl.en}" for k, lvl in v.levels.items())
+        elif v.labels:
+            values = "; ".join(f"{k} = {t.id} / {t.en}" for k, t in cb.label_set(v).labels.items())
+        elif v.type == "yesno":
+            values = "1 = Ya / Yes; 0 = Tidak / No"
+        else:
+            values = f"range {v.range[0]:g}–{v.range[1]:g}" if v.range else ""
+        scale = next((n for n, s in cb.scales.items() if c in s.items), "")
+        rows.append(
+            {
+                "variable": c,
+                "type": v.type,
+                "question_id": v.question.id,
+                "question_en": v.question.en,
+                "values": values,
+                "scale": scale,
+                "reverse_coded": any(c in s.reverse for s in cb.scales.values()),
+            }
+        )
+    return pd.DataFrame(rows)

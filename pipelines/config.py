@@ -1,0 +1,307 @@
+"""Load and validate a survey config (YAML) once, into a typed, immutable `SurveyConfig`.
+
+Everything survey-specific lives in the YAML: files, header mapping, codebook, sites, design,
+languages, thresholds. Errors name the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipelines.errors import ConfigError
+
+Lang = Literal["id", "en"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    """A user-facing text in Indonesian and English."""
+
+    id: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.en if lang == "en" else self.id
+
+
+class SurveyInfo(_Model):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    title: Text
+    city: str
+    synthetic: bool = False
+
+
+class InputFile(_Model):
+    path: str
+    format: Literal["csv", "xlsx", "sav", "dta", "kobo"]
+    sheet: str | int | None = None
+    header_rows: Annotated[int, Field(ge=1, le=2)] = 1
+    skip_rows: Annotated[int, Field(ge=0)] = 0
+    delimiter: str | None = None
+    encoding: str | None = None
+    xlsform: str | None = None
+
+
+class Wave(_Model):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
+    label: Text
+    reference_date: dt.date
+    files: Annotated[list[InputFile], Field(min_length=1)]
+
+
+class Site(_Model):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    name: str
+    kecamatan: str
+    aliases: list[str] = []
+
+
+class Places(_Model):
+    kecamatan: dict[str, list[str]]
+    aliases: dict[str, str] = {}
+
+
+class Weights(_Model):
+    method: Literal["rake", "column", "none"]
+    column: str | None = None
+    trim_ratio: Annotated[float, Field(gt=1)] | None = 5.0
+    margins: dict[str, dict[str, float]] = {}
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.method == "rake" and not self.margins:
+            raise ValueError("method 'rake' needs 'margins' (population totals per variable)")
+        if self.method == "column" and not self.column:
+            raise ValueError("method 'column' needs 'column' (the weight column's name)")
+        return self
+
+
+class Design(_Model):
+    strata: str | None = "kecamatan"
+    cluster: str | None = "site"
+    fpc: str | None = None
+    weights: Weights = Weights(method="none")
+
+
+class Analysis(_Model):
+    age_bands: Annotated[list[int], Field(min_length=2)] = [15, 25, 35, 45, 60]
+    income_bands: Annotated[list[float], Field(min_length=2)] = [0, 1e6, 2.5e6, 5e6]
+    covariates: list[str] = ["age", "gender", "education", "disability"]
+    min_sessions_dose: int = 1
+
+    @field_validator("age_bands", "income_bands")
+    @classmethod
+    def _increasing(cls, v):
+        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError("band limits must increase")
+        return v
+
+
+class Cleaning(_Model):
+    duplicates: Literal["keep_last", "keep_first"] = "keep_last"
+    min_seconds: Annotated[float, Field(ge=0)] = 180
+    straightline_min_items: Annotated[int, Field(ge=3)] = 10
+
+
+class Indicator(_Model):
+    name: str
+    year: int
+    value: float
+    scale: str = "0-100"
+    source: str = ""
+
+
+class Report(_Model):
+    languages: Annotated[list[Lang], Field(min_length=1)] = ["id", "en"]
+    formats: Annotated[list[Literal["html", "pdf"]], Field(min_length=1)] = ["html", "pdf"]
+    suppression_threshold: Annotated[int, Field(ge=1)] = 10
+    official_indicators: list[Indicator] = []
+
+
+class SurveyConfig(_Model):
+    """A validated survey config. `base_dir` is the folder raw file paths are relative to."""
+
+    survey: SurveyInfo
+    instrument: str = "tpbis"
+    messages_language: Lang = "id"
+    waves: Annotated[list[Wave], Field(min_length=1)]
+    columns: dict[str, str] = {}
+    places: Places
+    sites: Annotated[list[Site], Field(min_length=1)]
+    design: Design = Design()
+    analysis: Analysis = Analysis()
+    cleaning: Cleaning = Cleaning()
+    report: Report = Report()
+    base_dir: Path = Path(".")
+    source: Path = Path("survey.yaml")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        wave_ids = [w.id for w in self.waves]
+        if len(set(wave_ids)) != len(wave_ids):
+            raise ValueError(f"wave ids must be unique, got {wave_ids}")
+        site_ids = [s.id for s in self.sites]
+        if len(set(site_ids)) != len(site_ids):
+            raise ValueError(f"site ids must be unique, got {site_ids}")
+        for s in self.sites:
+            if s.kecamatan not in self.places.kecamatan:
+                raise ValueError(
+                    f"site '{s.id}' is in kecamatan '{s.kecamatan}', "
+                    f"which places.kecamatan does not list"
+                )
+        kel = self.kelurahan
+        for alias, target in self.places.aliases.items():
+            if target not in kel:
+                raise ValueError(
+                    f"places.aliases: '{alias}' points to unknown kelurahan '{target}'"
+                )
+        margins = self.design.weights.margins
+        if "kelurahan" in margins and set(margins["kelurahan"]) != set(kel):
+            missing = sorted(set(kel) - set(margins["kelurahan"]))
+            extra = sorted(set(margins["kelurahan"]) - set(kel))
+            raise ValueError(
+                f"design.weights.margins.kelurahan must list every kelurahan "
+                f"(missing {missing}, unknown {extra})"
+            )
+        return self
+
+    @property
+    def kelurahan(self) -> dict[str, str]:
+        """Each kelurahan mapped to its kecamatan."""
+        return {k: kec for kec, ks in self.places.kecamatan.items() for k in ks}
+
+    @property
+    def site_ids(self) -> list[str]:
+        return [s.id for s in self.sites]
+
+    def site(self, site_id: str) -> Site:
+        return next(s for s in self.sites if s.id == site_id)
+
+    def wave_files(self, wave: Wave) -> list[Path]:
+        return [self.base_dir / f.path for f in wave.files]
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Config file {path} does not exist: check the path you gave.",
+            id_text=f"Berkas konfigurasi {path} tidak ada: periksa path yang Anda berikan.",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"Config file {path} is not UTF-8 text: save it again as UTF-8.",
+            id_text=f"Berkas konfigurasi {path} bukan teks UTF-8: simpan ulang sebagai UTF-8.",
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        where = f" near line {line + 1}" if line is not None else ""
+        raise ConfigError(
+            f"Config file {path} is not valid YAML{where}: check indentation and colons.",
+            id_text=f"Berkas konfigurasi {path} bukan YAML yang sah"
+            f"{where.replace('near line', 'dekat baris')}: periksa indentasi dan titik dua.",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"Config file {path} must be a YAML mapping of keys (survey, waves, sites, ...).",
+            id_text=f"Berkas konfigurasi {path} harus berisi pasangan kunci (survey, waves, ...).",
+        )
+    return data
+
+
+def _merge(base: dict, child: dict) -> dict:
+    """Child keys replace base keys; `waves` are appended to the base's waves."""
+    out = dict(base)
+    for k, v in child.items():
+        out[k] = base.get("waves", []) + v if k == "waves" else v
+    return out
+
+
+def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    data = _read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in seen:
+        raise ConfigError(f"Config file {path}: 'extends' forms a loop through {parent_path}.")
+    return _merge(_load_raw(parent_path, (*seen, path.resolve())), data)
+
+
+def _describe(err: dict, model_fields: list[str]) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        close = difflib.get_close_matches(key, model_fields, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key '{loc}'{hint}"
+    if kind == "missing":
+        return f"key '{loc}' is required but missing"
+    got = err.get("input")
+    got_s = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+    return f"key '{loc}': {err['msg']}{got_s}" if loc else err["msg"]
+
+
+def _known_keys() -> list[str]:
+    keys: set[str] = set()
+    for model in (SurveyConfig, SurveyInfo, InputFile, Wave, Site, Places, Weights, Design):
+        keys.update(model.model_fields)
+    keys.update(Analysis.model_fields, Cleaning.model_fields, Report.model_fields)
+    return sorted(keys)
+
+
+def _check_paths(cfg: SurveyConfig) -> None:
+    root = cfg.base_dir.resolve()
+    for wave in cfg.waves:
+        for i, f in enumerate(wave.files):
+            p = (cfg.base_dir / f.path).resolve()
+            key = f"waves.{wave.id}.files.{i}.path"
+            if not p.is_relative_to(root):
+                raise ConfigError(
+                    f"Config file {cfg.source}, key '{key}': {f.path} lies outside the survey's "
+                    f"folder {root}; put raw files in that folder.",
+                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {f.path} berada di "
+                    f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
+                )
+            if not p.is_file():
+                raise ConfigError(
+                    f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
+                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
+                    "tidak ditemukan.",
+                )
+
+
+def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
+    """Read, merge (`extends`) and validate a survey config; raise ConfigError naming file and key."""
+    path = Path(path)
+    data = _load_raw(path)
+    data = {**data, "base_dir": path.parent, "source": path}
+    try:
+        cfg = SurveyConfig.model_validate(data)
+    except ValidationError as e:
+        problems = [_describe(err, _known_keys()) for err in e.errors()[:3]]
+        raise ConfigError(
+            f"Config file {path}: " + "; ".join(problems) + ".",
+            id_text=f"Berkas konfigurasi {path}: " + "; ".join(problems) + ".",
+        ) from None
+    if check_files:
+        _check_paths(cfg)
+    return cfg
+
+
+def config_as_dict(cfg: SurveyConfig) -> dict[str, Any]:
+    """The merged config as plain data (for the run manifest)."""
+    return cfg.model_dump(mode="json", exclude={"base_dir", "source"})

@@ -1,0 +1,543 @@
+"""Models relating programme participation to outcomes, with design-based inference.
+
+Every function returns a tidy frame with one row per reported coefficient and the columns
+``analysis, outcome, term, estimate, se, ci_low, ci_high, df, p, n, method, note`` (the
+caller adds ``wave``, ``group_var``, ``group``).  All of them are observational: the
+``note`` says the participation is *associated with* the outcome.
+
+* :func:`svy_fit` fits a design-weighted GLM (gaussian identity / binomial logit) with the
+  same estimating equations and Taylor-linearisation (sandwich) variance as
+  :func:`pipelines.design.svyglm`, but from numpy arrays and returning the full
+  covariance matrix, so contrasts (group-specific effects, differences between groups)
+  get design-based SEs too.  Coefficients and SEs equal ``svyglm``'s (pinned in
+  ``tests/test_models.py``).  Degrees of freedom are the design df (#PSUs - #strata of the
+  rows used, as ``survey::degf``; Stata's convention) rather than ``summary.svyglm``'s
+  ``degf + 1 - p``: with few clusters and many terms the latter can reach zero.
+* :func:`participation_effects` (linear for scale scores and log income, logistic for
+  yes/no outcomes), :func:`ordinal_effects` (weighted proportional odds with Taylor SEs,
+  through statsmodels ``OrderedModel``), :func:`mixed_effects` (``MixedLM`` random
+  intercept per site, unweighted, model-based SEs), :func:`dose_response` (log1p sessions)
+  and :func:`programme_effects` (each programme against non-participants).
+
+Building design matrices is vectorised (no patsy), so a million rows take seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pipelines.design import SurveyDesign, _fit_glm
+
+__all__ = [
+    "LEVEL_ORDER",
+    "NOTE_OBSERVATIONAL",
+    "Fit",
+    "design_matrix",
+    "dose_response",
+    "mixed_effects",
+    "ordinal_effects",
+    "participation_effects",
+    "programme_effects",
+    "svy_fit",
+]
+
+NOTE_OBSERVATIONAL = (
+    "Observational (no randomisation): participation is associated with this outcome; "
+    "not proof of a causal effect."
+)
+LEVEL_ORDER = {
+    "gender": ["female", "male"],
+    "education": ["primary", "junior", "senior", "tertiary"],
+    "age_band": ["15-24", "25-34", "35-44", "45-59", "60+"],
+    "income_change": ["fell", "same", "rose"],
+}
+LINEAR_OUTCOMES = ("skills", "confidence", "social", "library_roles", "log_income")
+BINARY_OUTCOMES = ("business", "got_job", "income_rose")
+ROW_COLUMNS = [
+    "analysis",
+    "outcome",
+    "term",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "p",
+    "n",
+    "method",
+    "note",
+]
+
+
+# --------------------------------------------------------------------------- matrices
+def as_float(s: pd.Series) -> np.ndarray:
+    """A numeric/boolean column as float64 with NaN for missing (Int64 <NA> included)."""
+    if s.dtype == bool:
+        return s.to_numpy(dtype=np.float64)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _levels(s: pd.Series, name: str) -> list:
+    present = pd.unique(s.dropna())
+    order = LEVEL_ORDER.get(name)
+    if order:
+        known = [v for v in order if v in set(present)]
+        return known + sorted((v for v in present if v not in order), key=str)
+    return sorted(present, key=str)
+
+
+def is_categorical(s: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(s) or s.dtype == bool)
+
+
+def design_matrix(
+    df: pd.DataFrame,
+    terms: Sequence[str],
+    extra: dict[str, np.ndarray] | None = None,
+    reference: dict[str, object] | None = None,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Intercept, then ``extra`` columns (arrays), then ``terms`` (numeric as is,
+    categorical as treatment dummies ``name[level]`` against the first level or
+    ``reference[name]``).  Returns ``(X, names, complete)``; ``complete`` marks rows with
+    no missing value in any column.
+    """
+    n = len(df)
+    cols: list[np.ndarray] = [np.ones(n)]
+    names = ["Intercept"]
+    complete = np.ones(n, dtype=bool)
+    for name, arr in (extra or {}).items():
+        arr = np.asarray(arr, dtype=np.float64)
+        cols.append(arr)
+        names.append(name)
+        complete &= np.isfinite(arr)
+    for term in terms:
+        s = df[term]
+        if is_categorical(s):
+            levels = _levels(s, term)
+            ref = (reference or {}).get(term, levels[0] if levels else None)
+            codes = pd.Categorical(s, categories=levels).codes
+            complete &= codes >= 0
+            for i, lv in enumerate(levels):
+                if lv == ref:
+                    continue
+                cols.append((codes == i).astype(np.float64))
+                names.append(f"{term}[{lv}]")
+        else:
+            arr = as_float(s)
+            cols.append(arr)
+            names.append(term)
+            complete &= np.isfinite(arr)
+    x = np.column_stack(cols)
+    x[~complete] = 0.0
+    return x, names, complete
+
+
+def drop_constant(x: np.ndarray, names: list[str], rows: np.ndarray, keep: Sequence[str] = ()):
+    """Drop dummy/numeric columns without variation on ``rows`` (never the intercept or
+    ``keep``), so a subgroup without, e.g., tertiary education still fits."""
+    sub = x[rows]
+    var = sub.max(axis=0) - sub.min(axis=0) if len(sub) else np.zeros(x.shape[1])
+    ok = (var > 0) | (np.arange(x.shape[1]) == 0) | np.isin(names, list(keep))
+    return x[:, ok], [nm for nm, k in zip(names, ok, strict=True) if k]
+
+
+# --------------------------------------------------------------------------- fitting
+@dataclass
+class Fit:
+    """A fitted design-weighted GLM: coefficients, full covariance and t reference df."""
+
+    names: list[str]
+    beta: np.ndarray
+    vcov: np.ndarray
+    df: int
+    n: int
+    family: str
+    se_kind: str  # "design" or "robust"
+
+    def index(self, term: str) -> int:
+        return self.names.index(term)
+
+    def contrast(self, c: np.ndarray) -> tuple[float, float]:
+        c = np.asarray(c, dtype=np.float64)
+        return float(c @ self.beta), float(np.sqrt(max(c @ self.vcov @ c, 0.0)))
+
+    def coef(self, term: str) -> tuple[float, float]:
+        i = self.index(term)
+        return float(self.beta[i]), float(np.sqrt(max(self.vcov[i, i], 0.0)))
+
+
+def t_stats(est, se, df, conf_level: float = 0.95):
+    """Wald t interval and two-sided p on ``df`` (NaN where df < 1 or se is 0/NaN)."""
+    est, se, df = (np.asarray(v, dtype=np.float64) for v in (est, se, df))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (df >= 1) & (se > 0)
+        dfx = np.where(ok, df, 1.0)
+        q = stats.t.ppf(0.5 + conf_level / 2, dfx)
+        p = 2 * stats.t.sf(np.abs(est / np.where(ok, se, 1.0)), dfx)
+    nan = np.nan
+    return (
+        np.where(ok, est - q * se, nan),
+        np.where(ok, est + q * se, nan),
+        np.where(ok, p, nan),
+    )
+
+
+def svy_fit(
+    design: SurveyDesign,
+    y: np.ndarray,
+    x: np.ndarray,
+    names: list[str],
+    family: str = "gaussian",
+    rows: np.ndarray | None = None,
+    robust_only: bool = False,
+    weights: np.ndarray | None = None,
+) -> Fit:
+    """Design-weighted GLM on the rows of ``design`` where ``rows`` (and y, x) are usable.
+
+    The estimating equations and Taylor variance are those of ``design.svyglm``
+    (``V = A^-1 B A^-1``, ``B`` the design variance of the PSU score totals, rows outside
+    the fit contributing zero).  ``weights`` replaces the design weights (e.g. design x
+    propensity weights); the design's strata and PSUs are kept.  ``robust_only`` treats
+    every row as its own PSU (heteroskedasticity-robust, df = n - p) for estimands that
+    live inside a single PSU (e.g. site-specific effects when sites are the clusters).
+    """
+    fam = "binomial" if family in ("binomial", "quasibinomial") else "gaussian"
+    y = np.asarray(y, dtype=np.float64)
+    use = design.domain & np.isfinite(y) & np.isfinite(x).all(axis=1)
+    if rows is not None:
+        use &= rows
+    w_all = design.row_weights if weights is None else np.asarray(weights, dtype=np.float64)
+    use &= w_all > 0
+    kept = np.flatnonzero(use)
+    xk, yk, wk = x[kept], y[kept], w_all[kept]
+    wk = wk / wk.mean()  # as R's svyglm: prior weights scaled to mean 1 (same estimates)
+    beta, mu, v = _fit_glm(xk, yk, wk, fam, names, 100, 1e-10)
+    a_inv = np.linalg.inv((xk * (wk * v)[:, None]).T @ xk)
+    infl = (xk * (wk * (yk - mu))[:, None]) @ a_inv
+    if robust_only:
+        m = len(kept)
+        centred = infl - infl.mean(axis=0)
+        vcov = centred.T @ centred * m / (m - 1)
+        df = m - len(beta)
+        kind = "robust"
+    else:
+        vcov = design._vcov(kept, infl)
+        df = design._degf(use)
+        kind = "design"
+    return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind)
+
+
+def method_text(fit: Fit, what: str | None = None) -> str:
+    kind = what or (
+        "design-based linear regression"
+        if fit.family == "gaussian"
+        else "design-based logistic regression (log odds ratio)"
+    )
+    if fit.se_kind == "robust":
+        return f"{kind} (heteroskedasticity-robust model-based SE, t on {fit.df} df)"
+    return f"{kind} (Taylor SE, t on {fit.df} df)"
+
+
+def fit_rows(
+    fit: Fit, terms: Sequence[str], analysis: str, outcome: str, method: str, note: str = ""
+) -> list[dict]:
+    out = []
+    for term in terms:
+        est, se = fit.coef(term)
+        lo, hi, p = t_stats(est, se, fit.df)
+        out.append(
+            {
+                "analysis": analysis,
+                "outcome": outcome,
+                "term": term,
+                "estimate": est,
+                "se": se,
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "df": fit.df,
+                "p": float(p),
+                "n": fit.n,
+                "method": method,
+                "note": note or NOTE_OBSERVATIONAL,
+            }
+        )
+    return out
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return pd.DataFrame(columns=ROW_COLUMNS)
+    return out[[c for c in ROW_COLUMNS if c in out] + [c for c in out if c not in ROW_COLUMNS]]
+
+
+def outcome_family(outcome: str) -> str:
+    return "binomial" if outcome in BINARY_OUTCOMES else "gaussian"
+
+
+def outcome_values(df: pd.DataFrame, outcome: str) -> np.ndarray:
+    """The outcome as float; ``income_rose`` is derived from ``income_change``."""
+    if outcome == "income_rose" and "income_rose" not in df:
+        ch = df["income_change"]
+        return np.where(ch.isna(), np.nan, (ch == "rose").astype(np.float64))
+    return as_float(df[outcome])
+
+
+def _covariates(df: pd.DataFrame, covariates: Sequence[str], exclude: Sequence[str] = ()):
+    return [c for c in covariates if c in df and c not in exclude]
+
+
+# --------------------------------------------------------------------------- analyses
+def participation_effects(
+    design: SurveyDesign,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    treatment: str = "participated",
+) -> pd.DataFrame:
+    """Covariate-adjusted participation coefficient for each outcome.
+
+    Linear (scale scores, log income) or logistic (``business``, ``got_job``,
+    ``income_rose``; estimate = log odds ratio), design-weighted with Taylor SEs.
+    """
+    df = design.data
+    t = as_float(df[treatment])
+    x, names, ok = design_matrix(df, _covariates(df, covariates), {treatment: t})
+    rows = []
+    for outcome in outcomes:
+        if outcome not in df and outcome != "income_rose":
+            continue
+        y = outcome_values(df, outcome)
+        use = ok & np.isfinite(y)
+        if use.sum() <= x.shape[1] + 1:
+            continue
+        xx, nn = drop_constant(x, names, use, keep=[treatment])
+        fit = svy_fit(design, y, xx, nn, outcome_family(outcome), rows=use)
+        rows += fit_rows(fit, [treatment], "participation", outcome, method_text(fit))
+    return frame(rows)
+
+
+def dose_response(
+    design: SurveyDesign,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    sessions: str = "sessions",
+    treatment: str = "participated",
+    min_sessions: int = 1,
+) -> pd.DataFrame:
+    """Coefficient of ``log1p(sessions)`` (non-participants at 0 sessions): the change in
+    the outcome per unit of log(1 + sessions).  Participants reporting fewer than
+    ``min_sessions`` sessions are left out."""
+    df = design.data
+    s = as_float(df[sessions])
+    t = as_float(df[treatment])
+    s = np.where(t == 0, 0.0, s)
+    s = np.where((t == 1) & (s < min_sessions), np.nan, s)
+    dose = np.log1p(np.where(s >= 0, s, np.nan))
+    x, names, ok = design_matrix(df, _covariates(df, covariates), {"log1p(sessions)": dose})
+    rows = []
+    for outcome in outcomes:
+        if outcome not in df and outcome != "income_rose":
+            continue
+        y = outcome_values(df, outcome)
+        use = ok & np.isfinite(y)
+        if use.sum() <= x.shape[1] + 1:
+            continue
+        xx, nn = drop_constant(x, names, use, keep=["log1p(sessions)"])
+        fit = svy_fit(design, y, xx, nn, outcome_family(outcome), rows=use)
+        kind = "design-based dose-response " + (
+            "linear regression" if fit.family == "gaussian" else "logistic regression"
+        )
+        rows += fit_rows(fit, ["log1p(sessions)"], "dose_response", outcome, method_text(fit, kind))
+    return frame(rows)
+
+
+def programme_effects(
+    design: SurveyDesign,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    programme: str = "programme",
+    treatment: str = "participated",
+) -> pd.DataFrame:
+    """Each programme type against non-participants (dummies; participants with an unknown
+    programme are left out), adjusted for the covariates."""
+    df = design.data
+    t = as_float(df[treatment])
+    prog = df[programme]
+    levels = sorted(pd.unique(prog[(t == 1) & prog.notna()]), key=str)
+    dummies = {}
+    for lv in levels:
+        dummies[f"programme[{lv}]"] = np.where(np.isnan(t), np.nan, (prog == lv) & (t == 1))
+    known = (t == 0) | ((t == 1) & prog.notna().to_numpy())
+    x, names, ok = design_matrix(df, _covariates(df, covariates), dummies)
+    ok &= known
+    rows = []
+    for outcome in outcomes:
+        if outcome not in df and outcome != "income_rose":
+            continue
+        y = outcome_values(df, outcome)
+        use = ok & np.isfinite(y)
+        if use.sum() <= x.shape[1] + 1:
+            continue
+        xx, nn = drop_constant(x, names, use, keep=list(dummies))
+        fit = svy_fit(design, y, xx, nn, outcome_family(outcome), rows=use)
+        rows += fit_rows(
+            fit, list(dummies), "programme", outcome, method_text(fit) + "; vs non-participants"
+        )
+    return frame(rows)
+
+
+def _subsample(n_rows: np.ndarray, max_rows: int, seed: int) -> tuple[np.ndarray, str]:
+    """Positions to fit on: all, or a seeded simple random subsample above ``max_rows``."""
+    if len(n_rows) <= max_rows:
+        return n_rows, ""
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(n_rows, max_rows, replace=False))
+    return pick, f"; fitted on a seeded random subsample of {max_rows:,} of {len(n_rows):,} rows"
+
+
+def ordinal_effects(
+    design: SurveyDesign,
+    items: Sequence[str],
+    covariates: Sequence[str],
+    treatment: str = "participated",
+    max_rows: int = 50_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Proportional-odds (ordered logit) model of each single Likert item.
+
+    Fitted by weighted pseudo-maximum likelihood with statsmodels ``OrderedModel`` (design
+    weights, normalised to mean 1); the participation coefficient is a log odds ratio of a
+    higher answer.  SEs are design-based: Taylor linearisation of the weighted score
+    contributions (numerical derivatives) over the design's strata and PSUs.  Above
+    ``max_rows`` complete rows the model is fitted on a seeded subsample (noted in
+    ``method``).
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from statsmodels.tools.numdiff import approx_fprime, approx_hess
+
+    class _Weighted(OrderedModel):
+        def __init__(self, endog, exog, w, **kw):
+            super().__init__(endog, exog, **kw)
+            self.w_ = w
+
+        def loglike(self, params):
+            return float(np.sum(self.w_ * self.loglikeobs(params)))
+
+    df = design.data
+    t = as_float(df[treatment])
+    x, names, ok = design_matrix(df, _covariates(df, covariates), {treatment: t})
+    rows = []
+    for item in items:
+        if item not in df:
+            continue
+        y = as_float(df[item])
+        use = ok & np.isfinite(y) & design.domain
+        pos, sub_note = _subsample(np.flatnonzero(use), max_rows, seed)
+        if len(pos) < 50:
+            continue
+        sub = np.zeros(len(df), dtype=bool)
+        sub[pos] = True
+        xx, nn = drop_constant(x, names, sub, keep=[treatment])
+        xx, nn = xx[:, 1:], nn[1:]  # OrderedModel has thresholds instead of an intercept
+        yk = y[pos].astype(int)
+        levels = np.unique(yk)
+        if len(levels) < 3:
+            continue
+        w = design.row_weights[pos]
+        w = w / w.mean()
+        endog = pd.Series(pd.Categorical(yk, categories=levels, ordered=True))
+        model = _Weighted(endog, xx[pos], w, distr="logit")
+        res = model.fit(method="bfgs", disp=False, maxiter=500)
+        params = np.asarray(res.params)
+        hess = approx_hess(params, model.loglike)
+        a_inv = np.linalg.inv(-hess)
+        scores = approx_fprime(params, model.loglikeobs, centered=True) * w[:, None]
+        vcov = design._vcov(pos, scores @ a_inv)
+        dfd = design._degf(sub)
+        j = nn.index(treatment)
+        est, se = float(params[j]), float(np.sqrt(max(vcov[j, j], 0.0)))
+        lo, hi, p = t_stats(est, se, dfd)
+        rows.append(
+            {
+                "analysis": "ordinal",
+                "outcome": item,
+                "term": treatment,
+                "estimate": est,
+                "se": se,
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "df": dfd,
+                "p": float(p),
+                "n": len(pos),
+                "method": "proportional-odds logistic regression (log odds ratio of a higher "
+                "answer; design-weighted pseudo-likelihood, statsmodels OrderedModel; "
+                f"Taylor SE, t on {dfd} df{sub_note})",
+                "note": NOTE_OBSERVATIONAL,
+            }
+        )
+    return frame(rows)
+
+
+def mixed_effects(
+    design: SurveyDesign,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    group: str = "site",
+    treatment: str = "participated",
+    max_rows: int = 50_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Robustness check: linear mixed model (statsmodels ``MixedLM``), random intercept for
+    each ``group`` (respondents within sites).  Unweighted, model-based SEs, normal
+    reference; seeded subsample above ``max_rows`` complete rows."""
+    import warnings
+
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    df = design.data
+    t = as_float(df[treatment])
+    x, names, ok = design_matrix(df, _covariates(df, covariates), {treatment: t})
+    groups = df[group].to_numpy()
+    ok &= pd.notna(groups) & design.domain
+    rows = []
+    for outcome in outcomes:
+        if outcome not in df:
+            continue
+        y = outcome_values(df, outcome)
+        use = ok & np.isfinite(y)
+        pos, sub_note = _subsample(np.flatnonzero(use), max_rows, seed)
+        if len(pos) < 50 or len(pd.unique(groups[pos])) < 3:
+            continue
+        sub = np.zeros(len(df), dtype=bool)
+        sub[pos] = True
+        xx, nn = drop_constant(x, names, sub, keep=[treatment])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = MixedLM(y[pos], xx[pos], groups=groups[pos]).fit(reml=True)
+            j = nn.index(treatment)
+            est, se = float(res.fe_params[j]), float(res.bse_fe[j])
+        z = stats.norm.ppf(0.975)
+        rows.append(
+            {
+                "analysis": "mixed_model",
+                "outcome": outcome,
+                "term": treatment,
+                "estimate": est,
+                "se": se,
+                "ci_low": est - z * se,
+                "ci_high": est + z * se,
+                "df": np.inf,
+                "p": float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan,
+                "n": len(pos),
+                "method": f"linear mixed model, random intercept per {group} (statsmodels "
+                "MixedLM, REML; unweighted; model-based SE, normal reference"
+                f"{sub_note})",
+                "note": NOTE_OBSERVATIONAL,
+            }
+        )
+    return frame(rows)

@@ -1,0 +1,888 @@
+"""Personal-data detection, masking, keyed pseudonyms and a pre-publication scan.
+
+Three detectors (compiled regular expressions, all anchored so they never start or end inside
+a longer run of digits or letters):
+
+* **NIK** (Nomor Induk Kependudukan): 16 digits, either contiguous or grouped with one kind of
+  separator (space, dot or dash) as 4-4-4-4, 2-2-2-6-4 or 6-6-4 ("1372 0112 3456 0001",
+  "13.72.01.120345.0001"). The first two digits must be an Indonesian province code
+  (:data:`PROVINCE_CODES`: 11-19, 21, 31-36, 51-53, 61-65, 71-76, 81-82, 91-96), which
+  rejects most random 16-digit numbers.
+* **Phone** (Indonesian mobile): ``08…``, ``+62 8…`` or ``62 8…`` with optional spaces, dots,
+  dashes or brackets ("0812-3456-7890", "+62 812 3456 7890", "(0812) 3456 7890"); in
+  national form it must have 10-13 digits. Rupiah amounts ("1.500.000"), dates, times and
+  Unix timestamps do not start with 08/62 8 and are not matched.
+* **Email**: ``local@domain.tld``; "file@2x.png"-style asset names (TLD is a file extension)
+  are ignored.
+
+Names cannot be found by pattern. :func:`mask_text` masks each respondent's *own* name in
+their free text, and :func:`scan_paths` looks for names through keyed fingerprints
+(:func:`name_fingerprints`) so the scan never needs the names themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import DampakError
+
+__all__ = [
+    "PROVINCE_CODES",
+    "NIK_RE",
+    "PHONE_RE",
+    "EMAIL_RE",
+    "PII_RE",
+    "PrivacyError",
+    "Finding",
+    "MaskResult",
+    "find_personal_data",
+    "mask_text",
+    "default_secret_path",
+    "load_or_create_secret",
+    "pseudonymise",
+    "name_fingerprints",
+    "scan_paths",
+    "assert_clean",
+]
+
+
+class PrivacyError(DampakError):
+    """Personal data was found in files that are about to be shared."""
+
+    def __init__(self, message: str, findings: list[Finding] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)  # e.g. id_text= for the Indonesian sentence
+        self.findings = findings or []
+
+
+# --------------------------------------------------------------------------------------------
+# Detectors
+# --------------------------------------------------------------------------------------------
+
+PROVINCE_CODES = frozenset(
+    [*range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77)]
+    + [81, 82, *range(91, 97)]
+)
+
+# Not preceded by a word character, nor by "digit + separator" (so we never start in the
+# middle of a longer grouped number); the same on the right.
+_LEFT = r"(?<!\w)(?<!\d[ .,-])"
+_RIGHT = r"(?!\w)(?![.,-]\d)(?! \d)"
+
+_NIK_BODY = (
+    r"\d{16}"
+    r"|\d{4}(?P<nik_s1>[ .-])\d{4}(?P=nik_s1)\d{4}(?P=nik_s1)\d{4}"
+    r"|\d{2}(?P<nik_s2>[ .-])\d{2}(?P=nik_s2)\d{2}(?P=nik_s2)\d{6}(?P=nik_s2)\d{4}"
+    r"|\d{6}(?P<nik_s3>[ .-])\d{6}(?P=nik_s3)\d{4}"
+)
+_NIK_PAT = rf"{_LEFT}(?:{_NIK_BODY}){_RIGHT}"
+
+_PHONE_PAT = (
+    r"(?<![\w+])(?<!\d[ .,-])"
+    r"(?:\+62[ .-]?\(?|62[ .-]?\(?|\(?0)8\d{1,2}\)?(?:[ .-]?\d){6,10}"
+    r"(?!\w)(?![.,-]?\d)"
+)
+
+_EMAIL_PAT = (
+    r"(?<![\w.%+-])[\w.%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9-]{1,63})*\.(?P<tld>[A-Za-z]{2,24})(?![\w-])"
+)
+
+NIK_RE = re.compile(_NIK_PAT)
+PHONE_RE = re.compile(_PHONE_PAT)
+EMAIL_RE = re.compile(_EMAIL_PAT)
+#: One pass for all three kinds; NIK is tried first so a grouped NIK is never read as a phone.
+PII_RE = re.compile(rf"(?P<nik>{_NIK_PAT})|(?P<phone>{_PHONE_PAT})|(?P<email>{_EMAIL_PAT})")
+
+_FILE_TLDS = frozenset(
+    [
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "webp",
+        "bmp",
+        "ico",
+        "css",
+        "js",
+        "mjs",
+        "map",
+        "json",
+        "html",
+        "htm",
+        "pdf",
+        "csv",
+        "txt",
+        "py",
+        "ipynb",
+        "woff",
+        "woff2",
+        "ttf",
+        "eot",
+    ]
+)
+_TAGS = {"nik": "[NIK]", "phone": "[TELEPON]", "email": "[EMAIL]", "name": "[NAMA]"}
+KINDS = ("nik", "phone", "email", "name")
+
+
+def _digits(x: str) -> str:
+    return re.sub(r"\D", "", x)
+
+
+def _valid_nik(text: str) -> bool:
+    d = _digits(text)
+    return len(d) == 16 and int(d[:2]) in PROVINCE_CODES
+
+
+def _valid_phone(text: str) -> bool:
+    d = _digits(text)
+    national = "0" + d[2:] if d.startswith("62") else d
+    return national.startswith("08") and 10 <= len(national) <= 13
+
+
+def _valid_email(m: re.Match[str]) -> bool:
+    return m.group("tld").lower() not in _FILE_TLDS
+
+
+def _kind_of(m: re.Match[str]) -> str | None:
+    """Kind of a :data:`PII_RE` match after validation, or None for a false positive."""
+    if m.group("nik") is not None:
+        return "nik" if _valid_nik(m.group(0)) else None
+    if m.group("phone") is not None:
+        return "phone" if _valid_phone(m.group(0)) else None
+    return "email" if _valid_email(m) else None
+
+
+def find_personal_data(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """All NIK, phone and email occurrences in ``text`` as ``(kind, (start, end))``.
+
+    ``kind`` is ``"nik"``, ``"phone"`` or ``"email"``; spans are in order and never overlap.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    return [(kind, (a, b)) for kind, a, b in _find_all(text)]
+
+
+# --------------------------------------------------------------------------------------------
+# Masking
+# --------------------------------------------------------------------------------------------
+
+
+class MaskResult(NamedTuple):
+    """Masked text (same index as the input) and how many masks of each kind were applied."""
+
+    text: pd.Series
+    counts: dict[str, int]
+
+
+# Titles and particles that are not a person's name (after splitting on punctuation).
+_NOT_NAME_PARTS = frozenset(
+    [
+        "bapak",
+        "bpk",
+        "pak",
+        "ibu",
+        "bu",
+        "sdr",
+        "sdri",
+        "saudara",
+        "saudari",
+        "haji",
+        "hajjah",
+        "drs",
+        "dra",
+        "prof",
+        "kom",
+        "sos",
+        "hum",
+        "kes",
+        "ked",
+        "pdi",
+        "psi",
+        "msi",
+        "mpd",
+        "spd",
+        "amd",
+        "ama",
+        "bin",
+        "binti",
+        "van",
+        "der",
+    ]
+)
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def _name_parts(name: str) -> list[str]:
+    """Full name plus each part with at least three letters, longest first."""
+    words = _NAME_WORD.findall(unicodedata.normalize("NFKC", name))
+    if not words:
+        return []
+    parts = {w for w in words if len(w) >= 3 and w.casefold() not in _NOT_NAME_PARTS}
+    full = [r"\s+".join(map(re.escape, words))] if len(words) > 1 else []
+    return full + [re.escape(p) for p in sorted(parts, key=len, reverse=True)]
+
+
+@lru_cache(maxsize=4096)
+def _name_regex(name: str) -> re.Pattern[str] | None:
+    parts = _name_parts(name)
+    if not parts:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)", re.IGNORECASE)
+
+
+def mask_text(s: pd.Series, names: pd.Series | None = None) -> MaskResult:
+    """Mask personal data in free text.
+
+    NIK → ``[NIK]``, phone → ``[TELEPON]``, email → ``[EMAIL]`` (one vectorised
+    ``str.replace`` over the string cells). If ``names`` (row-aligned with ``s``, e.g. the
+    respondent-name column) is given, the respondent's own full name and every part of it with
+    at least three letters (titles such as "Bapak"/"S.Pd" excluded) is replaced by ``[NAMA]``,
+    case-insensitively and on word boundaries. The name pass is row-wise but only visits rows
+    with both non-empty text and a name. Non-string cells are returned unchanged.
+
+    Over-masking is deliberate: a respondent called "Indah" will also lose the word "indah".
+    """
+    s = pd.Series(s) if not isinstance(s, pd.Series) else s
+    counts = dict.fromkeys(KINDS, 0)
+    out = s.copy()
+    is_str = np.fromiter((isinstance(x, str) and x != "" for x in s), bool, count=len(s))
+    if not is_str.any():
+        return MaskResult(out, counts)
+
+    def repl(m: re.Match[str]) -> str:
+        kind = _kind_of(m)
+        if kind is None:
+            return m.group(0)
+        counts[kind] += 1
+        return _TAGS[kind]
+
+    texts = s[is_str].astype(object)
+    masked = texts.str.replace(PII_RE, repl, regex=True)
+    if names is not None:
+        nm = pd.Series(names).reindex(s.index) if isinstance(names, pd.Series) else None
+        if nm is None:
+            nm = pd.Series(list(names), index=s.index)
+        nm = nm[is_str]
+        has_name = nm.map(lambda x: isinstance(x, str) and x.strip() != "").astype(bool)
+
+        def name_repl(m: re.Match[str]) -> str:
+            counts["name"] += 1
+            return _TAGS["name"]
+
+        for idx in masked.index[has_name.to_numpy()]:
+            rx = _name_regex(nm.at[idx].strip())
+            if rx is not None:
+                masked.at[idx] = rx.sub(name_repl, masked.at[idx])
+    out = out.astype(object)
+    out[is_str] = masked.to_numpy()
+    return MaskResult(out, counts)
+
+
+# --------------------------------------------------------------------------------------------
+# Keyed pseudonyms
+# --------------------------------------------------------------------------------------------
+
+
+def default_secret_path() -> Path:
+    """``$DAMPAK_SECRET_FILE`` if set, else ``~/.config/dampak/pseudonym.key``."""
+    env = os.environ.get("DAMPAK_SECRET_FILE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".config" / "dampak" / "pseudonym.key"
+
+
+def load_or_create_secret(path: Path | None = None) -> bytes:
+    """The project's pseudonymisation key: 32 random bytes in a file readable only by its owner.
+
+    Created (mode 0600, parent directory 0700) on first use, reused afterwards so pseudonyms
+    stay stable between runs. Losing the file means new pseudonyms; sharing it lets others
+    re-identify respondents by guessing - keep it out of the repository and outputs.
+    """
+    path = Path(path) if path is not None else default_secret_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # created concurrently by another process: read theirs below
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
+            os.chmod(path, 0o600)  # in case the umask interfered
+            return key
+    key = path.read_bytes()
+    if len(key) < 32:
+        raise DampakError(
+            f"The pseudonym key file {path} is damaged (it should hold 32 random bytes). "
+            "Restore it from your backup; deleting it would change every pseudonym."
+        )
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    return key
+
+
+def _check_secret(secret: bytes) -> bytes:
+    if not isinstance(secret, bytes | bytearray) or len(secret) < 16:
+        raise ValueError("secret must be at least 16 bytes (use load_or_create_secret())")
+    return bytes(secret)
+
+
+def _plain(x: Any) -> str:
+    if isinstance(x, float | np.floating) and float(x).is_integer():
+        x = int(x)
+    t = unicodedata.normalize("NFKC", str(x))
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def _identifier_key(x: Any) -> str | None:
+    """NIK → digits only; emails → lower case; anything else → case-folded, single-spaced."""
+    t = _plain(x)
+    if not t:
+        return None
+    d = re.sub(r"[\s.-]", "", t)
+    if d.isdigit() and len(d) == 16:
+        return d
+    if "@" in t:
+        return t.lower()
+    return t.casefold()
+
+
+def _hmac_hex(secret: bytes, domain: bytes, value: str, n: int) -> str:
+    return hmac.new(secret, domain + b"\x00" + value.encode("utf-8"), hashlib.sha256).hexdigest()[
+        :n
+    ]
+
+
+def pseudonymise(values: pd.Series, secret: bytes, prefix: str = "R") -> pd.Series:
+    """Stable keyed pseudonyms: ``prefix`` + first 16 hex digits of HMAC-SHA256(secret, value).
+
+    Values are normalised first (NIK: digits only, so "1372 0112 3456 0001" and
+    "1372011234560001" agree; emails: lower case; other text: case-folded, single spaces).
+    NaN/blank stays NaN. Without the secret the pseudonyms cannot be reversed by hashing
+    candidate NIKs or names, unlike a plain hash.
+    """
+    secret = _check_secret(secret)
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    out = np.empty(len(uniques) + 1, dtype=object)
+    out[:] = np.nan
+    for i, u in enumerate(uniques):
+        k = _identifier_key(u)
+        if k is not None:
+            out[i] = prefix + _hmac_hex(secret, b"dampak-pseudonym-v1", k, 16)
+    return pd.Series(out[codes], index=s.index, name=s.name, dtype=object)
+
+
+_FIRST = "first:"
+
+
+def _name_words(text: str) -> list[str]:
+    return [w.lower() for w in _NAME_WORD.findall(unicodedata.normalize("NFKC", text))]
+
+
+def name_fingerprints(names: pd.Series, secret: bytes) -> set[str]:
+    """Keyed fingerprints of respondents' full names for :func:`scan_paths`.
+
+    A name is normalised to its words (letters and apostrophes), lower case, single spaces;
+    names longer than four words are cut to their first four. The set holds
+    HMAC-SHA256(secret, name) for every name of 2-4 words plus a ``"first:"``-prefixed
+    fingerprint of each such name's first word, which lets the scan skip text quickly. Single-
+    word names are not fingerprinted (too many false alarms with ordinary words). The set can be
+    stored with the outputs' metadata: without the secret it reveals nothing.
+    """
+    secret = _check_secret(secret)
+    out: set[str] = set()
+    for n in pd.Series(names).dropna().unique():
+        words = _name_words(str(n))[:4]
+        if len(words) < 2:
+            continue
+        out.add(_hmac_hex(secret, b"dampak-name-v1", " ".join(words), 32))
+        out.add(_FIRST + _hmac_hex(secret, b"dampak-name-word-v1", words[0], 32))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Scanning output files
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Personal data found in a file; ``excerpt_masked`` never shows the value in full."""
+
+    path: Path
+    kind: str  # "nik" | "phone" | "email" | "name"
+    location: str  # "line 12", "column 'komentar', row 3", "page 2"
+    excerpt_masked: str
+
+    def __str__(self) -> str:
+        return f"{_KIND_LABEL.get(self.kind, self.kind)} in {self.path} ({self.location}: {self.excerpt_masked!r})"
+
+
+_KIND_LABEL = {"nik": "NIK", "phone": "phone number", "email": "email address", "name": "name"}
+
+TEXT_SUFFIXES = frozenset(
+    {".csv", ".tsv", ".html", ".htm", ".json", ".md", ".ipynb", ".txt", ".log", ".yaml", ".yml"}
+)
+MAX_FINDINGS_PER_FILE = 50
+_BLOB_SUFFIXES = frozenset({".html", ".htm", ".ipynb", ".json", ".md"})
+
+# Characters that may appear in base64 payloads (incl. JSON-escaped "\\n" in notebooks).
+_B64_BYTES = np.zeros(128, dtype=bool)
+for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\\":
+    _B64_BYTES[_c] = True
+_DIGIT_SEP = np.zeros(128, dtype=bool)
+for _c in b"0123456789 .-()+":
+    _DIGIT_SEP[_c] = True
+_MIN_B64_RUN = 200
+# ASCII bytes → letters/apostrophe kept, everything else a space (fast word set for names)
+_ASCII_WORDS = bytes(c if (65 <= c <= 90 or 97 <= c <= 122 or c == 39) else 32 for c in range(256))
+
+
+def _mask_middle(value: str) -> str:
+    v = re.sub(r"\s+", " ", value)
+    if len(v) <= 4:
+        return v[0] + "*" * (len(v) - 1)
+    keep = 2 if len(v) >= 8 else 1
+    return v[:keep] + "*" * (len(v) - 2 * keep) + v[-keep:]
+
+
+def _tag(m: re.Match[str]) -> str:
+    return _TAGS.get(_kind_of(m) or "", m.group(0))
+
+
+def _excerpt(text: str, start: int, end: int, width: int = 20) -> str:
+    before = PII_RE.sub(_tag, text[max(0, start - width) : start])
+    after = PII_RE.sub(_tag, text[end : end + width])
+    ex = f"{before}{_mask_middle(text[start:end])}{after}"
+    return re.sub(r"\s+", " ", ex).strip()
+
+
+def _codes(text: str) -> np.ndarray:
+    """Code points of ``text`` as a NumPy array (1 byte per char when ASCII)."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the True runs in ``mask``."""
+    padded = np.zeros(len(mask) + 2, dtype=np.int8)
+    padded[1:-1] = mask
+    edges = np.diff(padded)
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _cumcount(mask: np.ndarray) -> np.ndarray:
+    """``out[i]`` = number of True values in ``mask[:i]`` (length ``len(mask) + 1``)."""
+    out = np.zeros(len(mask) + 1, dtype=np.int32)
+    np.cumsum(mask, dtype=np.int32, out=out[1:])
+    return out
+
+
+def _lookup(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    if codes.dtype == np.uint8:
+        return np.concatenate((table, np.zeros(128, dtype=bool))).take(codes)
+    return (codes < 128) & table[np.minimum(codes, 127)]
+
+
+def _strip_blobs(text: str) -> str:
+    """Remove embedded base64 before scanning: the payload of every ``data:…;base64,`` URI and
+    any other run of 200+ base64 characters mixing upper case, lower case and digits (notebook
+    image outputs). Real newlines are never inside a run, so line numbers stay right."""
+    codes = _codes(text)
+    starts, ends = _runs(_lookup(codes, _B64_BYTES))
+    if not len(starts):
+        return text
+    long_ = (ends - starts) >= _MIN_B64_RUN
+    if long_.any():
+        cls = [
+            _cumcount((codes >= lo) & (codes <= hi)) for lo, hi in ((65, 90), (97, 122), (48, 57))
+        ]
+        for c in cls:
+            long_ &= (c[ends] - c[starts]) > 0
+    drop = long_
+    if "base64," in text:
+        after_uri = {m.end() for m in re.finditer("base64,", text)}
+        drop = drop | np.isin(starts, np.fromiter(after_uri, dtype=np.int64))
+    if not drop.any():
+        return text
+    pieces, pos = [], 0
+    for s, e in zip(starts[drop].tolist(), ends[drop].tolist(), strict=True):
+        pieces.append(text[pos:s])
+        pos = e
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+_ASCII_WORD = np.zeros(128, dtype=bool)
+for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_":
+    _ASCII_WORD[_c] = True
+_PROVINCE_2DIGIT = np.zeros(100, dtype=bool)
+_PROVINCE_2DIGIT[list(PROVINCE_CODES)] = True
+
+
+def _find_all(text: str) -> list[tuple[str, int, int]]:
+    """NIK/phone/email matches, found fast on large texts.
+
+    Python's regex engine is slow when a pattern may start at any digit, so NumPy first picks
+    the runs of digits where a NIK or phone can *start* (same left-boundary rule as the regexes;
+    a NIK starts with a province code and is 16 digits or followed by a group separator; a
+    phone starts with "08" or "62") and the regex is only tried there. Emails are only looked
+    for around each "@". Results equal a plain :data:`PII_RE` pass, only faster.
+    """
+    out: list[tuple[str, int, int]] = []
+    n = len(text)
+    codes = _codes(text)
+    isdig = (codes >= 48) & (codes <= 57)
+    ds, de = _runs(isdig)
+    if len(ds):
+        length = de - ds
+        pad = np.zeros(2, dtype=codes.dtype)
+        ext = np.concatenate((pad, codes, pad))  # ext[i + 2] == codes[i]; 0 outside
+        p1, p2 = ext[ds + 1], ext[ds]
+        nx1, nx2 = ext[de + 2], ext[de + 3]
+
+        def is_sep(c: np.ndarray, chars: bytes) -> np.ndarray:
+            return np.isin(c, np.frombuffer(chars, dtype=np.uint8).astype(codes.dtype))
+
+        def is_digit(c: np.ndarray) -> np.ndarray:
+            return (c >= 48) & (c <= 57)
+
+        blocked = _lookup(p1, _ASCII_WORD) | (is_sep(p1, b" .,-") & is_digit(p2))
+        first = ext[ds + 2].astype(np.int64) - 48
+        second = ext[np.minimum(ds + 3, len(ext) - 1)].astype(np.int64) - 48
+        two = np.where(length >= 2, first * 10 + second, -1)
+        prov = _PROVINCE_2DIGIT[np.clip(two, 0, 99)] & (two >= 0)
+        grouped = np.isin(length, [2, 4, 6]) & is_sep(nx1, b" .-") & is_digit(nx2)
+        nik = prov & ((length == 16) | grouped)
+        phone = (two == 8) | (two == 62)
+        cand = np.flatnonzero(~blocked & (nik | phone))
+        last_end = -1
+        for i in cand.tolist():
+            s = int(ds[i])
+            if s < last_end:
+                continue
+            start = s - 1 if s > 0 and text[s - 1] in "(+" else s
+            m = PII_RE.search(text, start, min(n, s + 48))
+            if m is None or m.start() not in (start, s) or m.group("email") is not None:
+                continue
+            kind = _kind_of(m)
+            if kind is not None:
+                out.append((kind, m.start(), m.end()))
+                last_end = m.end()
+    if "@" in text:
+        seen: set[tuple[int, int]] = set()
+        at = text.find("@")
+        while at != -1:
+            for m in EMAIL_RE.finditer(text, max(0, at - 70), min(n, at + 260)):
+                if m.span() not in seen and _valid_email(m):
+                    seen.add(m.span())
+                    out.append(("email", m.start(), m.end()))
+            at = text.find("@", at + 1)
+    out.sort(key=lambda t: (t[1], -t[2]))
+    kept: list[tuple[str, int, int]] = []
+    for hit in out:  # overlapping hits (an email whose local part is a phone): keep the first
+        if not kept or hit[1] >= kept[-1][2]:
+            kept.append(hit)
+    return kept
+
+
+class _NameScanner:
+    """Finds fingerprinted names: every run of 2-4 words separated by spaces is hashed."""
+
+    def __init__(self, fingerprints: Iterable[str], secret: bytes | None) -> None:
+        fps = set(fingerprints)
+        self.full = {f for f in fps if not f.startswith(_FIRST)}
+        self.first = {f[len(_FIRST) :] for f in fps if f.startswith(_FIRST)}
+        self.active = bool(self.full)
+        if self.active and secret is None:
+            raise ValueError("scan_paths needs the secret that made the name fingerprints")
+        self.secret = _check_secret(secret) if self.active else b""
+        self._word_cache: dict[str, bool] = {}
+        self._phrase_cache: dict[str, bool] = {}
+
+    def _first_ok(self, word: str) -> bool:
+        if not self.first:  # fingerprints without first-word hints: check every window
+            return True
+        hit = self._word_cache.get(word)
+        if hit is None:
+            hit = _hmac_hex(self.secret, b"dampak-name-word-v1", word, 32) in self.first
+            self._word_cache[word] = hit
+        return hit
+
+    @staticmethod
+    def _distinct_words(text: str) -> set[str]:
+        if text.isascii():
+            toks = set(text.encode("ascii").translate(_ASCII_WORDS).lower().split())
+            return {t.decode("ascii").strip("'") for t in toks}
+        words: set[str] = set()
+        for tok in set(text.split()):
+            words.update(w.lower() for w in _NAME_WORD.findall(tok))
+        return words
+
+    def _windows(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
+        window: list[tuple[int, int, str]] = []
+        for m in _NAME_WORD.finditer(text, pos, endpos):
+            w = (m.start(), m.end(), m.group(0).lower())
+            if window and not _is_space(text[window[-1][1] : w[0]]):
+                window = []
+            window = [*window[-3:], w]
+            for k in range(2, len(window) + 1):
+                run = window[-k:]
+                if not self._first_ok(run[0][2]):
+                    continue
+                joined = " ".join(x[2] for x in run)
+                if _hmac_hex(self.secret, b"dampak-name-v1", joined, 32) in self.full:
+                    yield run[0][0], run[-1][1]
+
+    def _name_at(self, text: str, at: int) -> tuple[int, int] | None:
+        """Longest fingerprinted name of 2-4 words starting exactly at ``at``."""
+        words: list[tuple[int, str]] = []
+        prev_end = at
+        for m in _NAME_WORD.finditer(text, at, min(len(text), at + 200)):
+            if words and not _is_space(text[prev_end : m.start()]):
+                break
+            words.append((m.end(), m.group(0).lower()))
+            prev_end = m.end()
+            if len(words) == 4:
+                break
+        best = None
+        for k in range(2, len(words) + 1):
+            joined = " ".join(w for _, w in words[:k])
+            hit = self._phrase_cache.get(joined)
+            if hit is None:
+                hit = _hmac_hex(self.secret, b"dampak-name-v1", joined, 32) in self.full
+                if len(self._phrase_cache) > 1_000_000:
+                    self._phrase_cache.clear()
+                self._phrase_cache[joined] = hit
+            if hit:
+                best = (at, words[k - 1][0])
+        return best
+
+    def scan(self, text: str) -> Iterator[tuple[int, int]]:
+        if not self.active:
+            return
+        if not self.first:
+            yield from self._windows(text, 0, len(text))
+            return
+        # cheap pre-pass over distinct words; most files contain no candidate first word
+        cands = [w for w in self._distinct_words(text) if w and self._first_ok(w)]
+        if not cands:
+            return
+        low = text.lower()
+        if len(low) != len(text):  # exotic case mapping changed offsets: slow full pass
+            yield from self._windows(text, 0, len(text))
+            return
+        found: set[tuple[int, int]] = set()
+        for w in cands:
+            at = low.find(w)
+            while at != -1:
+                if (at == 0 or not _is_word_char(text[at - 1])) and not _is_word_char(
+                    text[at + len(w) : at + len(w) + 1]
+                ):
+                    span = self._name_at(text, at)
+                    if span is not None and span not in found:
+                        found.add(span)
+                        yield span
+                at = low.find(w, at + 1)
+
+
+def _is_word_char(c: str) -> bool:
+    return bool(c) and (c.isalpha() or c in "'’")
+
+
+def _is_space(gap: str) -> bool:
+    return bool(gap) and gap.isspace() and "\n" not in gap
+
+
+def _scan_text(text: str, names: _NameScanner) -> Iterator[tuple[str, int, int]]:
+    yield from _find_all(text)
+    for a, b in names.scan(text):
+        yield "name", a, b
+
+
+def _read_text(path: Path) -> str | None:
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    if b"\x00" in raw[:8192]:
+        return None  # binary
+    return raw.decode("utf-8", errors="replace")
+
+
+def _findings_in_text(path: Path, text: str, names: _NameScanner, locate) -> list[Finding]:
+    out: list[Finding] = []
+    per_kind: dict[str, int] = {}
+    for kind, a, b in _scan_text(text, names):
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        if per_kind[kind] > MAX_FINDINGS_PER_FILE:
+            continue
+        out.append(Finding(path, kind, locate(a), _excerpt(text, a, b)))
+    return out
+
+
+def _line_locator(text: str):
+    return lambda pos: f"line {text.count(chr(10), 0, pos) + 1}"
+
+
+def _scan_text_file(path: Path, names: _NameScanner) -> list[Finding]:
+    text = _read_text(path)
+    if text is None:
+        return []
+    if path.suffix.lower() in _BLOB_SUFFIXES or "base64," in text:
+        text = _strip_blobs(text)
+    return _findings_in_text(path, text, names, _line_locator(text))
+
+
+def _scan_parquet(path: Path, names: _NameScanner) -> list[Finding]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    schema = pf.schema_arrow
+
+    def is_text(t: pa.DataType) -> bool:
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+    cols = [f.name for f in schema if is_text(f.type)]
+    out: list[Finding] = []
+    if not cols:
+        return out
+    table = pf.read(columns=cols)
+    for name in cols:
+        col = table.column(name)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        uniq = [u for u in pc.unique(col).to_pylist() if u]
+        if not uniq:
+            continue
+        text = "\n".join(u.replace("\n", " ") for u in uniq)
+        starts = np.cumsum([0] + [len(u) + 1 for u in uniq])
+
+        def locate(pos: int, col=col, uniq=uniq, starts=starts, name=name) -> str:
+            i = int(np.searchsorted(starts, pos, side="right") - 1)
+            row = pc.index(col, uniq[i]).as_py()
+            return f"column {name!r}, row {row}"
+
+        out += _findings_in_text(path, text, names, locate)
+    return out
+
+
+def _scan_pdf(path: Path, names: _NameScanner) -> list[Finding]:
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        warnings.warn(
+            f"{path} was not scanned for personal data: install pypdf to scan PDF reports",
+            stacklevel=3,
+        )
+        return []
+    out: list[Finding] = []
+    for i, page in enumerate(PdfReader(path).pages, 1):
+        text = page.extract_text() or ""
+        out += _findings_in_text(path, text, names, lambda pos, i=i: f"page {i}")
+    return out
+
+
+def _scan_xlsx(path: Path, names: _NameScanner) -> list[Finding]:
+    out: list[Finding] = []
+    with zipfile.ZipFile(path) as zf:
+        for member in zf.namelist():
+            if member == "xl/sharedStrings.xml" or member.startswith("xl/worksheets/"):
+                xml = zf.read(member).decode("utf-8", errors="replace")
+                text = re.sub(r"<[^>]+>", " ", xml)
+                out += _findings_in_text(path, text, names, lambda pos, m=member: m)
+    return out
+
+
+def _iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.is_file())
+        elif p.is_file():
+            yield p
+        else:
+            raise DampakError(f"Cannot check {p} for personal data: it does not exist.")
+
+
+def scan_paths(
+    paths: Iterable[Path],
+    fingerprints: Iterable[str] = frozenset(),
+    secret: bytes | None = None,
+) -> list[Finding]:
+    """Scan output files (directories recursively) for NIK, phones, emails and known names.
+
+    Scanned: text files (:data:`TEXT_SUFFIXES`: .csv .tsv .html .htm .json .md .ipynb .txt
+    .log .yaml .yml), Parquet (every string/dictionary column, distinct values only), .xlsx
+    (cell text) and PDF text via ``pypdf`` (a warning, not an error, if pypdf is missing).
+    Everything else - images included - is skipped, as are text files with NUL bytes.
+    Embedded base64 (``data:`` URIs in HTML, notebook image outputs) is removed before scanning
+    so random digits inside images do not raise false alarms.
+
+    Names are found with ``fingerprints`` from :func:`name_fingerprints` and the same
+    ``secret``: every run of 2-4 words separated only by spaces is normalised and hashed.
+
+    At most :data:`MAX_FINDINGS_PER_FILE` findings per kind and file are reported.
+    """
+    names = _NameScanner(fingerprints, secret)
+    findings: list[Finding] = []
+    for path in _iter_files(paths):
+        suffix = path.suffix.lower()
+        if suffix in TEXT_SUFFIXES:
+            findings += _scan_text_file(path, names)
+        elif suffix == ".parquet":
+            findings += _scan_parquet(path, names)
+        elif suffix == ".pdf":
+            findings += _scan_pdf(path, names)
+        elif suffix == ".xlsx":
+            findings += _scan_xlsx(path, names)
+    return findings
+
+
+def assert_clean(
+    paths: Iterable[Path],
+    fingerprints: Iterable[str] = frozenset(),
+    secret: bytes | None = None,
+) -> None:
+    """Raise :class:`PrivacyError` if :func:`scan_paths` finds anything (up to five listed)."""
+    findings = scan_paths(paths, fingerprints, secret)
+    if not findings:
+        return
+    shown = "; ".join(str(f) for f in findings[:5])
+    more = f"; and {len(findings) - 5} more" if len(findings) > 5 else ""
+    more_id = f"; dan {len(findings) - 5} lainnya" if len(findings) > 5 else ""
+    message = (
+        f"Personal data was found in the outputs, so they must not be shared: {shown}{more}. "
+        "Remove or mask these values (see pipelines.privacy.mask_text) and run again."
+    )
+    id_text = (
+        f"Ditemukan data pribadi di keluaran, jadi keluaran tidak boleh dibagikan: "
+        f"{shown}{more_id}. Hapus atau samarkan nilai tersebut lalu jalankan ulang."
+    )
+    try:
+        err = PrivacyError(message, findings, id_text=id_text)
+    except TypeError:  # a DampakError without translations
+        err = PrivacyError(message, findings)
+    raise err

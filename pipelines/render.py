@@ -1,0 +1,578 @@
+"""One document model, two outputs: self-contained HTML (Jinja2) and PDF (fpdf2).
+
+Build a :class:`Document` of :class:`Section` s whose blocks are plain-text paragraphs (``str``),
+bullet lists (``list[str]``), :class:`Figure`, :class:`Table` and :class:`Callout`; then call
+:func:`write_html` / :func:`write_pdf`. All text is treated as plain text: HTML output escapes it
+(autoescape on) and the PDF never interprets markup, so nothing in survey answers can inject
+code or formatting. The HTML has no scripts, no external resources (images are ``data:`` URIs,
+CSS is inline) and a Content-Security-Policy that forbids both.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from pipelines.errors import DampakError
+from pipelines.i18n import LANGS, MISSING, fmt_int, fmt_number, t
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CALLOUT_KINDS = ("warning", "info", "note", "success")
+
+
+class RenderError(DampakError):
+    """A document cannot be rendered (bad block, missing alt text, unsupported language …)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# document model
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart as PNG bytes plus alt text that states its key numbers in words."""
+
+    png: bytes
+    alt: str
+    caption: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alt, str) or not self.alt.strip():
+            raise RenderError("Every figure needs alt text describing its key numbers.")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table whose cells are already formatted strings (NaN is shown as "–")."""
+
+    frame: pd.DataFrame
+    caption: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Callout:
+    """A highlighted box, e.g. an unreliable-scale warning. ``kind``: warning/info/note/success."""
+
+    text: str
+    kind: str = "warning"
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    blocks: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    subtitle: str
+    lang: str
+    sections: list[Section]
+    footer: str = ""
+    links: Sequence[tuple[str, str]] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# shared preparation
+# ---------------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NUMERIC_CELL = re.compile(r"^[−+\-]?(Rp |IDR )?\d")
+
+
+def _clean(text: Any) -> str:
+    """Plain text without control characters (they break PDFs and confuse screen readers)."""
+    s = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _CONTROL.sub("", s)
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise RenderError(f"Unsupported document language {lang!r}; use one of {LANGS}.")
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    if not isinstance(png, bytes | bytearray) or not png.startswith(PNG_SIGNATURE) or len(png) < 24:
+        raise RenderError("Figure.png must be PNG bytes.")
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+def _safe_href(href: str) -> str:
+    """Allow relative links, in-page anchors, http(s) and mailto; refuse script-ish schemes."""
+    href = _clean(href).strip()
+    scheme = urlsplit(href).scheme.lower()
+    if scheme and scheme not in ("http", "https", "mailto"):
+        raise RenderError(f"Refusing link with scheme {scheme!r}: {href!r}")
+    return href
+
+
+def _cell_text(value: Any, lang: str) -> str:
+    if value is None or (
+        not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)
+    ):
+        return MISSING
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return fmt_int(value, lang)
+    if isinstance(value, float):
+        return fmt_int(value, lang) if value.is_integer() else fmt_number(value, lang, 1)
+    if hasattr(value, "dtype") and pd.api.types.is_number(value):  # numpy scalars
+        return _cell_text(value.item(), lang)
+    return _clean(value)
+
+
+def table_cells(frame: pd.DataFrame, lang: str) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Header, body rows and a right-align flag per column for a :class:`Table` frame."""
+    if not isinstance(frame, pd.DataFrame):
+        raise RenderError("Table.frame must be a pandas DataFrame.")
+    df = frame
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+        df = df.reset_index()
+    if isinstance(df.columns, pd.MultiIndex):
+        head = [" – ".join(_clean(p) for p in col if str(p) != "") for col in df.columns]
+    else:
+        head = [_clean(c) for c in df.columns]
+    rows = [[_cell_text(v, lang) for v in rec] for rec in df.itertuples(index=False, name=None)]
+    numeric = []
+    for j in range(len(head)):
+        vals = [r[j] for r in rows if r[j] != MISSING]
+        hits = sum(bool(_NUMERIC_CELL.match(v)) for v in vals)
+        numeric.append(bool(vals) and hits >= 0.8 * len(vals))
+    return head, rows, numeric
+
+
+def _prepare(doc: Document) -> dict[str, Any]:
+    _check_lang(doc.lang)
+    lang = doc.lang
+    fig_no = tab_no = 0
+    sections = []
+    for s_i, sec in enumerate(doc.sections, start=1):
+        if not isinstance(sec, Section):
+            raise RenderError(
+                f"Document.sections[{s_i - 1}] is not a Section: {type(sec).__name__}"
+            )
+        blocks: list[dict[str, Any]] = []
+        for block in sec.blocks:
+            if isinstance(block, str):
+                blocks.append({"kind": "p", "text": _clean(block)})
+            elif isinstance(block, Figure):
+                fig_no += 1
+                w, h = _png_size(block.png)
+                uri = "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
+                blocks.append(
+                    {
+                        "kind": "figure",
+                        "src": uri,
+                        "png": block.png,
+                        "width": w,
+                        "height": h,
+                        "alt": _clean(block.alt),
+                        "caption": _clean(block.caption),
+                        "label": f"{t('chart.figure', lang)} {fig_no}",
+                    }
+                )
+            elif isinstance(block, Table):
+                tab_no += 1
+                head, rows, numeric = table_cells(block.frame, lang)
+                blocks.append(
+                    {
+                        "kind": "table",
+                        "head": head,
+                        "rows": rows,
+                        "numeric": numeric,
+                        "caption": _clean(block.caption),
+                        "note": _clean(block.note),
+                        "label": f"{t('chart.table', lang)} {tab_no}",
+                    }
+                )
+            elif isinstance(block, Callout):
+                kind = block.kind if block.kind in CALLOUT_KINDS else "info"
+                blocks.append(
+                    {
+                        "kind": "callout",
+                        "callout_kind": kind,
+                        "label": t(f"callout.{kind}", lang),
+                        "text": _clean(block.text),
+                    }
+                )
+            elif isinstance(block, list | tuple) and all(isinstance(x, str) for x in block):
+                blocks.append({"kind": "ul", "items": [_clean(x) for x in block]})
+            else:
+                raise RenderError(
+                    f"Section {sec.heading!r}: unsupported block {type(block).__name__}; use str, "
+                    "list[str], Figure, Table or Callout."
+                )
+        sections.append({"id": f"s{s_i}", "heading": _clean(sec.heading), "blocks": blocks})
+    return {
+        "lang": lang,
+        "title": _clean(doc.title),
+        "subtitle": _clean(doc.subtitle),
+        "footer": _clean(doc.footer),
+        "links": [(_clean(label), _safe_href(href)) for label, href in doc.links],
+        "sections": sections,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+
+
+@cache
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,  # every {{ value }} is HTML-escaped, whatever the template's extension
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["t"] = t
+    return env
+
+
+def render_html(doc: Document) -> str:
+    """The document as one self-contained, script-free HTML page."""
+    ctx = _prepare(doc)
+    return _env().get_template("report.html.j2").render(**ctx, toc=len(ctx["sections"]) >= 3)
+
+
+def write_html(doc: Document, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(doc), encoding="utf-8")
+    return path
+
+
+def render_index(title: str, lang: str, entries: Sequence[tuple[str, str]], intro: str = "") -> str:
+    """An index page linking to reports: ``entries`` are ``(label, relative href)`` pairs."""
+    _check_lang(lang)
+    return (
+        _env()
+        .get_template("index.html.j2")
+        .render(
+            lang=lang,
+            title=_clean(title),
+            intro=_clean(intro),
+            entries=[(_clean(label), _safe_href(href)) for label, href in entries],
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+# ---------------------------------------------------------------------------------------------
+
+FONT = "DejaVu"
+BODY_PT = 10
+LINE_MM = 5.0
+MARGIN_MM = 18.0
+_CALLOUT_COLOURS = {
+    "warning": ((255, 244, 224), (180, 95, 6)),
+    "info": ((232, 241, 251), (11, 83, 148)),
+    "note": ((240, 240, 240), (90, 90, 90)),
+    "success": ((230, 245, 238), (0, 112, 80)),
+}
+
+
+def _font_paths() -> dict[str, Path]:
+    import matplotlib
+
+    base = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    paths = {
+        "": base / "DejaVuSans.ttf",
+        "B": base / "DejaVuSans-Bold.ttf",
+        "I": base / "DejaVuSans-Oblique.ttf",
+        "BI": base / "DejaVuSans-BoldOblique.ttf",
+    }
+    missing = [str(p) for p in paths.values() if not p.exists()]
+    if missing:
+        raise RenderError(f"DejaVu Sans fonts not found (expected with matplotlib): {missing}")
+    return paths
+
+
+def _make_pdf(lang: str, footer_text: str):
+    from fpdf import FPDF
+
+    class ReportPDF(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FONT, "", 7.5)
+            self.set_text_color(110, 110, 110)
+            page = t("render.page_of", lang, page=self.page_no(), total="{nb}")
+            page_w = self.get_string_width(page.replace("{nb}", "999")) + 2
+            left = footer_text.replace("\n", " ")
+            room = self.epw - page_w - 4
+            if left and self.get_string_width(left) > room:
+                while left and self.get_string_width(left + "…") > room:
+                    left = left[:-1]
+                left = left.rstrip() + "…"
+            self.cell(self.epw - page_w, 5, left, align="L")
+            self.cell(page_w, 5, page, align="R")
+
+    pdf = ReportPDF(orientation="P", unit="mm", format="A4")
+    for style, path in _font_paths().items():
+        pdf.add_font(FONT, style, str(path))
+    pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
+    pdf.set_auto_page_break(True, margin=MARGIN_MM)
+    return pdf
+
+
+def _ensure_space(pdf: Any, height: float) -> None:
+    """Start a new page unless ``height`` mm still fit (keeps headings with what follows)."""
+    if pdf.get_y() + height > pdf.page_break_trigger:
+        pdf.add_page()
+
+
+def _pdf_paragraph(pdf: Any, text: str) -> None:
+    pdf.set_font(FONT, "", BODY_PT)
+    pdf.set_text_color(20, 20, 20)
+    pdf.multi_cell(0, LINE_MM, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+
+def _pdf_bullets(pdf: Any, items: list[str]) -> None:
+    pdf.set_font(FONT, "", BODY_PT)
+    pdf.set_text_color(20, 20, 20)
+    indent = 6.0
+    for item in items:
+        _ensure_space(pdf, LINE_MM)
+        pdf.set_x(pdf.l_margin + 1.5)
+        pdf.cell(indent - 1.5, LINE_MM, "•")
+        pdf.multi_cell(pdf.epw - indent, LINE_MM, item, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(0.8)
+    pdf.ln(1.5)
+
+
+def _pdf_small(pdf: Any, text: str, style: str = "I", size: float = 8.5) -> None:
+    pdf.set_font(FONT, style, size)
+    pdf.set_text_color(80, 80, 80)
+    pdf.multi_cell(0, size * 0.45, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(20, 20, 20)
+
+
+def _col_widths(
+    pdf: Any, head: list[str], rows: list[list[str]], size: float, pad: float
+) -> tuple[list[float], float]:
+    """Natural column widths, squeezed towards each column's longest word if too wide."""
+    sample = rows[:300]
+    natural, minimum = [], []
+    for j, h in enumerate(head):
+        pdf.set_font(FONT, "B", size)
+        nat = pdf.get_string_width(h)
+        mini = max((pdf.get_string_width(w) for w in h.split()), default=0)
+        pdf.set_font(FONT, "", size)
+        for r in sample:
+            cell = r[j]
+            nat = max(nat, pdf.get_string_width(cell))
+            mini = max(mini, max((pdf.get_string_width(w) for w in cell.split()), default=0))
+        extra = 2 * pad + 1
+        natural.append(min(nat, pdf.epw * 0.6) + extra)
+        minimum.append(min(mini, pdf.epw * 0.35) + extra)
+    total_nat = sum(natural)
+    if total_nat <= pdf.epw:
+        return natural, total_nat
+    total_min = sum(minimum)
+    if total_min >= pdf.epw:
+        return minimum, pdf.epw  # long words will be broken by fpdf2
+    spare = pdf.epw - total_min
+    slack = [n - m for n, m in zip(natural, minimum, strict=True)]
+    total_slack = sum(slack) or 1.0
+    return [m + spare * s / total_slack for m, s in zip(minimum, slack, strict=True)], pdf.epw
+
+
+def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
+    from fpdf.fonts import FontFace
+
+    head, rows = block["head"], block["rows"]
+    size = 8.5 if len(head) <= 7 else 7.0
+    pad = 1.2
+    caption = f"{block['label']}. {block['caption']}" if block["caption"] else block["label"]
+    _ensure_space(pdf, 28)
+    pdf.set_font(FONT, "B", 9)
+    pdf.multi_cell(0, 4.6, caption, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    widths, total = _col_widths(pdf, head, rows, size, pad)
+    aligns = tuple("RIGHT" if num else "LEFT" for num in block["numeric"])
+    pdf.set_font(FONT, "", size)
+    pdf.set_draw_color(190, 196, 204)
+    # fpdf2 paints "unfilled" rows with the current fill colour: make that white
+    pdf.set_fill_color(255, 255, 255)
+    with pdf.table(
+        col_widths=tuple(widths),
+        width=total,
+        align="LEFT",
+        text_align=aligns,
+        line_height=size * 0.47,
+        padding=pad,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(232, 236, 240)),
+        cell_fill_color=(248, 249, 250),
+        cell_fill_mode="ROWS",
+        repeat_headings=1,
+        first_row_as_headings=True,
+    ) as table:
+        for record in [head, *rows]:
+            row = table.row()
+            for cell in record:
+                row.cell(cell)
+    pdf.ln(1.5)
+    if block["note"]:
+        _pdf_small(pdf, block["note"])
+    pdf.ln(2.5)
+
+
+def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
+    w_px, h_px = block["width"], block["height"]
+    width = min(pdf.epw, w_px / 110 * 25.4)
+    height = width * h_px / w_px
+    max_h = pdf.eph - 14
+    if height > max_h:
+        height = max_h
+        width = height * w_px / h_px
+    _ensure_space(pdf, height + 8)
+    y = pdf.get_y()
+    x = pdf.l_margin + (pdf.epw - width) / 2
+    pdf.image(
+        io.BytesIO(block["png"]),
+        x=x,
+        y=y,
+        w=width,
+        h=height,
+        alt_text=block["alt"],
+        title=block["caption"] or block["label"],
+    )
+    pdf.set_y(y + height + 1.5)
+    caption = f"{block['label']}. {block['caption']}" if block["caption"] else block["label"]
+    _pdf_small(pdf, caption)
+    pdf.ln(3)
+
+
+def _pdf_callout(pdf: Any, block: dict[str, Any]) -> None:
+    fill, bar = _CALLOUT_COLOURS[block["callout_kind"]]
+    bar_w, pad = 1.6, 2.5
+    inner_w = pdf.epw - bar_w
+    pdf.set_font(FONT, "", BODY_PT)
+    body_h = pdf.multi_cell(
+        inner_w, LINE_MM, block["text"], dry_run=True, output="HEIGHT", padding=(0, pad, pad, pad)
+    )
+    total_h = body_h + LINE_MM + pad
+    if total_h < pdf.eph:
+        _ensure_space(pdf, total_h + 2)
+    y0, page0 = pdf.get_y(), pdf.page_no()
+    pdf.set_fill_color(*fill)
+    pdf.set_text_color(*bar)
+    pdf.set_font(FONT, "B", BODY_PT)
+    pdf.set_x(pdf.l_margin + bar_w)
+    pdf.multi_cell(
+        inner_w,
+        LINE_MM,
+        block["label"],
+        fill=True,
+        padding=(pad, pad, 0, pad),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_text_color(20, 20, 20)
+    pdf.set_font(FONT, "", BODY_PT)
+    pdf.set_x(pdf.l_margin + bar_w)
+    pdf.multi_cell(
+        inner_w,
+        LINE_MM,
+        block["text"],
+        fill=True,
+        padding=(0, pad, pad, pad),
+        align="L",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    if pdf.page_no() == page0:
+        pdf.set_fill_color(*bar)
+        pdf.rect(pdf.l_margin, y0, bar_w, pdf.get_y() - y0, style="F")
+    pdf.ln(3)
+
+
+def render_pdf(doc: Document) -> bytes:
+    """The document as PDF bytes (A4, DejaVu Sans, outline, page numbers, language metadata)."""
+    ctx = _prepare(doc)
+    lang = ctx["lang"]
+    pdf = _make_pdf(lang, ctx["footer"])
+    pdf.set_lang(lang)
+    pdf.set_title(ctx["title"])
+    if ctx["subtitle"]:
+        pdf.set_subject(ctx["subtitle"])
+    pdf.set_creator("Dampak")
+    pdf.set_display_mode(zoom="fullwidth")
+    pdf.add_page()
+
+    pdf.set_font(FONT, "B", 18)
+    pdf.set_text_color(11, 83, 148)
+    pdf.multi_cell(0, 8, ctx["title"], align="L", new_x="LMARGIN", new_y="NEXT")
+    if ctx["subtitle"]:
+        pdf.ln(1)
+        pdf.set_font(FONT, "", 11.5)
+        pdf.set_text_color(85, 85, 85)
+        pdf.multi_cell(0, 6, ctx["subtitle"], align="L", new_x="LMARGIN", new_y="NEXT")
+    if ctx["links"]:
+        pdf.ln(1)
+        pdf.set_font(FONT, "", 8.5)
+        pdf.set_text_color(11, 83, 148)
+        for label, href in ctx["links"]:
+            pdf.write(4.5, label, link=href)
+            pdf.ln(4.5)
+    pdf.ln(2)
+    pdf.set_draw_color(200, 205, 212)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+    pdf.ln(4)
+
+    for sec in ctx["sections"]:
+        _ensure_space(pdf, 30)
+        pdf.start_section(sec["heading"], level=0)
+        pdf.set_font(FONT, "B", 13.5)
+        pdf.set_text_color(11, 83, 148)
+        pdf.multi_cell(0, 7, sec["heading"], align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(20, 20, 20)
+        pdf.ln(1.5)
+        for block in sec["blocks"]:
+            kind = block["kind"]
+            if kind == "p":
+                _pdf_paragraph(pdf, block["text"])
+            elif kind == "ul":
+                _pdf_bullets(pdf, block["items"])
+            elif kind == "table":
+                _pdf_table(pdf, block)
+            elif kind == "figure":
+                _pdf_figure(pdf, block)
+            elif kind == "callout":
+                _pdf_callout(pdf, block)
+        pdf.ln(3)
+
+    if ctx["footer"]:
+        _ensure_space(pdf, 12)
+        pdf.ln(2)
+        _pdf_small(pdf, ctx["footer"], style="", size=8)
+    return bytes(pdf.output())
+
+
+def write_pdf(doc: Document, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(render_pdf(doc))
+    return path

@@ -1,0 +1,442 @@
+"""The runner: executes the pipeline notebooks with Papermill, safely.
+
+It knows nothing of statistics. It validates parameters, runs stages in a staging folder under a
+lock, fans the per-site report out over an executor, writes a manifest and publishes the outputs
+only when every stage succeeded, so a failed or killed run leaves the previous outputs untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from pipelines import paths
+from pipelines.config import SurveyConfig, config_as_dict, load_config
+from pipelines.errors import RunError, set_language
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """One notebook of a stage and the types of the parameters it accepts."""
+
+    file: str
+    params: dict[str, type]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    notebooks: tuple[Notebook, ...]
+    fan_out: Notebook | None = None  # run once per site
+
+
+COMMON = {"config_path": str, "processed_dir": str, "reports_dir": str}
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", (Notebook("01_ingest.ipynb", COMMON),)),
+    Stage("clean", (Notebook("02_clean.ipynb", COMMON),)),
+    Stage("analyse", (Notebook("03_analyse.ipynb", COMMON),)),
+    Stage(
+        "report",
+        (Notebook("04_report_city.ipynb", COMMON),),
+        fan_out=Notebook("05_report_site.ipynb", {**COMMON, "site": str}),
+    ),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "statsmodels",
+    "scipy",
+    "seaborn",
+    "matplotlib",
+    "papermill",
+    "pyarrow",
+    "pandera",
+    "pydantic",
+    "fpdf2",
+    "openpyxl",
+    "pyreadstat",
+)
+
+
+def check_params(nb: Notebook, params: dict) -> dict:
+    """Reject unknown names and wrong types before Papermill (which checks neither) sees them."""
+    unknown = set(params) - set(nb.params)
+    if unknown:
+        raise RunError(f"Notebook {nb.file} has no parameter(s) {sorted(unknown)}.")
+    missing = set(nb.params) - set(params)
+    if missing:
+        raise RunError(f"Notebook {nb.file} needs parameter(s) {sorted(missing)}.")
+    for name, value in params.items():
+        want = nb.params[name]
+        if not isinstance(value, want) or isinstance(value, bool) and want is not bool:
+            raise RunError(
+                f"Parameter '{name}' of {nb.file} must be {want.__name__}, "
+                f"got {type(value).__name__} {value!r}."
+            )
+    return params
+
+
+def kernel_name() -> str:
+    """The project's kernel when registered in this environment, else Python 3 of this process."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    return os.environ.get("DAMPAK_KERNEL") or ("dampak" if "dampak" in specs else "python3")
+
+
+def execute(nb: Notebook, params: dict, out: Path, kernel: str | None = None) -> float:
+    """Run one notebook with Papermill; return its wall time. Raises papermill's error on failure."""
+    import papermill as pm
+
+    check_params(nb, params)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with _kernel_log(out.with_suffix(".kernel.log")):
+        pm.execute_notebook(
+            str(paths.NOTEBOOKS / nb.file),
+            str(out),
+            parameters=params,
+            kernel_name=kernel or kernel_name(),
+            progress_bar=False,
+            cwd=str(paths.NOTEBOOKS),
+            log_output=False,
+        )
+    return time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def _kernel_log(path: Path) -> Iterator[None]:
+    """Send the kernel process's own log lines (stderr) to a file beside the executed notebook;
+    errors still reach the user through Papermill's exception."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "w") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _run_site(args: tuple) -> tuple[str, float]:
+    nb, params, out, kernel = args
+    return params["site"], execute(nb, params, Path(out), kernel)
+
+
+# --- failure reporting ------------------------------------------------------------------------
+
+
+def describe_failure(stage: str, nb_file: str, executed: Path, err: BaseException) -> str:
+    """A few lines for a staff member: stage, notebook, cell, the error in one sentence, where."""
+    cell = getattr(err, "exec_count", None) or getattr(err, "cell_index", None)
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = getattr(err, "evalue", str(err))
+    sentence = evalue.strip().splitlines()[0] if evalue else ename
+    if not _is_dampak(ename):
+        sentence = f"unexpected {ename}: {sentence}"
+    return (
+        f"Stage '{stage}' failed in notebook {nb_file}"
+        + (f", cell {cell}" if cell is not None else "")
+        + f".\n  {sentence}\n  Open {executed} to see the details."
+    )
+
+
+def _is_dampak(ename: str) -> bool:
+    from pipelines import errors
+
+    return isinstance(getattr(errors, ename, None), type)
+
+
+# --- staging, lock, publish --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def survey_lock(staging_root: Path, survey_id: str) -> Iterator[None]:
+    """One run per survey at a time; the OS drops the lock if the process dies (even kill -9)."""
+    staging_root.mkdir(parents=True, exist_ok=True)
+    lock_path = staging_root / f"{survey_id}.lock"
+    with open(lock_path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(
+                f"Another run of survey '{survey_id}' is in progress; wait for it to finish "
+                "and try again.",
+                id_text=f"Survei '{survey_id}' sedang diproses oleh run lain; tunggu sampai "
+                "selesai lalu coba lagi.",
+            ) from None
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+
+
+def recover(staging_root: Path, survey_id: str, layout: paths.Layout) -> None:
+    """Undo a publish that a killed run left half done, then drop stale staging folders."""
+    base = staging_root / survey_id
+    for journal in sorted(base.glob("*/publish.json")):
+        steps = json.loads(journal.read_text())
+        if steps.get("done"):
+            continue
+        for target, old in reversed(steps["moved"]):
+            target, old = Path(target), Path(old)
+            if old.exists():
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(old, target)
+    for stale in base.glob("*"):
+        if stale.is_dir() and not stale.name.startswith("failed"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def publish(run_dir: Path, staged: paths.Layout, layout: paths.Layout) -> None:
+    """Swap the staged outputs into place with renames, journalled so a kill can be undone."""
+    journal = run_dir / "publish.json"
+    moved: list[tuple[str, str]] = []
+    pairs = [(staged.processed, layout.processed), (staged.reports, layout.reports)]
+    for i, (new, target) in enumerate(pairs):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = run_dir / f"old-{i}"
+        if target.exists():
+            os.replace(target, old)
+            moved.append((str(target), str(old)))
+        else:
+            moved.append((str(target), str(old)))
+        journal.write_text(json.dumps({"moved": moved, "done": False}))
+        os.replace(new, target)
+    journal.write_text(json.dumps({"moved": moved, "done": True}))
+
+
+# --- manifest ----------------------------------------------------------------------------------
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, timeout=5
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[pkg] = metadata.version(pkg)
+    return found
+
+
+@dataclass
+class RunResult:
+    survey_id: str
+    layout: paths.Layout
+    stages: dict[str, float] = field(default_factory=dict)
+    manifest: Path | None = None
+
+
+Progress = Callable[[str], None]
+
+
+def _print(msg: str) -> None:
+    print(msg, flush=True)
+
+
+class Run:
+    """One run of the pipeline on one survey config."""
+
+    def __init__(
+        self,
+        config_path: str | Path,
+        stages: list[str] | None = None,
+        out_root: str | Path | None = None,
+        executor: Executor | None = None,
+        jobs: int | None = None,
+        progress: Progress = _print,
+    ):
+        self.config_path = Path(config_path).resolve()
+        self.cfg: SurveyConfig = load_config(self.config_path)
+        set_language(self.cfg.messages_language)
+        unknown = [s for s in stages or [] if s not in STAGE_NAMES]
+        if unknown:
+            raise RunError(f"Unknown stage(s) {unknown}: choose from {', '.join(STAGE_NAMES)}.")
+        self.stages = [s for s in STAGES if not stages or s.name in stages]
+        root = Path(out_root) if out_root else paths.ROOT
+        sid = self.cfg.survey.id
+        self.layout = paths.Layout(root / "data/processed" / sid, root / "reports" / sid)
+        self.staging_root = root / "data/.staging"
+        self.executor = executor
+        self.jobs = jobs or max(1, min(os.cpu_count() or 1, 4))
+        self.progress = progress
+
+    def run(self) -> RunResult:
+        sid = self.cfg.survey.id
+        with survey_lock(self.staging_root, sid):
+            recover(self.staging_root, sid, self.layout)
+            run_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+            run_dir = self.staging_root / sid / run_id
+            staged = paths.Layout(run_dir / "processed", run_dir / "reports")
+            self._seed_staging(staged)
+            result = RunResult(sid, self.layout)
+            started = dt.datetime.now(dt.UTC)
+            kernel = kernel_name()
+            total = len(self.stages)
+            for i, stage in enumerate(self.stages, 1):
+                t0 = time.perf_counter()
+                self.progress(f"[{i}/{total}] {stage.name} ...")
+                try:
+                    self._run_stage(stage, staged, kernel)
+                except _NotebookFailed as f:
+                    kept = self._keep_failed(run_dir, staged) / f.executed.relative_to(
+                        staged.executed
+                    )
+                    raise RunError(describe_failure(stage.name, f.nb_file, kept, f.err)) from None
+                except BaseException:
+                    self._keep_failed(run_dir, staged)
+                    raise
+                result.stages[stage.name] = round(time.perf_counter() - t0, 3)
+                self.progress(
+                    f"[{i}/{total}] {stage.name} done in {result.stages[stage.name]:.1f} s"
+                )
+            self._scan(staged)
+            result.manifest = self._manifest(staged, result, started, kernel)
+            publish(run_dir, staged, self.layout)
+            shutil.rmtree(run_dir, ignore_errors=True)
+            result.manifest = self.layout.reports / "manifest.json"
+            return result
+
+    def _seed_staging(self, staged: paths.Layout) -> None:
+        """A partial run starts from the published outputs so untouched stages carry over."""
+        partial = len(self.stages) < len(STAGES)
+        for src, dst in (
+            (self.layout.processed, staged.processed),
+            (self.layout.reports, staged.reports),
+        ):
+            if partial and src.exists():
+                shutil.copytree(src, dst)
+            dst.mkdir(parents=True, exist_ok=True)
+
+    def _params(self, staged: paths.Layout) -> dict:
+        return {
+            "config_path": str(self.config_path),
+            "processed_dir": str(staged.processed),
+            "reports_dir": str(staged.reports),
+        }
+
+    def _run_stage(self, stage: Stage, staged: paths.Layout, kernel: str) -> None:
+        import papermill as pm
+
+        params = self._params(staged)
+        for nb in stage.notebooks:
+            out = staged.executed / nb.file
+            try:
+                secs = execute(nb, params, out, kernel)
+            except pm.PapermillExecutionError as err:
+                raise _NotebookFailed(nb.file, out, err) from None
+            self.progress(f"      {nb.file} {secs:.1f} s")
+        if stage.fan_out:
+            self._fan_out(stage, stage.fan_out, params, staged, kernel)
+
+    def _fan_out(self, stage, nb: Notebook, params: dict, staged, kernel) -> None:
+        import papermill as pm
+        from tqdm import tqdm
+
+        jobs = [
+            (nb, {**params, "site": site}, str(staged.executed / "sites" / f"{site}.ipynb"), kernel)
+            for site in self.cfg.site_ids
+        ]
+        own = self.executor is None
+        executor = self.executor or ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs)))
+        try:
+            futures = {executor.submit(_run_site, job): job for job in jobs}
+            bar = tqdm(
+                total=len(jobs),
+                desc="      site reports",
+                unit="site",
+                file=sys.stdout,
+                disable=None,
+            )
+            for fut, job in futures.items():
+                try:
+                    fut.result()
+                except pm.PapermillExecutionError as err:
+                    raise _NotebookFailed(nb.file, Path(job[2]), err) from None
+                bar.update(1)
+            bar.close()
+        finally:
+            if own:
+                executor.shutdown(cancel_futures=True)
+
+    def _scan(self, staged: paths.Layout) -> None:
+        from pipelines import privacy
+
+        fingerprints_file = staged.restricted / "name_fingerprints.txt"
+        fps = set(fingerprints_file.read_text().split()) if fingerprints_file.exists() else set()
+        targets = [p for p in (staged.processed, staged.reports) if p.exists()]
+        secret = privacy.load_or_create_secret(privacy.default_secret_path())
+        privacy.assert_clean(targets, fingerprints=fps, secret=secret)
+
+    def _manifest(self, staged, result: RunResult, started, kernel) -> Path:
+        inputs = {
+            str(p.relative_to(self.cfg.base_dir)): sha256(p)
+            for w in self.cfg.waves
+            for p in self.cfg.wave_files(w)
+        }
+        manifest = {
+            "survey": self.cfg.survey.id,
+            "config_file": str(self.config_path.name),
+            "started": started.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "stages_run": list(result.stages),
+            "seconds_per_stage": result.stages,
+            "inputs_sha256": inputs,
+            "config": config_as_dict(self.cfg),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "kernel": kernel,
+            "platform": platform.platform(),
+        }
+        path = staged.reports / "manifest.json"
+        path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
+        return path
+
+    def _keep_failed(self, run_dir: Path, staged: paths.Layout) -> Path:
+        """Keep the failed run's executed notebooks for inspection; drop its other outputs."""
+        failed = self.staging_root / self.cfg.survey.id / "failed"
+        shutil.rmtree(failed, ignore_errors=True)
+        if staged.executed.exists():
+            shutil.copytree(staged.executed, failed / "executed")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return failed / "executed"
+
+
+class _NotebookFailed(Exception):
+    def __init__(self, nb_file: str, executed: Path, err: BaseException):
+        super().__init__(nb_file)
+        self.nb_file, self.executed, self.err = nb_file, executed, err

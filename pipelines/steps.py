@@ -1,0 +1,133 @@
+"""The pipeline's steps as the notebooks call them: read the previous step's files, write this
+step's files. Each step reads only what the step before it wrote, so any step can rerun alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines import clean, ingest, privacy, suppress
+from pipelines.codebook import Codebook, load_codebook
+from pipelines.config import SurveyConfig, load_config
+from pipelines.errors import RunError, set_language
+from pipelines.paths import Layout
+
+
+def load(
+    config_path: str, processed_dir: str, reports_dir: str
+) -> tuple[SurveyConfig, Codebook, Layout]:
+    """Config, codebook and output folders for a notebook, from its parameters."""
+    cfg = load_config(config_path)
+    set_language(cfg.messages_language)
+    cb = load_codebook(cfg.instrument, cfg.base_dir)
+    return cfg, cb, Layout(Path(processed_dir), Path(reports_dir))
+
+
+def _fresh(folder: Path) -> Path:
+    """A step owns its folder: clear it so no stale file from an earlier run survives."""
+    if folder.exists():
+        for p in folder.iterdir():
+            if p.is_file():
+                p.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _require(path: Path, step: str) -> Path:
+    if not path.exists():
+        raise RunError(
+            f"{path.name} is missing: run the '{step}' stage first.",
+            id_text=f"{path.name} belum ada: jalankan tahap '{step}' terlebih dahulu.",
+        )
+    return path
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+
+def run_ingest(cfg: SurveyConfig, cb: Codebook, out: Layout) -> pd.DataFrame:
+    """Read every wave's raw files; write de-identified text tables and the ingest log."""
+    secret = privacy.load_or_create_secret(privacy.default_secret_path())
+    folder, restricted = _fresh(out.ingested), out.restricted
+    restricted.mkdir(parents=True, exist_ok=True)
+    logs, fingerprints = [], set()
+    for wave in cfg.waves:
+        got = ingest.ingest_wave(cfg, cb, wave, secret)
+        got.data.to_parquet(folder / f"{wave.id}.parquet", index=False)
+        logs.append(got.log.assign(wave=wave.id))
+        fingerprints |= got.fingerprints
+    (restricted / "name_fingerprints.txt").write_text("\n".join(sorted(fingerprints)))
+    log = pd.concat(logs, ignore_index=True)
+    suppress.csv_safe(log).to_csv(folder / "ingest_log.csv", index=False)
+    return log
+
+
+# --- clean ---------------------------------------------------------------------------------
+
+
+def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
+    """Clean each wave; write tidy data (Parquet + spreadsheet-safe CSV), logs, panel, dictionary."""
+    folder = _fresh(out.clean)
+    out.restricted.mkdir(parents=True, exist_ok=True)
+    waves, summaries, row_logs, quality = {}, [], [], {}
+    for wave in cfg.waves:
+        raw = pd.read_parquet(_require(out.ingested / f"{wave.id}.parquet", "ingest"))
+        data, log = clean.clean_wave(raw, cfg, cb, wave)
+        waves[wave.id] = data
+        data.to_parquet(folder / f"{wave.id}.parquet", index=False)
+        suppress.csv_safe(data).to_csv(folder / f"{wave.id}.csv", index=False)
+        summaries.append(log.summary().assign(wave=wave.id))
+        row_logs.append(log.row_log())
+        quality[wave.id] = clean.quality(raw, data, log, cb)
+    summary = pd.concat(summaries, ignore_index=True)
+    summary.to_csv(folder / "cleaning_log.csv", index=False)
+    pd.concat(row_logs, ignore_index=True).astype(str).to_parquet(
+        out.restricted / "cleaning_rows.parquet", index=False
+    )
+    panel = clean.panel(waves)
+    panel.to_parquet(folder / "panel.parquet", index=False)
+    attrition = clean.attrition(waves)
+    attrition.to_csv(folder / "attrition.csv", index=False)
+    quality["attrition"] = attrition.to_dict("records")
+    (folder / "quality.json").write_text(json.dumps(quality, indent=2, default=str))
+    columns = list(next(iter(waves.values())).columns)
+    clean.dictionary(cb, columns).to_csv(folder / "dictionary.csv", index=False)
+    return {"summary": summary, "quality": quality}
+
+
+def load_clean(out: Layout, cfg: SurveyConfig) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The cleaned waves and the linked panel, as the analysis step reads them."""
+    waves = {
+        w.id: pd.read_parquet(_require(out.clean / f"{w.id}.parquet", "clean")) for w in cfg.waves
+    }
+    return waves, pd.read_parquet(_require(out.clean / "panel.parquet", "clean"))
+
+
+# --- analyse -------------------------------------------------------------------------------
+
+
+def run_analyse(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict[str, pd.DataFrame]:
+    """Weights, scales, estimates and models; one tidy Parquet table per kind of result."""
+    from pipelines import analysis
+
+    waves, panel = load_clean(out, cfg)
+    results = analysis.analyse(waves, panel, cfg, cb)
+    folder = _fresh(out.results)
+    for name, table in results.items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    suppress.csv_safe(results["estimates"]).to_csv(folder / "estimates.csv", index=False)
+    return results
+
+
+def load_results(out: Layout) -> dict[str, pd.DataFrame]:
+    """Every results table by name (the report step reads only these, never the data)."""
+    folder = out.results
+    _require(folder / "estimates.parquet", "analyse")
+    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+
+
+def load_quality(out: Layout) -> dict:
+    return json.loads(_require(out.clean / "quality.json", "clean").read_text())

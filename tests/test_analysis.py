@@ -1,0 +1,128 @@
+"""analyse(): the orchestrated result tables on clean-shaped synthetic waves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers_analysis import make_config, make_waves
+
+from pipelines import analysis
+
+
+@pytest.fixture(scope="module")
+def result():
+    waves, panel, truth = make_waves(1500, 11, disability_gap=1.0)
+    cfg, cb = make_config()
+    return analysis.analyse(waves, panel, cfg, cb), truth
+
+
+def test_tables_present(result):
+    res, _ = result
+    assert set(res) == {
+        "estimates",
+        "reliability",
+        "weights",
+        "likert",
+        "representativeness",
+        "balance",
+        "attrition",
+    }
+    for name, table in res.items():
+        assert len(table), name
+
+
+def test_estimates_columns_complete(result):
+    res, _ = result
+    e = res["estimates"]
+    assert list(e.columns[: len(analysis.ESTIMATE_COLUMNS)]) == analysis.ESTIMATE_COLUMNS
+    for col in ("n", "method", "ci_low", "ci_high", "estimate", "analysis", "outcome", "wave"):
+        assert e[col].notna().all(), col
+    assert (e["n"] > 0).all() and (e["method"].str.len() > 10).all()
+    assert (e["ci_low"] <= e["ci_high"]).all()
+    modelled = e[e.analysis.isin(["participation", "did", "ipw", "programme", "dose_response"])]
+    assert modelled["note"].str.contains("associated with").all()
+    assert modelled["p_adj"].notna().all()
+    expected = {
+        "descriptive",
+        "participation",
+        "ordinal",
+        "mixed_model",
+        "dose_response",
+        "programme",
+        "ipw",
+        "inclusion",
+        "inclusion_gap",
+        "paired_change",
+        "did",
+        "ancova",
+    }
+    assert expected <= set(e["analysis"])
+
+
+def test_recovery_through_analyse(result):
+    res, truth = result
+    e = res["estimates"]
+    part = e[(e.analysis == "participation") & (e.wave == "2025")].set_index("outcome")
+    for o in ("log_income", "business"):
+        assert part.loc[o, "ci_low"] <= truth["effects"][o] <= part.loc[o, "ci_high"], o
+        assert part.loc[o, "ci_low"] > 0
+    for o in ("library_roles", "got_job"):
+        assert part.loc[o, "ci_low"] <= 0 <= part.loc[o, "ci_high"], o
+    flagged = e[e.flag.str.contains("gains less")]
+    assert ("disability", "1") in set(zip(flagged.group_var, flagged.group, strict=True))
+    did = e[(e.analysis == "did") & (e.outcome == "library_roles")].iloc[0]
+    assert did.ci_low <= 0 <= did.ci_high
+
+
+def test_side_tables(result):
+    res, _ = result
+    w = res["weights"]
+    assert (w["kish_deff"] >= 1).all()
+    np.testing.assert_allclose(w["effective_n"], w["n"] / w["kish_deff"])
+    np.testing.assert_allclose(w["sum"], 56000.0)
+    rep = res["representativeness"]
+    g = rep[(rep.variable == "gender") & (rep.wave == "2025")].set_index("level")
+    np.testing.assert_allclose(g["weighted_share"], g["population_share"], atol=1e-6)
+    assert g.loc["female", "sample_share"] > g.loc["female", "population_share"]
+    lik = res["likert"]
+    sums = lik.groupby(["wave", "item"])["pct"].sum()
+    np.testing.assert_allclose(sums, 100)
+    assert set(res["reliability"]["scale"]) == {"skills", "confidence", "social", "library_roles"}
+    assert (res["balance"]["smd_after"].abs() < 0.1).all()
+    att = res["attrition"]
+    assert att.loc[att.group_var == "all", "linked"].iloc[0] == 900
+
+
+def test_end_to_end_simulate_ingest_clean_analyse(tmp_path):
+    """simulate -> raw CSV exports -> ingest -> clean -> analyse recovers truth.json."""
+    from pipelines import clean, ingest, simulate
+    from pipelines.codebook import load_codebook
+    from pipelines.config import load_config
+
+    sim = simulate.simulate(n_per_wave=1500, seed=7)
+    simulate.write(sim, tmp_path, formats=("csv",))
+    paths = simulate.write_config(tmp_path, sim, formats=("csv",))
+    cfg = load_config(paths[-1])
+    cb = load_codebook(cfg.instrument, cfg.base_dir)
+    secret = b"test-secret-0123456789abcdef0123"
+    waves = {}
+    for wave in cfg.waves:
+        got = ingest.ingest_wave(cfg, cb, wave, secret)
+        waves[wave.id], _ = clean.clean_wave(got.data, cfg, cb, wave)
+    res = analysis.analyse(waves, clean.panel(waves), cfg, cb)
+    e = res["estimates"]
+    truth = sim.truth
+    w1 = truth["waves"][0]
+    part = e[(e.analysis == "participation") & (e.wave == w1)].set_index("outcome")
+    for o in ("skills", "confidence", "social", "log_income"):
+        att = truth["effects"][w1][o]["att"]
+        r = part.loc[o]
+        assert r.ci_low > 0, o
+        # the regression coefficient weights people differently from the ATT when effects
+        # vary (by programme, gender, disability, dose): allow that on top of the CI
+        assert r.ci_low - 0.1 <= att <= r.ci_high + 0.1, (o, r.estimate, att)
+    for o in ("library_roles", "got_job"):
+        assert part.loc[o, "ci_low"] <= 0 <= part.loc[o, "ci_high"], o
+    did = e[e.analysis == "did"].set_index("outcome")
+    att = truth["did"]["skills"]["att"]
+    assert did.loc["skills", "ci_low"] - 0.1 <= att <= did.loc["skills", "ci_high"] + 0.1

@@ -1,0 +1,90 @@
+"""Change across waves: attrition, paired change, DiD and IPW balance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers_analysis import SCALES, make_waves
+
+from pipelines import change, scales
+from pipelines.design import SurveyDesign
+
+COVS = ["age", "gender", "education", "disability"]
+
+
+def _score(d):
+    d = d.copy()
+    for name, (items, rev) in SCALES.items():
+        d[name] = scales.score(d[items].astype(float), reverse=rev).to_numpy()
+    return d
+
+
+def test_attrition_counts():
+    waves, panel, _ = make_waves(1000, 0, retention=0.6)
+    a = change.attrition_table(waves)
+    total = a[a.group_var == "all"].iloc[0]
+    assert (total.n_from, total.linked, total.n_to) == (1000, 600, 1000)
+    assert total.retention == pytest.approx(0.6)
+    g = a[a.group_var == "gender"]
+    assert g["n_from"].sum() == 1000 and g["linked"].sum() == 600
+    assert panel["respondent_key"].nunique() == 600
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_did_recovers_planted_change(seed):
+    waves, panel, truth = make_waves(1500, seed, disability_gap=0)
+    out = change.did(
+        _score(panel), ["skills", "confidence", "library_roles", "log_income"], COVS, "2025", "2026"
+    )
+    did = out[out.analysis == "did"].set_index("outcome")
+    for o in ("skills", "confidence", "log_income"):
+        r = did.loc[o]
+        assert r.ci_low <= truth["did"][o] <= r.ci_high, (o, r.estimate)
+        assert r.estimate > 0
+    assert did.loc["skills", "ci_low"] > 0
+    r = did.loc["library_roles"]
+    assert r.ci_low <= 0 <= r.ci_high
+    assert did["method"].str.contains("difference-in-differences").all()
+    anc = out[out.analysis == "ancova"].set_index("outcome")
+    assert anc.loc["skills", "ci_low"] <= truth["did"]["skills"] <= anc.loc["skills", "ci_high"]
+
+
+def test_paired_change_and_dz():
+    waves, panel, truth = make_waves(1500, 3, disability_gap=0)
+    out = change.paired_change(_score(panel), ["skills"], "2025", "2026")
+    mean = out[out.term.str.startswith("mean change")].set_index("group")
+    # non-participants change only by the trend; participants by trend + effect (some of
+    # them also took part at baseline, so their change is smaller)
+    assert mean.loc["did not participate", "ci_low"] < truth["trend"] + 0.1
+    assert mean.loc["participated", "estimate"] > mean.loc["did not participate", "estimate"]
+    dz = out[out.term == "Cohen's d_z"].set_index("group")
+    assert (dz.ci_low < dz.estimate).all() and (dz.estimate < dz.ci_high).all()
+
+
+def test_cohen_dz_interval():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.5, 1, 60)
+    dz, lo, hi, n = change.cohen_dz(x)
+    assert n == 60 and dz == pytest.approx(x.mean() / x.std(ddof=1))
+    assert lo < dz < hi
+    # the noncentral-t limits: the observed t is at the 97.5% / 2.5% point
+    from scipy import stats
+
+    t = dz * np.sqrt(n)
+    assert stats.nct.cdf(t, n - 1, lo * np.sqrt(n)) == pytest.approx(0.975, abs=1e-6)
+    assert stats.nct.cdf(t, n - 1, hi * np.sqrt(n)) == pytest.approx(0.025, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ipw_balances_and_recovers(seed):
+    waves, _, truth = make_waves(1500, seed, disability_gap=0)
+    d = _score(waves["2025"])
+    des = SurveyDesign(d, strata="kecamatan", cluster="site")
+    est, bal, w = change.ipw(des, ["skills", "library_roles"], COVS)
+    assert bal["smd_before"].abs().max() > 0.2  # the fixture is confounded
+    assert (bal["smd_after"].abs() < 0.1).all(), bal
+    assert bal["balanced_after"].all()
+    e = est.set_index("outcome")
+    assert e.loc["skills", "ci_low"] <= truth["effects"]["skills"] <= e.loc["skills", "ci_high"]
+    assert e.loc["library_roles", "ci_low"] <= 0 <= e.loc["library_roles", "ci_high"]
+    assert (w >= 0).all() and np.isfinite(w).all()

@@ -1,0 +1,179 @@
+import struct
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import charts
+from pipelines.i18n import t
+from pipelines.render import Figure
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_SIGNATURE)
+    return struct.unpack(">II", png[16:24])
+
+
+def assert_valid_png(fig: Figure) -> None:
+    assert isinstance(fig, Figure)
+    width, height = png_size(fig.png)
+    assert 700 <= width <= 820  # ~7 in at ~110 dpi
+    assert 200 <= height <= 2500
+    assert len(fig.png) > 5_000
+    assert fig.alt.strip()
+
+
+def likert_labels(lang: str) -> dict[int, str]:
+    keys = ["strongly_disagree", "disagree", "neutral", "agree", "strongly_agree"]
+    return {i: t(f"likert.{k}", lang) for i, k in enumerate(keys, start=1)}
+
+
+@pytest.fixture
+def likert_df():
+    shares = {
+        "Perpustakaan membantu saya mencari kerja": [0.05, 0.10, 0.20, 0.40, 0.25],
+        "Saya lebih percaya diri memakai internet": [0.02, 0.08, 0.15, 0.45, 0.30],
+    }
+    rows = [
+        (item, lv, p) for item, ps in shares.items() for lv, p in zip(range(1, 6), ps, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["item", "level", "pct"])
+
+
+def test_likert_png_and_alt_numbers(likert_df):
+    fig = charts.likert_diverging(
+        likert_df, "item", "level", "pct", likert_labels("id"), "id", "Manfaat"
+    )
+    assert_valid_png(fig)
+    assert "Manfaat" in fig.alt
+    assert "65% setuju" in fig.alt and "20% netral" in fig.alt and "15% tidak setuju" in fig.alt
+    assert "75% setuju" in fig.alt
+
+
+def test_likert_accepts_percent_scale_and_english(likert_df):
+    as_pct = likert_df.assign(pct=likert_df["pct"] * 100)
+    fig = charts.likert_diverging(
+        as_pct, "item", "level", "pct", likert_labels("en"), "en", "Benefits"
+    )
+    assert_valid_png(fig)
+    assert "65% agree" in fig.alt and "15% disagree" in fig.alt
+
+
+def test_likert_even_scale_and_suppressed_item(likert_df):
+    four = pd.DataFrame(
+        [("A", 1, 0.1), ("A", 2, 0.2), ("A", 3, 0.3), ("A", 4, 0.4)]
+        + [("B", lv, np.nan) for lv in range(1, 5)],
+        columns=["item", "level", "pct"],
+    )
+    labels = {1: "SD", 2: "D", 3: "A", 4: "SA"}
+    fig = charts.likert_diverging(four, "item", "level", "pct", labels, "en", "Four levels")
+    assert_valid_png(fig)
+    assert "A: 70% agree, 30% disagree" in fig.alt
+    assert "B: suppressed (n < 10)" in fig.alt
+
+
+def test_likert_rejects_unlabelled_levels_and_raw_rows(likert_df):
+    with pytest.raises(ValueError, match="no label"):
+        charts.likert_diverging(likert_df, "item", "level", "pct", {1: "a", 2: "b"}, "en", "x")
+    with pytest.raises(ValueError, match="aggregate"):
+        raw = pd.concat([likert_df, likert_df])
+        charts.likert_diverging(raw, "item", "level", "pct", likert_labels("en"), "en", "x")
+
+
+@pytest.fixture
+def forest_df():
+    return pd.DataFrame(
+        {
+            "label": ["Perempuan", "Laki-laki", "Disabilitas", "Usia 60+"],
+            "est": [0.12, -0.05, np.nan, 0.30],
+            "lo": [0.02, -0.15, np.nan, 0.10],
+            "hi": [0.22, 0.05, np.nan, 0.50],
+            "suppressed": [False, False, True, False],
+        }
+    )
+
+
+def test_forest(forest_df):
+    fig = charts.forest(
+        forest_df, "label", "est", "lo", "hi", "en", "Subgroups", ref=0, xlabel="Diff"
+    )
+    assert_valid_png(fig)
+    assert "Perempuan: 0.12 (95% CI 0.02 to 0.22)" in fig.alt
+    assert "Laki-laki: −0.05 (95% CI −0.15 to 0.05)" in fig.alt
+    assert "Disabilitas: suppressed (n < 10)" in fig.alt
+    fig_id = charts.forest(forest_df, "label", "est", "lo", "hi", "id", "Subkelompok", threshold=5)
+    assert "Perempuan: 0,12 (IK 95% 0,02 sampai 0,22)" in fig_id.alt
+    assert "ditekan (n < 5)" in fig_id.alt
+
+
+def test_trend_with_groups_and_gap():
+    df = pd.DataFrame(
+        {
+            "wave": ["2022", "2023", "2024"] * 2,
+            "est": [0.30, 0.35, 0.42, 0.20, 0.22, np.nan],
+            "lo": [0.25, 0.30, 0.37, 0.15, 0.17, np.nan],
+            "hi": [0.35, 0.40, 0.47, 0.25, 0.27, np.nan],
+            "area": ["Kota"] * 3 + ["Desa"] * 3,
+        }
+    )
+    fig = charts.trend(df, "wave", "est", "lo", "hi", "area", "id", "Partisipasi", percent=True)
+    assert_valid_png(fig)
+    assert "Kota: 2022: 30,0% (IK 95% 25,0% sampai 35,0%)" in fig.alt
+    assert "2024: 42,0%" in fig.alt
+    assert "2024: ditekan (n < 10)" in fig.alt
+
+
+def test_trend_single_series_numeric_waves():
+    df = pd.DataFrame(
+        {"wave": [2, 1, 3], "est": [5.0, 4.0, 6.5], "lo": [4.0, 3.0, 5.5], "hi": [6.0, 5.0, 7.5]}
+    )
+    fig = charts.trend(df, "wave", "est", "lo", "hi", None, "en", "Mean score")
+    assert_valid_png(fig)
+    # sorted by wave in the description
+    assert fig.alt.index("1: 4.0") < fig.alt.index("2: 5.0") < fig.alt.index("3: 6.5")
+
+
+def test_bars():
+    df = pd.DataFrame(
+        {
+            "label": ["Internet", "Buku", "Pelatihan", "Kelas bahasa"],
+            "est": [0.55, 0.32, 0.12, np.nan],
+            "lo": [0.50, 0.28, 0.08, np.nan],
+            "hi": [0.60, 0.36, 0.16, np.nan],
+        }
+    )
+    fig = charts.bars(df, "label", "est", "lo", "hi", "id", "Layanan", caption="Sumber: survei")
+    assert_valid_png(fig)
+    assert fig.caption == "Sumber: survei"
+    assert "Internet: 55,0% (IK 95% 50,0% sampai 60,0%)" in fig.alt
+    assert "Kelas bahasa: ditekan (n < 10)" in fig.alt
+    en = charts.bars(df, "label", "est", "lo", "hi", "en", "Services", sort=True)
+    assert en.alt.index("Internet") < en.alt.index("Buku") < en.alt.index("Pelatihan")
+    assert "Internet: 55.0% (95% CI 50.0% to 60.0%)" in en.alt
+
+
+def test_bars_without_intervals_and_not_percent():
+    df = pd.DataFrame({"label": ["a", "b"], "est": [1234.5, 200.0]})
+    fig = charts.bars(df, "label", "est", lang="id", title="Rata-rata", percent=False)
+    assert_valid_png(fig)
+    assert "a: 1.234,5" in fig.alt
+
+
+def test_long_alt_text_is_capped():
+    df = pd.DataFrame({"label": [f"k{i}" for i in range(30)], "est": np.linspace(0.1, 0.9, 30)})
+    fig = charts.bars(df, "label", "est", lang="en", title="Many")
+    assert "and 10 more" in fig.alt
+
+
+def test_charts_leave_no_pyplot_figures(forest_df):
+    before = plt.get_fignums()
+    charts.forest(forest_df, "label", "est", "lo", "hi", "en", "x")
+    assert plt.get_fignums() == before
+
+
+def test_missing_columns_raise(forest_df):
+    with pytest.raises(KeyError):
+        charts.forest(forest_df, "label", "nope", "lo", "hi", "en", "x")

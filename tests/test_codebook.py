@@ -1,0 +1,45 @@
+"""The bundled TPBIS codebook loads, is consistent, and matches raw headers robustly."""
+
+import pytest
+
+from pipelines.codebook import header_key, load_codebook
+from pipelines.errors import ConfigError
+from pipelines.ingest import map_headers
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return load_codebook("tpbis")
+
+
+def test_instrument_covers_the_constructs(cb):
+    assert set(cb.scales) == {"skills", "confidence", "social", "library_roles"}
+    assert cb.scales["skills"].reverse == ["skill_4"]
+    kinds = {v.personal for v in cb.personal}
+    assert {"name", "phone", "nik", "email", "address"} <= kinds
+    roles = {v.role for v in cb.variables if v.role}
+    assert {"consent", "site", "submitted_at", "respondent_key", "treatment"} <= roles
+    assert {"income", "business", "got_job", "income_change"} <= {v.name for v in cb.variables}
+
+
+def test_header_key_ignores_case_spacing_punctuation_and_kobo_groups():
+    assert header_key("  Jenis  Kelamin ") == header_key("jenis_kelamin")
+    assert header_key("grp_demografi/jenis_kelamin") == "jenis kelamin"
+
+
+def test_headers_map_by_question_alias_and_override(cb):
+    headers = ["Timestamp", "Jenis kelamin ", "NIK", "pendapatan", "Kolom aneh", "Q9"]
+    m = map_headers(headers, cb, {"Q9": "got_job"})
+    assert m.columns == {
+        "Timestamp": "submitted_at",
+        "Jenis kelamin ": "gender",
+        "NIK": "nik",
+        "pendapatan": "income",
+        "Q9": "got_job",
+    }
+    assert m.unmatched == ["Kolom aneh"]
+
+
+def test_unknown_instrument_is_a_clear_error():
+    with pytest.raises(ConfigError, match="tpbis"):
+        load_codebook("nosuch")

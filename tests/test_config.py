@@ -1,0 +1,112 @@
+"""Survey config validation: good configs load, bad ones name the file, the key and the fix."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.config import load_config
+from pipelines.errors import ConfigError, set_language
+from pipelines.paths import RAW
+
+SAMPLE = RAW / "solok"
+
+
+@pytest.fixture
+def survey_dir(tmp_path) -> Path:
+    d = tmp_path / "solok"
+    shutil.copytree(SAMPLE, d, ignore=shutil.ignore_patterns("*.sav", "*.xlsx", "truth.json"))
+    return d
+
+
+def _edit(path: Path, change) -> Path:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def test_sample_config_extends_baseline_and_appends_the_wave():
+    cfg = load_config(SAMPLE / "solok_2026.yaml", check_files=False)
+    assert cfg.survey.id == "solok-2026"
+    assert [w.id for w in cfg.waves] == ["2025", "2026"]
+    assert len(cfg.sites) >= 10
+    assert cfg.kelurahan["Tanah Garam"] == "Lubuk Sikarah"
+    assert cfg.design.weights.method == "rake"
+    assert cfg.report.suppression_threshold == 10
+
+
+def test_typo_key_names_file_key_and_suggestion(survey_dir):
+    p = _edit(survey_dir / "solok_2025.yaml", lambda d: d.update(sitess=d.pop("sites")))
+    with pytest.raises(ConfigError) as e:
+        load_config(p, check_files=False)
+    msg = e.value.text("en")
+    assert "solok_2025.yaml" in msg and "sitess" in msg and "did you mean 'sites'" in msg
+
+
+def test_wrong_type_is_named(survey_dir):
+    p = _edit(
+        survey_dir / "solok_2025.yaml", lambda d: d["report"].update(suppression_threshold="ten")
+    )
+    with pytest.raises(ConfigError, match=r"report\.suppression_threshold"):
+        load_config(p, check_files=False)
+
+
+def test_unknown_weight_method(survey_dir):
+    p = _edit(survey_dir / "solok_2025.yaml", lambda d: d["design"]["weights"].update(method="rak"))
+    with pytest.raises(ConfigError, match=r"design\.weights\.method"):
+        load_config(p, check_files=False)
+
+
+def test_missing_raw_file_is_named(survey_dir):
+    p = _edit(
+        survey_dir / "solok_2025.yaml",
+        lambda d: d["waves"][0]["files"][0].update(path="missing.csv"),
+    )
+    with pytest.raises(ConfigError, match="missing.csv"):
+        load_config(p)
+
+
+def test_path_outside_the_survey_folder_is_refused(survey_dir):
+    p = _edit(
+        survey_dir / "solok_2025.yaml",
+        lambda d: d["waves"][0]["files"][0].update(path="../../etc/passwd"),
+    )
+    with pytest.raises(ConfigError, match="outside the survey's folder"):
+        load_config(p)
+
+
+def test_site_in_unknown_kecamatan(survey_dir):
+    p = _edit(survey_dir / "solok_2025.yaml", lambda d: d["sites"][0].update(kecamatan="Nowhere"))
+    with pytest.raises(ConfigError, match="Nowhere"):
+        load_config(p, check_files=False)
+
+
+def test_margins_must_cover_every_kelurahan(survey_dir):
+    p = _edit(
+        survey_dir / "solok_2025.yaml",
+        lambda d: d["design"]["weights"]["margins"]["kelurahan"].pop("Laing"),
+    )
+    with pytest.raises(ConfigError, match="Laing"):
+        load_config(p, check_files=False)
+
+
+def test_not_yaml_and_not_a_mapping(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("survey: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(bad)
+
+
+def test_messages_in_indonesian(tmp_path):
+    set_language("id")
+    try:
+        with pytest.raises(ConfigError) as e:
+            load_config(tmp_path / "nope.yaml")
+        assert "tidak ada" in str(e.value)
+    finally:
+        set_language("en")

@@ -1,0 +1,441 @@
+"""Tests for pipelines.design against R survey 4.x reference values.
+
+The reference values come from ``Rscript tests/reference/r_survey_reference.R`` (R is
+not needed to run these tests); the R call behind each comparison is quoted beside it.
+Designs: ``svydesign(ids = ~psu, strata = ~stratum, weights = ~w, data = d)`` ("nofpc")
+and the same with ``fpc = ~fpc`` ("fpc").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.design import (
+    DesignError,
+    SurveyDesign,
+    svyby,
+    svyglm,
+    svymean,
+    svyprop,
+    svytotal,
+)
+from pipelines.errors import DampakError
+
+REF_DIR = Path(__file__).parent / "reference"
+RTOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return pd.read_csv(REF_DIR / "survey_reference_data.csv")
+
+
+@pytest.fixture(scope="module")
+def ref() -> dict:
+    with open(REF_DIR / "r_survey_reference.json") as fh:
+        return json.load(fh)
+
+
+@pytest.fixture(params=["nofpc", "fpc"])
+def case(request, data, ref):
+    fpc = "fpc" if request.param == "fpc" else None
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu", fpc=fpc)
+    return design, ref[request.param]
+
+
+def close(actual, expected, rtol=RTOL):
+    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=rtol)
+
+
+# ---------------------------------------------------------------------- R comparisons
+def test_svymean(case):
+    design, r = case
+    # svymean(~y, des, na.rm = TRUE); degf(des)
+    out = svymean(design, "y").iloc[0]
+    close(out.estimate, r["svymean_y"]["estimate"])
+    close(out.se, r["svymean_y"]["se"])
+    assert out.df == r["svymean_y"]["df"]
+    assert out.n == design.data["y"].notna().sum()
+    # svymean(~x1, des)
+    out = svymean(design, "x1").iloc[0]
+    close([out.estimate, out.se], [r["svymean_x1"]["estimate"], r["svymean_x1"]["se"]])
+
+
+def test_svytotal(case):
+    design, r = case
+    # svytotal(~y, des, na.rm = TRUE)
+    out = svytotal(design, "y").iloc[0]
+    close([out.estimate, out.se], [r["svytotal_y"]["estimate"], r["svytotal_y"]["se"]])
+    # svytotal(~x1, des)
+    out = svytotal(design, "x1").iloc[0]
+    close([out.estimate, out.se], [r["svytotal_x1"]["estimate"], r["svytotal_x1"]["se"]])
+
+
+def test_result_columns(case):
+    design, _ = case
+    out = svymean(design, "y")
+    for col in ["variable", "group_var", "group", "estimate", "se", "ci_low", "ci_high"]:
+        assert col in out.columns
+    for col in ["df", "n", "method"]:
+        assert col in out.columns
+    row = out.iloc[0]
+    assert row.group_var is None and row.group is None
+    from scipy import stats
+
+    q = stats.t.ppf(0.975, row.df)
+    close([row.ci_low, row.ci_high], [row.estimate - q * row.se, row.estimate + q * row.se])
+
+
+def test_svyby_mean(case):
+    design, r = case
+    # svyby(~y, ~g, des, svymean, na.rm = TRUE)
+    out = svyby(design, "y", "g", stat="mean")
+    rr = r["svyby_mean_y_g"]
+    assert list(out.group) == rr["group"]
+    close(out.estimate, rr["estimate"])
+    close(out.se, rr["se"])
+    # degf(des[des$variables$g == lv, ])
+    assert list(out.df) == rr["df"]
+    assert (out.group_var == "g").all()
+
+
+def test_svyby_total(case):
+    design, r = case
+    # svyby(~x1, ~g, des, svytotal)
+    out = svyby(design, "x1", "g", stat="total")
+    rr = r["svyby_total_x1_g"]
+    close(out.estimate, rr["estimate"])
+    close(out.se, rr["se"])
+
+
+def test_subset_mean(case):
+    design, r = case
+    # svymean(~y, subset(des, g == "b"), na.rm = TRUE); degf(subset(des, g == "b"))
+    sub = design.subset(design.data["g"] == "b")
+    out = svymean(sub, "y").iloc[0]
+    rr = r["subset_mean_y_gb"]
+    close([out.estimate, out.se], [rr["estimate"], rr["se"]])
+    assert out.df == rr["df"] == sub.df
+
+
+def test_svyciprop_binary(case):
+    design, r = case
+    # svyciprop(~z, des, method = "logit"); SE(); attr(, "ci"); df = degf(des)
+    out = svyprop(design, "z")
+    assert len(out) == 1
+    row = out.iloc[0]
+    rr = r["svyciprop_z"]
+    close(
+        [row.estimate, row.se, row.ci_low, row.ci_high],
+        [rr[k] for k in ("estimate", "se", "ci_low", "ci_high")],
+    )
+    assert row.df == rr["df"]
+
+
+def test_svyciprop_categorical_level(case):
+    design, r = case
+    # svyciprop(~I(g == "c"), des, method = "logit")
+    row = svyprop(design, "g", level="c").iloc[0]
+    rr = r["svyciprop_g_c"]
+    close(
+        [row.estimate, row.se, row.ci_low, row.ci_high],
+        [rr[k] for k in ("estimate", "se", "ci_low", "ci_high")],
+    )
+    # all levels: one row each, proportions add to one
+    allv = svyprop(design, "g")
+    assert list(allv.level) == ["a", "b", "c"]
+    close(allv.estimate.sum(), 1.0)
+    close(allv.loc[allv.level == "c", "estimate"], rr["estimate"])
+
+
+def test_svyby_prop(case):
+    design, r = case
+    # svyby(~z, ~g, des, svyciprop, method = "logit", vartype = c("se", "ci"))
+    out = svyby(design, "z", "g", stat="prop")
+    rr = r["svyby_prop_z_g"]
+    for col in ("estimate", "se", "ci_low", "ci_high"):
+        close(out[col], rr[col])
+    assert list(out.df) == rr["df"]
+
+
+def _by_r_term(out: pd.DataFrame, rr: dict) -> pd.DataFrame:
+    assert sorted(out.r_term) == sorted(rr["term"])
+    return out.set_index("r_term").loc[rr["term"]]
+
+
+@pytest.mark.parametrize(
+    ("key", "formula", "family"),
+    [
+        # summary(svyglm(y ~ x1 + x2 + g, des)); confint(m)
+        ("svyglm_gaussian", "y ~ x1 + x2 + g", "gaussian"),
+        # summary(svyglm(z ~ x1 + g, des, family = quasibinomial())); confint(m)
+        ("svyglm_quasibinomial", "z ~ x1 + g", "quasibinomial"),
+    ],
+)
+def test_svyglm(case, key, formula, family):
+    design, r = case
+    rr = r[key]
+    out = _by_r_term(svyglm(design, formula, family=family), rr)
+    close(out.estimate, rr["estimate"])
+    close(out.se, rr["se"])
+    close(out.t_value, rr["t"])
+    close(out.p_value, rr["p"])
+    close(out.ci_low, rr["ci_low"])
+    close(out.ci_high, rr["ci_high"])
+    # m$df.residual = degf(design without NA rows) + 1 - p; rows used = length(m$y)
+    assert (out.df == rr["df_residual"]).all()
+    assert (out.n == rr["n"]).all()
+
+
+def test_svyglm_binomial_equals_quasibinomial(case):
+    design, _ = case
+    a = svyglm(design, "z ~ x1 + g", family="binomial")
+    b = svyglm(design, "z ~ x1 + g", family="quasibinomial")
+    close(a.estimate, b.estimate, rtol=1e-12)
+    close(a.se, b.se, rtol=1e-12)
+
+
+def test_svyglm_domain(case):
+    design, r = case
+    # summary(svyglm(y ~ x1, subset(des, sex == "f")))
+    rr = r["svyglm_gaussian_sex_f"]
+    out = _by_r_term(svyglm(design.subset(design.data["sex"] == "f"), "y ~ x1"), rr)
+    close(out.estimate, rr["estimate"])
+    close(out.se, rr["se"])
+    close(out.p_value, rr["p"])
+    assert (out.df == rr["df_residual"]).all()
+    assert (out.n == rr["n"]).all()
+
+
+@pytest.mark.parametrize("key", ["lonely_adjust_nofpc", "lonely_adjust_fpc"])
+def test_lonely_psu_adjust(data, ref, key):
+    # options(survey.lonely.psu = "adjust"); stratum C keeps only its first cluster
+    first_c = data.loc[data.stratum == "C", "psu"].min()
+    lonely = data[(data.stratum != "C") | (data.psu == first_c)].reset_index(drop=True)
+    fpc = "fpc" if key.endswith("_fpc") else None
+    kwargs = {"weights": "w", "strata": "stratum", "cluster": "psu", "fpc": fpc}
+    with pytest.raises(DesignError, match="only one PSU"):
+        SurveyDesign(lonely, **kwargs)
+    design = SurveyDesign(lonely, lonely_psu="adjust", **kwargs)
+    r = ref[key]
+    # svymean(~y, des, na.rm = TRUE); svytotal(~y, des, na.rm = TRUE)
+    for fn, name in [(svymean, "svymean_y"), (svytotal, "svytotal_y")]:
+        row = fn(design, "y").iloc[0]
+        close([row.estimate, row.se], [r[name]["estimate"], r[name]["se"]])
+        assert row.df == r[name]["df"]
+    # svyby(~y, ~g, des, svymean, na.rm = TRUE)
+    out = svyby(design, "y", "g")
+    close(out.estimate, r["svyby_mean_y_g"]["estimate"])
+    close(out.se, r["svyby_mean_y_g"]["se"])
+    # summary(svyglm(y ~ x1 + x2 + g, des))
+    rr = r["svyglm_gaussian"]
+    out = _by_r_term(svyglm(design, "y ~ x1 + x2 + g"), rr)
+    close(out.estimate, rr["estimate"])
+    close(out.se, rr["se"])
+    close(out.p_value, rr["p"])
+
+
+# ---------------------------------------------------------------------- design behaviour
+def test_domain_subset_equals_svyby(data):
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu", fpc="fpc")
+    by = svyby(design, "y", "g").set_index("group")
+    by_total = svyby(design, "y", "g", stat="total").set_index("group")
+    by_prop = svyby(design, "z", "g", stat="prop").set_index("group")
+    for level in ["a", "b", "c"]:
+        sub = design.subset(data["g"] == level)
+        m = svymean(sub, "y").iloc[0]
+        close(
+            [m.estimate, m.se, m.ci_low, m.ci_high],
+            by.loc[level, ["estimate", "se", "ci_low", "ci_high"]].to_numpy(float),
+            rtol=1e-12,
+        )
+        t = svytotal(sub, "y").iloc[0]
+        close(
+            [t.estimate, t.se], by_total.loc[level, ["estimate", "se"]].to_numpy(float), rtol=1e-12
+        )
+        p = svyprop(sub, "z").iloc[0]
+        close(
+            [p.estimate, p.se, p.ci_low],
+            by_prop.loc[level, ["estimate", "se", "ci_low"]].to_numpy(float),
+            rtol=1e-12,
+        )
+        assert m.df == by.loc[level, "df"] == sub.df
+        assert m.n == by.loc[level, "n"]
+
+
+def test_subset_keeps_psus_for_variance(data):
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
+    # a domain wholly inside one stratum still has a (nonzero) variance and fewer df
+    sub = design.subset((data["stratum"] == "A").to_numpy())
+    assert sub.n == (data.stratum == "A").sum()
+    assert sub.df == data.loc[data.stratum == "A", "psu"].nunique() - 1
+    assert svymean(sub, "x1").iloc[0].se > 0
+    nested = sub.subset(data["g"] == "a")
+    assert nested.n == ((data.stratum == "A") & (data.g == "a")).sum()
+    assert design.n == len(data)  # the parent is untouched
+
+
+def test_svyby_multiple_columns(data):
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
+    out = svyby(design, "y", ["g", "sex"])
+    assert len(out) == 6
+    row = out[out.group == ("b", "m")].iloc[0]
+    sub = design.subset((data.g == "b") & (data.sex == "m"))
+    ref = svymean(sub, "y").iloc[0]
+    close([row.estimate, row.se], [ref.estimate, ref.se], rtol=1e-12)
+
+
+def test_df_and_n(data):
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
+    assert design.n == len(data)
+    assert design.df == data.psu.nunique() - data.stratum.nunique()
+    srs = SurveyDesign(data, weights="w")
+    assert srs.df == len(data) - 1
+
+
+def test_kish(data):
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
+    w = data.w.to_numpy()
+    cv = w.std(ddof=0) / w.mean()
+    close(design.kish_deff(), 1 + cv**2, rtol=1e-12)
+    close(design.kish_deff(), len(w) * np.sum(w**2) / np.sum(w) ** 2, rtol=1e-12)
+    close(design.effective_n(), len(w) / design.kish_deff(), rtol=1e-12)
+    equal = SurveyDesign(data.assign(w=3.0), weights="w")
+    close(equal.kish_deff(), 1.0)
+    close(equal.effective_n(), len(data))
+
+
+def test_fpc_reduces_variance_and_certainty_stratum(data):
+    no = svymean(SurveyDesign(data, weights="w", strata="stratum", cluster="psu"), "y")
+    yes = svymean(SurveyDesign(data, weights="w", strata="stratum", cluster="psu", fpc="fpc"), "y")
+    assert yes.se.iloc[0] < no.se.iloc[0]
+    # a stratum sampled in full (fpc == #PSUs) contributes no variance, even with one PSU
+    n_psu = data.groupby("stratum")["psu"].transform("nunique")
+    full = data.assign(fpc=np.where(data.stratum == "A", n_psu, data.fpc))
+    des = SurveyDesign(full, weights="w", strata="stratum", cluster="psu", fpc="fpc")
+    only_a = des.subset(data.stratum == "A")
+    assert svytotal(only_a, "x1").se.iloc[0] == 0
+
+
+def test_fpc_as_sampling_fraction_and_default_weights(data):
+    n_psu = data.groupby("stratum")["psu"].transform("nunique")
+    frac = data.assign(frac=n_psu / data.fpc)
+    a = SurveyDesign(frac, weights="w", strata="stratum", cluster="psu", fpc="frac")
+    b = SurveyDesign(data, weights="w", strata="stratum", cluster="psu", fpc="fpc")
+    close(svymean(a, "y").se, svymean(b, "y").se, rtol=1e-12)
+    # without weights but with an fpc, weights are N_h / n_h
+    c = SurveyDesign(data, strata="stratum", cluster="psu", fpc="fpc")
+    close(c.row_weights, data.fpc / n_psu, rtol=1e-12)
+
+
+def test_missing_values_are_a_domain(data):
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
+    out = svymean(design, "y").iloc[0]
+    sub = svymean(design.subset(data.y.notna()), "y").iloc[0]
+    close([out.estimate, out.se], [sub.estimate, sub.se], rtol=1e-12)
+    assert out.n == data.y.notna().sum()
+
+
+# ---------------------------------------------------------------------- planted effect
+def _simulate(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n_strata, n_clusters, size = 3, 8, 20
+    stratum = np.repeat(np.arange(n_strata), n_clusters * size)
+    cluster = np.repeat(np.arange(n_strata * n_clusters), size)
+    u = rng.normal(0, 1.0, n_strata * n_clusters)[cluster]  # cluster effect on y
+    v = rng.normal(0, 1.0, n_strata * n_clusters)[cluster]  # clustering of x
+    x = rng.normal(0, 1, len(cluster)) + v
+    y = 2 + 0.5 * x + u + rng.normal(0, 1, len(cluster))
+    w = rng.uniform(1, 4, len(cluster)) * (1 + stratum)
+    return pd.DataFrame({"y": y, "x": x, "st": stratum, "cl": cluster, "w": w})
+
+
+def test_planted_slope_is_recovered():
+    covered, estimates = 0, []
+    for seed in range(20):
+        design = SurveyDesign(_simulate(seed), weights="w", strata="st", cluster="cl")
+        row = svyglm(design, "y ~ x").set_index("term").loc["x"]
+        assert row.df == 3 * 8 - 3 - 1  # degf + 1 - p
+        estimates.append(row.estimate)
+        covered += row.ci_low <= 0.5 <= row.ci_high
+    assert covered >= 17  # nominal 95%: 19 expected of 20
+    assert abs(np.mean(estimates) - 0.5) < 0.05
+
+
+def test_planted_mean_is_recovered():
+    covered = sum(
+        (lambda r: r.ci_low <= 2.0 <= r.ci_high)(
+            svymean(SurveyDesign(_simulate(s), weights="w", strata="st", cluster="cl"), "y").iloc[0]
+        )
+        for s in range(20)
+    )
+    assert covered >= 17
+
+
+# ---------------------------------------------------------------------- errors
+def test_one_psu_stratum_fails_with_clear_message(data):
+    first_c = data.loc[data.stratum == "C", "psu"].min()
+    lonely = data[(data.stratum != "C") | (data.psu == first_c)]
+    with pytest.raises(DesignError, match=r"Stratum 'C' has only one PSU.*lonely_psu='adjust'"):
+        SurveyDesign(lonely, weights="w", strata="stratum", cluster="psu")
+
+
+def test_missing_column(data):
+    with pytest.raises(DesignError, match=r"Column 'wt' given as weights= is not in the data"):
+        SurveyDesign(data, weights="wt", strata="stratum", cluster="psu")
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
+    with pytest.raises(DesignError, match=r"'income' is not a column"):
+        svymean(design, "income")
+    with pytest.raises(DesignError, match=r"grouping column 'region'"):
+        svyby(design, "y", "region")
+
+
+def test_design_error_is_dampak_error(data):
+    with pytest.raises(DampakError):
+        SurveyDesign(data, weights="nope")
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.nan, np.inf])
+def test_bad_weights(data, bad):
+    broken = data.copy()
+    broken.loc[3, "w"] = bad
+    with pytest.raises(DesignError, match="positive and finite"):
+        SurveyDesign(broken, weights="w", strata="stratum", cluster="psu")
+
+
+def test_other_validation(data):
+    with pytest.raises(DesignError, match="missing values"):
+        SurveyDesign(data.assign(stratum=data.stratum.where(data.index != 5)), strata="stratum")
+    with pytest.raises(DesignError, match="constant within each stratum"):
+        SurveyDesign(
+            data.assign(fpc=data.fpc + (data.index == 0)),
+            strata="stratum",
+            cluster="psu",
+            fpc="fpc",
+        )
+    with pytest.raises(DesignError, match="population number of PSUs"):
+        SurveyDesign(data.assign(fpc=2), strata="stratum", cluster="psu", fpc="fpc")
+    with pytest.raises(DesignError, match="lonely_psu"):
+        SurveyDesign(data, lonely_psu="average")
+    design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
+    with pytest.raises(DesignError, match="not numeric"):
+        svymean(design, "g")
+    with pytest.raises(DesignError, match="one value per row"):
+        design.subset([True, False])
+    with pytest.raises(DesignError, match="does not occur"):
+        svyprop(design, "g", level="zzz")
+    with pytest.raises(DesignError, match="collinear"):
+        svyglm(design, "y ~ x1 + I(2 * x1)")
+    with pytest.raises(DesignError, match="stat must be"):
+        svyby(design, "y", "g", stat="median")
+
+
+def test_design_is_frozen(data):
+    design = SurveyDesign(data, weights="w")
+    with pytest.raises(AttributeError):
+        design.weights = "x1"

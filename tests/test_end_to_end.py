@@ -1,0 +1,214 @@
+"""End to end: the real notebooks through Papermill on a small generated survey.
+
+One full run (module fixture) is inspected for what it wrote; further runs check partial stages,
+a failing input and that a failed run leaves the previous outputs exactly as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import write_config
+
+from pipelines import privacy
+from pipelines.errors import RunError
+from pipelines.runner import Run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(small_survey, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    cfg_path = write_config(small_survey, "csv", survey_id="e2e")
+    result = Run(cfg_path, out_root=out, progress=lambda m: None).run()
+    return {"result": result, "out": out, "config": cfg_path, "survey": small_survey}
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_processed_data_is_tidy_and_de_identified(run):
+    clean = run["result"].layout.processed / "clean"
+    for wave in ("2025", "2026"):
+        df = pd.read_parquet(clean / f"{wave}.parquet")
+        assert len(df) > 250 and df["respondent_key"].is_unique
+        assert {"full_name", "phone", "nik", "email", "address"}.isdisjoint(df.columns)
+        assert df["skill_1"].dropna().between(1, 5).all()
+        csv = pd.read_csv(clean / f"{wave}.csv", dtype=str)
+        assert len(csv) == len(df)
+    log = pd.read_csv(clean / "cleaning_log.csv")
+    truth = json.loads((run["survey"] / "truth.json").read_text())["mess"]
+    got = log[log["rule"] == "duplicate_submission"].set_index("wave")["rows_touched"]
+    assert got.to_dict() == {
+        2025: truth["2025"]["duplicate_rows"],
+        2026: truth["2026"]["duplicate_rows"],
+    }
+    assert (clean / "dictionary.csv").exists() and (clean / "panel.parquet").exists()
+
+
+def test_results_carry_every_published_column(run):
+    est = pd.read_parquet(run["result"].layout.processed / "results" / "estimates.parquet")
+    need = ["outcome", "group", "estimate", "se", "ci_low", "ci_high", "p", "p_adj", "n", "method"]
+    assert set(need) <= set(est.columns)
+    assert est["method"].notna().all() and (est["method"] != "").all()
+    assert est["n"].notna().all()
+    part = est[(est["analysis"] == "participation") & (est["outcome"] == "skills")]
+    assert (part["ci_low"] > 0).all()  # the planted skills effect is found in both waves
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.lang, self.h, self.imgs, self.scripts, self.text = None, [], [], 0, []
+        self._in_h = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.lang = a.get("lang")
+        if tag in ("h1", "h2"):
+            self._in_h = True
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "script":
+            self.scripts += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2"):
+            self._in_h = False
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._in_h:
+            self.h.append(data.strip())
+
+
+def _page(path: Path) -> _Page:
+    p = _Page()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def test_city_reports_in_both_languages(run):
+    rep = run["result"].layout.reports
+    id_page, en_page = _page(rep / "city.id.html"), _page(rep / "city.en.html")
+    assert id_page.lang == "id" and en_page.lang == "en"
+    assert "Ringkasan eksekutif" in id_page.h and "Lensa inklusi" in id_page.h
+    assert "Executive summary" in en_page.h and "Methods appendix" in en_page.h
+    for page in (id_page, en_page):
+        assert page.scripts == 0
+        assert page.imgs and all(
+            i.get("alt") and i["src"].startswith("data:image/png") for i in page.imgs
+        )
+    html = (rep / "city.en.html").read_text()
+    assert "import " not in html and "def " not in html  # no code in reports
+    assert (rep / "city.id.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_headline_participation_equals_the_results_table(run):
+    from pipelines.i18n import fmt_percent
+
+    est = pd.read_parquet(run["result"].layout.processed / "results" / "estimates.parquet")
+    row = est[
+        (est["analysis"] == "descriptive")
+        & (est["outcome"] == "participated")
+        & (est["wave"] == "2026")
+        & est["group_var"].isna()
+    ].iloc[0]
+    text = " ".join(_page(run["result"].layout.reports / "city.id.html").text)
+    assert fmt_percent(row["estimate"], "id") in text
+    assert fmt_percent(row["ci_low"], "id") in text
+
+
+def test_a_report_per_site_and_language_and_an_index(run):
+    rep = run["result"].layout.reports
+    cfg_sites = 14
+    assert len(list((rep / "sites").glob("*.html"))) == 2 * cfg_sites
+    assert len(list((rep / "sites").glob("*.pdf"))) == 2 * cfg_sites
+    index = (rep / "index.html").read_text()
+    for p in (rep / "sites").glob("*.html"):
+        assert f"sites/{p.name}" in index
+    kota = _page(rep / "sites" / "kota.id.html")
+    assert kota.lang == "id" and any("Perpustakaan Umum Kota Solok" in h for h in kota.h)
+
+
+def test_executed_notebooks_and_manifest_are_kept_for_audit(run):
+    rep = run["result"].layout.reports
+    names = {p.name for p in (rep / "executed").glob("*.ipynb")}
+    assert {
+        "01_ingest.ipynb",
+        "02_clean.ipynb",
+        "03_analyse.ipynb",
+        "04_report_city.ipynb",
+    } <= names
+    assert len(list((rep / "executed" / "sites").glob("*.ipynb"))) == 14
+    m = json.loads((rep / "manifest.json").read_text())
+    assert set(m["seconds_per_stage"]) == {"ingest", "clean", "analyse", "report"}
+    src = run["survey"] / "solok_2025.csv"
+    assert m["inputs_sha256"]["solok_2025.csv"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert m["versions"]["pandas"] == pd.__version__
+    assert m["config"]["survey"]["id"] == "e2e"
+
+
+def test_no_personal_data_anywhere_in_the_outputs(run):
+    lay = run["result"].layout
+    raw = pd.read_csv(run["survey"] / "solok_2025.csv", dtype=str, keep_default_na=False)
+    secret = privacy.load_or_create_secret(privacy.default_secret_path())
+    fps = privacy.name_fingerprints(raw["Nama lengkap"], secret)
+    assert privacy.scan_paths([lay.processed, lay.reports], fps, secret) == []
+    blob = b"".join(p.read_bytes() for p in lay.reports.rglob("*.ipynb"))
+    for phone in raw["Nomor HP/WhatsApp"].head(50):
+        if phone:
+            assert phone.encode() not in blob
+
+
+def test_raw_files_are_never_written(run):
+    before = _digest(run["survey"])
+    Run(run["config"], stages=["ingest"], out_root=run["out"], progress=lambda m: None).run()
+    assert _digest(run["survey"]) == before
+
+
+def test_a_failing_run_names_the_problem_and_keeps_the_previous_outputs(run, tmp_path):
+    lay = run["result"].layout
+    before = _digest(lay.processed), _digest(lay.reports)
+    bad = tmp_path / "survey"
+    bad.mkdir()
+    for f in run["survey"].glob("solok_*.csv"):
+        (bad / f.name).write_bytes(f.read_bytes())
+    raw = pd.read_csv(bad / "solok_2026.csv", dtype=str, keep_default_na=False)
+    raw.drop(columns=["Jenis kelamin"]).to_csv(bad / "solok_2026.csv", index=False)
+    cfg = write_config(bad, "csv", survey_id="e2e")
+    with pytest.raises(RunError) as e:
+        Run(cfg, out_root=run["out"], progress=lambda m: None).run()
+    msg = str(e.value)
+    lines = msg.splitlines()
+    assert lines[0].startswith("Stage 'ingest' failed in notebook 01_ingest.ipynb, cell")
+    assert "solok_2026.csv" in lines[1] and "Jenis kelamin" in lines[1]
+    assert Path(lines[2].split("Open ")[1].split(" to see")[0]).exists()
+    assert (_digest(lay.processed), _digest(lay.reports)) == before
+
+
+def test_command_line_prints_one_sentence_not_a_traceback(tmp_path):
+    cfg = tmp_path / "missing.yaml"
+    out = subprocess.run(
+        [sys.executable, "-m", "pipelines", "run", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert "missing.yaml" in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -1,0 +1,207 @@
+import math
+import re
+import string
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.errors import DampakError
+from pipelines.i18n import (
+    MISSING,
+    TranslationError,
+    catalog,
+    fmt_ci,
+    fmt_est_ci,
+    fmt_int,
+    fmt_number,
+    fmt_percent,
+    fmt_rupiah,
+    t,
+)
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_locale_files_have_the_same_keys():
+    id_keys, en_keys = set(catalog("id")), set(catalog("en"))
+    assert id_keys == en_keys, f"only id: {id_keys - en_keys}; only en: {en_keys - id_keys}"
+
+
+def test_locale_entries_are_non_empty_and_share_placeholders():
+    for key, text in catalog("id").items():
+        other = catalog("en")[key]
+        assert text.strip() and other.strip(), key
+        assert _fields(text) == _fields(other), key
+
+
+@pytest.mark.parametrize(
+    ("key", "id_text", "en_text"),
+    [
+        ("section.executive_summary", "Ringkasan eksekutif", "Executive summary"),
+        ("section.who_surveyed", "Siapa yang disurvei", "Who was surveyed"),
+        ("section.participation", "Partisipasi", "Participation"),
+        (
+            "section.outcomes_by_programme",
+            "Hasil menurut jenis program",
+            "Outcomes by programme type",
+        ),
+        (
+            "section.change_since_last_wave",
+            "Perubahan sejak gelombang sebelumnya",
+            "Change since the last wave",
+        ),
+        ("section.inclusion_lens", "Lensa inklusi", "Inclusion lens"),
+        ("section.data_quality", "Kualitas data", "Data quality"),
+        ("section.methods_appendix", "Lampiran metode", "Methods appendix"),
+        ("stat.associated_with", "berhubungan dengan", "associated with"),
+        ("stat.ci95", "IK 95%", "95% CI"),
+    ],
+)
+def test_seeded_strings(key, id_text, en_text):
+    assert t(key, "id") == id_text
+    assert t(key, "en") == en_text
+
+
+def test_official_indicators_heading_mentions_iplm():
+    assert "IPLM" in t("section.official_indicators", "id")
+    assert "TGM/TKM" in t("section.official_indicators", "en")
+
+
+def test_default_language_is_indonesian():
+    assert t("section.data_quality") == "Kualitas data"
+
+
+def test_formatting_placeholders():
+    assert t("stat.suppressed", "id", k=10) == "ditekan (n < 10)"
+    assert t("stat.suppressed", "en", k=5) == "suppressed (n < 5)"
+
+
+def test_missing_key_raises_clear_error():
+    with pytest.raises(TranslationError, match="no.such.key") as info:
+        t("no.such.key", "en")
+    assert isinstance(info.value, DampakError)
+    assert "en.yaml" in str(info.value)
+
+
+def test_missing_placeholder_value_raises():
+    with pytest.raises(TranslationError, match="'k'"):
+        t("stat.suppressed", "id")
+
+
+def test_unknown_language_raises():
+    with pytest.raises(TranslationError, match="fr"):
+        t("section.data_quality", "fr")
+
+
+@pytest.mark.parametrize(
+    ("x", "lang", "decimals", "expected"),
+    [
+        (1234.5, "id", 1, "1.234,5"),
+        (1234.5, "en", 1, "1,234.5"),
+        (1234567.891, "id", 2, "1.234.567,89"),
+        (1234567.891, "en", 2, "1,234,567.89"),
+        (0.05, "id", 1, "0,1"),  # half up, not banker's rounding
+        (2.25, "en", 1, "2.3"),
+        (-1234.5, "id", 1, "−1.234,5"),
+        (-0.04, "en", 1, "0.0"),  # no "negative zero"
+        (12, "id", 0, "12"),
+        (np.float64(999.95), "en", 1, "1,000.0"),
+        (np.int64(5), "id", 1, "5,0"),
+    ],
+)
+def test_fmt_number(x, lang, decimals, expected):
+    assert fmt_number(x, lang, decimals) == expected
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA])
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_missing_values_format_as_dash(missing, lang):
+    assert MISSING == "–"
+    assert fmt_number(missing, lang) == "–"
+    assert fmt_percent(missing, lang) == "–"
+    assert fmt_int(missing, lang) == "–"
+    assert fmt_rupiah(missing, lang) == "–"
+    assert fmt_ci(missing, 1.0, lang) == "–"
+
+
+@pytest.mark.parametrize(
+    ("n", "lang", "expected"),
+    [(2000, "id", "2.000"), (2000, "en", "2,000"), (1234567, "id", "1.234.567"), (7, "en", "7")],
+)
+def test_fmt_int(n, lang, expected):
+    assert fmt_int(n, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("p", "lang", "decimals", "expected"),
+    [
+        (0.123, "id", 1, "12,3%"),
+        (0.123, "en", 1, "12.3%"),
+        (0.0125, "id", 1, "1,3%"),
+        (1.0, "en", 0, "100%"),
+        (0.5, "id", 0, "50%"),
+    ],
+)
+def test_fmt_percent(p, lang, decimals, expected):
+    assert fmt_percent(p, lang, decimals) == expected
+
+
+def test_fmt_percent_scale_for_values_already_in_percent():
+    assert fmt_percent(12.3, "id", scale=1) == "12,3%"
+
+
+@pytest.mark.parametrize(
+    ("x", "lang", "expected"),
+    [
+        (1_500_000, "id", "Rp 1,5 juta"),
+        (750_000, "id", "Rp 750 ribu"),
+        (1_200_000_000, "id", "Rp 1,2 miliar"),
+        (2_000_000, "id", "Rp 2 juta"),
+        (3_400_000_000_000, "id", "Rp 3,4 triliun"),
+        (500, "id", "Rp 500"),
+        (999_960, "id", "Rp 1 juta"),  # not "1.000 ribu"
+        (1_500_000, "en", "IDR 1.5 million"),
+        (750_000, "en", "IDR 750 thousand"),
+        (1_200_000_000, "en", "IDR 1.2 billion"),
+        (-2_500_000, "en", "−IDR 2.5 million"),
+    ],
+)
+def test_fmt_rupiah(x, lang, expected):
+    assert fmt_rupiah(x, lang) == expected
+
+
+def test_fmt_ci():
+    assert fmt_ci(10.23, 14.5, "id") == "10,2–14,5"
+    assert fmt_ci(10.23, 14.5, "en") == "10.2–14.5"
+    assert fmt_ci(0.102, 0.145, "id", percent=True) == "10,2%–14,5%"
+    # a negative bound makes the dash ambiguous: use words
+    assert fmt_ci(-1.23, 3.4, "id") == "−1,2 s.d. 3,4"
+    assert fmt_ci(-1.23, 3.4, "en") == "−1.2 to 3.4"
+    assert fmt_ci(1, math.nan, "en") == "–"
+
+
+def test_fmt_est_ci():
+    assert fmt_est_ci(0.123, 0.1, 0.15, "id", percent=True) == "12,3% (IK 95% 10,0%–15,0%)"
+    assert fmt_est_ci(1.5, 1.0, 2.0, "en") == "1.5 (95% CI 1.0–2.0)"
+    assert fmt_est_ci(1.5, None, None, "en") == "1.5"
+
+
+def test_formatting_ignores_os_locale(monkeypatch):
+    import locale
+
+    monkeypatch.setattr(locale, "localeconv", lambda: {"decimal_point": "#", "thousands_sep": "!"})
+    assert fmt_number(1234.5, "id") == "1.234,5"
+
+
+def test_non_numeric_raises():
+    with pytest.raises(TypeError):
+        fmt_number("abc", "id")
+
+
+def test_no_stray_placeholders_in_plain_strings():
+    # every "{...}" must be a proper named placeholder
+    for text in catalog("id").values():
+        assert not re.search(r"\{\s*\}", text)

@@ -1,0 +1,489 @@
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.parse import (
+    Parsed,
+    age_from_birth_year,
+    dates,
+    likert,
+    match_places,
+    missing_codes,
+    normalise_text,
+    numeric,
+    rupiah,
+    yes_no,
+)
+
+
+def one(fn, value, **kw):
+    p = fn(pd.Series([value], dtype=object), **kw)
+    assert isinstance(p, Parsed)
+    return p.values.iloc[0], bool(p.invalid.iloc[0])
+
+
+# ---------------------------------------------------------------- normalise_text
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("  Perpustakaan   desa ", "Perpustakaan desa"),
+        ("baris satu_x000D_\nbaris dua", "baris satu baris dua"),
+        ("buku\u00a0baru", "buku baru"),
+        ("zero\u200bwidth\ufeff", "zerowidth"),
+        ("ｆｕｌｌ　width", "full width"),  # NFKC
+        ("tab\tand\nnewline", "tab and newline"),
+    ],
+)
+def test_normalise_text(raw, expected):
+    assert normalise_text(pd.Series([raw])).iloc[0] == expected
+
+
+def test_normalise_text_blank_and_non_strings():
+    out = normalise_text(pd.Series(["   ", np.nan, 5, "\u200b"], dtype=object))
+    assert out.isna().tolist() == [True, True, False, True]
+    assert out.iloc[2] == 5
+    kept = normalise_text(pd.Series(["  "]), empty_as_na=False)
+    assert kept.iloc[0] == ""
+
+
+# ---------------------------------------------------------------- likert
+
+
+@pytest.mark.parametrize(
+    "raw, code5, code4",
+    [
+        ("SS", 5, 4),
+        ("Sangat setuju", 5, 4),
+        ("SANGAT SETUJU", 5, 4),
+        ("sangat stju", 5, 4),
+        ("Strongly agree", 5, 4),
+        ("S", 4, 3),
+        ("Setuju", 4, 3),
+        ("setuju.", 4, 3),
+        ("Agree", 4, 3),
+        ("TS", 2, 2),
+        ("Tidak setuju", 2, 2),
+        ("tdk setuju", 2, 2),
+        ("Kurang setuju", 2, 2),
+        ("Disagree", 2, 2),
+        ("STS", 1, 1),
+        ("Sangat tidak setuju", 1, 1),
+        ("Strongly disagree", 1, 1),
+        ("1", 1, 1),
+        ("2", 2, 2),
+        (4.0, 4, 4),
+        ("4 - Setuju", 4, None),  # on a 4-point item "4" is SS, contradicting "Setuju"
+        ("5 - Sangat setuju", 5, None),
+        ("(5) Sangat setuju", 5, None),
+        ("Sangat Setuju (5)", 5, None),
+    ],
+)
+def test_likert_agreement(raw, code5, code4):
+    v5, bad5 = one(likert, raw)
+    assert v5 == code5 and not bad5
+    v4, bad4 = one(likert, raw, points=4)
+    if code4 is None:
+        assert pd.isna(v4) and bad4
+    else:
+        assert v4 == code4 and not bad4
+
+
+@pytest.mark.parametrize(
+    "raw", ["N", "Netral", "RR", "Ragu-ragu", "ragu ragu", "Neutral", "Biasa saja"]
+)
+def test_likert_neutral_is_3_on_five_points_and_invalid_on_four(raw):
+    assert one(likert, raw) == (3, False)
+    v, bad = one(likert, raw, points=4)
+    assert pd.isna(v) and bad
+
+
+@pytest.mark.parametrize(
+    "raw", ["6", "0", "5 - Tidak setuju", "setuju banget mungkin", "Tidak", "x"]
+)
+def test_likert_invalid(raw):
+    v, bad = one(likert, raw)
+    assert pd.isna(v) and bad
+
+
+def test_likert_five_is_invalid_on_four_point_scale():
+    v, bad = one(likert, "5", points=4)
+    assert pd.isna(v) and bad
+
+
+def test_likert_blank_is_not_invalid_and_dtype_is_nullable_int():
+    p = likert(pd.Series(["SS", np.nan, "  ", None], dtype=object))
+    assert str(p.values.dtype) == "Int64"
+    assert p.values.isna().tolist() == [False, True, True, True]
+    assert not p.invalid.any()
+
+
+def test_likert_custom_codebook_scale():
+    scale = {1: ["Tidak pernah"], 2: ["Jarang"], 3: ["Kadang-kadang", "Kadang"], 4: ["Sering"]}
+    p = likert(pd.Series(["SERING", "kadang kadang", "Jarang ", "3", "Setuju", "5"]), scale=scale)
+    assert p.values.tolist()[:4] == [4, 3, 2, 3]
+    # the built-in agreement words are not used with a custom scale; 5 is not a code in it
+    assert p.invalid.tolist() == [False, False, False, False, True, True]
+
+
+def test_likert_rejects_bad_points():
+    with pytest.raises(ValueError):
+        likert(pd.Series(["SS"]), points=7)
+
+
+# ---------------------------------------------------------------- yes/no and missing codes
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("Ya", 1),
+        ("iya", 1),
+        ("Y", 1),
+        ("YES", 1),
+        ("True", 1),
+        ("1", 1),
+        (1.0, 1),
+        ("Benar", 1),
+        ("Tidak", 0),
+        ("tdk", 0),
+        ("T", 0),
+        ("no", 0),
+        ("FALSE", 0),
+        ("0", 0),
+        ("Bukan", 0),
+    ],
+)
+def test_yes_no(raw, code):
+    assert one(yes_no, raw) == (code, False)
+
+
+@pytest.mark.parametrize("raw", ["Mungkin", "Tidak tahu", "2"])
+def test_yes_no_invalid(raw):
+    v, bad = one(yes_no, raw)
+    assert pd.isna(v) and bad
+
+
+def test_missing_codes_default_and_custom():
+    s = pd.Series(
+        ["99", " tidak TAHU ", "n/a", "NA", "-", "", "TT", "tt", "98", "Ya", np.nan, 99.0]
+    )
+    assert missing_codes(s).tolist() == [
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,  # real NaN is not an *explicit* code
+        True,
+    ]
+    assert missing_codes(pd.Series(["98", "99"]), codes=["98"]).tolist() == [True, False]
+
+
+# ---------------------------------------------------------------- rupiah
+
+
+@pytest.mark.parametrize(
+    "raw, amount",
+    [
+        ("Rp 1.500.000", 1_500_000),
+        ("Rp1.500.000", 1_500_000),
+        ("Rp1,500,000.00", 1_500_000),
+        ("1.500.000,00", 1_500_000),
+        ("IDR 1.500.000", 1_500_000),
+        ("1,5 juta", 1_500_000),
+        ("1.5jt", 1_500_000),
+        ("1,5 jt", 1_500_000),
+        ("1,5 Jt.", 1_500_000),
+        ("2,5jt", 2_500_000),
+        ("500 ribu", 500_000),
+        ("500rb", 500_000),
+        ("500 rb", 500_000),
+        ("500k", 500_000),
+        ("2 juta-an", 2_000_000),
+        ("2jtan", 2_000_000),
+        ("2 jutaan", 2_000_000),
+        ("Rp. 750.000,-", 750_000),
+        ("Rp 1.500.000,-", 1_500_000),
+        ("750000", 750_000),
+        (750000.0, 750_000),
+        ("1.2 M", 1_200_000_000),
+        ("1,2 miliar", 1_200_000_000),
+        ("dua juta", 2_000_000),
+        ("sejuta", 1_000_000),
+        ("lima ratus ribu", 500_000),
+        ("seratus lima puluh ribu", 150_000),
+        ("dua setengah juta", 2_500_000),
+        ("± 3 juta", 3_000_000),
+        ("sekitar 3 juta", 3_000_000),
+        ("kurang lebih 3jt", 3_000_000),
+        ("1 juta 500 ribu", 1_500_000),
+        ("Rp 500.000/bulan", 500_000),
+        # ranges → midpoint
+        ("3-4 juta", 3_500_000),
+        ("3 - 4 juta", 3_500_000),
+        ("3 s/d 4 juta", 3_500_000),
+        ("500rb-1jt", 750_000),
+        ("Rp 1.000.000 - Rp 2.000.000", 1_500_000),
+        # separator rule: dot + exactly 3 digits = thousands unless a unit follows
+        ("1.500", 1_500),
+        ("1,500", 1_500),
+        ("1.5", 1.5),
+        ("1.500 juta", 1_500_000),
+        # negatives parse to negative
+        ("-500.000", -500_000),
+        ("(500.000)", -500_000),
+        ("minus 500 ribu", -500_000),
+    ],
+)
+def test_rupiah_spellings(raw, amount):
+    v, bad = one(rupiah, raw)
+    assert not bad
+    assert v == pytest.approx(amount)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["abc", "1.50.000", "4-3 juta", "500 ribu 2 juta", "-", "Rp", "1 juta 500", "banyak", "1-2-3"],
+)
+def test_rupiah_invalid(raw):
+    v, bad = one(rupiah, raw)
+    assert np.isnan(v) and bad
+
+
+def test_rupiah_blank_not_invalid():
+    p = rupiah(pd.Series([np.nan, "", "  "], dtype=object))
+    assert p.values.isna().all() and not p.invalid.any()
+    assert p.values.dtype == "float64"
+
+
+# ---------------------------------------------------------------- numeric and age
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [("3,5", 3.5), ("3.5", 3.5), ("1.500", 1500), ("1.500.000", 1_500_000), ("-2", -2),
+     (" 12 ", 12), ("1 500", 1500), (7, 7), ("0", 0)],
+)  # fmt: skip
+def test_numeric(raw, value):
+    assert one(numeric, raw) == (pytest.approx(value), False)
+
+
+@pytest.mark.parametrize("raw", ["x", "3,5,1", "1.5.0", "12a", "--1"])
+def test_numeric_invalid(raw):
+    v, bad = one(numeric, raw)
+    assert np.isnan(v) and bad
+
+
+def test_age_from_birth_year():
+    by = pd.Series(["1985", 1990.0, " 2000 ", "45", "2030", "abc", np.nan, "1800"], dtype=object)
+    p = age_from_birth_year(by, pd.Timestamp("2025-11-25"))
+    assert p.values.iloc[:3].tolist() == [40, 35, 25]
+    assert p.values.iloc[3:].isna().all()
+    assert p.invalid.tolist() == [False, False, False, True, True, True, False, True]
+
+
+def test_age_with_row_survey_dates():
+    by = pd.Series(["1990", "1990", "1990"])
+    sd = pd.Series(pd.to_datetime(["2024-01-01", "2025-06-01", None]))
+    p = age_from_birth_year(by, sd)
+    assert p.values.iloc[:2].tolist() == [34, 35]
+    assert np.isnan(p.values.iloc[2]) and not p.invalid.iloc[2]
+
+
+# ---------------------------------------------------------------- dates
+
+
+def ts(x):
+    return pd.Timestamp(x)
+
+
+@pytest.mark.parametrize(
+    "column, expected",
+    [
+        # English Google Forms: M/D/YYYY, colon time; 25 > 12 decides month-first
+        (
+            ["11/25/2025 14:03:22", "1/2/2025 9:03:22"],
+            ["2025-11-25 14:03:22", "2025-01-02 09:03:22"],
+        ),
+        # Indonesian Google Forms: D/M/YYYY with dotted time
+        (
+            ["25/11/2025 14.03.22", "1/2/2025 9.03.22"],
+            ["2025-11-25 14:03:22", "2025-02-01 09:03:22"],
+        ),
+        # no field > 12: the time style decides
+        (["1/2/2025 9.03.22"], ["2025-02-01 09:03:22"]),
+        (["1/2/2025 9:03:22"], ["2025-01-02 09:03:22"]),
+        # date only, no evidence: Indonesian day-first
+        (["3/4/2025"], ["2025-04-03"]),
+        (["25-11-2025", "25.11.25"], ["2025-11-25", "2025-11-25"]),
+    ],
+)
+def test_dates_day_month_order_detected_per_column(column, expected):
+    p = dates(pd.Series(column))
+    assert p.values.tolist() == [ts(e) for e in expected]
+    assert not p.invalid.any()
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2025-11-25T14:03:22.123+07:00", "2025-11-25 14:03:22.123"),
+        ("2025-11-25T14:03:22Z", "2025-11-25 14:03:22"),
+        ("2025-11-25", "2025-11-25"),
+        ("2025-11-25 14:03:22", "2025-11-25 14:03:22"),
+        ("45986", "2025-11-25"),
+        (45986.5, "2025-11-25 12:00"),
+        ("25 November 2025", "2025-11-25"),
+        ("25 Nov 2025", "2025-11-25"),
+        ("1 Januari 2025", "2025-01-01"),
+        ("14 Februari 2025", "2025-02-14"),
+        ("3 Maret 2025", "2025-03-03"),
+        ("25 Mei 2025", "2025-05-25"),
+        ("17 Agustus 2025", "2025-08-17"),
+        ("17 Agu 2025", "2025-08-17"),
+        ("1 Okt 2025", "2025-10-01"),
+        ("24 Des 2025", "2025-12-24"),
+        ("Selasa, 25 Nopember 2025", "2025-11-25"),
+        ("November 25, 2025", "2025-11-25"),
+    ],
+)
+def test_dates_formats(raw, expected):
+    v, bad = one(dates, raw)
+    assert v == ts(expected) and not bad
+
+
+@pytest.mark.parametrize("raw", ["31/02/2025", "abc", "2025", "32 Januari 2025", "25 Foo 2025"])
+def test_dates_invalid(raw):
+    v, bad = one(dates, raw)
+    assert pd.isna(v) and bad
+
+
+def test_dates_forced_order_and_formats_and_dtype():
+    p = dates(pd.Series(["01/02/2025"]), dayfirst=False)
+    assert p.values.iloc[0] == ts("2025-01-02")
+    p = dates(pd.Series(["2025|11|25"]), formats=["%Y|%m|%d"])
+    assert p.values.iloc[0] == ts("2025-11-25")
+    assert str(p.values.dtype) == "datetime64[ns]"
+    # mixed column: the first field > 12 makes it day-first; "11/25/2025" is then invalid
+    p = dates(pd.Series(["25/11/2025", "11/25/2025", np.nan], dtype=object))
+    assert p.invalid.tolist() == [False, True, False]
+    aware = pd.Series(pd.to_datetime(["2025-11-25 14:00"]).tz_localize("Asia/Jakarta"))
+    assert dates(aware).values.dt.tz is None
+
+
+# ---------------------------------------------------------------- places
+
+CANON = [
+    "Aro IV Korong",
+    "IX Korong",
+    "KTK",
+    "Simpang Rumbio",
+    "Sinapa Piliang",
+    "Tanah Garam",
+    "VI Suku",
+    "Kampung Jawa",
+    "Koto Panjang",
+    "Laing",
+    "Nan Balimo",
+    "Pasar Pandan Air Mati",
+    "Tanjung Paku",
+]
+ALIASES = {"PPA Mati": "Pasar Pandan Air Mati", "PPAM": "Pasar Pandan Air Mati"}
+
+
+@pytest.mark.parametrize(
+    "raw, name, rule",
+    [
+        ("Tanah Garam", "Tanah Garam", "exact"),
+        ("aro 4 korong", "Aro IV Korong", "exact"),
+        ("Aro IV Korong.", "Aro IV Korong", "exact"),
+        ("Tanah  garam", "Tanah Garam", "exact"),
+        ("Simpang rumbio ", "Simpang Rumbio", "exact"),
+        ("ktk", "KTK", "exact"),
+        ("9 Korong", "IX Korong", "exact"),
+        ("Nagari Tanjung Paku", "Tanjung Paku", "exact"),
+        ("PPA Mati", "Pasar Pandan Air Mati", "alias"),
+        ("ppa-mati", "Pasar Pandan Air Mati", "alias"),
+        ("Tnjung Paku", "Tanjung Paku", "fuzzy"),
+        ("Kmpung Jawa", "Kampung Jawa", "fuzzy"),
+        ("Koto Panjng", "Koto Panjang", "fuzzy"),
+        ("Simpang Rumbyo", "Simpang Rumbio", "fuzzy"),
+        ("Sinapa Pilinag", "Sinapa Piliang", "fuzzy"),  # transposition counts once
+    ],
+)
+def test_match_places(raw, name, rule):
+    p = match_places(pd.Series([raw]), CANON, ALIASES)
+    assert p.values.iloc[0] == name
+    assert p.rule.iloc[0] == rule
+    assert not p.invalid.iloc[0]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "KTB",  # short name: no fuzzy at all
+        "Lain",  # an ordinary word one letter from "Laing"
+        "Padang",
+        "Tanjung",
+        "Kampung Baru",
+        "Pasar",
+    ],
+)
+def test_match_places_unmatched_never_guessed(raw):
+    p = match_places(pd.Series([raw]), CANON, ALIASES)
+    assert pd.isna(p.values.iloc[0]) and p.invalid.iloc[0]
+    assert p.rule.iloc[0] == "unmatched"
+
+
+def test_match_places_ambiguous_is_not_guessed():
+    p = match_places(pd.Series(["Koto Bau", "Koto Baru"]), ["Koto Baru", "Koto Batu"])
+    assert pd.isna(p.values.iloc[0]) and p.invalid.iloc[0]
+    assert p.rule.iloc[0] == "ambiguous"
+    assert p.values.iloc[1] == "Koto Baru"
+
+
+def test_match_places_rule_counts_and_blank():
+    s = pd.Series(["Laing", "laing", "PPA Mati", "Tnjung Paku", "Padang", np.nan, ""], dtype=object)
+    p = match_places(s, CANON, ALIASES)
+    assert p.rule_counts() == {"exact": 2, "alias": 1, "fuzzy": 1, "unmatched": 1}
+    assert p.invalid.tolist() == [False, False, False, False, True, False, False]
+
+
+def test_match_places_validates_inputs():
+    with pytest.raises(ValueError):
+        match_places(pd.Series(["x"]), CANON, {"X": "Not A Place"})
+    with pytest.raises(ValueError):
+        match_places(pd.Series(["x"]), ["VI Suku", "6 suku"])
+
+
+# ---------------------------------------------------------------- general behaviour
+
+
+def test_index_and_name_preserved():
+    s = pd.Series(["500rb", "x"], index=[10, 20], name="biaya")
+    p = rupiah(s)
+    assert list(p.values.index) == [10, 20] and p.values.name == "biaya"
+    assert list(p.invalid.index) == [10, 20]
+    assert p.invalid_examples(s) == ["x"]
+
+
+def test_million_rows_under_a_second():
+    rng = np.random.default_rng(0)
+    raw = ["Rp 1.500.000", "1,5 juta", "500rb", "3-4 juta", "x", np.nan]
+    s = pd.Series(rng.choice(np.array(raw, dtype=object), 1_000_000), dtype=object)
+    likert_s = pd.Series(rng.choice(np.array(["SS", "S", "N", "TS", "STS"]), 1_000_000))
+    for fn, col in [(rupiah, s), (likert, likert_s), (lambda x: match_places(x, CANON), s)]:
+        t0 = time.perf_counter()
+        p = fn(col)
+        assert time.perf_counter() - t0 < 1.0
+        assert len(p.values) == 1_000_000
+    assert rupiah(s).invalid.sum() == (s == "x").sum()

@@ -1,0 +1,344 @@
+import base64
+import json
+import os
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.errors import DampakError
+from pipelines.privacy import (
+    Finding,
+    PrivacyError,
+    assert_clean,
+    default_secret_path,
+    find_personal_data,
+    load_or_create_secret,
+    mask_text,
+    name_fingerprints,
+    pseudonymise,
+    scan_paths,
+)
+
+SECRET = b"s" * 32
+OTHER = b"o" * 32
+
+
+def kinds(text):
+    return [k for k, _ in find_personal_data(text)]
+
+
+# ---------------------------------------------------------------- detectors
+
+
+@pytest.mark.parametrize(
+    "text, kind, found",
+    [
+        ("NIK saya 1372011234560001 ya", "nik", "1372011234560001"),
+        ("nik: 1372 0112 3456 0001", "nik", "1372 0112 3456 0001"),
+        ("13.72.01.120345.0001", "nik", "13.72.01.120345.0001"),
+        ("137201-120345-0001", "nik", "137201-120345-0001"),
+        ("hp 0812-3456-7890 (wa)", "phone", "0812-3456-7890"),
+        ("hubungi 081234567890.", "phone", "081234567890"),
+        ("+62 812 3456 7890", "phone", "+62 812 3456 7890"),
+        ("62 812-3456-7890", "phone", "62 812-3456-7890"),
+        ("+6281234567890", "phone", "+6281234567890"),
+        ("(0812) 3456 7890", "phone", "(0812) 3456 7890"),
+        ("0812.3456.789", "phone", "0812.3456.789"),
+        ("email: Budi.Santoso+survei@gmail.com.", "email", "Budi.Santoso+survei@gmail.com"),
+        ("x@perpusnas.go.id", "email", "x@perpusnas.go.id"),
+    ],
+)
+def test_detects_personal_data(text, kind, found):
+    hits = find_personal_data(text)
+    assert [k for k, _ in hits] == [kind]
+    a, b = hits[0][1]
+    assert text[a:b] == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rp 1.500.000",
+        "pendapatan 1.500.000 per bulan, 2.500.000,00",
+        "2025-11-25 14:03:22",
+        "25/11/2025 14.03.22",
+        "08.12.2025",
+        "timestamp 1732512345678",
+        "_id 628123",  # too short for a phone
+        "0812345",  # too short
+        "081234567890123456",  # too long
+        "9912011234560001",  # 99 is not a province code
+        "0012011234560001",
+        "12345678901234567890",  # longer than 16 digits
+        "1372011234560001234",
+        "0.6369616873214543",  # float with 16 decimals
+        "logo@2x.png",
+        "Tel 021-5551234",  # landline, not a mobile
+        "skor 8123456789",  # no 0/62 prefix
+        "ID 1 0812 3456 7890",  # continues a longer digit group
+    ],
+)
+def test_no_false_positives(text):
+    assert find_personal_data(text) == []
+
+
+def test_several_in_one_text_in_order():
+    text = "Budi (NIK 1372011234560001) hp 0812 3456 7890, budi@x.id"
+    assert kinds(text) == ["nik", "phone", "email"]
+
+
+def test_grouped_nik_is_not_read_as_phone():
+    # "0812 3456 0001" inside this NIK looks like a phone on its own
+    assert kinds("1372 0812 3456 0001") == ["nik"]
+
+
+# ---------------------------------------------------------------- masking
+
+
+def test_mask_text_patterns_and_counts():
+    s = pd.Series(
+        [
+            "NIK 1372 0112 3456 0001, hp 0812-3456-7890 / +62 813 1111 2222",
+            "email saya ani@gmail.com",
+            "Perpustakaan bagus, Rp 1.500.000 per tahun",
+            np.nan,
+            42,
+        ],
+        dtype=object,
+    )
+    masked, counts = mask_text(s)
+    assert masked.iloc[0] == "NIK [NIK], hp [TELEPON] / [TELEPON]"
+    assert masked.iloc[1] == "email saya [EMAIL]"
+    assert masked.iloc[2] == s.iloc[2]
+    assert pd.isna(masked.iloc[3]) and masked.iloc[4] == 42
+    assert counts == {"nik": 1, "phone": 2, "email": 1, "name": 0}
+
+
+def test_mask_text_respondent_names():
+    text = pd.Series(
+        [
+            "Saya Budi Santoso, budi senang membaca. Pak santoso juga.",
+            "Terima kasih dari Siti",
+            "Budiman datang ke perpustakaan",  # not the word "Budi"
+            "Jawaban tanpa nama",
+            "",
+        ],
+        index=[5, 6, 7, 8, 9],
+    )
+    names = pd.Series(
+        ["Budi Santoso", "Siti Nur'aini, S.Pd", "Budi", None, "Ani"], index=[5, 6, 7, 8, 9]
+    )
+    masked, counts = mask_text(text, names)
+    assert masked.loc[5] == "Saya [NAMA], [NAMA] senang membaca. Pak [NAMA] juga."
+    assert masked.loc[6] == "Terima kasih dari [NAMA]"
+    assert masked.loc[7] == "Budiman datang ke perpustakaan"
+    assert masked.loc[8] == "Jawaban tanpa nama"
+    assert counts["name"] == 4
+
+
+def test_mask_text_names_are_row_aligned():
+    text = pd.Series(["Ani suka buku", "Ani suka buku"])
+    masked, _ = mask_text(text, pd.Series(["Ani Lestari", "Dewi Lestari"]))
+    assert masked.tolist() == ["[NAMA] suka buku", "Ani suka buku"]
+
+
+def test_mask_text_short_name_parts_and_titles_not_masked():
+    masked, counts = mask_text(pd.Series(["ibu guru baik"]), pd.Series(["Ibu Al"]))
+    assert masked.iloc[0] == "ibu guru baik" and counts["name"] == 0
+
+
+# ---------------------------------------------------------------- secret and pseudonyms
+
+
+def test_secret_created_0600_and_reused(tmp_path):
+    path = tmp_path / "cfg" / "pseudonym.key"
+    key = load_or_create_secret(path)
+    assert len(key) == 32 and path.read_bytes() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_secret(path) == key
+    other = load_or_create_secret(tmp_path / "other.key")
+    assert other != key
+
+
+def test_secret_tightens_loose_permissions_and_rejects_damaged_file(tmp_path):
+    path = tmp_path / "k"
+    path.write_bytes(os.urandom(32))
+    path.chmod(0o644)
+    load_or_create_secret(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"short")
+    with pytest.raises(DampakError):
+        load_or_create_secret(bad)
+
+
+def test_default_secret_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("DAMPAK_SECRET_FILE", raising=False)
+    assert default_secret_path().parts[-3:] == (".config", "dampak", "pseudonym.key")
+    monkeypatch.setenv("DAMPAK_SECRET_FILE", str(tmp_path / "x.key"))
+    assert default_secret_path() == tmp_path / "x.key"
+    key = load_or_create_secret()
+    assert (tmp_path / "x.key").read_bytes() == key
+
+
+def test_pseudonymise_keyed_stable_and_normalised():
+    s = pd.Series(
+        ["1372 0112 3456 0001", "1372011234560001", "Ani@Gmail.com ", "ani@gmail.com", np.nan, ""],
+        dtype=object,
+    )
+    a = pseudonymise(s, SECRET)
+    b = pseudonymise(s, SECRET)
+    c = pseudonymise(s, OTHER)
+    assert a.equals(b)
+    assert a.iloc[0] == a.iloc[1] and a.iloc[2] == a.iloc[3]
+    assert a.iloc[0] != a.iloc[2]
+    assert pd.isna(a.iloc[4]) and pd.isna(a.iloc[5])
+    assert a.iloc[0].startswith("R") and len(a.iloc[0]) == 17
+    int(a.iloc[0][1:], 16)  # hex
+    assert (a.iloc[:4] != c.iloc[:4]).all()
+    import hashlib
+
+    assert hashlib.sha256(b"1372011234560001").hexdigest()[:16] not in a.iloc[0]
+    assert pseudonymise(pd.Series(["x"]), SECRET, prefix="P-").iloc[0].startswith("P-")
+
+
+def test_pseudonymise_rejects_weak_secret():
+    with pytest.raises(ValueError):
+        pseudonymise(pd.Series(["x"]), b"short")
+
+
+def test_name_fingerprints_keyed_and_normalised():
+    f1 = name_fingerprints(pd.Series(["Budi  Santoso", "budi santoso", None, "Tunggal"]), SECRET)
+    f2 = name_fingerprints(pd.Series(["BUDI SANTOSO"]), SECRET)
+    f3 = name_fingerprints(pd.Series(["Budi Santoso"]), OTHER)
+    assert f1 == f2 and f1.isdisjoint(f3)
+    assert not any("budi" in f.lower() for f in f1)
+
+
+# ---------------------------------------------------------------- scanning
+
+
+@pytest.fixture
+def clean_dir(tmp_path):
+    d = tmp_path / "out"
+    d.mkdir()
+    df = pd.DataFrame(
+        {
+            "kabupaten": ["Padang Pariaman", "Agam"],
+            "pendapatan": ["Rp 1.500.000", "2.500.000"],
+            "waktu": ["2025-11-25 14:03:22", "25/11/2025 14.03.22"],
+            "skor": [0.6369616873214543, 4.5],
+            "komentar": ["Perpustakaan sangat membantu", "Buku anak kurang"],
+        }
+    )
+    df.to_csv(d / "ringkasan.csv", index=False)
+    df.to_parquet(d / "data.parquet")
+    # base64 may contain "/" and "+", so NIK- and phone-like digit runs can appear in images
+    noise = base64.b64encode(os.urandom(3000)).decode()
+    img = noise + "/1372011234560001/081234567890/" + noise
+    (d / "laporan.html").write_text(
+        f"<html><body><p>Rata-rata Rp 1.500.000</p><img src='data:image/png;base64,{img}'>"
+        f"<img src='logo@2x.png'></body></html>"
+    )
+    nb = {"cells": [{"outputs": [{"data": {"image/png": img, "text/plain": "<Figure>"}}]}]}
+    (d / "analisis.ipynb").write_text(json.dumps(nb))
+    (d / "grafik.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0812345678901 " * 10)
+    (d / "catatan.md").write_text("# Catatan\nDibuat 2025-11-25, n = 1500.\n")
+    return d
+
+
+def test_base64_guard_is_what_keeps_images_clean(clean_dir, monkeypatch):
+    import pipelines.privacy as privacy
+
+    monkeypatch.setattr(privacy, "_strip_blobs", lambda text: text)
+    found = {f.path.name for f in scan_paths([clean_dir])}
+    assert found == {"laporan.html", "analisis.ipynb"}
+
+
+def test_clean_outputs_have_no_findings(clean_dir):
+    fps = name_fingerprints(pd.Series(["Budi Santoso", "Siti Aminah"]), SECRET)
+    assert scan_paths([clean_dir], fps, SECRET) == []
+    assert_clean([clean_dir], fps, SECRET)  # does not raise
+
+
+def test_scan_finds_planted_phone_in_csv_parquet_html(clean_dir):
+    pd.DataFrame({"a": ["ok", "hubungi 0812-3456-7890"]}).to_csv(clean_dir / "x.csv", index=False)
+    pd.DataFrame({"n": [1, 2, 3], "c": pd.Categorical(["a", "a", "wa 081298765432"])}).to_parquet(
+        clean_dir / "y.parquet"
+    )
+    (clean_dir / "z.html").write_text("<p>Kontak</p>\n<p>+62 813-1111-2222</p>")
+    findings = scan_paths([clean_dir])
+    by_file = {f.path.name: f for f in findings}
+    assert set(by_file) == {"x.csv", "y.parquet", "z.html"}
+    assert all(f.kind == "phone" for f in findings)
+    assert by_file["x.csv"].location == "line 3"
+    assert by_file["y.parquet"].location == "column 'c', row 2"
+    assert by_file["z.html"].location == "line 2"
+    for f in findings:
+        digits = "".join(ch for ch in f.excerpt_masked if ch.isdigit())
+        assert len(digits) <= 4, f.excerpt_masked  # value never shown in full
+        assert "*" in f.excerpt_masked
+
+
+def test_scan_finds_nik_and_email_in_json_and_txt(clean_dir):
+    (clean_dir / "a.json").write_text(json.dumps({"resp": "NIK 1372011234560001"}))
+    (clean_dir / "b.log").write_text("kirim ke ani@gmail.com\n")
+    found = {(f.path.name, f.kind) for f in scan_paths([clean_dir])}
+    assert found == {("a.json", "nik"), ("b.log", "email")}
+
+
+def test_scan_finds_names_via_fingerprints_only(clean_dir):
+    (clean_dir / "kutipan.md").write_text("Kata responden:\n> saya, siti  AMINAH, senang\n")
+    pd.DataFrame({"k": ["x", "oleh Budi Santoso Wijaya"]}).to_parquet(clean_dir / "q.parquet")
+    fps = name_fingerprints(pd.Series(["Siti Aminah", "Budi Santoso Wijaya", "Ani"]), SECRET)
+    findings = scan_paths([clean_dir], fps, SECRET)
+    assert {(f.path.name, f.kind) for f in findings} == {
+        ("kutipan.md", "name"),
+        ("q.parquet", "name"),
+    }
+    md = next(f for f in findings if f.path.name == "kutipan.md")
+    assert md.location == "line 2" and "AMINAH" not in md.excerpt_masked
+    # wrong secret: the fingerprints mean nothing
+    assert scan_paths([clean_dir], fps, OTHER) == []
+    with pytest.raises(ValueError):
+        scan_paths([clean_dir], fps)
+
+
+def test_name_split_across_lines_or_cells_is_not_a_name(clean_dir):
+    (clean_dir / "t.csv").write_text("a,b\nSiti,Aminah\nSiti\nAminah\n")
+    fps = name_fingerprints(pd.Series(["Siti Aminah"]), SECRET)
+    assert scan_paths([clean_dir], fps, SECRET) == []
+
+
+def test_scan_pdf(tmp_path):
+    fpdf = pytest.importorskip("fpdf")
+    pytest.importorskip("pypdf")
+    pdf = fpdf.FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(0, 10, "Kontak petugas: 0812-3456-7890")
+    pdf.output(str(tmp_path / "r.pdf"))
+    [f] = scan_paths([tmp_path / "r.pdf"])
+    assert f.kind == "phone" and f.location == "page 1"
+
+
+def test_assert_clean_raises_readable_error(clean_dir):
+    lines = "\n".join(f"hp 0812-3456-78{i:02d}" for i in range(7))
+    (clean_dir / "bocor.txt").write_text(lines)
+    with pytest.raises(PrivacyError) as exc:
+        assert_clean([clean_dir])
+    msg = str(exc.value)
+    assert isinstance(exc.value, DampakError)
+    assert "bocor.txt" in msg and "phone number" in msg and "and 2 more" in msg
+    assert msg.count("bocor.txt") == 5
+    assert "0812-3456-7800" not in msg
+    assert len(exc.value.findings) == 7 and isinstance(exc.value.findings[0], Finding)
+    if hasattr(exc.value, "text"):  # bilingual DampakError
+        assert "data pribadi" in exc.value.text("id")
+
+
+def test_missing_path_is_an_error(tmp_path):
+    with pytest.raises(DampakError):
+        scan_paths([tmp_path / "nope"])

@@ -1,0 +1,285 @@
+import io
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pypdf
+import pytest
+
+from pipelines import charts
+from pipelines.render import (
+    Callout,
+    Document,
+    Figure,
+    RenderError,
+    Section,
+    Table,
+    render_html,
+    render_index,
+    render_pdf,
+    write_html,
+    write_pdf,
+)
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+class Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> Collector:
+    parser = Collector()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+@pytest.fixture(scope="module")
+def figure() -> Figure:
+    df = pd.DataFrame(
+        {
+            "label": ["Internet", "Buku", "Pelatihan"],
+            "est": [0.55, 0.32, 0.12],
+            "lo": [0.50, 0.28, 0.08],
+            "hi": [0.60, 0.36, 0.16],
+        }
+    )
+    return charts.bars(
+        df, "label", "est", "lo", "hi", "id", "Layanan yang dipakai", caption="Sumber: survei 2024"
+    )
+
+
+def make_doc(figure: Figure, lang: str = "id", rows: int = 4) -> Document:
+    table = pd.DataFrame(
+        {
+            "Kelompok": ["Perempuan", "Laki-laki"] * (rows // 2),
+            "n": ["1.234", "987"] * (rows // 2),
+            "Persentase": ["12,3%", "45,6%"] * (rows // 2),
+            "IK 95%": ["10,1–14,5", "40,0–50,2"] * (rows // 2),
+        }
+    )
+    return Document(
+        title="Laporan dampak TPBIS — Kabupaten Contoh",
+        subtitle="Gelombang 2024; perpustakaan desa ≥ 10 km dari kota",
+        lang=lang,
+        sections=[
+            Section(
+                "Ringkasan eksekutif",
+                [
+                    "Pengunjung perempuan lebih sering memakai layanan internet (± 5 poin).",
+                    SCRIPT,
+                    ["Butir pertama: keterampilan digital", "Butir kedua: akses informasi"],
+                    Callout("Skala kepercayaan diri kurang andal (alfa = 0,52)."),
+                ],
+            ),
+            Section(
+                "Partisipasi",
+                [figure, Table(table, caption="Partisipasi", note="Catatan: dibobot")],
+            ),
+            Section(
+                "Lampiran metode",
+                ["Survei memakai desain klaster bertahap.", Callout("Info", "info")],
+            ),
+        ],
+        footer="Dibuat otomatis oleh Dampak",
+        links=[("English version", "laporan_en.html")],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+
+
+def test_html_is_self_contained_accessible_and_escaped(figure):
+    html = render_html(make_doc(figure))
+    parsed = parse(html)
+    tags = [tag for tag, _ in parsed.tags]
+    assert tags.count("html") == 1
+    assert dict(parsed.tags[tags.index("html")][1])["lang"] == "id"
+    assert "script" not in tags
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert SCRIPT in "".join(parsed.text)  # shown as text
+    assert 'src="http' not in html and 'href="http' not in html and "<link" not in html
+    assert "url(" not in html and "@import" not in html and "@font-face" not in html
+    metas = [a for t, a in parsed.tags if t == "meta"]
+    assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in metas
+    imgs = [a for t, a in parsed.tags if t == "img"]
+    assert len(imgs) == 1
+    for attrs in imgs:
+        assert attrs.get("alt", "").strip()
+        assert attrs["src"].startswith("data:image/png;base64,")
+    assert "55,0%" in imgs[0]["alt"]
+    assert "@media print" in html and "overflow-x: auto" in html and "max-width: 100%" in html
+    text = "".join(parsed.text)
+    for heading in ("Ringkasan eksekutif", "Partisipasi", "Lampiran metode", "Perhatian"):
+        assert heading in text
+    assert "12,3%" in text and "≥" in text
+    assert ("a", {"href": "laporan_en.html"}) in parsed.tags
+
+
+def test_html_table_markup(figure):
+    parsed = parse(render_html(make_doc(figure)))
+    ths = [a for t, a in parsed.tags if t == "th"]
+    assert {"scope": "col"} in ths and {"scope": "row"} in ths
+    wraps = [a for t, a in parsed.tags if t == "div" and a.get("class") == "table-wrap"]
+    assert wraps and wraps[0]["tabindex"] == "0"
+
+
+def test_html_english_lang(figure):
+    html = render_html(make_doc(figure, lang="en"))
+    assert '<html lang="en">' in html
+    assert "Caution" in html
+
+
+def test_escaping_everywhere(figure):
+    doc = Document(
+        title="<b>t</b>",
+        subtitle='"x" & y',
+        lang="id",
+        sections=[
+            Section(
+                "<i>h</i>",
+                [
+                    ["<img src=x onerror=alert(1)>"],
+                    Table(pd.DataFrame({"<c>": ["<script>"]}), caption="<u>c</u>"),
+                    Callout("<script>z</script>", "<evil>"),
+                ],
+            )
+        ],
+        footer="<script>f</script>",
+    )
+    html = render_html(doc)
+    parsed = parse(html)
+    tags = {t for t, _ in parsed.tags}
+    assert not tags & {"script", "b", "i", "u", "evil", "c"}
+    assert [a for t, a in parsed.tags if t == "img"] == []
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_dangerous_links_refused(figure):
+    doc = make_doc(figure)
+    bad = Document(
+        doc.title, doc.subtitle, "id", doc.sections, links=[("x", "javascript:alert(1)")]
+    )
+    with pytest.raises(RenderError, match="javascript"):
+        render_html(bad)
+
+
+def test_validation_errors(figure):
+    with pytest.raises(RenderError):
+        Figure(png=figure.png, alt="  ")
+    with pytest.raises(RenderError, match="PNG"):
+        render_html(Document("t", "s", "id", [Section("h", [Figure(png=b"GIF89a...", alt="x")])]))
+    with pytest.raises(RenderError, match="unsupported block"):
+        render_html(Document("t", "s", "id", [Section("h", [42])]))
+    with pytest.raises(RenderError, match="language"):
+        render_html(Document("t", "s", "fr", []))
+
+
+def test_table_cells_format_numbers_and_missing(figure):
+    frame = pd.DataFrame({"Kelompok": ["a", "b"], "n": [2000, 15], "rata": [1234.5, np.nan]})
+    html = render_html(Document("t", "s", "id", [Section("h", [Table(frame)])]))
+    assert "2.000" in html and "1.234,5" in html and "–" in html
+    assert 'class="num"' in html
+
+
+def test_render_index():
+    html = render_index(
+        "Daftar laporan", "id", [("Kab. A <2024>", "a/id.html"), ("Kab. B", "b/id.html")]
+    )
+    parsed = parse(html)
+    assert ("html", {"lang": "id"}) in parsed.tags
+    assert [a["href"] for t, a in parsed.tags if t == "a"] == ["a/id.html", "b/id.html"]
+    assert "Kab. A &lt;2024&gt;" in html and "<script" not in html
+
+
+def test_write_html(tmp_path, figure):
+    path = write_html(make_doc(figure), tmp_path / "out" / "laporan.html")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+# ---------------------------------------------------------------------------------------------
+
+
+def read_pdf(data: bytes) -> tuple[pypdf.PdfReader, str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return reader, "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_pdf_contents_and_metadata(tmp_path, figure):
+    path = write_pdf(make_doc(figure), tmp_path / "laporan.pdf")
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    reader, text = read_pdf(data)
+    assert 1 <= len(reader.pages) <= 4
+    for heading in ("Ringkasan eksekutif", "Partisipasi", "Lampiran metode"):
+        assert heading in text
+    assert "12,3%" in text and "Perempuan" in text
+    assert "≥" in text and "±" in text and "—" in text
+    assert SCRIPT in text  # plain text, never interpreted
+    assert "Halaman 1 dari" in text
+    assert reader.metadata.title == "Laporan dampak TPBIS — Kabupaten Contoh"
+    assert reader.trailer["/Root"]["/Lang"] == "id"
+    assert any("/XObject" in (page.get("/Resources") or {}) for page in reader.pages)
+    assert [o.title for o in reader.outline] == [
+        "Ringkasan eksekutif",
+        "Partisipasi",
+        "Lampiran metode",
+    ]
+
+
+def _alt_texts(node) -> list[str]:
+    node = node.get_object()
+    found = [str(node["/Alt"])] if "/Alt" in node else []
+    kids = node.get("/K")
+    if kids is None:
+        return found
+    for kid in kids if isinstance(kids, list) else [kids]:
+        kid = kid.get_object()
+        if isinstance(kid, dict):
+            found += _alt_texts(kid)
+    return found
+
+
+def test_pdf_figure_has_alt_text(figure):
+    reader, _ = read_pdf(render_pdf(make_doc(figure)))
+    alts = _alt_texts(reader.trailer["/Root"]["/StructTreeRoot"])
+    assert any("55,0%" in alt for alt in alts)
+
+
+def test_pdf_english(figure):
+    reader, text = read_pdf(render_pdf(make_doc(figure, lang="en")))
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+    assert "Page 1 of" in text and "Caution" in text
+
+
+def test_pdf_long_table_breaks_across_pages_with_header(figure):
+    reader, text = read_pdf(render_pdf(make_doc(figure, rows=160)))
+    assert 4 <= len(reader.pages) <= 12
+    pages_with_header = sum("Kelompok" in p.extract_text() for p in reader.pages)
+    assert pages_with_header >= 3  # heading row repeated on continuation pages
+    assert text.count("Perempuan") >= 80
+
+
+def test_pdf_wide_table_fits(figure):
+    wide = pd.DataFrame({f"Kolom dengan nama panjang {i}": [f"nilai {i},5"] * 3 for i in range(12)})
+    reader, text = read_pdf(render_pdf(Document("t", "s", "id", [Section("Lebar", [Table(wide)])])))
+    assert "nilai 11,5" in text.replace("\n", " ")
+    assert len(reader.pages) <= 3

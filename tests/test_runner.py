@@ -1,0 +1,106 @@
+"""Runner mechanics without notebooks: parameter checks, lock, publish and recovery."""
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines import runner
+from pipelines.errors import RunError
+from pipelines.paths import Layout
+
+
+def test_params_are_type_checked_before_papermill():
+    nb = runner.Notebook("x.ipynb", {"site": str, "n": int})
+    assert runner.check_params(nb, {"site": "007", "n": 3}) == {"site": "007", "n": 3}
+    with pytest.raises(RunError, match="'site' of x.ipynb must be str, got int 7"):
+        runner.check_params(nb, {"site": 7, "n": 3})
+    with pytest.raises(RunError, match="must be int, got bool"):
+        runner.check_params(nb, {"site": "a", "n": True})
+    with pytest.raises(RunError, match="no parameter"):
+        runner.check_params(nb, {"site": "a", "n": 1, "sites": "b"})
+    with pytest.raises(RunError, match="needs parameter"):
+        runner.check_params(nb, {"site": "a"})
+
+
+def test_every_stage_notebook_exists_with_a_parameters_cell():
+    import nbformat
+
+    from pipelines.paths import NOTEBOOKS
+
+    for stage in runner.STAGES:
+        for nb in [*stage.notebooks, *([stage.fan_out] if stage.fan_out else [])]:
+            book = nbformat.read(NOTEBOOKS / nb.file, as_version=4)
+            tagged = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+            assert len(tagged) == 1, nb.file
+            names = {
+                line.split("=")[0].strip() for line in tagged[0].source.splitlines() if "=" in line
+            }
+            assert names == set(nb.params), nb.file
+
+
+class FakeErr(Exception):
+    ename, evalue, exec_count = "InputError", "In file a.csv, row 7: bad.\nmore", 4
+
+
+def test_failure_is_described_in_a_few_lines():
+    msg = runner.describe_failure("clean", "02_clean.ipynb", Path("/x/02_clean.ipynb"), FakeErr())
+    lines = msg.splitlines()
+    assert lines[0] == "Stage 'clean' failed in notebook 02_clean.ipynb, cell 4."
+    assert lines[1].strip() == "In file a.csv, row 7: bad."
+    assert "/x/02_clean.ipynb" in lines[2]
+    assert len(lines) == 3
+
+
+def _hold_lock(root, ready, release):
+    with runner.survey_lock(Path(root), "s"):
+        ready.set()
+        release.wait(10)
+
+
+def test_second_run_is_refused_while_the_first_holds_the_lock(tmp_path):
+    ctx = mp.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    p = ctx.Process(target=_hold_lock, args=(str(tmp_path), ready, release))
+    p.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(RunError, match="in progress"), runner.survey_lock(tmp_path, "s"):
+            pass
+    finally:
+        release.set()
+        p.join(10)
+    with runner.survey_lock(tmp_path, "s"):  # free again once the holder is gone
+        pass
+
+
+def _layout(base: Path, tag: str) -> Layout:
+    lay = Layout(base / "processed", base / "reports")
+    for d in (lay.processed, lay.reports):
+        d.mkdir(parents=True)
+        (d / "f.txt").write_text(tag)
+    return lay
+
+
+def test_publish_swaps_and_recover_undoes_a_half_publish(tmp_path):
+    live = _layout(tmp_path / "live", "old")
+    run_dir = tmp_path / "staging" / "s" / "run1"
+    staged = _layout(run_dir, "new")
+    runner.publish(run_dir, staged, live)
+    assert (live.processed / "f.txt").read_text() == "new"
+    assert (live.reports / "f.txt").read_text() == "new"
+
+    # simulate a kill after the first rename of a second publish
+    run2 = tmp_path / "staging" / "s" / "run2"
+    staged2 = _layout(run2, "newer")
+    os.replace(live.processed, run2 / "old-0")
+    os.replace(staged2.processed, live.processed)
+    (run2 / "publish.json").write_text(
+        json.dumps({"moved": [[str(live.processed), str(run2 / "old-0")]], "done": False})
+    )
+    runner.recover(tmp_path / "staging", "s", live)
+    assert (live.processed / "f.txt").read_text() == "new"
+    assert (live.reports / "f.txt").read_text() == "new"
+    assert not run2.exists()
