@@ -449,6 +449,17 @@ def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     return Section(t("section.inclusion_lens", lang), blocks)
 
 
+def voices(res: dict, lab: Labels) -> Section | None:
+    """A few respondents' own words (masked at ingest; escaped when rendered)."""
+    q = res.get("quotes")
+    if q is None or q.empty:
+        return None
+    items = [
+        f"“{text}” — {lab.site(site)}" for text, site in zip(q["text"], q["site"], strict=True)
+    ]
+    return Section(t("voices.heading", lab.lang), [t("voices.intro", lab.lang), items])
+
+
 def data_quality(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) -> Section:
     lang = lab.lang
     waves = [w.id for w in cfg.waves]
@@ -552,10 +563,12 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         outcomes_by_programme(res, cfg, lab),
         change(res, cfg, lab),
         inclusion(res, cfg, lab),
+        voices(res, lab),
         data_quality(res, cfg, lab, quality),
         indicators(cfg, lab),
         methods(cfg, lab),
     ]
+    sections = [s for s in sections if s is not None]
     if cfg.survey.synthetic:
         sections[0] = Section(
             sections[0].heading,

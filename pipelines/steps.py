@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import clean, ingest, privacy, suppress
+from pipelines import clean, ingest, privacy, quotes, suppress
 from pipelines.codebook import Codebook, load_codebook
 from pipelines.config import SurveyConfig, load_config
 from pipelines.errors import RunError, set_language
@@ -53,13 +53,18 @@ def run_ingest(cfg: SurveyConfig, cb: Codebook, out: Layout) -> pd.DataFrame:
     secret = privacy.load_or_create_secret(privacy.default_secret_path())
     folder, restricted = _fresh(out.ingested), out.restricted
     restricted.mkdir(parents=True, exist_ok=True)
-    logs, fingerprints = [], set()
+    logs, fingerprints, ids = [], set(), []
     for wave in cfg.waves:
         got = ingest.ingest_wave(cfg, cb, wave, secret)
         got.data.to_parquet(folder / f"{wave.id}.parquet", index=False)
         logs.append(got.log.assign(wave=wave.id))
         fingerprints |= got.fingerprints
+        ids.append(got.ids)
     (restricted / "name_fingerprints.txt").write_text("\n".join(sorted(fingerprints)))
+    # submission ids (Kobo _uuid) link a row back to the server's record: restricted only
+    pd.concat(ids, ignore_index=True).astype(str).to_parquet(
+        restricted / "source_ids.parquet", index=False
+    )
     log = pd.concat(logs, ignore_index=True)
     suppress.csv_safe(log).to_csv(folder / "ingest_log.csv", index=False)
     return log
@@ -84,9 +89,12 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
         quality[wave.id] = clean.quality(raw, data, log, cb)
     summary = pd.concat(summaries, ignore_index=True)
     summary.to_csv(folder / "cleaning_log.csv", index=False)
-    pd.concat(row_logs, ignore_index=True).astype(str).to_parquet(
-        out.restricted / "cleaning_rows.parquet", index=False
-    )
+    row_log = pd.concat(row_logs, ignore_index=True).astype(str)
+    ids_file = out.restricted / "source_ids.parquet"
+    if ids_file.exists():  # the restricted row log names each row's Kobo _uuid too
+        ids = pd.read_parquet(ids_file).drop_duplicates(["wave", "source_file", "source_row"])
+        row_log = row_log.merge(ids, on=["wave", "source_file", "source_row"], how="left")
+    row_log.to_parquet(out.restricted / "cleaning_rows.parquet", index=False)
     panel = clean.panel(waves)
     panel.to_parquet(folder / "panel.parquet", index=False)
     attrition = clean.attrition(waves)
@@ -115,6 +123,8 @@ def run_analyse(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict[str, pd.Da
 
     waves, panel = load_clean(out, cfg)
     results = analysis.analyse(waves, panel, cfg, cb)
+    latest = waves[cfg.waves[-1].id]
+    results["quotes"] = quotes.select_quotes(latest, cfg.report.suppression_threshold)
     folder = _fresh(out.results)
     for name, table in results.items():
         table.to_parquet(folder / f"{name}.parquet", index=False)

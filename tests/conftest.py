@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from pipelines import simulate
+from pipelines.errors import set_language
 from pipelines.paths import RAW
 
 SAMPLE_CONFIG = RAW / "solok" / "solok_2025.yaml"
@@ -21,6 +22,14 @@ def _private_secret(tmp_path_factory):
     path = tmp_path_factory.mktemp("secret") / "pseudonym.key"
     os.environ["DAMPAK_SECRET_FILE"] = str(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Loading a config switches message language (the sample says `id`); reset around each test."""
+    set_language("en")
+    yield
+    set_language("en")
 
 
 def write_config(

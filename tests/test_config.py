@@ -73,8 +73,10 @@ def test_path_outside_the_survey_folder_is_refused(survey_dir):
         survey_dir / "solok_2025.yaml",
         lambda d: d["waves"][0]["files"][0].update(path="../../etc/passwd"),
     )
-    with pytest.raises(ConfigError, match="outside the survey's folder"):
+    with pytest.raises(ConfigError) as e:
         load_config(p)
+    assert "outside the survey's folder" in e.value.text("en")
+    assert "di luar folder survei" in str(e.value)  # the sample config speaks Indonesian
 
 
 def test_site_in_unknown_kecamatan(survey_dir):

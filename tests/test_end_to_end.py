@@ -212,3 +212,58 @@ def test_command_line_prints_one_sentence_not_a_traceback(tmp_path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert "missing.yaml" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_pdf_reports_say_the_same_as_the_html(run):
+    from pypdf import PdfReader
+
+    from pipelines.i18n import fmt_percent
+
+    rep = run["result"].layout.reports
+    est = pd.read_parquet(run["result"].layout.processed / "results" / "estimates.parquet")
+    part = est[
+        (est["analysis"] == "descriptive")
+        & (est["outcome"] == "participated")
+        & (est["wave"] == "2026")
+        & est["group_var"].isna()
+    ].iloc[0]
+    for lang, heading in (("id", "Ringkasan eksekutif"), ("en", "Executive summary")):
+        text = " ".join(p.extract_text() for p in PdfReader(rep / f"city.{lang}.pdf").pages)
+        assert heading in text
+        assert fmt_percent(part["estimate"], lang) in text
+        assert "import " not in text
+
+
+def test_sites_below_the_threshold_publish_no_numbers(run):
+    est = pd.read_parquet(run["result"].layout.processed / "results" / "estimates.parquet")
+    site = est[(est["analysis"] == "site") & (est["wave"] == "2026")]
+    sizes = site.groupby("group")["n"].max()
+    small, large = sizes[sizes < 10], sizes[sizes >= 10]
+    assert not large.empty
+    rep = run["result"].layout.reports / "sites"
+    for s in small.index:
+        html = (rep / f"{s}.en.html").read_text()
+        assert "Fewer than 10 people answered" in html and "<table" not in html
+    for s in large.index:
+        assert "<table" in (rep / f"{s}.en.html").read_text()
+
+
+def test_the_exploration_notebook_runs_on_the_outputs(run, tmp_path):
+    import nbformat
+
+    from pipelines.runner import COMMON, Notebook, execute
+
+    lay = run["result"].layout
+    out = tmp_path / "explore.ipynb"
+    execute(
+        Notebook("explore.ipynb", COMMON),
+        {
+            "config_path": str(run["config"]),
+            "processed_dir": str(lay.processed),
+            "reports_dir": str(lay.reports),
+        },
+        out,
+    )
+    nb = nbformat.read(out, as_version=4)
+    last = nb.cells[-1].outputs[0]["data"]["text/plain"]
+    assert "participated" in last and "ci_low" in last  # the researcher's own svyglm table

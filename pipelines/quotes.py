@@ -1,0 +1,25 @@
+"""Respondents' own words for the report: a few free-text answers, already masked at ingest,
+chosen reproducibly from libraries large enough that a quote can't point at a person."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines import privacy
+
+
+def select_quotes(
+    df: pd.DataFrame, threshold: int, k: int = 3, seed: int = 0, column: str = "feedback"
+) -> pd.DataFrame:
+    """Up to `k` quotes of 40–240 characters per wave, from sites with at least `threshold`
+    respondents, with no detectable personal data left (masked text only)."""
+    if column not in df:
+        return pd.DataFrame(columns=["wave", "site", "text"])
+    sizes = df.groupby("site")["respondent_key"].transform("size")
+    text = df[column].astype("string")
+    ok = text.notna() & text.str.len().between(40, 240) & (sizes >= threshold)
+    ok &= ~text.fillna("").str.contains(r"\[(?:NAMA|TELEPON|EMAIL|NIK)\]", regex=True)
+    ok &= ~text.fillna("").map(lambda s: bool(privacy.find_personal_data(s))).astype(bool)
+    pool = df.loc[ok, ["wave", "site", column]].rename(columns={column: "text"})
+    pool = pool.drop_duplicates("text")
+    return pool.sample(n=min(k, len(pool)), random_state=seed).reset_index(drop=True)

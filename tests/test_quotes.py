@@ -1,0 +1,35 @@
+"""Quotes: only masked, personal-data-free answers from libraries large enough to publish."""
+
+import pandas as pd
+
+from pipelines.quotes import select_quotes
+
+LONG = "Perpustakaan sangat membantu saya belajar komputer dan internet."
+
+
+def _df():
+    rows = [("big", f"{LONG} ({i})") for i in range(12)]
+    rows += [("small", "Di perpustakaan kecil ini saya belajar membuat kue untuk dijual.")]
+    rows += [("big", "Hubungi saya di 0812-3456-7890 kalau ada pelatihan baru ya, terima kasih.")]
+    rows += [("big", "Saya [NAMA] senang sekali mengikuti pelatihan menjahit di perpustakaan.")]
+    rows += [("big", "Bagus")]
+    return pd.DataFrame(
+        {
+            "wave": "2026",
+            "site": [r[0] for r in rows],
+            "respondent_key": [f"k{i}" for i in range(len(rows))],
+            "feedback": [r[1] for r in rows],
+        }
+    )
+
+
+def test_quotes_skip_small_sites_masks_personal_data_and_short_answers():
+    q = select_quotes(_df(), threshold=10, k=20)
+    assert len(q) == 12
+    assert set(q["site"]) == {"big"}
+    assert not q["text"].str.contains(r"NAMA|0812|Bagus").any()
+
+
+def test_quotes_are_reproducible_and_limited():
+    a, b = select_quotes(_df(), 10, k=3), select_quotes(_df(), 10, k=3)
+    assert len(a) == 3 and a.equals(b)
