@@ -16,7 +16,7 @@ import pandas as pd
 from pipelines import charts, render, steps, suppress
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.i18n import fmt_ci, fmt_int, fmt_number, fmt_percent, t
+from pipelines.i18n import fmt_ci, fmt_int, fmt_number, fmt_percent, fmt_rupiah, t
 from pipelines.paths import Layout
 from pipelines.render import Callout, Document, Section, Table
 
@@ -256,6 +256,7 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     by = publishable(
         pick(est, analysis="descriptive", wave=last, group_var="programme", term="mean"), k
     )
+    income = by[by["outcome"] == "log_income"].set_index("group")["estimate"]
     by = by[by["outcome"].isin(SCALES_SHOWN)]
     wide = by.pivot(index="group", columns="outcome", values="estimate")
     ns = by.groupby("group")["n"].max()
@@ -265,6 +266,12 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     for o in SCALES_SHOWN:
         if o in wide:
             table[lab.outcome(o)] = [_num_or_supp(x, lang, k) for x in wide[o]]
+    table[t("outcome.income_typical", lang)] = [
+        t("stat.suppressed", lang, k=k)
+        if pd.isna(income.get(g))
+        else fmt_rupiah(np.exp(income.get(g)), lang)
+        for g in wide.index
+    ]
     table[t("stat.n", lang)] = [fmt_int(ns[g], lang) for g in wide.index]
     return Section(
         t("section.participation", lang),
@@ -275,7 +282,7 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
             Table(
                 table,
                 t("participation.by_programme_caption", lang, wave=lab.wave(last)),
-                t("stat.suppressed_note", lang, k=k),
+                t("outcome.income_note", lang) + " " + t("stat.suppressed_note", lang, k=k),
             ),
         ],
     )

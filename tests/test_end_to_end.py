@@ -115,6 +115,7 @@ def test_city_reports_in_both_languages(run):
         )
     html = (rep / "city.en.html").read_text()
     assert "import " not in html and "def " not in html  # no code in reports
+    assert "IDR " in html and " juta" in (rep / "city.id.html").read_text()  # money per locale
     assert (rep / "city.id.pdf").read_bytes()[:5] == b"%PDF-"
 
 
@@ -195,9 +196,10 @@ def test_a_failing_run_names_the_problem_and_keeps_the_previous_outputs(run, tmp
         Run(cfg, out_root=run["out"], progress=lambda m: None).run()
     msg = str(e.value)
     lines = msg.splitlines()
-    assert lines[0].startswith("Stage 'ingest' failed in notebook 01_ingest.ipynb, cell")
+    # in the config's language (messages_language: id)
+    assert lines[0].startswith("Tahap 'ingest' gagal di notebook 01_ingest.ipynb, sel")
     assert "solok_2026.csv" in lines[1] and "Jenis kelamin" in lines[1]
-    assert Path(lines[2].split("Open ")[1].split(" to see")[0]).exists()
+    assert Path(lines[2].split("Buka ")[1].split(" untuk melihat")[0]).exists()
     assert (_digest(lay.processed), _digest(lay.reports)) == before
 
 
