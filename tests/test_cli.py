@@ -9,8 +9,13 @@ from pipelines.paths import ROOT
 
 
 def _cli(*args, cwd=ROOT, timeout=300):
-    return subprocess.run([sys.executable, "-m", "pipelines", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_simulate_writes_a_seeded_survey_with_its_truth(tmp_path):
@@ -26,8 +31,9 @@ def test_simulate_writes_a_seeded_survey_with_its_truth(tmp_path):
 
 
 def test_unknown_stage_is_one_clear_line(tmp_path):
-    out = _cli("run", "data/raw/solok/solok_2026.yaml", "--stage", "clena",
-               "--out-root", str(tmp_path))
+    out = _cli(
+        "run", "data/raw/solok/solok_2026.yaml", "--stage", "clena", "--out-root", str(tmp_path)
+    )
     assert out.returncode == 2
     assert "clena" in out.stderr and "Traceback" not in out.stderr
 
@@ -40,8 +46,9 @@ def test_make_help_lists_the_commands():
 
 def test_bundled_sample_regenerates_byte_identical(tmp_path):
     """The committed sample is exactly what the seeded generator makes (no hand edits)."""
-    out = _cli("simulate", "--n", "2000", "--seed", "2025", "--out", str(tmp_path),
-               "--formats", "csv")
+    out = _cli(
+        "simulate", "--n", "2000", "--seed", "2025", "--out", str(tmp_path), "--formats", "csv"
+    )
     assert out.returncode == 0, out.stderr
     for wave in ("2025", "2026"):
         committed = ROOT / "data" / "raw" / "solok" / f"solok_{wave}.csv"
