@@ -30,6 +30,41 @@ def _run(args) -> int:
     return 0
 
 
+def _check(args) -> int:
+    """Read and clean every wave in memory, write nothing: a quick check of new exports."""
+    import pandas as pd
+
+    from pipelines import clean, ingest, privacy
+    from pipelines.codebook import load_codebook
+    from pipelines.config import load_config
+    from pipelines.errors import say, set_language
+    from pipelines.runner import cleaning_warnings
+
+    cfg = load_config(args.config)
+    set_language(cfg.messages_language)
+    cb = load_codebook(cfg.instrument, cfg.base_dir)
+    secret = privacy.load_or_create_secret(privacy.default_secret_path())
+    logs = []
+    for wave in cfg.waves:
+        got = ingest.ingest_wave(cfg, cb, wave, secret)
+        data, log = clean.clean_wave(got.data, cfg, cb, wave)
+        logs.append(log.summary().assign(wave=wave.id))
+        print(
+            say(
+                f"Wave {wave.id}: {len(got.data)} rows read, {len(data)} kept.",
+                f"Gelombang {wave.id}: {len(got.data)} baris dibaca, {len(data)} dipakai.",
+            )
+        )
+    summary = pd.concat(logs, ignore_index=True)
+    for line in cleaning_warnings(summary):
+        print(line)
+    if args.log:
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(args.log, index=False)
+    print(say("The exports can be read.", "Hasil ekspor dapat dibaca."))
+    return 0
+
+
 def _simulate(args) -> int:
     from pipelines import simulate
 
@@ -59,6 +94,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out-root", default=None, help="write data/ and reports/ under this folder")
     r.add_argument("--jobs", type=int, default=None, help="parallel site reports")
     r.set_defaults(func=_run)
+    k = sub.add_parser("check", help="read and clean a survey's exports in memory, write nothing")
+    k.add_argument("config")
+    k.add_argument("--log", default=None, help="also write the cleaning log (CSV) here")
+    k.set_defaults(func=_check)
     s = sub.add_parser("simulate", help="generate a synthetic survey", add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=_simulate)

@@ -315,7 +315,7 @@ def analyse(
     panel: pd.DataFrame | None,
     cfg: SurveyConfig,
     cb: Codebook,
-    max_model_rows: int = 50_000,
+    max_model_rows: int = 20_000,
     seed: int = 0,
     inclusion_family: str = "grid",
 ) -> dict[str, pd.DataFrame]:

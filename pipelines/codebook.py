@@ -25,6 +25,7 @@ VarType = Literal[
     "likert",
     "numeric",
     "currency",
+    "multiselect",
     "text",
     "identifier",
     "personal",
@@ -59,6 +60,7 @@ class Variable(_Model):
     required: bool = True
     aliases: list[str] = []
     levels: dict[str, Level] = {}
+    options: dict[str, Level] = {}  # multiselect: one 0/1 column `<name>__<option>` each
     ordered: bool = False
     labels: str | None = None
     range: tuple[float, float] | None = None
@@ -72,7 +74,18 @@ class Variable(_Model):
             raise ValueError(f"variable '{self.name}': categorical needs 'levels'")
         if self.type == "likert" and not self.labels:
             raise ValueError(f"variable '{self.name}': likert needs 'labels' (a label set)")
+        if self.type == "multiselect" and not self.options:
+            raise ValueError(f"variable '{self.name}': multiselect needs 'options'")
+        if self.options and self.type != "multiselect":
+            raise ValueError(f"variable '{self.name}': only multiselect variables have 'options'")
+        bad = [o for o in self.options if not re.fullmatch(r"[a-z0-9_]+", o)]
+        if bad:
+            raise ValueError(f"variable '{self.name}': option codes must be a-z, 0-9, _: {bad}")
         return self
+
+    def option_columns(self) -> dict[str, str]:
+        """Processed column of each option of a multiselect variable: `<name>__<option>`."""
+        return {code: f"{self.name}__{code}" for code in self.options}
 
 
 class Scale(_Model):
@@ -90,6 +103,16 @@ class Codebook(_Model):
     missing_codes: list[str] = []
     variables: list[Variable]
     scales: dict[str, Scale] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_optional(cls, data):
+        """`optional_variables` (asked by some versions of the form only) join `variables`."""
+        if isinstance(data, dict) and "optional_variables" in data:
+            data = dict(data)
+            extra = [{**v, "required": False} for v in data.pop("optional_variables") or []]
+            data["variables"] = [*(data.get("variables") or []), *extra]
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -125,7 +148,8 @@ class Codebook(_Model):
 
 def header_key(text: str) -> str:
     """Normalise a header for matching: NFKC, case-folded, punctuation and spacing ignored."""
-    t = unicodedata.normalize("NFKC", str(text)).casefold()
+    t = unicodedata.normalize("NFKC", str(text)).casefold().lstrip("\ufeff")
+    t = re.sub(r"^x\.u\.feff\.", "", t)  # a BOM as R's read.csv mangles it: X.U.FEFF.start
     t = re.sub(r"^[^/]*/", "", t) if "/" in t and " " not in t else t  # kobo group/question
     return re.sub(r"[\W_]+", " ", t).strip()
 

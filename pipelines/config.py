@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, set_language
 
 Lang = Literal["id", "en"]
 
@@ -288,6 +288,8 @@ def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
     """Read, merge (`extends`) and validate a survey config; raise ConfigError naming file and key."""
     path = Path(path)
     data = _load_raw(path)
+    if data.get("messages_language") in ("id", "en"):  # so even config errors speak it
+        set_language(data["messages_language"])
     data = {**data, "base_dir": path.parent, "source": path}
     try:
         cfg = SurveyConfig.model_validate(data)

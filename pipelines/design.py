@@ -369,9 +369,34 @@ class SurveyDesign:
     ) -> np.ndarray:
         """Variance of one estimator per group; each row scores only for its own group."""
         s = self._struct
+        if s.n_psu * n_groups > 2_000_000:  # e.g. rows as PSUs x hundreds of sites
+            return self._var_by_sparse(rows, scores, gcode, n_groups)
         key = s.psu_code[rows] * n_groups + gcode
         totals = np.bincount(key, weights=scores, minlength=s.n_psu * n_groups)
         return self._var_from_psu_totals(totals.reshape(s.n_psu, n_groups), diag=True)
+
+    def _var_by_sparse(
+        self, rows: np.ndarray, scores: np.ndarray, gcode: np.ndarray, n_groups: int
+    ) -> np.ndarray:
+        """:meth:`_var_by` from the (PSU, group) pairs that occur, never the dense PSUs x groups
+        matrix (quadratic: 10^6 PSUs x 2,400 sites would be 19 GB).
+
+        Per stratum h and group g, with T the PSU score totals (zero for absent pairs):
+        sum_j (T_hj - Tbar_h)^2 = S2 - S1^2 / n_h (S1 = sum T, S2 = sum T^2), or S2 where the
+        stratum is not centred (lonely PSU, "adjust"), exactly as the dense computation.
+        """
+        s = self._struct
+        key = s.psu_code[rows].astype(np.int64) * n_groups + gcode
+        pairs, inv = np.unique(key, return_inverse=True)
+        totals = np.bincount(inv.ravel(), weights=scores, minlength=len(pairs))
+        psu, grp = np.divmod(pairs, n_groups)
+        stratum = s.psu_stratum[psu]
+        hg, hinv = np.unique(stratum * n_groups + grp, return_inverse=True)
+        s1 = np.bincount(hinv.ravel(), weights=totals, minlength=len(hg))
+        s2 = np.bincount(hinv.ravel(), weights=totals**2, minlength=len(hg))
+        h, g = np.divmod(hg, n_groups)
+        within = s2 - np.where(s.center_h[h], s1**2 / s.n_h[h], 0.0)
+        return np.bincount(g, weights=s.scale_h[h] * within, minlength=n_groups)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -804,7 +829,9 @@ def svyglm(
     names = list(x_df.columns)
     w = design._struct.w[kept]
 
-    beta, mu, v = _fit_glm(x, y, w, fam, names, max_iter, tol)
+    # prior weights scaled to mean 1, as R's svyglm (same estimates; R's starting values,
+    # without which IRLS can diverge when weights are in the hundreds)
+    beta, mu, v = _fit_glm(x, y, w / w.mean(), fam, names, max_iter, tol)
     a_inv = np.linalg.inv((x * (w * v)[:, None]).T @ x)
     influence = (x * (w * (y - mu))[:, None]) @ a_inv
     vcov = design._vcov(kept, influence)

@@ -8,6 +8,16 @@ def set_language(lang: str) -> None:
     _LANGUAGE["current"] = lang
 
 
+def current_language() -> str:
+    """The language error messages currently print in ('id' or 'en')."""
+    return _LANGUAGE["current"]
+
+
+def say(en: str, idn: str) -> str:
+    """The English or Indonesian wording, whichever messages currently print in."""
+    return idn if _LANGUAGE["current"] == "id" else en
+
+
 class DampakError(Exception):
     """Root of Dampak's exceptions; carries a message meant for a staff member.
 

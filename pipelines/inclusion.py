@@ -155,8 +155,10 @@ def _one(design, df, t, g_all, breakdown, outcome, covariates, treatment, cluste
     levels = sorted(keep, key=_sort_key)
     if len(levels) < 2:
         return []
-    ok_g = np.isin(g, levels) & base_ok
+    ok_g = (_codes(g, levels) >= 0) & base_ok
     covs = [c for c in covariates if c in df and c != breakdown]
+    if breakdown == cluster:
+        return _one_many(design, df, y, t, g, levels, ok_g, breakdown, outcome, covs, treatment)
     extra = {}
     for i, lv in enumerate(levels):
         ind = (g == lv).astype(np.float64)
@@ -177,8 +179,9 @@ def _one(design, df, t, g_all, breakdown, outcome, covariates, treatment, cluste
     if robust:
         meth += f"; {breakdown} is the sampling cluster, so SEs are model-based"
     w = design.row_weights
-    part_w = np.array([np.sum(w[use & (g == lv) & (t == 1)]) for lv in levels])
-    n_g = np.array([int(np.sum(use & (g == lv))) for lv in levels])
+    code = _codes(g, levels)
+    part_w = np.bincount(code[use & (t == 1)], weights=w[use & (t == 1)], minlength=len(levels))
+    n_g = np.bincount(code[use], minlength=len(levels))
     idx = [fit.index(term) for term in effect_terms]
     base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL}
     rows = []
@@ -223,6 +226,232 @@ def _one(design, df, t, g_all, breakdown, outcome, covariates, treatment, cluste
                 "df": fit.df,
                 "p": float(p),
                 "n": fit.n,
+                "method": meth,
+            }
+        )
+    return rows
+
+
+def _codes(g: np.ndarray, levels: Sequence) -> np.ndarray:
+    """Integer code of each row's group among ``levels`` (-1 elsewhere), in one pass."""
+    codes, uniques = pd.factorize(np.asarray(g, dtype=object))
+    pos = {lv: i for i, lv in enumerate(levels)}
+    lookup = np.array([pos.get(u, -1) for u in uniques] + [-1], dtype=np.int64)
+    return lookup[codes]  # code -1 (missing) picks the trailing -1
+
+
+def _one_many(design, df, y, t, g, levels, ok_g, breakdown, outcome, covs, treatment):
+    """:func:`_one` for a breakdown by the sampling cluster (hundreds or thousands of sites),
+    without the dense n x (2 x sites) design matrix.
+
+    The same model (common covariate slopes, one intercept and one participation effect per
+    group) and the same heteroskedasticity-robust variance as ``svy_fit(robust_only=True)``,
+    but solved with the normal equations' arrow structure: the group block of ``X'WX`` and of
+    the score outer products is block-diagonal (2 x 2 per group), so everything is a bincount
+    per group plus a Schur complement on the few covariate columns. Cost is linear in rows
+    and groups (group-by-group products only for the reported contrasts).
+    """
+    from pipelines.design import DesignError
+
+    fam = outcome_family(outcome)
+    z, znames, zok = design_matrix(df, covs)
+    z, znames = z[:, 1:], znames[1:]  # the per-group intercepts replace the intercept
+    w_all = design.row_weights
+    use = ok_g & zok & design.domain & np.isfinite(y) & (w_all > 0)
+    keep_cols = [j for j in range(z.shape[1]) if np.ptp(z[use, j]) > 0] if use.any() else []
+    z, znames = z[:, keep_cols], [znames[j] for j in keep_cols]
+    code_all = _codes(g, levels)
+    kept = np.flatnonzero(use)
+    m, G, k = len(kept), len(levels), z.shape[1]
+    zk, yk, tk, ck = z[kept], y[kept], np.nan_to_num(t[kept]), code_all[kept]
+    wk = w_all[kept] / w_all[kept].mean()
+    p = k + 2 * G
+    if m <= p:
+        raise DesignError(f"The model has {p} coefficients but only {m} complete rows.")
+
+    def blocks(ww):
+        """X'diag(ww)X in arrow form: zz (k x k), zg (k x G x 2), gg (G x 2 x 2)."""
+        zz = (zk * ww[:, None]).T @ zk
+        zg = np.empty((k, G, 2))
+        for j in range(k):
+            zg[j, :, 0] = np.bincount(ck, weights=ww * zk[:, j], minlength=G)
+            zg[j, :, 1] = np.bincount(ck, weights=ww * tk * zk[:, j], minlength=G)
+        gg = np.empty((G, 2, 2))
+        gg[:, 0, 0] = np.bincount(ck, weights=ww, minlength=G)
+        gg[:, 0, 1] = gg[:, 1, 0] = np.bincount(ck, weights=ww * tk, minlength=G)
+        gg[:, 1, 1] = np.bincount(ck, weights=ww * tk * tk, minlength=G)
+        return zz, zg, gg
+
+    def inv2(gg):
+        det = gg[:, 0, 0] * gg[:, 1, 1] - gg[:, 0, 1] * gg[:, 1, 0]
+        if np.any(~(det > 1e-12 * gg[:, 0, 0] * gg[:, 1, 1])):
+            raise DesignError(f"A {breakdown} has no variation in {treatment}; drop it.")
+        out = np.empty_like(gg)
+        out[:, 0, 0], out[:, 1, 1] = gg[:, 1, 1] / det, gg[:, 0, 0] / det
+        out[:, 0, 1], out[:, 1, 0] = -gg[:, 0, 1] / det, -gg[:, 1, 0] / det
+        return out
+
+    def solve(zz, zg, pinv, bz, bg):
+        """Solve the arrow system for right-hand sides bz (k x r), bg (G x 2 x r)."""
+        wmat = np.einsum("gab,jgb->gaj", pinv, zg)  # P A_gz: G x 2 x k
+        schur = zz - np.einsum("jga,gal->jl", zg, wmat)
+        pb = np.einsum("gab,gbr->gar", pinv, bg)
+        xz = np.linalg.solve(schur, bz - np.einsum("jga,gar->jr", zg, pb)) if k else bz
+        xg = pb - np.einsum("gaj,jr->gar", wmat, xz)
+        return xz, xg
+
+    def linpred(gam, theta):
+        return zk @ gam + theta[ck, 0] + theta[ck, 1] * tk
+
+    gam, theta = np.zeros(k), np.zeros((G, 2))
+    if fam == "gaussian":
+        v = np.ones(m)
+        zz, zg, gg = blocks(wk)
+        r = wk * yk
+        bz = (zk * r[:, None]).sum(axis=0)[:, None]
+        bg = np.stack(
+            [np.bincount(ck, weights=r, minlength=G), np.bincount(ck, weights=r * tk, minlength=G)],
+            axis=1,
+        )[:, :, None]
+        pinv = inv2(gg)
+        xz, xg = solve(zz, zg, pinv, bz, bg)
+        gam, theta = xz[:, 0], xg[:, :, 0]
+        mu = linpred(gam, theta)
+    else:
+        dev_old = np.inf
+        for _ in range(100):  # Newton-Raphson (= IRLS) on the logistic score
+            eta = linpred(gam, theta)
+            mu = np.clip(1.0 / (1.0 + np.exp(-eta)), 1e-15, 1 - 1e-15)
+            # the same stopping rule as design._fit_glm: relative change of the deviance
+            dev = -2 * np.sum(wk * (yk * np.log(mu) + (1 - yk) * np.log(1 - mu)))
+            if abs(dev - dev_old) / (abs(dev) + 0.1) < 1e-10:
+                break
+            dev_old = dev
+            v = mu * (1.0 - mu)
+            zz, zg, gg = blocks(wk * v)
+            r = wk * (yk - mu)
+            bz = (zk * r[:, None]).sum(axis=0)[:, None]
+            bg = np.stack(
+                [
+                    np.bincount(ck, weights=r, minlength=G),
+                    np.bincount(ck, weights=r * tk, minlength=G),
+                ],
+                axis=1,
+            )[:, :, None]
+            pinv = inv2(gg)
+            dz, dg = solve(zz, zg, pinv, bz, bg)
+            gam, theta = gam + dz[:, 0], theta + dg[:, :, 0]
+        mu = np.clip(1.0 / (1.0 + np.exp(-linpred(gam, theta))), 1e-15, 1 - 1e-15)
+        v = mu * (1.0 - mu)
+        zz, zg, gg = blocks(wk * v)
+        pinv = inv2(gg)
+
+    # robust meat: sum of score outer products minus m * mean outer product, x m/(m-1)
+    e = wk * (yk - mu)
+    sz = zk * e[:, None]
+    mzz = sz.T @ sz
+    mzg = np.empty((k, G, 2))
+    for j in range(k):
+        mzg[j, :, 0] = np.bincount(ck, weights=sz[:, j] * e, minlength=G)
+        mzg[j, :, 1] = np.bincount(ck, weights=sz[:, j] * e * tk, minlength=G)
+    mgg = np.empty((G, 2, 2))
+    mgg[:, 0, 0] = np.bincount(ck, weights=e * e, minlength=G)
+    mgg[:, 0, 1] = mgg[:, 1, 0] = np.bincount(ck, weights=e * e * tk, minlength=G)
+    mgg[:, 1, 1] = np.bincount(ck, weights=e * e * tk * tk, minlength=G)
+    sbar_z = sz.mean(axis=0)
+    sbar_g = (
+        np.stack(
+            [np.bincount(ck, weights=e, minlength=G), np.bincount(ck, weights=e * tk, minlength=G)],
+            axis=1,
+        )
+        / m
+    )
+
+    # contrasts: each group's effect (G columns) and the participant-weighted mean effect
+    w_rows = w_all[kept]
+    part_w = np.bincount(ck[tk == 1], weights=w_rows[tk == 1], minlength=G)
+    n_g = np.bincount(ck, minlength=G)
+    cg = np.zeros((G, 2, G + 1))
+    cg[np.arange(G), 1, np.arange(G)] = 1.0
+    cg[:, 1, G] = part_w / part_w.sum()
+    qz, qg = solve(zz, zg, pinv, np.zeros((k, G + 1)), cg)  # A^-1 C
+    quad = (np.einsum("jr,jl,lr->r", qz, mzz, qz) if k else np.zeros(G + 1)) + np.einsum(
+        "gar,gab,gbr->r", qg, mgg, qg
+    )
+    if k:
+        quad += 2 * np.einsum("jr,jga,gar->r", qz, mzg, qg)
+    sq = (sbar_z @ qz if k else 0.0) + np.einsum("ga,gar->r", sbar_g, qg)
+    var_c = (quad - m * sq * sq) * m / (m - 1)
+    # cross terms of each group's effect with the weighted mean (for the gap contrasts)
+    cov_kv = (
+        (
+            (np.einsum("jr,jl,l->r", qz[:, :G], mzz, qz[:, G]) if k else 0.0)
+            + np.einsum("gar,gab,gb->r", qg[:, :, :G], mgg, qg[:, :, G])
+            + (
+                np.einsum("jr,jga,ga->r", qz[:, :G], mzg, qg[:, :, G])
+                + np.einsum("j,jga,gar->r", qz[:, G], mzg, qg[:, :, :G])
+                if k
+                else 0.0
+            )
+            - m * sq[:G] * sq[G]
+        )
+        * m
+        / (m - 1)
+    )
+    delta = theta[:, 1]
+    mean_eff = float(cg[:, 1, G] @ delta)
+    df_ = m - p
+    se_kind = "heteroskedasticity-robust model-based SE"
+    what = "design-based interaction " + (
+        "linear regression" if fam == "gaussian" else "logistic regression (log OR)"
+    )
+    meth = f"{what} ({se_kind}, t on {df_} df)"
+    meth += f"; {breakdown} is the sampling cluster, so SEs are model-based"
+    base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL}
+    rows = []
+    est = delta
+    se = np.sqrt(np.clip(var_c[:G], 0.0, None))
+    lo, hi, pv = t_stats(est, se, df_)
+    # gap_k = d_k - sum_{j!=k} s_j d_j with s_j = pw_j / (P - pw_k)
+    #       = a_k d_k - b_k vbar, vbar = sum_j (pw_j / P) d_j, a_k = 1 + b_k pw_k / P,
+    #         b_k = P / (P - pw_k)
+    total = part_w.sum()
+    b = total / (total - part_w)
+    a = 1.0 + b * part_w / total
+    gap = a * delta - b * mean_eff
+    gvar = a * a * var_c[:G] + b * b * var_c[G] - 2 * a * b * cov_kv
+    gse = np.sqrt(np.clip(gvar, 0.0, None))
+    glo, ghi, gp = t_stats(gap, gse, df_)
+    for i, lv in enumerate(levels):
+        rows.append(
+            base
+            | {
+                "analysis": "inclusion",
+                "group": str(lv),
+                "term": "participation effect in group",
+                "estimate": float(est[i]),
+                "se": float(se[i]),
+                "ci_low": float(lo[i]),
+                "ci_high": float(hi[i]),
+                "df": df_,
+                "p": float(pv[i]),
+                "n": int(n_g[i]),
+                "method": meth,
+            }
+        )
+        rows.append(
+            base
+            | {
+                "analysis": "inclusion_gap",
+                "group": str(lv),
+                "term": "effect in group minus other groups' (participant-weighted) effect",
+                "estimate": float(gap[i]),
+                "se": float(gse[i]),
+                "ci_low": float(glo[i]),
+                "ci_high": float(ghi[i]),
+                "df": df_,
+                "p": float(gp[i]),
+                "n": m,
                 "method": meth,
             }
         )

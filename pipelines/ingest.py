@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipelines import privacy
+from pipelines import multiselect, privacy
 from pipelines.codebook import Codebook, header_key
 from pipelines.config import InputFile, SurveyConfig, Wave
 from pipelines.errors import InputError
 
 ENCODINGS = ("utf-8-sig", "cp1252")
+MAX_FILE_MB = 100  # larger exports are refused before reading (env DAMPAK_MAX_FILE_MB overrides)
 DELIMITERS = ",;\t|"
 META = ["wave", "source_file", "source_row", "respondent_key", "key_source"]
 
@@ -42,7 +44,15 @@ def _loc(path, row, column):
 
 
 def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
-    if b"\x00" in raw[:4096]:
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") and not encoding:
+        encoding = "utf-16"  # Excel's "Unicode text" export: handled transparently
+    elif raw[:4] == b"PK\x03\x04":
+        raise _fail(
+            path,
+            "this is an Excel (.xlsx) file, not a CSV; set 'format: xlsx' for it in the config.",
+            "ini berkas Excel (.xlsx), bukan CSV; tulis 'format: xlsx' untuknya di konfigurasi.",
+        )
+    elif b"\x00" in raw[:4096]:
         raise _fail(
             path,
             "this is not a text (CSV) file; export the survey again as CSV.",
@@ -53,10 +63,18 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
             return raw.decode(enc)
         except UnicodeDecodeError:
             continue
+        except LookupError:
+            raise _fail(
+                path,
+                f"'encoding: {enc}' in the config is not a known encoding; use utf-8 or cp1252.",
+                f"'encoding: {enc}' di konfigurasi tidak dikenal; pakai utf-8 atau cp1252.",
+            ) from None
     raise _fail(
         path,
-        "the text encoding is unknown; save it as UTF-8 CSV.",
-        "pengodean teks tidak dikenal; simpan sebagai CSV UTF-8.",
+        f"the text is not in the encoding {encoding or 'UTF-8'}; save it as UTF-8 CSV "
+        "(or remove 'encoding' from the config).",
+        f"teks tidak memakai pengodean {encoding or 'UTF-8'}; simpan sebagai CSV UTF-8 "
+        "(atau hapus 'encoding' dari konfigurasi).",
     )
 
 
@@ -69,8 +87,18 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
             "berkas kosong; unduh ulang hasil ekspor.",
         )
     text = _decode(path, raw, spec.encoding)
-    first = text.splitlines()[0] if text else ""
+    lines = text.splitlines()
+    first = lines[min(spec.skip_rows, len(lines) - 1)] if lines else ""
     delim = spec.delimiter or max(DELIMITERS, key=first.count)
+    seen = max(DELIMITERS, key=first.count)
+    if spec.delimiter and first.count(seen) > 2 * first.count(delim) + 1:
+        raise _fail(
+            path,
+            f"the columns are separated by {seen!r}, not by {delim!r} as the config says; "
+            f"set 'delimiter: \"{seen}\"' (or remove 'delimiter') in the config.",
+            f"kolom dipisah dengan {seen!r}, bukan {delim!r} seperti di konfigurasi; tulis "
+            f"'delimiter: \"{seen}\"' (atau hapus 'delimiter') di konfigurasi.",
+        )
     try:
         df = pd.read_csv(
             io.StringIO(text),
@@ -84,6 +112,15 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
         )
     except pd.errors.ParserError as e:
         row = _parser_row(str(e))
+        if "EOF" in str(e):
+            raise _fail(
+                path,
+                "the file ends in the middle of an answer: it was cut off (an incomplete "
+                "download?); download the export again.",
+                "berkas berakhir di tengah jawaban: berkas terpotong (unduhan tidak selesai?); "
+                "unduh ulang hasil ekspor.",
+                row=row,
+            ) from None
         raise _fail(
             path,
             "a row has more fields than the header (the file may be cut off or "
@@ -96,9 +133,30 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
         raise _fail(
             path, f"the CSV is malformed ({e}); export it again.", f"CSV rusak ({e}); ekspor ulang."
         ) from None
+    if len(df.columns) == 1:
+        other = max(DELIMITERS, key=first.count)
+        hint_en, hint_id = "export it again as CSV with commas", "ekspor ulang sebagai CSV koma"
+        if spec.delimiter and first.count(other):
+            hint_en = hint_id = f"'delimiter: \"{other}\"'"
+            hint_en, hint_id = f"set {hint_en} in the config", f"tulis {hint_id} di konfigurasi"
+        raise _fail(
+            path,
+            f"only one column was found: the columns are not separated by {delim!r}; {hint_en}.",
+            f"hanya satu kolom terbaca: kolom tidak dipisah dengan {delim!r}; {hint_id}.",
+        )
+    first_row = spec.skip_rows + spec.header_rows + 1
+    if lines and not text.endswith(("\n", "\r")) and len(df):
+        fields = next(csv.reader([lines[-1]], delimiter=delim), [])
+        if len(fields) < len(df.columns):
+            raise _fail(
+                path,
+                "the last row is cut off (the file is incomplete); download the export again.",
+                "baris terakhir terpotong (berkas tidak lengkap); unduh ulang hasil ekspor.",
+                row=first_row + len(df) - 1,
+            )
     if spec.header_rows > 1:
         df.columns = _join_two_row_header(df.columns)
-    return df, spec.skip_rows + spec.header_rows + 1
+    return df, first_row
 
 
 def _parser_row(msg: str) -> int | None:
@@ -124,12 +182,30 @@ def read_xlsx(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
     try:
         xl = pd.ExcelFile(path, engine="openpyxl")
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        if head and b"\x00" not in head and not head.startswith(b"PK"):
+            raise _fail(
+                path,
+                "this is a text (CSV) file, not Excel; set 'format: csv' for it in the config.",
+                "ini berkas teks (CSV), bukan Excel; tulis 'format: csv' untuknya di konfigurasi.",
+            ) from None
         raise _fail(
             path,
-            "this is not a readable Excel (.xlsx) file; save it again from Excel.",
-            "ini bukan berkas Excel (.xlsx) yang bisa dibaca; simpan ulang dari Excel.",
+            "this is not a readable Excel (.xlsx) file (damaged or incompletely downloaded); "
+            "save it again from Excel or download it again.",
+            "ini bukan berkas Excel (.xlsx) yang bisa dibaca (rusak atau unduhan tidak lengkap); "
+            "simpan ulang dari Excel atau unduh ulang.",
         ) from None
     sheet = spec.sheet if spec.sheet is not None else 0
+    if isinstance(sheet, int) and not 0 <= sheet < len(xl.sheet_names):
+        raise _fail(
+            path,
+            f"there is no sheet number {sheet} (sheets, counted from 0: "
+            f"{', '.join(xl.sheet_names)}); fix 'sheet' in the config.",
+            f"tidak ada sheet nomor {sheet} (sheet, dihitung dari 0: "
+            f"{', '.join(xl.sheet_names)}); perbaiki 'sheet' di konfigurasi.",
+        )
     if isinstance(sheet, str) and sheet not in xl.sheet_names:
         raise _fail(
             path,
@@ -178,10 +254,37 @@ READERS = {"csv": read_csv, "kobo": read_csv, "xlsx": read_xlsx, "sav": read_sta
 
 def read_file(path: Path, spec: InputFile) -> pd.DataFrame:
     """Read one export as text with its source file and spreadsheet row number."""
-    if spec.format == "kobo" and path.suffix.lower() == ".xlsx":
-        df, first_row = read_xlsx(path, spec)
-    else:
-        df, first_row = READERS[spec.format](path, spec)
+    limit = float(os.environ.get("DAMPAK_MAX_FILE_MB") or MAX_FILE_MB)
+    try:
+        size_mb = path.stat().st_size / 1e6
+        if size_mb > limit:
+            raise _fail(
+                path,
+                f"the file is {size_mb:,.0f} MB, more than the {limit:g} MB Dampak reads at once; "
+                "split it into one file per site and list each under the wave's 'files' "
+                "(or set DAMPAK_MAX_FILE_MB if this computer has the memory).",
+                f"berkas berukuran {size_mb:,.0f} MB, melebihi batas {limit:g} MB; pecah menjadi "
+                "satu berkas per perpustakaan dan daftarkan masing-masing di 'files' gelombang "
+                "itu (atau atur DAMPAK_MAX_FILE_MB bila memori komputer cukup).",
+            )
+        if spec.format == "kobo" and path.suffix.lower() == ".xlsx":
+            df, first_row = read_xlsx(path, spec)
+        else:
+            df, first_row = READERS[spec.format](path, spec)
+    except OSError as e:
+        raise _fail(
+            path,
+            f"the file cannot be opened ({e.strerror or e}); check that it exists and that you "
+            "may read it.",
+            f"berkas tidak bisa dibuka ({e.strerror or e}); periksa bahwa berkas ada dan boleh "
+            "dibaca.",
+        ) from None
+    if len(df.columns) == 0:
+        raise _fail(
+            path,
+            "the file (or sheet) is empty; download the export again.",
+            "berkas (atau sheet) kosong; unduh ulang hasil ekspor.",
+        )
     dupes = [
         c
         for c in df.columns
@@ -203,8 +306,21 @@ def read_file(path: Path, spec: InputFile) -> pd.DataFrame:
             "berkas hanya berisi judul kolom tanpa jawaban.",
         )
     df = df.astype(object).where(df.notna(), "")
+    filled = df.map(lambda x: str(x).strip() != "")
+    if not filled.to_numpy().any():
+        raise _fail(
+            path,
+            f"all {len(df)} rows are blank (no answers at all); check that this is the right "
+            "export and download it again.",
+            f"seluruh {len(df)} baris kosong (tidak ada jawaban sama sekali); periksa bahwa ini "
+            "hasil ekspor yang benar lalu unduh ulang.",
+        )
     df.insert(0, "source_row", np.arange(len(df)) + first_row)
     df.insert(0, "source_file", path.name)
+    blank = ~filled.any(axis=1).to_numpy()
+    if blank.any():  # empty lines a spreadsheet left below the answers: not respondents
+        df = df.loc[~blank]
+    df.attrs["blank_rows_dropped"] = int(blank.sum())
     return df
 
 
@@ -234,6 +350,36 @@ def map_headers(headers: list[str], cb: Codebook, overrides: dict[str, str]) -> 
         else:
             out[h] = var
     return Mapping(out, unmatched)
+
+
+# --- export shapes: Kobo row ids, XLSForm labels, one column per option ---------------------
+
+SOURCE_ID_KEYS = ("uuid", "x uuid", "instanceid", "meta instanceid")  # Kobo/ODK submission ids
+
+
+def prepare_export(
+    df: pd.DataFrame, spec: InputFile, cfg: SurveyConfig, cb: Codebook
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
+    """Before header matching: take the submission id out (it goes to the restricted log only,
+    never into the data or the key), translate XLSForm choice codes to labels, and rename
+    one-column-per-option multi-select headers. Returns the frame, the ids (source_file,
+    source_row, source_id), the option columns and the number of codes translated."""
+    id_col = next((h for h in df.columns if header_key(h) in SOURCE_ID_KEYS), None)
+    ids = df[["source_file", "source_row"]].copy()
+    ids["source_id"] = df[id_col].astype(str) if id_col is not None else ""
+    if id_col is not None:
+        df = df.drop(columns=[id_col])
+    form, translated = None, 0
+    if spec.xlsform:
+        from pipelines.xlsform import read_xlsform
+
+        form = read_xlsform(cfg.base_dir / spec.xlsform)
+    df, options = multiselect.split_option_columns(
+        df, cb, cfg.columns, form.option_labels if form else None
+    )
+    if form is not None:
+        df, translated = form.translate(df)
+    return df, ids, options, translated
 
 
 # --- personal data -----------------------------------------------------------------------------
@@ -274,16 +420,34 @@ class Ingested:
     data: pd.DataFrame
     log: pd.DataFrame
     fingerprints: set[str]
+    ids: pd.DataFrame | None = None  # restricted: source_file, source_row -> Kobo _uuid
 
 
 def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> Ingested:
     """Read every file of a wave, map headers, pseudonymise and drop personal data."""
-    frames, log = [], []
+    frames, log, id_frames = [], [], []
     for spec in wave.files:
         path = cfg.base_dir / spec.path
         df = read_file(path, spec)
-        mapping = map_headers(list(df.columns), cb, cfg.columns)
-        missing = [v for v in cb.variables if v.required and v.name not in mapping.columns.values()]
+        blank_rows = df.attrs.get("blank_rows_dropped", 0)
+        df["source_file"] = spec.path  # as the config names it: one file per site may share a name
+        df, ids, options, translated = prepare_export(df, spec, cfg, cb)
+        id_frames.append(ids)
+        headers = [h for h in df.columns if h not in options]
+        mapping = map_headers(headers, cb, cfg.columns)
+        found = {*mapping.columns.values(), *(o.split(multiselect.SEP)[0] for o in options)}
+        missing = [v for v in cb.variables if v.required and v.name not in found]
+        unnamed = [h for h in df.columns if str(h).startswith("Unnamed")]
+        if missing and len(unnamed) * 2 > len(df.columns) - 2:
+            raise _fail(
+                path,
+                f"row {spec.skip_rows + 1} is not the row of column headers (a title or merged "
+                f"cells?); set 'skip_rows: {spec.skip_rows + 1}' for this file in "
+                f"{cfg.source.name}, or 'header_rows: 2' if the questions span two rows.",
+                f"baris {spec.skip_rows + 1} bukan baris judul kolom (judul atau sel gabungan?); "
+                f"tulis 'skip_rows: {spec.skip_rows + 1}' untuk berkas ini di {cfg.source.name}, "
+                "atau 'header_rows: 2' bila pertanyaan memakai dua baris.",
+            )
         if missing:
             v = missing[0]
             raise _fail(
@@ -293,7 +457,8 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
                 f'tidak ada kolom untuk pertanyaan "{v.question.id}" ({v.name}); tambahkan ke '
                 f"'columns' di {cfg.source.name} sebagai \"<judul di berkas>\": {v.name}.",
             )
-        df = df[["source_file", "source_row", *mapping.columns]].rename(columns=mapping.columns)
+        df = df[["source_file", "source_row", *mapping.columns, *options]]
+        df = df.rename(columns=mapping.columns)
         log.append(
             {
                 "file": path.name,
@@ -301,6 +466,9 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
                 "columns_used": len(mapping.columns),
                 "columns_dropped_unknown": len(mapping.unmatched),
                 "dropped_headers": "; ".join(mapping.unmatched),
+                "blank_rows_dropped": blank_rows,
+                "option_columns": len(options),
+                "xlsform_codes_translated": translated,
             }
         )
         frames.append(df)
@@ -325,4 +493,5 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
     out.insert(0, "wave", wave.id)
     summary = pd.DataFrame(log)
     summary["masked_in_free_text"] = sum(masked.values())
-    return Ingested(out.reset_index(drop=True), summary, fingerprints)
+    ids = pd.concat(id_frames, ignore_index=True).assign(wave=wave.id)
+    return Ingested(out.reset_index(drop=True), summary, fingerprints, ids)

@@ -337,6 +337,8 @@ def likert(
         key = _key(x)
         if not key:
             return _BLANK
+        if re.fullmatch(r"\d+ 0+", key) and re.fullmatch(r"\d+\.0+", _norm(_scalar_text(x))):
+            key = key.split()[0]  # "4.0": a linear-scale answer re-saved as a float
         if re.fullmatch(r"\d+", key):
             c = int(key)
             return c if c in valid_codes else None
@@ -937,6 +939,16 @@ def _osa_distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+def _deletions(key: str, depth: int) -> set[str]:
+    """``key`` and every string made from it by deleting up to ``depth`` characters."""
+    out = {key}
+    frontier = {key}
+    for _ in range(max(depth, 0)):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
 def match_places(
     s: pd.Series,
     canonical: list[str],
@@ -974,6 +986,24 @@ def match_places(
         (k, v) for k, v in alias_by_key.items() if k not in canon_by_key
     ]
 
+    # Fuzzy candidates through a deletion index (as SymSpell): two keys within OSA distance d
+    # share a string reachable by at most d deletions from each, so only targets sharing one of
+    # the query's deletion variants are compared. Same results as comparing every target, but
+    # the cost no longer grows with (distinct typed names) x (places).
+    index: dict[str, list[int]] | None = None
+
+    def _fuzzy_candidates(k: str) -> list[tuple[str, str]]:
+        nonlocal index
+        if index is None:
+            index = {}
+            for i, (tk, _) in enumerate(targets):
+                for v in _deletions(tk, min(max_distance, len(tk) // 5)):
+                    index.setdefault(v, []).append(i)
+        hits: set[int] = set()
+        for v in _deletions(k, min(max_distance, len(k) // 5)):
+            hits.update(index.get(v, ()))
+        return [targets[i] for i in sorted(hits)]
+
     def one(x: Any) -> Any:
         k = _place_key(x)
         if not k:
@@ -983,7 +1013,7 @@ def match_places(
         if k in alias_by_key:
             return (alias_by_key[k], "alias")
         best: dict[str, int] = {}
-        for tk, name in targets:
+        for tk, name in _fuzzy_candidates(k):
             limit = min(max_distance, min(len(k), len(tk)) // 5)
             if limit <= 0:
                 continue

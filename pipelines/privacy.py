@@ -238,6 +238,12 @@ def _name_parts(name: str) -> list[str]:
     return full + [re.escape(p) for p in sorted(parts, key=len, reverse=True)]
 
 
+@lru_cache(maxsize=65536)
+def _plain_parts(name: str) -> tuple[str, ...]:
+    """The words of a name (NFKC) that :func:`_name_regex` could match, for a quick pre-test."""
+    return tuple(_NAME_WORD.findall(unicodedata.normalize("NFKC", name)))
+
+
 @lru_cache(maxsize=4096)
 def _name_regex(name: str) -> re.Pattern[str] | None:
     parts = _name_parts(name)
@@ -285,10 +291,20 @@ def mask_text(s: pd.Series, names: pd.Series | None = None) -> MaskResult:
             counts["name"] += 1
             return _TAGS["name"]
 
-        for idx in masked.index[has_name.to_numpy()]:
-            rx = _name_regex(nm.at[idx].strip())
+        # Plain-array loop (no per-cell pandas indexing); the regex is built and run only where
+        # a part of the name occurs in the text at all (a cheap case-folded substring test).
+        values = masked.to_numpy(dtype=object).copy()
+        names_arr = nm.to_numpy(dtype=object)
+        for i in np.flatnonzero(has_name.to_numpy()):
+            name = names_arr[i].strip()
+            text = values[i]
+            folded = text.casefold()
+            if not any(part.casefold() in folded for part in _plain_parts(name)):
+                continue
+            rx = _name_regex(name)
             if rx is not None:
-                masked.at[idx] = rx.sub(name_repl, masked.at[idx])
+                values[i] = rx.sub(name_repl, text)
+        masked = pd.Series(values, index=masked.index)
     out = out.astype(object)
     out[is_str] = masked.to_numpy()
     return MaskResult(out, counts)

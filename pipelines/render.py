@@ -11,6 +11,7 @@ CSS is inline) and a Content-Security-Policy that forbids both.
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import re
 import struct
@@ -330,10 +331,46 @@ def _make_pdf(lang: str, footer_text: str):
 
     pdf = ReportPDF(orientation="P", unit="mm", format="A4")
     for style, path in _font_paths().items():
-        pdf.add_font(FONT, style, str(path))
+        _add_font(pdf, style, path)
     pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     pdf.set_auto_page_break(True, margin=MARGIN_MM)
     return pdf
+
+
+_PARSED_FONTS: dict[str, Any] = {}
+
+
+def _add_font(pdf: Any, style: str, path: Path) -> None:
+    """``pdf.add_font`` with the parsed font kept for the process's later documents.
+
+    fpdf2 parses the whole TTF (glyph table included, ~0.2 s per style) on every ``add_font``;
+    a site-report kernel writes two PDFs (id, en) and the city report more. The metrics parsed
+    for the first document are reused; each later document gets a fresh (lazy) fontTools handle,
+    because fpdf2 subsets that handle in place when it writes the file, and its own glyph subset.
+    Falls back to a plain ``add_font`` if fpdf2's font object does not look as expected.
+    """
+    key = f"{FONT.lower()}{style}"
+    cached = _PARSED_FONTS.get(key)
+    if cached is not None and key not in pdf.fonts:
+        try:
+            from fontTools import ttLib
+            from fpdf.fonts import SubsetMap
+
+            font = copy.copy(cached)
+            font.i = len(pdf.fonts) + 1
+            font.ttfont = ttLib.TTFont(str(path), recalcTimestamp=False, lazy=True)
+            font.biggest_size_pt = 0
+            font.missing_glyphs = []
+            font._hbfont = None
+            font.subset = SubsetMap(font)
+            pdf.fonts[key] = font
+            return
+        except Exception:  # noqa: BLE001 - an fpdf2 change: parse the font as usual
+            _PARSED_FONTS.pop(key, None)
+    pdf.add_font(FONT, style, str(path))
+    font = pdf.fonts.get(key)
+    if font is not None and getattr(font, "color_font", None) is None and not font.is_cff:
+        _PARSED_FONTS[key] = font
 
 
 def _ensure_space(pdf: Any, height: float) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pipelines import paths
 from pipelines.config import SurveyConfig, config_as_dict, load_config
-from pipelines.errors import RunError, set_language
+from pipelines.errors import RunError, say, set_language
 
 
 @dataclass(frozen=True)
@@ -151,12 +151,72 @@ def describe_failure(stage: str, nb_file: str, executed: Path, err: BaseExceptio
     evalue = getattr(err, "evalue", str(err))
     sentence = evalue.strip().splitlines()[0] if evalue else ename
     if not _is_dampak(ename):
-        sentence = f"unexpected {ename}: {sentence}"
+        sentence = say("unexpected", "tak terduga") + f" {ename}: {sentence}"
+    at = say(", cell", ", sel") + f" {cell}" if cell is not None else ""
     return (
-        f"Stage '{stage}' failed in notebook {nb_file}"
-        + (f", cell {cell}" if cell is not None else "")
-        + f".\n  {sentence}\n  Open {executed} to see the details."
+        say(
+            f"Stage '{stage}' failed in notebook {nb_file}",
+            f"Tahap '{stage}' gagal di notebook {nb_file}",
+        )
+        + f"{at}.\n  {sentence}\n  "
+        + say(f"Open {executed} to see the details.", f"Buka {executed} untuk melihat rinciannya.")
     )
+
+
+# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording.
+WARN_RULES = {
+    "match_site_unmatched": (
+        "{n} row(s) name a site the config does not list (e.g. {ex}): they are flagged and left "
+        "out of the site reports; add the site to 'sites' in the config if it is real.",
+        "{n} baris menyebut perpustakaan yang tidak ada di konfigurasi (mis. {ex}): ditandai dan "
+        "tidak masuk laporan per perpustakaan; tambahkan ke 'sites' bila memang ada.",
+    ),
+    "match_kelurahan_unmatched": (
+        "{n} row(s) name a kelurahan the config does not list (e.g. {ex}): set missing; add it "
+        "to 'places' in the config if it is real.",
+        "{n} baris menyebut kelurahan yang tidak ada di konfigurasi (mis. {ex}): dikosongkan; "
+        "tambahkan ke 'places' bila memang ada.",
+    ),
+    "likert_out_of_scale": (
+        "{n} agreement answer(s) are not on the scale (e.g. {ex}): set missing.",
+        "{n} jawaban skala setuju tidak dikenal (mis. {ex}): dikosongkan.",
+    ),
+    "unknown_category": (
+        "{n} answer(s) are not among the codebook's options (e.g. {ex}): set missing.",
+        "{n} jawaban tidak ada di pilihan codebook (mis. {ex}): dikosongkan.",
+    ),
+    "unknown_yes_no": (
+        "{n} yes/no answer(s) were not understood (e.g. {ex}): set missing.",
+        "{n} jawaban ya/tidak tidak dipahami (mis. {ex}): dikosongkan.",
+    ),
+    "not_a_number": (
+        "{n} answer(s) that should be numbers are not (e.g. {ex}): set missing.",
+        "{n} jawaban yang seharusnya angka bukan angka (mis. {ex}): dikosongkan.",
+    ),
+    "parse_submitted_at": (
+        "{n} submission time(s) were not understood (e.g. {ex}): set missing.",
+        "{n} waktu pengisian tidak dipahami (mis. {ex}): dikosongkan.",
+    ),
+}
+
+
+def cleaning_warnings(summary) -> list[str]:
+    """One line per wave and notable cleaning rule, in the messages language (see WARN_RULES)."""
+    lines = []
+    if summary is None or not len(summary) or "rule" not in summary:
+        return lines
+    hits = summary[summary["rule"].isin(list(WARN_RULES)) & (summary["values_touched"] > 0)]
+    waves = hits["wave"] if "wave" in hits else [""] * len(hits)
+    for (wave, rule), grp in hits.groupby([list(waves), "rule"], sort=False):
+        en, idn = WARN_RULES[rule]
+        ex = grp["examples"].dropna().astype(str) if "examples" in grp else []
+        ex = next((e for e in ex if e), "")
+        text = say(en, idn).format(n=int(grp["values_touched"].sum()), ex=ex or "-")
+        head = say("WARNING", "PERINGATAN") + (
+            f": {say('wave', 'gelombang')} {wave}: " if wave != "" else ": "
+        )
+        lines.append(head + text)
+    return lines
 
 
 def _is_dampak(ename: str) -> bool:
@@ -287,7 +347,8 @@ class Run:
         if unknown:
             raise RunError(f"Unknown stage(s) {unknown}: choose from {', '.join(STAGE_NAMES)}.")
         self.stages = [s for s in STAGES if not stages or s.name in stages]
-        root = Path(out_root) if out_root else paths.ROOT
+        # absolute: the notebooks run with cwd=notebooks/, where a relative path would land
+        root = Path(out_root).resolve() if out_root else paths.ROOT
         sid = self.cfg.survey.id
         self.layout = paths.Layout(root / "data/processed" / sid, root / "reports" / sid)
         self.staging_root = root / "data/.staging"
@@ -320,6 +381,8 @@ class Run:
                 except BaseException:
                     self._keep_failed(run_dir, staged)
                     raise
+                if stage.name == "clean":
+                    self._warn(staged)
                 result.stages[stage.name] = round(time.perf_counter() - t0, 3)
                 self.progress(
                     f"[{i}/{total}] {stage.name} done in {result.stages[stage.name]:.1f} s"
@@ -392,6 +455,14 @@ class Run:
         finally:
             if own:
                 executor.shutdown(cancel_futures=True)
+
+    def _warn(self, staged: paths.Layout) -> None:
+        import pandas as pd
+
+        log = staged.clean / "cleaning_log.csv"
+        if log.exists():
+            for line in cleaning_warnings(pd.read_csv(log, dtype={"wave": str})):
+                self.progress(line)
 
     def _scan(self, staged: paths.Layout) -> None:
         from pipelines import privacy

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import clean, ingest, privacy, quotes, suppress
+from pipelines import quotes, suppress
 from pipelines.codebook import Codebook, load_codebook
 from pipelines.config import SurveyConfig, load_config
 from pipelines.errors import RunError, set_language
@@ -50,6 +50,8 @@ def _require(path: Path, step: str) -> Path:
 
 def run_ingest(cfg: SurveyConfig, cb: Codebook, out: Layout) -> pd.DataFrame:
     """Read every wave's raw files; write de-identified text tables and the ingest log."""
+    from pipelines import ingest, privacy  # imported here: report kernels never need them
+
     secret = privacy.load_or_create_secret(privacy.default_secret_path())
     folder, restricted = _fresh(out.ingested), out.restricted
     restricted.mkdir(parents=True, exist_ok=True)
@@ -75,6 +77,8 @@ def run_ingest(cfg: SurveyConfig, cb: Codebook, out: Layout) -> pd.DataFrame:
 
 def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
     """Clean each wave; write tidy data (Parquet + spreadsheet-safe CSV), logs, panel, dictionary."""
+    from pipelines import clean  # imported here: report kernels never need it
+
     folder = _fresh(out.clean)
     out.restricted.mkdir(parents=True, exist_ok=True)
     waves, summaries, row_logs, quality = {}, [], [], {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import runner
-from pipelines.errors import RunError
+from pipelines.errors import RunError, set_language
 from pipelines.paths import Layout
 
 
@@ -46,6 +46,7 @@ class FakeErr(Exception):
 
 
 def test_failure_is_described_in_a_few_lines():
+    set_language("en")
     msg = runner.describe_failure("clean", "02_clean.ipynb", Path("/x/02_clean.ipynb"), FakeErr())
     lines = msg.splitlines()
     assert lines[0] == "Stage 'clean' failed in notebook 02_clean.ipynb, cell 4."

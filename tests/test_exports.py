@@ -1,0 +1,365 @@
+"""Real-shaped exports of one small survey, read by every reader and cleaned value by value.
+
+The fixtures under tests/fixtures/ (made by make_fixtures.py) hold the same four made-up
+respondents as Google Forms (Indonesian and English locale, one file per site), SurveyMonkey,
+Kobo (read into R, and Kobo's own XLSX, with its XLSForm) and SPSS write them. Respondent 4 did
+not consent; respondent 2 gave an impossible birth year and did not take part in training.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import SAMPLE_CONFIG
+
+from pipelines import clean, ingest, multiselect, privacy, schema
+from pipelines.codebook import load_codebook
+from pipelines.config import load_config
+from pipelines.errors import InputError
+
+FIX = Path(__file__).parent / "fixtures"
+CB = load_codebook("tpbis")
+SECRET = b"f" * 32
+PERSONAL_VALUES = ["Siti", "Aminah", "Budi Santoso", "Rina Marlina", "0812", "1372015501900001"]
+
+EXPORTS = {
+    "gforms_id": [{"path": "gforms_id.csv", "format": "csv"}],
+    "gforms_sites": [
+        {"path": "gforms_site_kota.csv", "format": "csv"},
+        {"path": "gforms_site_lain.csv", "format": "csv"},
+    ],
+    "surveymonkey": [{"path": "surveymonkey.xlsx", "format": "xlsx", "header_rows": 2}],
+    "kobo_r": [{"path": "kobo_r.csv", "format": "kobo", "xlsform": "kobo_form.xlsx"}],
+    "kobo_native": [
+        {
+            "path": "kobo_native.xlsx",
+            "format": "kobo",
+            "sheet": "Survei",
+            "xlsform": "kobo_form.xlsx",
+        }
+    ],
+    "spss": [{"path": "spss.sav", "format": "sav"}],
+}
+
+# the three consenting respondents, in file order, after cleaning
+EXPECTED = {
+    "site": ["kota", "laing", "laing"],
+    "kelurahan": ["Laing", "Aro IV Korong", "Laing"],
+    "kecamatan": ["Tanjung Harapan", "Tanjung Harapan", "Tanjung Harapan"],
+    "gender": ["female", "male", "female"],
+    "education": ["senior", "tertiary", "senior"],
+    "occupation": ["homemaker", "employee", "student"],
+    "disability": [0, 0, 1],
+    "participated": [1, 0, 1],
+    "programme": ["marketing", None, "computer"],
+    "sessions": [4.0, 0.0, 2.0],
+    "age": [35.0, None, 25.0],
+    "income": [1_500_000.0, 3_000_000.0, 1_500_000.0],
+    "income_change": ["rose", "same", "rose"],
+    "business": [1, 0, 0],
+    "got_job": [0, 1, 0],
+    "skill_1": [4, 3, 5],
+    "skill_2": [4, 2, 4],
+    "conf_4": [2, 3, 1],
+    "satisfaction": [5, 3, 4],
+    "services_used__borrow": [1, 0, 1],
+    "services_used__read": [0, 1, 0],
+    "services_used__internet": [1, 0, 0],
+    "services_used__training": [0, 0, 1],
+    "services_used__children": [0, 0, 1],
+    "services_used__other": [0, 0, 0],
+}
+SKIP_IN_COMPARISON = {"source_file", "source_row", "submitted_at", "started_at", "ended_at"}
+SKIP_IN_COMPARISON |= {"flag_fast", "feedback"}
+
+
+def survey_config(folder: Path, files: list[dict], **changes) -> Path:
+    """A survey YAML in `folder` for fixture files (copied there: raw files sit by their config)."""
+    cfg = yaml.safe_load(SAMPLE_CONFIG.read_text())
+    cfg["survey"]["id"] = "fixture"
+    cfg["waves"] = [
+        {
+            "id": "2025",
+            "label": {"id": "Gelombang 1", "en": "Wave 1"},
+            "reference_date": "2025-12-31",
+            "files": files,
+        }
+    ]
+    cfg.update(changes)
+    for f in files:
+        for key in ("path", "xlsform"):
+            if f.get(key) and not (folder / f[key]).exists():
+                shutil.copy(FIX / f[key], folder / f[key])
+    path = folder / "survey.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def run(folder: Path, files: list[dict]):
+    cfg = load_config(survey_config(folder, files))
+    got = ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET)
+    data, log = clean.clean_wave(got.data, cfg, CB, cfg.waves[0])
+    return got, data, log
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    out = {}
+    for name, files in EXPORTS.items():
+        out[name] = run(tmp_path_factory.mktemp(name), files)
+    return out
+
+
+def _text(frame: pd.DataFrame) -> str:
+    return " ".join(str(x) for x in frame.to_numpy().ravel())
+
+
+def _touched(log, rule, column=None):
+    s = log.summary()
+    s = s[(s["rule"] == rule) & ((s["column"] == column) if column else True)]
+    return int(s["rows_touched"].sum())
+
+
+@pytest.mark.parametrize("name", list(EXPORTS))
+def test_each_export_gives_the_expected_values(processed, name):
+    _, data, _ = processed[name]
+    assert len(data) == 3
+    for col, want in EXPECTED.items():
+        got = [None if pd.isna(x) else x for x in data[col].tolist()]
+        assert got == want, f"{name}: {col}"
+    # row 3 (the third consenting respondent), cell by cell
+    r3 = data.iloc[2]
+    assert r3["income"] == 1_500_000.0 and r3["skill_2"] == 4 and r3["services_used__training"] == 1
+
+
+@pytest.mark.parametrize("name", [n for n in EXPORTS if n != "gforms_id"])
+def test_every_export_yields_identical_processed_data(processed, name):
+    ref, other = processed["gforms_id"][1], processed[name][1]
+    cols = [c for c in ref.columns if c not in SKIP_IN_COMPARISON]
+    assert list(other.columns) == list(ref.columns)
+    pd.testing.assert_frame_equal(ref[cols], other[cols], check_dtype=False)
+
+
+@pytest.mark.parametrize("name", list(EXPORTS))
+def test_log_counts(processed, name):
+    got, data, log = processed[name]
+    assert _touched(log, "rows_in") == 4 and _touched(log, "rows_out") == 3
+    assert _touched(log, "no_consent") == 1
+    assert _touched(log, "impossible_value", "birth_year") == 1
+    assert _touched(log, "multiselect_unknown") == 0
+    assert _touched(log, "multiselect_option_unknown") == 0
+    assert _touched(log, "likert_out_of_scale") == 0
+    assert _touched(log, "unknown_category") == 0
+    rows = log.row_log()
+    removed = rows[rows["rule"] == "no_consent"]
+    first_row = {"spss": 1, "surveymonkey": 3}.get(name, 2)
+    if name == "gforms_sites":
+        assert removed[["source_file", "source_row"]].values.tolist() == [
+            ["gforms_site_kota.csv", 3]
+        ]
+    else:
+        assert removed["source_row"].tolist() == [first_row + 3]
+
+
+def test_no_personal_data_survives_anywhere(processed, tmp_path):
+    for name, (got, data, log) in processed.items():
+        assert {v.name for v in CB.personal}.isdisjoint(data.columns)
+        assert {v.name for v in CB.personal}.isdisjoint(got.data.columns)
+        for frame in (got.data, data, log.summary(), log.row_log()):
+            text = _text(frame)
+            for value in PERSONAL_VALUES:
+                assert value not in text, f"{name}: {value}"
+        paths = []
+        for i, frame in enumerate((got.data, data)):
+            p = tmp_path / f"{name}_{i}.parquet"
+            frame.to_parquet(p)
+            paths.append(p)
+        clean_csv = tmp_path / f"{name}.csv"
+        data.to_csv(clean_csv, index=False)
+        fps = privacy.name_fingerprints(pd.Series(["Siti Aminah", "Budi Santoso"]), SECRET)
+        assert privacy.scan_paths([*paths, clean_csv], fingerprints=fps, secret=SECRET) == []
+
+
+def test_keys_are_the_same_pseudonyms_in_every_export(processed):
+    keys = {n: p[1]["respondent_key"].tolist() for n, p in processed.items()}
+    assert all(k == keys["gforms_id"] for k in keys.values())
+    assert all(isinstance(k, str) and "1372" not in k for k in keys["gforms_id"])
+
+
+def test_free_text_is_masked_and_kobo_artefacts_removed(processed):
+    for name in ("gforms_id", "kobo_r"):
+        fb = processed[name][1]["feedback"]
+        assert "0812" not in fb.iloc[0] and "[TELEPON]" in fb.iloc[0]
+        assert "_x000D_" not in fb.iloc[0] and "\n" not in fb.iloc[0]
+
+
+# --- Kobo specifics ------------------------------------------------------------------------
+
+
+def test_kobo_uuid_goes_to_the_restricted_ids_only(processed):
+    got, data, log = processed["kobo_r"]
+    uuids = got.ids["source_id"].tolist()
+    assert uuids[0] == "5f0c2a7e-1b3d-4c8e-9a00-0d6e8f1a2b3c" and len(uuids) == 4
+    text = _text(data)
+    assert not any(u in text for u in uuids)
+    assert not any(u in _text(got.data) for u in uuids)
+    assert not data["respondent_key"].isin(uuids).any()
+    native = processed["kobo_native"][0].ids
+    assert native["source_id"].iloc[0] == "0a1b2c3d-0000-4000-8000-000000000000"
+
+
+def test_kobo_submission_time_and_device_times(processed):
+    _, data, log = processed["kobo_r"]
+    # _submission_time (the server's, UTC) is submitted_at; `end` is the device's end time
+    assert data["submitted_at"].iloc[0] == pd.Timestamp("2025-11-25 07:03:31")
+    assert data["ended_at"].iloc[0] == pd.Timestamp("2025-11-25 14:03:22.456")
+    assert data["started_at"].iloc[0] == pd.Timestamp("2025-11-25 13:55:01.123")
+    # respondent 3 took 100 s from start to end: flagged (kept), whatever the upload delay
+    assert data["flag_fast"].tolist() == [False, False, True]
+    assert processed["surveymonkey"][1]["flag_fast"].tolist() == [False, False, True]
+
+
+def test_kobo_na_for_skipped_questions_is_missing_not_dont_know(processed):
+    _, data, log = processed["kobo_r"]
+    # respondent 2 skipped programme (NA) and sessions (n/a); respondent 4 skipped services too
+    assert _touched(log, "not_applicable") >= 2
+    assert pd.isna(data["programme"].iloc[1])
+    s = log.summary().set_index("rule")
+    assert "Tidak tahu" in s.loc["missing_codes", "description"]
+    assert "N/A" in s.loc["not_applicable", "description"]
+
+
+def test_kobo_without_its_xlsform_cannot_read_the_codes(tmp_path):
+    cfg = load_config(survey_config(tmp_path, [{"path": "kobo_r.csv", "format": "kobo"}]))
+    got = ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET)
+    assert got.data["skill_1"].iloc[0] == "a4"  # a choice code means nothing without the form
+    assert "layanan.pinjam" in got.log["dropped_headers"].iloc[0]  # nor do option codes
+    with pytest.raises(InputError) as e:
+        clean.clean_wave(got.data, cfg, CB, cfg.waves[0])  # codes are not site names
+    assert 'kobo_r.csv, row 3, column "site"' in e.value.text("en")
+
+
+def test_ingest_log_counts_translation_and_option_columns(processed):
+    log = processed["kobo_r"][0].log.iloc[0]
+    assert log["option_columns"] == 6
+    assert log["xlsform_codes_translated"] > 4 * 16
+    assert "today" in log["dropped_headers"] and "X_uuid" not in log["dropped_headers"]
+
+
+# --- several files per wave ----------------------------------------------------------------
+
+
+def test_files_of_a_wave_are_combined_with_source_file_and_row(processed):
+    got, data, _ = processed["gforms_sites"]
+    src = got.data[["source_file", "source_row"]].values.tolist()
+    assert src == [
+        ["gforms_site_kota.csv", 2],
+        ["gforms_site_kota.csv", 3],
+        ["gforms_site_lain.csv", 2],
+        ["gforms_site_lain.csv", 3],
+    ]
+    assert data["source_file"].tolist() == [
+        "gforms_site_kota.csv",
+        "gforms_site_lain.csv",
+        "gforms_site_lain.csv",
+    ]
+    assert got.log["file"].tolist() == ["gforms_site_kota.csv", "gforms_site_lain.csv"]
+
+
+def test_files_in_site_folders_with_the_same_name_stay_apart(tmp_path):
+    for site, src in (("kota", "gforms_site_kota.csv"), ("lain", "gforms_site_lain.csv")):
+        (tmp_path / site).mkdir()
+        shutil.copy(FIX / src, tmp_path / site / "responses.csv")
+    files = [
+        {"path": "kota/responses.csv", "format": "csv"},
+        {"path": "lain/responses.csv", "format": "csv"},
+    ]
+    got, data, _ = run(tmp_path, files)
+    assert (
+        got.data["source_file"].tolist() == ["kota/responses.csv"] * 2 + ["lain/responses.csv"] * 2
+    )
+
+
+# --- multi-select parsing ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cell, want",
+    [
+        ("borrow internet", {"borrow", "internet"}),  # Kobo codes
+        ("Meminjam buku, Internet dan komputer", {"borrow", "internet"}),  # Google Forms
+        ("Meminjam buku; Kegiatan anak dan mendongeng", {"borrow", "children"}),  # XLSForm labels
+        ("Borrowing books", {"borrow"}),
+        ("Meminjam buku, senam pagi", {"borrow", "other"}),  # "Lainnya: ..." free answer
+    ],
+)
+def test_multiselect_cells(cell, want):
+    v = CB.var("services_used")
+    out, bad, other = multiselect.parse_question(pd.Series([cell, np.nan]), v)
+    got = {c.split("__")[1] for c in out.columns if out[c].iloc[0] == 1}
+    assert got == want and not bad.iloc[0]
+    assert out.iloc[1].isna().all()
+    assert other.iloc[0] == (cell == "Meminjam buku, senam pagi")
+
+
+@pytest.mark.parametrize(
+    "values, want",
+    [
+        (["TRUE", "FALSE", ""], [1, 0, None]),
+        (["1", "0", "n/a"], [1, 0, None]),
+        (["Dipilih", "Tidak dipilih", ""], [1, 0, None]),
+        (["Meminjam buku", "", ""], [1, None, None]),  # SurveyMonkey: the label when ticked
+    ],
+)
+def test_option_columns(values, want):
+    vals, bad = multiselect.parse_option(pd.Series(values), CB.var("services_used"), "borrow")
+    assert [None if pd.isna(x) else int(x) for x in vals] == want
+    assert bad.sum() == (1 if "n/a" in values else 0)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "grp/layanan/pinjam",  # Kobo, with the XLSForm's labels
+        "grp.layanan.pinjam",  # the same read into R
+        "layanan.borrow",
+        "Layanan atau kegiatan perpustakaan yang Anda gunakan dalam 12 bulan terakhir - "
+        "Meminjam buku",
+    ],
+)
+def test_option_headers(header):
+    df = pd.DataFrame({"source_file": ["f"], "source_row": [2], header: ["1"], "layanan": ["x"]})
+    labels = {"pinjam": ["Meminjam buku"]}
+    out, cols = multiselect.split_option_columns(df, CB, {}, lambda q, c: labels.get(c, []))
+    assert cols == ["services_used__borrow"] and "layanan" not in out
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+
+def test_schema_failure_names_file_row_column_and_expectation(processed, tmp_path):
+    _, data, _ = processed["gforms_sites"]
+    cfg = load_config(survey_config(tmp_path, EXPORTS["gforms_sites"]))
+    bad = data.copy()
+    bad.loc[1, "skill_2"] = 7
+    with pytest.raises(schema.ProcessedDataError) as e:
+        schema.validate_processed(bad, cfg, CB)
+    msg = e.value.text("en")
+    assert "gforms_site_lain.csv" in msg and "row 2" in msg and '"skill_2"' in msg
+    assert "5-point code" in msg and "found 7" in msg
+    with pytest.raises(schema.ProcessedDataError, match="no personal data column"):
+        schema.validate_processed(data.assign(phone="x"), cfg, CB)
+    schema.validate_processed(data, cfg, CB)
+
+
+def test_dictionary_describes_option_columns(processed):
+    data = processed["kobo_r"][1]
+    d = clean.dictionary(CB, list(data.columns)).set_index("variable")
+    row = d.loc["services_used__children"]
+    assert row["type"] == "multiselect option"
+    assert row["question_en"].endswith("Children's activities and storytelling")

@@ -1,0 +1,90 @@
+"""Optional: the readers on real exports in ../shared/realdata (never copied into the project).
+
+Skipped cleanly when the folder is absent (CI). Only shapes are checked, nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines import ingest, multiselect
+from pipelines.codebook import Codebook
+from pipelines.config import InputFile
+
+REAL = Path("/work/shared/realdata")
+pytestmark = pytest.mark.needs_shared
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
+
+
+def test_real_kobo_export_read_into_r_with_its_xlsform():
+    folder = _need(REAL / "kobo_iraq_water_2021")
+    choices = pd.read_excel(folder / "xlsform_tool.xlsx", sheet_name="choices", dtype=str)
+    codes = choices.loc[choices["list_name"] == "livelihood_type", "name"].dropna().tolist()
+    cb = Codebook.model_validate(
+        {
+            "id": "real-kobo",
+            "version": "0",
+            "title": {"id": "x", "en": "x"},
+            "variables": [
+                {
+                    "name": "submitted_at",
+                    "type": "datetime",
+                    "role": "submitted_at",
+                    "question": {"id": "Timestamp", "en": "t"},
+                    "aliases": ["X_submission_time"],
+                },
+                {
+                    "name": "livelihood",
+                    "type": "multiselect",
+                    "question": {"id": "primary_livelihood", "en": "primary_livelihood"},
+                    "options": {c: {"id": c, "en": c} for c in codes},
+                },
+            ],
+        }
+    )
+    spec = InputFile(path="raw_data.xlsx", format="kobo")
+    df = ingest.read_file(folder / "raw_data.xlsx", spec)
+    parent = df["primary_livelihood"].copy()
+    form_spec = InputFile(path="raw_data.xlsx", format="kobo", xlsform="xlsform_tool.xlsx")
+
+    class _Cfg:  # the two attributes prepare_export reads
+        base_dir, columns = folder, {}
+
+    out, ids, options, _ = ingest.prepare_export(df, form_spec, _Cfg, cb)
+    assert len(options) == len(codes) and "primary_livelihood" not in out
+    assert ids["source_id"].str.fullmatch(r"[0-9a-f-]{36}").all()  # X_uuid, kept apart
+    v = cb.var("livelihood")
+    from_options = pd.DataFrame(
+        {c: multiselect.parse_option(out[c], v, c.split("__")[1])[0] for c in options}
+    )
+    from_codes, bad, _ = multiselect.parse_question(parent.where(parent != ""), v)
+    answered = from_options.notna().any(axis=1)
+    # options added to the form later are blank in older submissions: unticked, as clean reads it
+    from_options = from_options.mask(answered.to_numpy()[:, None] & from_options.isna(), 0)
+    assert answered.sum() > 500 and not bad.any()
+    pd.testing.assert_frame_equal(
+        from_options[answered].astype("Int64"),
+        from_codes.loc[answered, options].astype("Int64"),
+        check_names=False,
+    )
+
+
+def test_real_indonesian_google_forms_export():
+    path = _need(REAL / "google_forms_indonesian" / "gform_ai_usage_mahasiswa_noPII.csv")
+    df = ingest.read_file(path, InputFile(path=path.name, format="csv"))
+    assert df.columns[2] == "Timestamp" and df["source_row"].iloc[0] == 2
+    from pipelines import parse
+
+    ts = parse.dates(df["Timestamp"])
+    assert not ts.invalid.any() and ts.values.iloc[0] == pd.Timestamp("2025-11-19 14:03:10")
+    scale = df["Seberapa besar AI membantu produktivitas akademik anda?"]
+    got = parse.likert(scale)  # "4.0": a linear scale re-saved as a float
+    assert not got.invalid.any() and got.values.iloc[0] == 4
