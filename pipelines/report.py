@@ -597,6 +597,15 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
 # --- the site report ---------------------------------------------------------------------------
 
 
+def site_sizes(est: pd.DataFrame, wave: str, k: int) -> pd.DataFrame:
+    """Respondents per library with primary and secondary suppression: the city total is
+    published, so a single small library's count could otherwise be recovered by subtraction."""
+    rows = pick(est, analysis="site", wave=wave)
+    sizes = rows.groupby("group")["n"].max().rename_axis("site").reset_index()
+    protected = suppress.secondary_1d(sizes, "n", k, value_cols=[], blank_count=False)
+    return protected.set_index("site")
+
+
 def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: str) -> Document:
     """One library's short report in one language, compared with the city."""
     lab = Labels(cfg, cb, lang)
@@ -606,13 +615,14 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
     mine = pick(est, analysis="site", group="" + site, wave=last)
     city = pick(est, analysis="descriptive", group_var=None, wave=last)
     n_site = int(mine["n"].max()) if not mine.empty else 0
+    sizes = site_sizes(est, last, k)
+    hide_n = site in sizes.index and sizes.loc[site, "suppression"] == "secondary"
+    shown_n = t("stat.suppressed_short", lang) if hide_n else fmt_int(n_site, lang)
     blocks: list = []
     if n_site < k:
         blocks.append(Callout(t("site.too_small", lang, k=k), "warning"))
     else:
-        blocks.append(
-            t("site.intro", lang, site=name, n=fmt_int(n_site, lang), wave=lab.wave(last))
-        )
+        blocks.append(t("site.intro", lang, site=name, n=shown_n, wave=lab.wave(last)))
         outcomes = [*SCALES_SHOWN, "participated", "business"]
         mine = publishable(mine[mine["outcome"].isin(outcomes)], k).set_index("outcome")
         city = city[city["outcome"].isin(outcomes)].set_index("outcome")
@@ -637,7 +647,9 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     t(
                         "site.city", lang
                     ): f"{f(c.estimate)} ({fmt_ci(c.ci_low, c.ci_high, lang, 1 if pct else 2, percent=pct)})",
-                    t("stat.n", lang): fmt_int(m["n"], lang),
+                    t("stat.n", lang): t("stat.suppressed_short", lang)
+                    if hide_n
+                    else fmt_int(m["n"], lang),
                 }
             )
         blocks.append(

@@ -106,3 +106,13 @@ def test_site_pdf_has_its_heading_in_the_report_language(results, tmp_path):
     text = " ".join(p.extract_text() for p in PdfReader(path).pages)
     assert "Perpustakaan Umum Kota Solok" in text and "This library" in text
     assert fmt_number(3.9, "en", 2) in text
+
+
+def test_a_single_small_library_cannot_be_recovered_from_the_total(results):
+    sizes = report.site_sizes(results["estimates"], "2026", 10)
+    assert sizes.loc["laing", "suppression"] == "primary"
+    assert sizes.loc["kota", "suppression"] == "secondary"  # the only other library
+    doc = report.site_document(results, CFG, CB, "kota", "en")
+    table = next(b for b in doc.sections[0].blocks if isinstance(b, render.Table)).frame
+    assert set(table["n"]) == {"suppressed"}
+    assert "60 respondents" not in render.render_html(doc)
