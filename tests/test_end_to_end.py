@@ -116,6 +116,10 @@ def test_city_reports_in_both_languages(run):
     html = (rep / "city.en.html").read_text()
     assert "import " not in html and "def " not in html  # no code in reports
     assert "IDR " in html and " juta" in (rep / "city.id.html").read_text()  # money per locale
+    for page in rep.rglob("*.html"):  # self-contained: nothing fetched from elsewhere
+        text = page.read_text()
+        assert "<link" not in text and "<script" not in text
+        assert 'src="http' not in text and "url(http" not in text and "@import" not in text
     assert (rep / "city.id.pdf").read_bytes()[:5] == b"%PDF-"
 
 
