@@ -365,7 +365,12 @@ def run_stages(cfg: Path, out_root: Path, mon: MemoryMonitor, stages: Sequence[s
 def _site_job(args: tuple) -> tuple[str, float, dict]:
     from pipelines.runner import _run_site
 
-    site, secs = _run_site(args)
+    try:
+        site, secs = _run_site(args)
+    except RuntimeError as e:  # jupyter_client's start-up race ("Kernel died before replying
+        if "kernel_info" not in str(e):  # to kernel_info") under parallel starts: retry once
+            raise
+        site, secs = _run_site(args)
     return site, secs, cell_seconds(Path(args[2]))
 
 
@@ -840,6 +845,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--work", default=str(WORK), help="scratch folder (generated data, outputs)")
     ap.add_argument("--out", default=str(RESULTS), help="where latest.json and latest.md go")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="merge into the existing latest.json: replace only the parts measured now",
+    )
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     work, out = Path(args.work), Path(args.out)
@@ -860,8 +870,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             "overhead": "Papermill running an empty notebook (kernel start, connect, shutdown)",
         },
     }
+    # a national round is one 460 MB CSV here; the ingest guard (100 MB by default) asks for
+    # one file per library or a higher limit on a machine with the memory for it
+    os.environ.setdefault("DAMPAK_MAX_FILE_MB", "4096")
+    previous = out / "latest.json"
+    if args.update and previous.exists():
+        old = json.loads(previous.read_text())
+        res["runs"] = [*old.get("runs", [_run_note(old)]), None]
+        res["sizes_previous"] = old.get("sizes", [])
+        for key in ("sample", "overhead"):
+            if key in old:
+                res[key] = old[key]
     with MemoryMonitor() as mon, tempfile.TemporaryDirectory() as tmp:
-        res["overhead"] = empty_notebook_seconds(Path(tmp))
+        if not (args.update and "overhead" in res):
+            res["overhead"] = empty_notebook_seconds(Path(tmp))
         if not args.no_sample:
             print("bench: bundled sample, every stage ...", flush=True)
             res["sample"] = bench_sample(work, mon, jobs)
@@ -883,6 +905,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write(res, out)  # partial results survive an interrupted long run
     res["load_average_end"] = _load()
     res["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if res.get("runs"):
+        res["runs"][-1] = _run_note(res)
+    _merge_previous(res)
     _write(res, out)
     print(markdown(res))
     if not args.keep:
@@ -890,7 +915,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _run_note(res: dict) -> dict:
+    """When a (partial) run happened and what it measured, with the machine's load."""
+    return {
+        "started": res.get("started"),
+        "finished": res.get("finished"),
+        "measured": (["sample"] if "sample" in res and not res.get("runs") else [])
+        + [s["respondents"] for s in res.get("sizes", [])],
+        "load_average_start": res.get("machine", {}).get("load_average_start"),
+        "load_average_end": res.get("load_average_end"),
+    }
+
+
+def _merge_previous(res: dict) -> None:
+    """With --update: sizes measured earlier and not now are kept, in order of size."""
+    prev = res.pop("sizes_previous", None)
+    if prev is None:
+        return
+    now = {s["respondents"] for s in res["sizes"]}
+    res["sizes"] = sorted(
+        [*res["sizes"], *(s for s in prev if s["respondents"] not in now)],
+        key=lambda s: s["respondents"],
+    )
+
+
 def _write(res: dict, out: Path) -> None:
+    if "sizes_previous" in res:  # a partial write of an --update run: show the merged view
+        res = {**res, "sizes": list(res["sizes"])}
+        _merge_previous(res)
     res.setdefault("finished", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     res["summary"] = summarise(res)
     out.mkdir(parents=True, exist_ok=True)

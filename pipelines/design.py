@@ -328,6 +328,12 @@ class SurveyDesign:
     def _degf_by(self, rows: np.ndarray, gcode: np.ndarray, n_groups: int) -> np.ndarray:
         """``degf`` of each group's domain; ``gcode`` holds group codes of ``rows``."""
         s = self._struct
+        if s.n_psu * n_groups > 2_000_000:  # count the (PSU, group) pairs that occur instead
+            psu_pairs = np.unique(s.psu_code[rows].astype(np.int64) * n_groups + gcode)
+            str_pairs = np.unique(s.stratum_code[rows].astype(np.int64) * n_groups + gcode)
+            n_psu = np.bincount(psu_pairs % n_groups, minlength=n_groups)
+            n_str = np.bincount(str_pairs % n_groups, minlength=n_groups)
+            return (n_psu - n_str).astype(np.int64)
         psus = np.bincount(s.psu_code[rows] * n_groups + gcode, minlength=s.n_psu * n_groups)
         strata = np.bincount(
             s.stratum_code[rows] * n_groups + gcode, minlength=s.n_strata * n_groups
