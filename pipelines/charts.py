@@ -259,7 +259,7 @@ def likert_diverging(
         ax.set_yticklabels([_wrap(i) for i in reversed(items)])
         ax.xaxis.set_major_formatter(_tick_formatter(lang, "%", absolute=True))
         ax.set_xlabel(t("chart.percent_axis", lang))
-        ax.set_title(_wrap(title, 55))
+        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
         handles = [
@@ -438,7 +438,7 @@ def forest(
         ax.xaxis.set_major_formatter(_tick_formatter(lang, "%" if percent else ""))
         ax.xaxis.set_major_locator(MaxNLocator(nbins=7))
         ax.set_xlabel(xlabel or t("chart.estimate_axis", lang))
-        ax.set_title(_wrap(title, 55))
+        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
         png = _to_png(fig)
@@ -531,7 +531,7 @@ def trend(
         ax.set_ylabel(
             ylabel or (t("chart.percent_axis", lang) if percent else t("chart.estimate_axis", lang))
         )
-        ax.set_title(_wrap(title, 55))
+        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
         ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
         if group_col:
@@ -670,7 +670,7 @@ def bars(
         ax.set_xlabel(
             xlabel or (t("chart.percent_axis", lang) if percent else t("chart.estimate_axis", lang))
         )
-        ax.set_title(_wrap(title, 55))
+        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
         png = _to_png(fig)
