@@ -656,7 +656,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
             Table(
                 pd.DataFrame(rows),
                 t("site.compare_caption", lang, site=name, wave=lab.wave(last)),
-                t("stat.ci95_long", lang),
+                f"{t('stat.ci95', lang)} = {t('stat.ci95_long', lang)}. "
+                + t("site.interval_note", lang),
             )
         )
         scales_rows = []

@@ -86,6 +86,8 @@ def test_site_report_compares_with_the_city_using_the_results(results, lang):
     assert any(c.startswith(fmt_number(3.9, lang, 2)) for c in cells)  # the site's own value
     assert any(c.startswith(fmt_number(3.61, lang, 2)) for c in cells)  # the city beside it
     assert any(c.startswith(fmt_percent(0.55, lang)) for c in cells)
+    note = next(b for b in doc.sections[0].blocks if isinstance(b, render.Table)).note
+    assert ("differences between libraries" in note) == (lang == "en")
 
 
 def test_a_site_below_the_threshold_shows_no_numbers(results):
