@@ -168,17 +168,19 @@ def representativeness(
         pop = margins.get(var, {})
         pop_total = sum(pop.values())
         levels = list(pop) or sorted(pd.unique(s[ok]), key=str)
-        vals = s.to_numpy()
+        # one pass over the rows, whatever the number of levels (thousands of sites)
+        n_by = s[ok].value_counts()
+        w_by = pd.Series(w[ok]).groupby(s[ok].to_numpy()).sum()
         for lv in levels:
-            m = ok & (vals == lv)
+            n_lv = int(n_by.get(lv, 0))
             rows.append(
                 {
                     "wave": wave,
                     "variable": var,
                     "level": str(lv),
-                    "n": int(m.sum()),
-                    "sample_share": m.sum() / ok.sum() if ok.any() else np.nan,
-                    "weighted_share": w[m].sum() / w[ok].sum() if ok.any() else np.nan,
+                    "n": n_lv,
+                    "sample_share": n_lv / ok.sum() if ok.any() else np.nan,
+                    "weighted_share": w_by.get(lv, 0.0) / w[ok].sum() if ok.any() else np.nan,
                     "population_share": pop[lv] / pop_total if pop else np.nan,
                 }
             )

@@ -116,7 +116,7 @@ def normalise(df, ctx, log):
     text_cols = [c for c in df.columns if c != "source_row" and pd.api.types.is_string_dtype(df[c])]
     changed = 0
     for c in text_cols:
-        new = parse.normalise_text(df[c].astype(object))
+        new = parse.normalise_text(df[c])
         changed += int((new.fillna("") != df[c].fillna("")).sum())
         df[c] = new
     log.record(
@@ -367,8 +367,9 @@ def categorical(df, ctx, log):
             for text in [code, lvl.id, lvl.en, *lvl.match]:
                 table[_fold(text)] = code
         raw = df[v.name]
-        keys = raw.map(_fold, na_action="ignore")
-        coded = keys.map(table)
+        codes, uniques = pd.factorize(raw)  # each distinct spelling folded once
+        lookup = np.array([table.get(_fold(u), np.nan) for u in uniques] + [np.nan], object)
+        coded = pd.Series(lookup[codes], index=raw.index, name=v.name)
         bad = coded.isna() & raw.notna()
         df[v.name] = coded
         log.record(

@@ -839,8 +839,8 @@ def svyglm(
     # without which IRLS can diverge when weights are in the hundreds)
     beta, mu, v = _fit_glm(x, y, w / w.mean(), fam, names, max_iter, tol)
     a_inv = np.linalg.inv((x * (w * v)[:, None]).T @ x)
-    influence = (x * (w * (y - mu))[:, None]) @ a_inv
-    vcov = design._vcov(kept, influence)
+    # A^-1 B A^-1 with B the design variance of the score totals (= that of x_i w_i r_i A^-1)
+    vcov = a_inv @ design._vcov(kept, x * (w * (y - mu))[:, None]) @ a_inv
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     p = len(beta)
     rows_mask = np.zeros(len(design.data), dtype=bool)

@@ -78,29 +78,36 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     )
 
 
-def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise _fail(
-            path,
-            "the file is empty; download the export again.",
-            "berkas kosong; unduh ulang hasil ekspor.",
-        )
-    text = _decode(path, raw, spec.encoding)
-    lines = text.splitlines()
-    first = lines[min(spec.skip_rows, len(lines) - 1)] if lines else ""
-    delim = spec.delimiter or max(DELIMITERS, key=first.count)
-    seen = max(DELIMITERS, key=first.count)
-    if spec.delimiter and first.count(seen) > 2 * first.count(delim) + 1:
-        raise _fail(
-            path,
-            f"the columns are separated by {seen!r}, not by {delim!r} as the config says; "
-            f"set 'delimiter: \"{seen}\"' (or remove 'delimiter') in the config.",
-            f"kolom dipisah dengan {seen!r}, bukan {delim!r} seperti di konfigurasi; tulis "
-            f"'delimiter: \"{seen}\"' (atau hapus 'delimiter') di konfigurasi.",
-        )
+def _read_csv_arrow(text: str, delim: str, spec: InputFile, header: str) -> pd.DataFrame | None:
+    """The fast path: Arrow's multi-threaded reader, all columns as text. None (use pandas' C
+    reader, whose errors name the row) for two-row headers, blank or repeated headers, or any
+    row Arrow cannot read."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    names = next(csv.reader([header], delimiter=delim), [])
+    if spec.header_rows != 1 or not names or len(set(names)) < len(names) or "" in names:
+        return None
     try:
-        df = pd.read_csv(
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(skip_rows=spec.skip_rows),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.column_names != names:
+        return None
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", np.nan)}.get)
+
+
+def _read_csv_pandas(path: Path, text: str, delim: str, spec: InputFile) -> pd.DataFrame:
+    """pandas' C reader: slower, but its errors say which row is broken."""
+    try:
+        return pd.read_csv(
             io.StringIO(text),
             sep=delim,
             dtype=str,
@@ -133,6 +140,32 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
         raise _fail(
             path, f"the CSV is malformed ({e}); export it again.", f"CSV rusak ({e}); ekspor ulang."
         ) from None
+
+
+def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise _fail(
+            path,
+            "the file is empty; download the export again.",
+            "berkas kosong; unduh ulang hasil ekspor.",
+        )
+    text = _decode(path, raw, spec.encoding)
+    lines = text.splitlines()
+    first = lines[min(spec.skip_rows, len(lines) - 1)] if lines else ""
+    delim = spec.delimiter or max(DELIMITERS, key=first.count)
+    seen = max(DELIMITERS, key=first.count)
+    if spec.delimiter and first.count(seen) > 2 * first.count(delim) + 1:
+        raise _fail(
+            path,
+            f"the columns are separated by {seen!r}, not by {delim!r} as the config says; "
+            f"set 'delimiter: \"{seen}\"' (or remove 'delimiter') in the config.",
+            f"kolom dipisah dengan {seen!r}, bukan {delim!r} seperti di konfigurasi; tulis "
+            f"'delimiter: \"{seen}\"' (atau hapus 'delimiter') di konfigurasi.",
+        )
+    df = _read_csv_arrow(text, delim, spec, first)
+    if df is None:
+        df = _read_csv_pandas(path, text, delim, spec)
     if len(df.columns) == 1:
         other = max(DELIMITERS, key=first.count)
         hint_en, hint_id = "export it again as CSV with commas", "ekspor ulang sebagai CSV koma"
@@ -305,8 +338,8 @@ def read_file(path: Path, spec: InputFile) -> pd.DataFrame:
             "the file has a header but no answers.",
             "berkas hanya berisi judul kolom tanpa jawaban.",
         )
-    df = df.astype(object).where(df.notna(), "")
-    filled = df.map(lambda x: str(x).strip() != "")
+    df = df.apply(_blank_missing)
+    filled = df.apply(lambda col: col.astype(str).str.strip().ne(""))
     if not filled.to_numpy().any():
         raise _fail(
             path,
@@ -383,6 +416,18 @@ def prepare_export(
 
 
 # --- personal data -----------------------------------------------------------------------------
+
+
+def _blank_missing(col: pd.Series) -> pd.Series:
+    """Missing cells as "" (Arrow-backed text stays so; other columns become objects)."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return col.fillna("")
+    return col.astype(object).where(col.notna(), "")
+
+
+def as_text(col: pd.Series) -> pd.Series:
+    """Every cell as text, "" where missing (readers give text, numbers or dates)."""
+    return col.astype(str).where(col.notna(), "")
 
 
 def respondent_keys(df: pd.DataFrame, secret: bytes) -> tuple[pd.Series, pd.Series]:
@@ -477,7 +522,7 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
         if v.name not in df:
             df[v.name] = ""
     text = df.columns.drop("source_row")
-    df[text] = df[text].map(lambda x: x if isinstance(x, str) else ("" if pd.isna(x) else str(x)))
+    df[text] = df[text].apply(as_text)
     df["source_row"] = df["source_row"].astype("int64")
     key, source = respondent_keys(df, secret)
     names = df.get("full_name", None)

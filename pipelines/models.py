@@ -218,17 +218,20 @@ def svy_fit(
     wk = wk / wk.mean()  # as R's svyglm: prior weights scaled to mean 1 (same estimates)
     beta, mu, v = _fit_glm(xk, yk, wk, fam, names, 100, 1e-10)
     a_inv = np.linalg.inv((xk * (wk * v)[:, None]).T @ xk)
-    infl = (xk * (wk * (yk - mu))[:, None]) @ a_inv
+    # V = A^-1 B A^-1 with B from the scores, not from the influence values scores @ A^-1:
+    # the same matrix, without one more (rows x terms x terms) product
+    scores = xk * (wk * (yk - mu))[:, None]
     if robust_only:
         m = len(kept)
-        centred = infl - infl.mean(axis=0)
-        vcov = centred.T @ centred * m / (m - 1)
+        centred = scores - scores.mean(axis=0)
+        meat = centred.T @ centred * m / (m - 1)
         df = m - len(beta)
         kind = "robust"
     else:
-        vcov = design._vcov(kept, infl)
+        meat = design._vcov(kept, scores)
         df = design._degf(use)
         kind = "design"
+    vcov = a_inv @ meat @ a_inv
     return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind)
 
 

@@ -109,13 +109,24 @@ def _scalar_text(x: Any) -> str:
     return str(x)
 
 
-def _unique_apply(s: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray, list[Any]]:
+_UNDECIDED = object()  # a batch parser's "leave this value to the value-by-value parser"
+
+
+def _unique_apply(
+    s: pd.Series,
+    fn: Callable[[Any], Any],
+    batch: Callable[[np.ndarray], list[Any]] | None = None,
+) -> tuple[np.ndarray, list[Any]]:
     """Factorise ``s`` and apply ``fn`` once per distinct non-missing value.
 
-    Returns ``(codes, results)``; ``codes`` is -1 for missing input.
+    ``batch`` (optional) parses all distinct values at once and returns ``_UNDECIDED`` for
+    those ``fn`` must see. Returns ``(codes, results)``; ``codes`` is -1 for missing input.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return codes, [fn(u) for u in uniques]
+    if batch is None:
+        return codes, [fn(u) for u in uniques]
+    pre = batch(np.asarray(uniques, dtype=object))
+    return codes, [fn(u) if r is _UNDECIDED else r for u, r in zip(uniques, pre, strict=True)]
 
 
 def _map_unique(
@@ -123,6 +134,7 @@ def _map_unique(
     fn: Callable[[Any], Any],
     dtype: Any = object,
     na_value: Any = np.nan,
+    batch: Callable[[np.ndarray], list[Any]] | None = None,
 ) -> Parsed:
     """Apply ``fn`` to each distinct non-missing value of ``s`` and broadcast the results.
 
@@ -131,7 +143,7 @@ def _map_unique(
     NumPy ``take`` (the last slot stands for missing input, code -1).
     """
     s = _as_series(s)
-    codes, results = _unique_apply(s, fn)
+    codes, results = _unique_apply(s, fn, batch)
     n = len(results)
     bad = np.zeros(n + 1, dtype=bool)
     ok = np.zeros(n + 1, dtype=bool)
@@ -174,11 +186,13 @@ _WS = re.compile(r"\s+")
 
 
 def _norm(x: str) -> str:
-    x = unicodedata.normalize("NFKC", x)
-    x = _XML_ESCAPE.sub(" ", x)
-    x = _ZERO_WIDTH.sub("", x)
-    x = x.replace("\u00a0", " ")  # NFKC already does this; kept for clarity
-    return _WS.sub(" ", x).strip()
+    if not x.isascii():  # ASCII is already NFKC, without zero-width or non-breaking spaces
+        x = unicodedata.normalize("NFKC", x)
+        x = _ZERO_WIDTH.sub("", x)
+    if "_x000" in x:
+        x = _XML_ESCAPE.sub(" ", x)
+    # str.split() and the regex \s agree on what is whitespace (str.isspace)
+    return " ".join(x.split())
 
 
 def normalise_text(s: pd.Series, empty_as_na: bool = True) -> pd.Series:
@@ -197,7 +211,45 @@ def normalise_text(s: pd.Series, empty_as_na: bool = True) -> pd.Series:
             return _BLANK
         return y
 
-    return _map_unique(s, one).values
+    s = _as_series(s)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    done = _already_normal(pd.Series(uniques))  # compiled check, distinct values only
+    res = np.append(np.asarray(uniques, dtype=object), np.nan)
+    for i in np.flatnonzero(~done):
+        r = one(res[i])
+        res[i] = np.nan if r is _BLANK else r
+    return pd.Series(res[codes], index=s.index, name=s.name, dtype=object)
+
+
+# Python's whitespace in ASCII (str.isspace), other than one space between words
+_ASCII_WS_RUN = r"[\t-\r\x1c-\x1f]|^ | $|  |_x000"
+
+
+def _arrow_text(s: pd.Series):
+    """A text column as an Arrow array (no copy for pandas' Arrow-backed strings)."""
+    import pyarrow as pa
+
+    arr = pa.array(s.array if isinstance(s.dtype, pd.StringDtype) else s, from_pandas=True)
+    return arr.cast(pa.large_string())
+
+
+def _already_normal(s: pd.Series) -> np.ndarray:
+    """Where a value is non-empty ASCII text without odd spacing or export escapes, i.e. what
+    :func:`_norm` returns unchanged; checked in compiled code (a national round has millions)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pd.api.types.is_string_dtype(s.dtype):
+        return np.zeros(len(s), dtype=bool)
+    try:
+        arr = _arrow_text(s)
+    except (pa.ArrowException, TypeError):  # numbers among the text: value by value
+        return np.zeros(len(s), dtype=bool)
+    ok = pc.and_(
+        pc.and_(pc.string_is_ascii(arr), pc.greater(pc.utf8_length(arr), 0)),
+        pc.invert(pc.match_substring_regex(arr, _ASCII_WS_RUN)),
+    )
+    return ok.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _key(x: Any) -> str:
@@ -408,8 +460,19 @@ def missing_codes(s: pd.Series, codes: Iterable[Any] | None = None) -> pd.Series
         return _norm(_scalar_text(x)).casefold() in wanted
 
     s = _as_series(s)
-    parsed = _map_unique(s, one, na_value=False)
-    return parsed.values.astype(bool)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    u = pd.Series(uniques)
+    normal = _already_normal(u)  # plain ASCII text: compared in compiled code
+    hit = np.zeros(len(u) + 1, dtype=bool)
+    if normal.any():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lower = pc.utf8_lower(_arrow_text(u[normal]))  # = casefold for ASCII
+        hit[np.flatnonzero(normal)] = pc.is_in(lower, value_set=pa.array(sorted(wanted)))
+    for i in np.flatnonzero(~normal):
+        hit[i] = one(uniques[i])
+    return pd.Series(hit[codes], index=s.index, name=s.name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -806,7 +869,12 @@ def _detect_dayfirst(texts: Iterable[str]) -> bool:
     month-first; else dotted times ("14.03.22", Indonesian Google Forms) → day-first;
     colon times ("14:03:22", English Google Forms) → month-first; no evidence → day-first
     (Indonesian convention)."""
+    texts = list(texts)
     first_big = second_big = dotted = coloned = False
+    ascii_ = [t for t in texts if t.isascii()]
+    if len(ascii_) > 1000:  # millions of timestamps: the same rule in compiled code
+        first_big, second_big, dotted, coloned = _dayfirst_evidence(ascii_)
+        texts = [t for t in texts if not t.isascii()]
     for t in texts:
         m = _NUMERIC_DATE.match(t.casefold())
         if not m:
@@ -824,6 +892,30 @@ def _detect_dayfirst(texts: Iterable[str]) -> bool:
         return False
     # dotted-only → day-first, colon-only → month-first, mixed/no times → day-first
     return not (coloned and not dotted)
+
+
+def _dayfirst_evidence(texts: list[str]) -> tuple[bool, bool, bool, bool]:
+    """:func:`_detect_dayfirst`'s four clues from ASCII texts, with Arrow's regex engine."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.utf8_lower(pa.array(texts, type=pa.large_string()))
+    arr = arr.filter(pc.match_substring_regex(arr, _NUMERIC_DATE.pattern))
+    parts = pc.extract_regex(
+        arr, r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?:\d{4}|\d{2})(?P<rest>.*)$"
+    )
+    a = pc.cast(parts.field("a"), pa.int32())
+    b = pc.cast(parts.field("b"), pa.int32())
+    rest = parts.field("rest")
+    timed = pc.greater(pc.utf8_length(rest), 0)
+    colon = pc.match_substring(rest, ":")
+    dot = pc.and_(pc.match_substring(rest, "."), pc.invert(colon))
+    return (
+        bool(pc.any(pc.greater(a, 12)).as_py()),
+        bool(pc.any(pc.greater(b, 12)).as_py()),
+        bool(pc.any(pc.and_(timed, dot)).as_py()),
+        bool(pc.any(pc.and_(timed, colon)).as_py()),
+    )
 
 
 def dates(
@@ -866,7 +958,40 @@ def dates(
             return _BLANK
         return _parse_date_text(t, dayfirst, formats)
 
-    return _map_unique(s, one, dtype="datetime64[ns]", na_value=None)
+    batch = None if formats else (lambda u: _fast_dates(u, dayfirst))
+    return _map_unique(s, one, dtype="datetime64[ns]", na_value=None, batch=batch)
+
+
+# Every timestamp of an export has one of these shapes (Google Forms, Kobo): parsed at once.
+_FAST_NUMERIC = r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}[:.]\d{2}[:.]\d{2}$"
+_FAST_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})?$"
+
+
+def _fast_dates(uniques: np.ndarray, dayfirst: bool) -> list[Any]:
+    """Vectorised :func:`dates` for the two common timestamp shapes (the same results as the
+    value-by-value rules); every other value is left ``_UNDECIDED``."""
+    out: list[Any] = [_UNDECIDED] * len(uniques)
+    u = pd.Series(uniques, dtype=object)
+    text = u.where(u.map(lambda x: isinstance(x, str)), "").astype(object)
+    numeric = text.str.match(_FAST_NUMERIC).to_numpy(dtype=bool)
+    iso = text.str.match(_FAST_ISO).to_numpy(dtype=bool)
+    fmt = "%d/%m/%Y %H:%M:%S" if dayfirst else "%m/%d/%Y %H:%M:%S"
+    parsed = [
+        (numeric, pd.to_datetime(text[numeric].str.replace(".", ":"), format=fmt, errors="coerce")),
+        (
+            iso,
+            pd.to_datetime(
+                text[iso].str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True),
+                format="ISO8601",
+                errors="coerce",
+            ),
+        ),
+    ]
+    for mask, ts in parsed:
+        for i, v in zip(np.flatnonzero(mask), ts.to_numpy(dtype="datetime64[ns]"), strict=True):
+            if not np.isnat(v):
+                out[i] = v
+    return out
 
 
 def age_from_birth_year(birth_year: pd.Series, survey_date: Any) -> Parsed:
@@ -920,33 +1045,10 @@ def _place_key(x: Any) -> str:
 
 
 def _osa_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein (optimal string alignment) distance, early exit above ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                v = min(v, prev2[j - 2] + 1)
-            cur[j] = v
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[-1]
+    """Damerau-Levenshtein (optimal string alignment) distance; ``limit + 1`` when above it."""
+    from rapidfuzz.distance import OSA
 
-
-def _deletions(key: str, depth: int) -> set[str]:
-    """``key`` and every string made from it by deleting up to ``depth`` characters."""
-    out = {key}
-    frontier = {key}
-    for _ in range(max(depth, 0)):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        out |= frontier
-    return out
+    return OSA.distance(a, b, score_cutoff=limit)
 
 
 def match_places(
@@ -986,23 +1088,18 @@ def match_places(
         (k, v) for k, v in alias_by_key.items() if k not in canon_by_key
     ]
 
-    # Fuzzy candidates through a deletion index (as SymSpell): two keys within OSA distance d
-    # share a string reachable by at most d deletions from each, so only targets sharing one of
-    # the query's deletion variants are compared. Same results as comparing every target, but
-    # the cost no longer grows with (distinct typed names) x (places).
-    index: dict[str, list[int]] | None = None
+    target_keys = [tk for tk, _ in targets]
 
     def _fuzzy_candidates(k: str) -> list[tuple[str, str]]:
-        nonlocal index
-        if index is None:
-            index = {}
-            for i, (tk, _) in enumerate(targets):
-                for v in _deletions(tk, min(max_distance, len(tk) // 5)):
-                    index.setdefault(v, []).append(i)
-        hits: set[int] = set()
-        for v in _deletions(k, min(max_distance, len(k) // 5)):
-            hits.update(index.get(v, ()))
-        return [targets[i] for i in sorted(hits)]
+        """Targets within the largest distance any pair with ``k`` may have (compiled search)."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        cutoff = min(max_distance, len(k) // 5)
+        if cutoff <= 0:
+            return []
+        hits = process.extract(k, target_keys, scorer=OSA.distance, score_cutoff=cutoff, limit=None)
+        return [targets[i] for _, _, i in sorted(hits, key=lambda h: h[2])]
 
     def one(x: Any) -> Any:
         k = _place_key(x)

@@ -22,7 +22,6 @@ their free text, and :func:`scan_paths` looks for names through keyed fingerprin
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -360,30 +359,8 @@ def _check_secret(secret: bytes) -> bytes:
     return bytes(secret)
 
 
-def _plain(x: Any) -> str:
-    if isinstance(x, float | np.floating) and float(x).is_integer():
-        x = int(x)
-    t = unicodedata.normalize("NFKC", str(x))
-    return re.sub(r"\s+", " ", t).strip()
-
-
-def _identifier_key(x: Any) -> str | None:
-    """NIK → digits only; emails → lower case; anything else → case-folded, single-spaced."""
-    t = _plain(x)
-    if not t:
-        return None
-    d = re.sub(r"[\s.-]", "", t)
-    if d.isdigit() and len(d) == 16:
-        return d
-    if "@" in t:
-        return t.lower()
-    return t.casefold()
-
-
 def _hmac_hex(secret: bytes, domain: bytes, value: str, n: int) -> str:
-    return hmac.new(secret, domain + b"\x00" + value.encode("utf-8"), hashlib.sha256).hexdigest()[
-        :n
-    ]
+    return hmac.digest(secret, domain + b"\x00" + value.encode("utf-8"), "sha256").hex()[:n]
 
 
 def pseudonymise(values: pd.Series, secret: bytes, prefix: str = "R") -> pd.Series:
@@ -399,11 +376,28 @@ def pseudonymise(values: pd.Series, secret: bytes, prefix: str = "R") -> pd.Seri
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     out = np.empty(len(uniques) + 1, dtype=object)
     out[:] = np.nan
-    for i, u in enumerate(uniques):
-        k = _identifier_key(u)
-        if k is not None:
-            out[i] = prefix + _hmac_hex(secret, b"dampak-pseudonym-v1", k, 16)
+    keys = identifier_keys(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+    domain = b"dampak-pseudonym-v1\x00"
+    for i, k in zip(np.flatnonzero(keys.ne("").to_numpy()), keys[keys.ne("")], strict=True):
+        out[i] = prefix + hmac.digest(secret, domain + k.encode("utf-8"), "sha256").hex()[:16]
     return pd.Series(out[codes], index=s.index, name=s.name, dtype=object)
+
+
+def identifier_keys(values: pd.Series) -> pd.Series:
+    """Normalised identifiers, "" where none: NIK → its 16 digits, e-mail → lower case,
+    anything else → NFKC, case-folded, single-spaced (whole-number floats print as integers)."""
+    whole = values.map(lambda x: int(x) if isinstance(x, float) and x.is_integer() else x)
+    t = (
+        whole.astype(str)
+        .astype(object)
+        .str.normalize("NFKC")
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+    )
+    d = t.str.replace(r"[\s.-]", "", regex=True)
+    nik = d.str.isdigit() & d.str.len().eq(16)
+    email = t.str.contains("@", regex=False)
+    return t.str.casefold().where(~email, t.str.lower()).where(~nik, d).fillna("")
 
 
 _FIRST = "first:"

@@ -3,6 +3,7 @@ chosen reproducibly from libraries large enough that a quote can't point at a pe
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipelines import privacy
@@ -19,7 +20,9 @@ def select_quotes(
     text = df[column].astype("string")
     ok = text.notna() & text.str.len().between(40, 240) & (sizes >= threshold)
     ok &= ~text.fillna("").str.contains(r"\[(?:NAMA|TELEPON|EMAIL|NIK)\]", regex=True)
-    ok &= ~text.fillna("").map(lambda s: bool(privacy.find_personal_data(s))).astype(bool)
+    codes, uniques = pd.factorize(text.where(ok))  # each distinct text checked once
+    personal = np.array([bool(privacy.find_personal_data(u)) for u in uniques] + [False])
+    ok &= ~personal[codes]
     pool = df.loc[ok, ["wave", "site", column]].rename(columns={column: "text"})
     pool = pool.drop_duplicates("text")
     return pool.sample(n=min(k, len(pool)), random_state=seed).reset_index(drop=True)

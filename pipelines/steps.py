@@ -68,7 +68,7 @@ def run_ingest(cfg: SurveyConfig, cb: Codebook, out: Layout) -> pd.DataFrame:
         restricted / "source_ids.parquet", index=False
     )
     log = pd.concat(logs, ignore_index=True)
-    suppress.csv_safe(log).to_csv(folder / "ingest_log.csv", index=False)
+    suppress.write_csv(log, folder / "ingest_log.csv")
     return log
 
 
@@ -87,7 +87,7 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
         data, log = clean.clean_wave(raw, cfg, cb, wave)
         waves[wave.id] = data
         data.to_parquet(folder / f"{wave.id}.parquet", index=False)
-        suppress.csv_safe(data).to_csv(folder / f"{wave.id}.csv", index=False)
+        suppress.write_csv(data, folder / f"{wave.id}.csv")
         summaries.append(log.summary().assign(wave=wave.id))
         row_logs.append(log.row_log())
         quality[wave.id] = clean.quality(raw, data, log, cb)
@@ -132,7 +132,7 @@ def run_analyse(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict[str, pd.Da
     folder = _fresh(out.results)
     for name, table in results.items():
         table.to_parquet(folder / f"{name}.parquet", index=False)
-    suppress.csv_safe(results["estimates"]).to_csv(folder / "estimates.csv", index=False)
+    suppress.write_csv(results["estimates"], folder / "estimates.csv")
     return results
 
 

@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 
 from pipelines.parse import (
+    _NUMERIC_DATE,
+    _UNDECIDED,
+    DEFAULT_MISSING_CODES,
     Parsed,
+    _already_normal,
+    _dayfirst_evidence,
+    _fast_dates,
+    _norm,
+    _parse_date_text,
     age_from_birth_year,
     dates,
     likert,
@@ -487,3 +495,126 @@ def test_million_rows_under_a_second():
         assert time.perf_counter() - t0 < 1.0
         assert len(p.values) == 1_000_000
     assert rupiah(s).invalid.sum() == (s == "x").sum()
+
+
+FAST_DATE_CORPUS = [
+    "25/11/2025 14.03.22",
+    "5/1/2025 9.03.22",
+    "11/25/2025 14:03:22",
+    "1/2/2025 0:00:00",
+    "31/02/2025 10:00:00",  # no such day
+    "25/11/2025 24.00.00",  # no such hour
+    "13/13/2025 10:00:00",
+    "2025-11-25T14:03:22.123+07:00",
+    "2025-11-25 14:03:22",
+    "2025-11-25T14:03:22Z",
+    "2025-11-25T14:03:22.5-0500",
+    "2025-02-30T10:00:00",
+    " 25/11/2025  14.03.22 ",  # odd spacing: the value-by-value rules handle it
+    "25 Nopember 2025",
+    "45986",
+    "",
+]
+
+
+@pytest.mark.parametrize("dayfirst", [True, False])
+def test_fast_timestamp_path_equals_value_by_value_rules(dayfirst):
+    """The vectorised path for common timestamp shapes gives exactly what the rules give."""
+    s = pd.Series(FAST_DATE_CORPUS * 3, dtype=object)
+    got = dates(s, dayfirst=dayfirst)
+    expected = []
+    for x in s:
+        t = _norm(x)
+        r = _parse_date_text(t, dayfirst, None) if t else None
+        expected.append(pd.NaT if r is None else pd.Timestamp(r))
+    pd.testing.assert_series_equal(
+        got.values, pd.Series(expected, dtype="datetime64[ns]"), check_names=False
+    )
+    assert got.invalid.tolist() == [
+        bool(_norm(x)) and e is pd.NaT for x, e in zip(s, expected, strict=True)
+    ]
+    fast = _fast_dates(np.array(FAST_DATE_CORPUS, dtype=object), dayfirst)
+    assert sum(v is not _UNDECIDED for v in fast) == 7  # 3 valid numeric + 4 valid ISO
+
+
+def test_normalise_text_fast_path_equals_value_by_value_rule():
+    """Values the compiled check passes are exactly those the rule leaves unchanged."""
+    corpus = [
+        "ok text",
+        "a  b",
+        " lead",
+        "trail ",
+        "tab\there",
+        "x\x1cy",
+        "v\x0bw",
+        "",
+        "ñ",
+        "nbsp\u00a0x",
+        "_x000D_y",
+        "_x000Z_",
+        "zero\u200bwidth",
+        "Ａ",
+        "plain",
+        np.nan,
+    ]
+    s = pd.Series(corpus * 2, dtype="str")
+    got = normalise_text(s)
+    expected = [None if not isinstance(x, str) or not _norm(x) else _norm(x) for x in s]
+    assert got.astype(object).where(got.notna(), None).tolist() == expected
+    assert _already_normal(s).sum() == 2 * 2  # "ok text" and "plain": the rest go value by value
+
+
+def test_missing_codes_compiled_path_equals_value_by_value_rule():
+    corpus = [
+        "99",
+        "Tidak Tahu",
+        " tidak  tahu ",
+        "N/A",
+        "n/a",
+        "NA",
+        "-",
+        "",
+        "TT",
+        "tt",
+        "99.0",
+        "answer",
+        "Ｎ/Ａ",
+        "tidak\u00a0tahu",
+        np.nan,
+        "999",
+    ]
+    s = pd.Series(corpus * 2, dtype="str")
+    wanted = {_norm(c).casefold() for c in DEFAULT_MISSING_CODES}
+    expected = [isinstance(x, str) and _norm(x).casefold() in wanted for x in s]
+    assert missing_codes(s).tolist() == expected
+    assert missing_codes(s.astype(object)).tolist() == expected
+    assert sum(expected) == 2 * 12
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ["{d}/{m}/2025 14.03.22"],
+        ["{m}/{d}/2025 14:03:22"],
+        ["{m}/{m}/2025 9:03:22 PM", "{m}-{m}-25"],
+        ["{m}/{m}/2025 10.00.00", "{m}/{m}/2025 10:00:00", "2025-11-25", "25 Nov 2025"],
+    ],
+)
+def test_dayfirst_clues_in_compiled_code_equal_the_rule(shapes):
+    """Above 1,000 distinct timestamps the clues are read with Arrow: same clues."""
+    rng = np.random.default_rng(1)
+    texts = [
+        shapes[i % len(shapes)].format(d=rng.integers(13, 29), m=rng.integers(1, 13))
+        for i in range(1500)
+    ]
+    clues = [False] * 4
+    for t in texts:
+        m = _NUMERIC_DATE.match(t.casefold())
+        if m:
+            clues[0] |= int(m.group(1)) > 12
+            clues[1] |= int(m.group(2)) > 12
+            if m.group(4) is not None:
+                rest = t[m.end(3) :]
+                clues[2] |= "." in rest and ":" not in rest
+                clues[3] |= ":" in rest
+    assert list(_dayfirst_evidence(texts)) == clues

@@ -14,6 +14,7 @@ from pipelines.privacy import (
     assert_clean,
     default_secret_path,
     find_personal_data,
+    identifier_keys,
     load_or_create_secret,
     mask_text,
     name_fingerprints,
@@ -202,6 +203,53 @@ def test_pseudonymise_keyed_stable_and_normalised():
 
     assert hashlib.sha256(b"1372011234560001").hexdigest()[:16] not in a.iloc[0]
     assert pseudonymise(pd.Series(["x"]), SECRET, prefix="P-").iloc[0].startswith("P-")
+
+
+def _reference_key(x) -> str:
+    """The normalisation rule written value by value, independent of the vectorised one."""
+    import re
+    import unicodedata
+
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    t = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(x))).strip()
+    d = re.sub(r"[\s.-]", "", t)
+    if not t:
+        return ""
+    if d.isdigit() and len(d) == 16:
+        return d
+    return t.lower() if "@" in t else t.casefold()
+
+
+def test_identifier_keys_match_value_by_value_rule():
+    values = [
+        "1372 0112 3456 0001",
+        "1372.0112.3456.0001",
+        "１３７２０１１２３４５６０００１",  # full-width digits
+        "137201123456000",  # 15 digits: not a NIK
+        1372011234560001.0,
+        " Ani@Gmail.COM ",
+        "STRASSE  Straße",
+        "İstanbul",
+        "  ",
+        "",
+        "08-12 3456 7890",
+        42.5,
+    ]
+    got = identifier_keys(pd.Series(values, dtype=object))
+    assert list(got) == [_reference_key(v) for v in values]
+    assert got.iloc[0] == got.iloc[1] == got.iloc[2] == "1372011234560001"
+    assert got.iloc[6] == "strasse  strasse".replace("  ", " ")
+
+
+def test_pseudonym_is_hmac_of_the_normalised_key():
+    import hashlib
+    import hmac
+
+    got = pseudonymise(pd.Series(["Ani@Gmail.com", "1372 0112 3456 0001"]), SECRET)
+    for value, key in zip(got, ["ani@gmail.com", "1372011234560001"], strict=True):
+        mac = hmac.new(SECRET, b"dampak-pseudonym-v1\x00" + key.encode(), hashlib.sha256)
+        assert value == "R" + mac.hexdigest()[:16]
 
 
 def test_pseudonymise_rejects_weak_secret():

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.suppress import csv_safe, primary, safe_percent, secondary, secondary_1d
+from pipelines.suppress import csv_safe, primary, safe_percent, secondary, secondary_1d, write_csv
 
 # ---------------------------------------------------------------------------------------------
 # an attacker who knows the published margins and solves lines with one unknown, repeatedly
@@ -285,3 +285,37 @@ def test_no_warnings_on_clean_suppression(two_way):
         warnings.simplefilter("error")
         secondary(two_way, "r", "c")
         primary(two_way.assign(estimate=1.0))
+
+
+def test_write_csv_reads_back_as_the_table_with_formulas_guarded(tmp_path):
+    df = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2025-11-25 14:03:22", None, "2025-01-02 08:00:00"]),
+            "ms": pd.to_datetime(
+                ["2025-11-25 14:03:22.125", None, "2025-01-02 08:00:00"], format="ISO8601"
+            ),
+            "flag": [True, False, True],
+            "count": pd.array([1, None, 3], dtype="Int64"),
+            "score": [1.5, np.nan, -2.25],
+            "text": pd.Series(["=HYPERLINK(1)", None, 'say "hi", ok'], dtype="str"),
+            "cat": pd.Categorical(["a", None, "b"]),
+        }
+    )
+    path = tmp_path / "t.csv"
+    write_csv(df, path)
+    lines = path.read_text().splitlines()
+    assert lines[1].startswith("2025-11-25 14:03:22,2025-11-25 14:03:22.125")  # no ".000000"
+    back = pd.read_csv(path, parse_dates=["when", "ms"])
+    assert back["when"].tolist()[::2] == df["when"].tolist()[::2] and back["when"].isna()[1]
+    assert back["ms"].iloc[0] == df["ms"].iloc[0]
+    assert back["flag"].tolist() == [True, False, True]
+    assert back["count"].isna().tolist() == [False, True, False] and back["count"].iloc[2] == 3
+    assert back["score"].iloc[2] == -2.25  # real negative numbers stay numbers
+    assert back["text"].iloc[0] == "'=HYPERLINK(1)" and back["text"].iloc[2] == 'say "hi", ok'
+    assert back["cat"].iloc[1] != back["cat"].iloc[1]  # missing stays empty
+
+
+def test_write_csv_mixed_objects_still_written(tmp_path):
+    df = pd.DataFrame({"x": [1, "=a", 2.5]}, dtype=object)
+    write_csv(df, tmp_path / "m.csv")
+    assert pd.read_csv(tmp_path / "m.csv")["x"].tolist() == ["1", "'=a", "2.5"]
