@@ -568,7 +568,7 @@ def _find_all(text: str) -> list[tuple[str, int, int]]:
         pad = np.zeros(2, dtype=codes.dtype)
         ext = np.concatenate((pad, codes, pad))  # ext[i + 2] == codes[i]; 0 outside
         p1, p2 = ext[ds + 1], ext[ds]
-        nx1, nx2 = ext[de + 2], ext[de + 3]
+        nx1 = ext[de + 2]  # the character after each run
 
         def is_sep(c: np.ndarray, chars: bytes) -> np.ndarray:
             return np.isin(c, np.frombuffer(chars, dtype=np.uint8).astype(codes.dtype))
@@ -581,9 +581,29 @@ def _find_all(text: str) -> list[tuple[str, int, int]]:
         second = ext[np.minimum(ds + 3, len(ext) - 1)].astype(np.int64) - 48
         two = np.where(length >= 2, first * 10 + second, -1)
         prov = _PROVINCE_2DIGIT[np.clip(two, 0, 99)] & (two >= 0)
-        grouped = np.isin(length, [2, 4, 6]) & is_sep(nx1, b" .-") & is_digit(nx2)
+
+        # grouped NIKs are 4-4-4-4, 2-2-2-6-4 or 6-6-4 with one repeated separator: check the
+        # whole chain of runs (so decimals "13.98" or age bands "18-24" are not candidates)
+        def shifted(a: np.ndarray, k: int, fill) -> np.ndarray:
+            return np.concatenate((a[k:], np.full(min(k, len(a)), fill, dtype=a.dtype)))
+
+        def chain(groups: tuple[int, ...]) -> np.ndarray:
+            ok = (length == groups[0]) & is_sep(nx1, b" .-")
+            for k, g in enumerate(groups[1:], 1):
+                ok &= shifted(length, k, 0) == g
+                ok &= shifted(ds, k, -1) == shifted(de, k - 1, -9) + 1
+                if k < len(groups) - 1:
+                    ok &= shifted(nx1, k, 0) == nx1
+            return ok
+
+        grouped = chain((4, 4, 4, 4)) | chain((2, 2, 2, 6, 4)) | chain((6, 6, 4))
         nik = prov & ((length == 16) | grouped)
-        phone = (two == 8) | (two == 62)
+        # "08" must run on into "08x" (so times like "08:15" are not candidates); "62" is
+        # followed by "8" or by a separator or "(" and then the 8
+        third = ext[np.minimum(ds + 4, len(ext) - 1)].astype(np.int64) - 48
+        phone = ((two == 8) & (length >= 3)) | (
+            (two == 62) & (((length >= 3) & (third == 8)) | ((length == 2) & is_sep(nx1, b" .-(")))
+        )
         cand = np.flatnonzero(~blocked & (nik | phone))
         last_end = -1
         for i in cand.tolist():

@@ -390,3 +390,49 @@ def test_assert_clean_raises_readable_error(clean_dir):
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(DampakError):
         scan_paths([tmp_path / "nope"])
+
+
+PII_TOKENS = [
+    "1372011234560001",
+    "1372 0112 3456 0001",
+    "13.72.01.123456.0001",
+    "137201-123456-0001",
+    "081234567890",
+    "+62 812-3456-7890",
+    "62812 3456 789",
+    "(0812) 3456 7890",
+    "0812.3456.7890",
+    "6281234567890",
+    "62-8123-4567-89",
+    "ani.s@gmail.com",
+]
+NOT_PII_TOKENS = [
+    "13.98",
+    "18-24",
+    "2025-08-14 08:12:33",
+    "25/11/2025 14.03.22",
+    "6250000",
+    "628",
+    "08:15",
+    "14.03.22",
+    "1372 0112",
+    "13.72.01.12",
+    "Rp 1.500.000",
+    "99",
+]
+
+
+def test_fast_finder_equals_a_plain_regex_pass_on_mixed_text():
+    """The NumPy pre-filter only skips places where the regexes cannot match."""
+    from pipelines.privacy import PII_RE, _find_all, _kind_of
+
+    rng = np.random.default_rng(7)
+    seps = [",", " ", ";", "\n", ", ", '","']
+    tokens = PII_TOKENS + NOT_PII_TOKENS * 3
+    text = "".join(
+        tokens[rng.integers(len(tokens))] + seps[rng.integers(len(seps))] for _ in range(5000)
+    )
+    plain = [(k, m.start(), m.end()) for m in PII_RE.finditer(text) if (k := _kind_of(m))]
+    got = _find_all(text)
+    assert got == plain
+    assert {k for k, _, _ in got} == {"nik", "phone", "email"} and len(got) > 500
