@@ -109,6 +109,8 @@ def subgroup_effects(
         if breakdown not in df:
             continue
         g_all = _labels(df[breakdown])
+        covs = [c for c in covariates if c in df and c != breakdown]
+        base = design_matrix(df, covs)  # shared by every outcome of this breakdown
         for outcome in outcomes:
             if outcome in _ENDOGENOUS.get(breakdown, set()):
                 continue
@@ -121,7 +123,7 @@ def subgroup_effects(
                 g_all,
                 breakdown,
                 outcome,
-                covariates,
+                base,
                 treatment,
                 cluster,
                 min_per_cell,
@@ -144,28 +146,34 @@ def subgroup_effects(
     return out
 
 
-def _one(design, df, t, g_all, breakdown, outcome, covariates, treatment, cluster, min_cell):
+def _one(design, df, t, g_all, breakdown, outcome, base, treatment, cluster, min_cell):
+    """Interaction model of one outcome by one breakdown; ``base`` is the covariates'
+    ``design_matrix`` (intercept first)."""
     y = outcome_values(df, outcome)
     base_ok = np.isfinite(y) & np.isfinite(t) & g_all.notna().to_numpy() & design.domain
     g = g_all.to_numpy()
-    counts = pd.crosstab(g[base_ok], t[base_ok])
-    if 0.0 not in counts.columns or 1.0 not in counts.columns:
+    codes, uniques = pd.factorize(g[base_ok])
+    treated = t[base_ok] == 1.0
+    n_treated = np.bincount(codes, weights=treated, minlength=len(uniques))
+    n_control = np.bincount(codes, weights=~treated & (t[base_ok] == 0.0), minlength=len(uniques))
+    if not n_treated.any() or not n_control.any():
         return []
-    keep = counts.index[(counts[0.0] >= min_cell) & (counts[1.0] >= min_cell)]
+    keep = uniques[(n_control >= min_cell) & (n_treated >= min_cell)]
     levels = sorted(keep, key=_sort_key)
     if len(levels) < 2:
         return []
     ok_g = (_codes(g, levels) >= 0) & base_ok
-    covs = [c for c in covariates if c in df and c != breakdown]
     if breakdown == cluster:
-        return _one_many(design, df, y, t, g, levels, ok_g, breakdown, outcome, covs, treatment)
+        return _one_many(design, y, t, g, levels, ok_g, breakdown, outcome, base, treatment)
     extra = {}
     for i, lv in enumerate(levels):
         ind = (g == lv).astype(np.float64)
         if i:
             extra[f"group[{lv}]"] = ind
         extra[f"{treatment}:{lv}"] = ind * np.nan_to_num(t)
-    x, names, ok = design_matrix(df, covs, extra)
+    bx, bnames, ok = base
+    x = np.column_stack([bx[:, :1], *extra.values(), bx[:, 1:]])
+    names = [bnames[0], *extra, *bnames[1:]]
     use = ok & ok_g
     effect_terms = [f"{treatment}:{lv}" for lv in levels]
     xx, nn = drop_constant(x, names, use, keep=effect_terms)
@@ -240,7 +248,7 @@ def _codes(g: np.ndarray, levels: Sequence) -> np.ndarray:
     return lookup[codes]  # code -1 (missing) picks the trailing -1
 
 
-def _one_many(design, df, y, t, g, levels, ok_g, breakdown, outcome, covs, treatment):
+def _one_many(design, y, t, g, levels, ok_g, breakdown, outcome, base, treatment):
     """:func:`_one` for a breakdown by the sampling cluster (hundreds or thousands of sites),
     without the dense n x (2 x sites) design matrix.
 
@@ -254,7 +262,7 @@ def _one_many(design, df, y, t, g, levels, ok_g, breakdown, outcome, covs, treat
     from pipelines.design import DesignError
 
     fam = outcome_family(outcome)
-    z, znames, zok = design_matrix(df, covs)
+    z, znames, zok = base
     z, znames = z[:, 1:], znames[1:]  # the per-group intercepts replace the intercept
     w_all = design.row_weights
     use = ok_g & zok & design.domain & np.isfinite(y) & (w_all > 0)
