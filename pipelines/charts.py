@@ -28,6 +28,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure as MplFigure
+from matplotlib.image import imsave
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -82,9 +83,19 @@ def _new_figure(height_in: float) -> MplFigure:
 
 
 def _to_png(fig: MplFigure) -> bytes:
+    """The figure as PNG: one draw (layout included) instead of savefig's layout pass plus draw;
+    the same pixels. The figure is not registered with pyplot: it is freed with its last use."""
+    fig.set_facecolor("white")
+    fig.canvas.draw()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    fig.clear()  # release artists promptly; the figure is not registered with pyplot
+    imsave(
+        buf,
+        fig.canvas.buffer_rgba(),
+        format="png",
+        origin="upper",
+        dpi=DPI,
+        metadata={"Software": None},
+    )
     return buf.getvalue()
 
 

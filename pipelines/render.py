@@ -11,11 +11,15 @@ CSS is inline) and a Content-Security-Policy that forbids both.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import hashlib
 import io
+import os
 import re
 import struct
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -310,7 +314,7 @@ def _font_paths() -> dict[str, Path]:
     return paths
 
 
-def _make_pdf(lang: str, footer_text: str):
+def _make_pdf(lang: str, footer_text: str, fonts: dict[str, Path]):
     from fpdf import FPDF
 
     class ReportPDF(FPDF):
@@ -329,15 +333,191 @@ def _make_pdf(lang: str, footer_text: str):
             self.cell(self.epw - page_w, 5, left, align="L")
             self.cell(page_w, 5, page, align="R")
 
+        def set_font(self, family=None, style="", size=0) -> None:
+            # add a style on first use: fpdf2 embeds (and subsets) every added font, used or not
+            if (family or self.font_family or "").lower() == FONT.lower():
+                letters = getattr(style, "style", style).upper()
+                key = "".join(sorted(letters.replace("U", "").replace("S", "")))
+                if key in fonts and FONT.lower() + key not in self.fonts:
+                    _add_font(self, key, fonts[key])
+            super().set_font(family, style, size)
+
     pdf = ReportPDF(orientation="P", unit="mm", format="A4")
-    for style, path in _font_paths().items():
-        _add_font(pdf, style, path)
     pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     pdf.set_auto_page_break(True, margin=MARGIN_MM)
     return pdf
 
 
-_PARSED_FONTS: dict[str, Any] = {}
+# The reduced fonts keep these code points (ranges inclusive): what the reports' languages,
+# templates and Indonesian names use. Fewer glyphs make every embedding cheaper; a document
+# with any other character DejaVu has is written with the full fonts (see _document_fonts).
+REDUCED_RANGES = (
+    (0x0020, 0x007E),  # Basic Latin
+    (0x00A0, 0x024F),  # Latin-1 Supplement, Latin Extended-A and -B
+    (0x02B0, 0x02FF),  # spacing modifier letters
+    (0x0300, 0x036F),  # combining diacritical marks
+    (0x2000, 0x20CF),  # General Punctuation, superscripts and subscripts, currency
+    (0x2116, 0x2116),  # numero sign
+    (0x2122, 0x2122),  # trade mark sign
+    (0x2190, 0x2199),  # simple arrows
+    (0x2212, 0x2213),  # minus, minus-or-plus
+    (0x2218, 0x221E),  # ring, bullet operators, square root, infinity
+    (0x2248, 0x2248),  # almost equal
+    (0x2260, 0x2265),  # not equal, less/greater than or equal
+    (0x25A0, 0x25A1),  # black and white squares
+    (0x25AA, 0x25AB),  # small squares
+    (0x25B2, 0x25BC),  # triangles
+    (0x25C6, 0x25CF),  # diamonds, circles
+    (0x2713, 0x2717),  # check and ballot marks
+    (0xFFFD, 0xFFFD),  # replacement character
+)
+# Tables fpdf2 drops when it embeds a font anyway (layout, colour, bitmaps) and never reads
+# without text shaping (off here); decompiling GSUB/GPOS was most of the cost of each PDF.
+_REDUCED_DROP = ("GSUB", "GPOS", "GDEF", "MATH", "FFTM", "kern", "hdmx", "meta", "BASE", "JSTF")
+_REDUCED_SPEC = f"v1|{REDUCED_RANGES}|{_REDUCED_DROP}|cmap31"
+_REDUCED: dict[tuple[Path, Path], tuple[Path, frozenset[int]] | None] = {}
+_FULL_CMAPS: dict[Path, frozenset[int]] = {}
+
+
+def font_cache_dir() -> Path:
+    """Where reduced fonts are kept: $DAMPAK_CACHE_DIR/fonts, else the user's XDG cache."""
+    own = os.environ.get("DAMPAK_CACHE_DIR")
+    if own:
+        return Path(own) / "fonts"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "dampak" / "fonts"
+
+
+def _reduced_font(path: Path) -> tuple[Path, frozenset[int]] | None:
+    """The cached reduced copy of ``path`` and its code points; None (use the full font) when
+    it cannot be built or read, e.g. a read-only cache folder."""
+    key = (path, font_cache_dir())
+    if key not in _REDUCED:
+        try:
+            _REDUCED[key] = _build_reduced(path, key[1])
+        except Exception:  # noqa: BLE001 - any failure: the full font still works
+            _REDUCED[key] = None
+    return _REDUCED[key]
+
+
+def _build_reduced(path: Path, cache_dir: Path) -> tuple[Path, frozenset[int]]:
+    """The reduced copy of ``path`` in ``cache_dir``, built once per font file and fontTools
+    version (both in its name), rebuilt if unreadable; and the code points it has."""
+    from fontTools import version as fonttools_version
+
+    data = path.read_bytes()
+    digest = hashlib.sha256(data)
+    digest.update(f"|{fonttools_version}|{_REDUCED_SPEC}".encode())
+    target = cache_dir / f"{path.stem}-{digest.hexdigest()[:24]}.ttf"
+    if target.exists():
+        with contextlib.suppress(Exception):
+            return target, _reduced_cmap(target)
+    _write_reduced(data, path.stem, target)
+    return target, _reduced_cmap(target)
+
+
+_NEEDED_TABLES = {"head", "hhea", "maxp", "OS/2", "post", "name", "cmap", "hmtx", "loca", "glyf"}
+
+
+def _reduced_cmap(target: Path) -> frozenset[int]:
+    """The code points of a cached reduced font; raises if the file is damaged."""
+    from fontTools import ttLib
+
+    font = ttLib.TTFont(str(target), lazy=True)
+    cmap = frozenset(font.getBestCmap() or ())
+    if not cmap or not _NEEDED_TABLES.issubset(font.keys()):
+        raise RenderError(f"Reduced font {target} is incomplete.")
+    return cmap
+
+
+def _write_reduced(data: bytes, stem: str, target: Path) -> None:
+    """Subset the font to REDUCED_RANGES without layout tables; written to a temporary file and
+    renamed, so concurrent workers never read half a font."""
+    from fontTools import subset, ttLib
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    font = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False)
+    options = subset.Options(
+        notdef_outline=True,
+        recommended_glyphs=True,
+        glyph_names=True,
+        name_IDs=["*"],
+        name_languages=["*"],
+        layout_features=[],
+    )
+    options.drop_tables += list(_REDUCED_DROP)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[u for lo, hi in REDUCED_RANGES for u in range(lo, hi + 1)])
+    subsetter.subset(font)
+    cmap = font["cmap"]
+    # one Windows BMP subtable is all fpdf2 reads (and each one is decoded per embedding)
+    bmp = [tb for tb in cmap.tables if (tb.platformID, tb.platEncID, tb.format) == (3, 1, 4)]
+    if bmp:
+        cmap.tables = bmp
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            font.save(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _full_cmap(path: Path) -> frozenset[int]:
+    """The code points the full font has (read only when a document needs more than Latin)."""
+    if path not in _FULL_CMAPS:
+        from fontTools import ttLib
+
+        _FULL_CMAPS[path] = frozenset(ttLib.TTFont(str(path), lazy=True).getBestCmap() or ())
+    return _FULL_CMAPS[path]
+
+
+def _needs_full(chars: set[str], full: dict[str, Path], reduced: dict[str, frozenset[int]]) -> bool:
+    """Whether some character is drawn by a full font but not by its reduced copy."""
+    for style, path in full.items():
+        outside = {ord(c) for c in chars if c >= " "} - reduced[style]
+        if outside and outside & _full_cmap(path):
+            return True
+    return False
+
+
+def _document_fonts(chars: set[str]) -> dict[str, Path]:
+    """The font files for a document with these characters: the reduced copies (fast to
+    embed) when they cover every character the full fonts can draw, else the full fonts."""
+    full = _font_paths()
+    found = {style: _reduced_font(path) for style, path in full.items()}
+    if any(f is None for f in found.values()):
+        return full
+    cmaps = {style: f[1] for style, f in found.items() if f is not None}
+    if _needs_full(chars, full, cmaps):
+        return full
+    return {style: f[0] for style, f in found.items() if f is not None}
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a prepared document (text drawn in the PDF, and a little more)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+_PARSED_FONTS: dict[tuple[str, Path], Any] = {}
+
+
+def _font_handle(path: Path) -> Any:
+    """A lazy fontTools handle for fpdf2 to subset in place; like pyftsubset's default, glyph
+    bounds stay as stored instead of every embedded glyph being decoded and re-encoded."""
+    from fontTools import ttLib
+
+    return ttLib.TTFont(str(path), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
 
 
 def _add_font(pdf: Any, style: str, path: Path) -> None:
@@ -350,15 +530,14 @@ def _add_font(pdf: Any, style: str, path: Path) -> None:
     Falls back to a plain ``add_font`` if fpdf2's font object does not look as expected.
     """
     key = f"{FONT.lower()}{style}"
-    cached = _PARSED_FONTS.get(key)
+    cached = _PARSED_FONTS.get((style, path))
     if cached is not None and key not in pdf.fonts:
         try:
-            from fontTools import ttLib
             from fpdf.fonts import SubsetMap
 
             font = copy.copy(cached)
             font.i = len(pdf.fonts) + 1
-            font.ttfont = ttLib.TTFont(str(path), recalcTimestamp=False, lazy=True)
+            font.ttfont = _font_handle(path)
             font.biggest_size_pt = 0
             font.missing_glyphs = []
             font._hbfont = None
@@ -366,11 +545,12 @@ def _add_font(pdf: Any, style: str, path: Path) -> None:
             pdf.fonts[key] = font
             return
         except Exception:  # noqa: BLE001 - an fpdf2 change: parse the font as usual
-            _PARSED_FONTS.pop(key, None)
+            _PARSED_FONTS.pop((style, path), None)
     pdf.add_font(FONT, style, str(path))
     font = pdf.fonts.get(key)
     if font is not None and getattr(font, "color_font", None) is None and not font.is_cff:
-        _PARSED_FONTS[key] = font
+        font.ttfont = _font_handle(path)
+        _PARSED_FONTS[(style, path)] = font
 
 
 def _ensure_space(pdf: Any, height: float) -> None:
@@ -549,8 +729,24 @@ def _pdf_callout(pdf: Any, block: dict[str, Any]) -> None:
 def render_pdf(doc: Document) -> bytes:
     """The document as PDF bytes (A4, DejaVu Sans, outline, page numbers, language metadata)."""
     ctx = _prepare(doc)
+    chars = set("".join(_strings(ctx))) | set(t("render.page_of", ctx["lang"], page=0, total=0))
+    fonts = _document_fonts(chars | set("•…0123456789"))
+    pdf = _render_pdf(ctx, fonts)
+    full = _font_paths()
+    if fonts != full:
+        # safety net: text drawn but not walked above, missing from a reduced font (checked
+        # before output(), which warns about missing glyphs; the last footer, drawn then, was
+        # walked above)
+        missing = {chr(u) for f in pdf.fonts.values() for u in getattr(f, "missing_glyphs", ())}
+        if missing and _document_fonts(missing) == full:
+            pdf = _render_pdf(ctx, full)
+    return bytes(pdf.output())
+
+
+def _render_pdf(ctx: dict[str, Any], fonts: dict[str, Path]) -> Any:
+    """Lay the prepared document out on an ``FPDF`` with these font files (not yet output)."""
     lang = ctx["lang"]
-    pdf = _make_pdf(lang, ctx["footer"])
+    pdf = _make_pdf(lang, ctx["footer"], fonts)
     pdf.set_lang(lang)
     pdf.set_title(ctx["title"])
     if ctx["subtitle"]:
@@ -605,7 +801,7 @@ def render_pdf(doc: Document) -> bytes:
         _ensure_space(pdf, 12)
         pdf.ln(2)
         _pdf_small(pdf, ctx["footer"], style="", size=8)
-    return bytes(pdf.output())
+    return pdf
 
 
 def write_pdf(doc: Document, path: str | Path) -> Path:

@@ -100,14 +100,29 @@ def kernel_name() -> str:
     return os.environ.get("DAMPAK_KERNEL") or ("dampak" if "dampak" in specs else "python3")
 
 
-def execute(nb: Notebook, params: dict, out: Path, kernel: str | None = None) -> float:
-    """Run one notebook with Papermill; return its wall time. Raises papermill's error on failure."""
+def execute(
+    nb: Notebook, params: dict, out: Path, kernel: str | None = None, warm: bool = False
+) -> float:
+    """Run one notebook with Papermill; return its wall time. Raises papermill's error on failure.
+
+    ``warm``: run it in this worker's already started kernel (pipelines.warmkernel), reset
+    first; for the per-site fan-out. Kernel log lines then go to one file per worker."""
     import papermill as pm
 
     check_params(nb, params)
     out.parent.mkdir(parents=True, exist_ok=True)
+    log, engine = out.with_suffix(".kernel.log"), {}
+    if warm:
+        from pipelines import warmkernel
+
+        log = out.parent / f"kernel.worker-{os.getpid()}.log"
+        engine = {
+            "engine_name": warmkernel.ENGINE,
+            "warm_scope": str(out.parent),  # one run's fan-out: a later run gets new kernels
+            "kernel_log": str(log),
+        }
     t0 = time.perf_counter()
-    with _kernel_log(out.with_suffix(".kernel.log")):
+    with _kernel_log(log, append=warm, title=out.name):
         pm.execute_notebook(
             str(paths.NOTEBOOKS / nb.file),
             str(out),
@@ -116,17 +131,22 @@ def execute(nb: Notebook, params: dict, out: Path, kernel: str | None = None) ->
             progress_bar=False,
             cwd=str(paths.NOTEBOOKS),
             log_output=False,
+            **engine,
         )
     return time.perf_counter() - t0
 
 
 @contextlib.contextmanager
-def _kernel_log(path: Path) -> Iterator[None]:
+def _kernel_log(path: Path, append: bool = False, title: str = "") -> Iterator[None]:
     """Send the kernel process's own log lines (stderr) to a file beside the executed notebook;
-    errors still reach the user through Papermill's exception."""
+    errors still reach the user through Papermill's exception. ``append``: a shared log, where
+    each notebook's lines follow a line naming it."""
     sys.stderr.flush()
     saved = os.dup(2)
-    with open(path, "w") as fh:
+    with open(path, "a" if append else "w") as fh:
+        if append:
+            fh.write(f"--- {title}\n")
+            fh.flush()
         os.dup2(fh.fileno(), 2)
         try:
             yield
@@ -137,8 +157,9 @@ def _kernel_log(path: Path) -> Iterator[None]:
 
 
 def _run_site(args: tuple) -> tuple[str, float]:
+    """One site's report in the executor: in the worker's warm kernel (see pipelines.warmkernel)."""
     nb, params, out, kernel = args
-    return params["site"], execute(nb, params, Path(out), kernel)
+    return params["site"], execute(nb, params, Path(out), kernel, warm=True)
 
 
 # --- failure reporting ------------------------------------------------------------------------

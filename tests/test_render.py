@@ -1,12 +1,13 @@
 import io
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pypdf
 import pytest
 
-from pipelines import charts
+from pipelines import charts, render
 from pipelines.render import (
     Callout,
     Document,
@@ -283,3 +284,89 @@ def test_pdf_wide_table_fits(figure):
     reader, text = read_pdf(render_pdf(Document("t", "s", "id", [Section("Lebar", [Table(wide)])])))
     assert "nilai 11,5" in text.replace("\n", " ")
     assert len(reader.pages) <= 3
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF fonts: reduced DejaVu copies, cached on disk, full fonts when a document needs them
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def font_cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("DAMPAK_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "fonts"
+
+
+@pytest.fixture
+def fonts_added(monkeypatch) -> list[Path]:
+    """The font files each rendered PDF was given, in order."""
+    added: list[Path] = []
+    real = render._add_font
+
+    def spy(pdf, style, path):
+        added.append(Path(path))
+        real(pdf, style, path)
+
+    monkeypatch.setattr(render, "_add_font", spy)
+    return added
+
+
+OTHER_SCRIPTS = Document(
+    "Отчёт Ω",
+    "Жители и αβγ",
+    "id",
+    [Section("Ελληνικά", ["Жители: αβγ, Ω = 3"])],
+)
+
+
+def test_pdf_embeds_cached_reduced_fonts_with_the_same_text(font_cache, fonts_added, figure):
+    doc = make_doc(figure)
+    data = render_pdf(doc)
+    assert fonts_added and {p.parent for p in fonts_added} == {font_cache}
+    cached = sorted(font_cache.glob("DejaVuSans*.ttf"))
+    assert len(cached) == 4  # one per face; the name carries the source hash + fontTools
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    render._REDUCED.clear()  # a new process: found on disk, not rebuilt
+    render_pdf(doc)
+    assert [p.stat().st_mtime_ns for p in cached] == stamps
+    fonts_added.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(render, "_reduced_font", lambda path: None)
+        full = render_pdf(doc)
+    assert {p.parent for p in fonts_added} == {render._font_paths()[""].parent}
+    assert read_pdf(data)[1] == read_pdf(full)[1]
+    assert len(read_pdf(data)[0].pages) == len(read_pdf(full)[0].pages)
+
+
+def test_characters_outside_the_reduced_fonts_use_the_full_fonts(font_cache, fonts_added):
+    _, text = read_pdf(render_pdf(OTHER_SCRIPTS))
+    assert "Жители: αβγ, Ω = 3" in text and "Ελληνικά" in text
+    assert fonts_added and font_cache not in {p.parent for p in fonts_added}
+
+
+def test_characters_missed_by_the_text_walk_still_use_the_full_fonts(font_cache, monkeypatch):
+    monkeypatch.setattr(render, "_strings", lambda ctx: iter(()))  # the pre-check sees nothing
+    _, text = read_pdf(render_pdf(OTHER_SCRIPTS))
+    assert "Жители: αβγ, Ω = 3" in text
+
+
+def test_a_cache_that_cannot_be_written_falls_back_to_the_full_fonts(
+    tmp_path, monkeypatch, fonts_added, figure
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("DAMPAK_CACHE_DIR", str(blocker))
+    _, text = read_pdf(render_pdf(make_doc(figure)))
+    assert "Ringkasan eksekutif" in text and "≥" in text
+    assert {p.parent for p in fonts_added} == {render._font_paths()[""].parent}
+
+
+def test_a_damaged_cached_font_is_rebuilt(font_cache, fonts_added, figure):
+    render_pdf(make_doc(figure))
+    regular = next(p for p in font_cache.glob("DejaVuSans-*.ttf") if p.stem.count("-") == 1)
+    regular.write_bytes(regular.read_bytes()[:1000])  # e.g. a disk that filled up
+    render._REDUCED.clear()
+    fonts_added.clear()
+    _, text = read_pdf(render_pdf(make_doc(figure)))
+    assert "Ringkasan eksekutif" in text
+    assert regular in fonts_added and regular.stat().st_size > 50_000

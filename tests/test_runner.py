@@ -105,3 +105,77 @@ def test_publish_swaps_and_recover_undoes_a_half_publish(tmp_path):
     assert (live.processed / "f.txt").read_text() == "new"
     assert (live.reports / "f.txt").read_text() == "new"
     assert not run2.exists()
+
+
+def _site_book(folder: Path, bad: str) -> runner.Notebook:
+    """A stand-in site notebook: fails for site ``bad``, shows its kernel's process id."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = nbformat.v4.new_code_cell('config_path = processed_dir = reports_dir = ""\nsite = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            f"if site == {bad!r}:\n    raise ValueError('no data for ' + site)"
+        ),
+        nbformat.v4.new_code_cell("import os\nos.getpid()"),
+    ]
+    nbformat.write(nb, folder / "site.ipynb")
+    return runner.Notebook("site.ipynb", runner.STAGES[-1].fan_out.params)
+
+
+def _kernel_pid(executed: Path) -> int:
+    import nbformat
+
+    return int(nbformat.read(executed, as_version=4).cells[-1].outputs[0]["data"]["text/plain"])
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipelines import paths
+    from pipelines.paths import SAMPLE_CONFIG
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    monkeypatch.setattr(paths, "NOTEBOOKS", folder)
+    run = runner.Run(SAMPLE_CONFIG, out_root=tmp_path, progress=lambda m: None)
+    set_language("en")  # the sample config speaks Indonesian
+    run.cfg = run.cfg.model_copy(update={"sites": run.cfg.sites[:5]})
+    sites = run.cfg.site_ids
+    bad = sites[1]
+    nb = _site_book(folder, bad)
+    staged = Layout(tmp_path / "processed", tmp_path / "reports")
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+        run.executor = pool  # not the runner's own pool: the later sites still run
+        with pytest.raises(runner._NotebookFailed) as failed:
+            run._fan_out(runner.STAGES[-1], nb, run._params(staged), staged, runner.kernel_name())
+    sites_dir = staged.executed / "sites"
+    assert (failed.value.nb_file, failed.value.executed) == (
+        "site.ipynb",
+        sites_dir / f"{bad}.ipynb",
+    )
+    msg = runner.describe_failure("report", nb.file, failed.value.executed, failed.value.err)
+    assert msg.splitlines()[:2] == [
+        "Stage 'report' failed in notebook site.ipynb, cell 3.",
+        f"  unexpected ValueError: no data for {bad}",
+    ]
+    pids = [_kernel_pid(sites_dir / f"{s}.ipynb") for s in sites if s != bad]
+    assert pids[0] != pids[1]  # the failed notebook's kernel was replaced ...
+    assert len(set(pids[1:])) == 1  # ... by one kernel for every later site of that worker
+    assert not any(_running(pid) for pid in pids)  # stopped when the worker ended
+    assert len(list(sites_dir.glob("kernel.worker-*.log"))) == 1
