@@ -80,7 +80,7 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
     notes = []
     sub = df.loc[complete, list(margins)]
     for var, totals in margins.items():
-        present = set(sub[var].astype(str))
+        present = set(sub[var].astype(str).unique())
         absent = [k for k in totals if k not in present]
         unknown = sorted(present - set(totals))
         if unknown:
@@ -169,8 +169,9 @@ def representativeness(
         pop_total = sum(pop.values())
         levels = list(pop) or sorted(pd.unique(s[ok]), key=str)
         # one pass over the rows, whatever the number of levels (thousands of sites)
-        n_by = s[ok].value_counts()
-        w_by = pd.Series(w[ok]).groupby(s[ok].to_numpy()).sum()
+        n_by = s[ok].value_counts().to_dict()
+        w_by = pd.Series(w[ok]).groupby(s[ok].to_numpy()).sum().to_dict()
+        n_ok, w_ok = int(ok.sum()), float(w[ok].sum())
         for lv in levels:
             n_lv = int(n_by.get(lv, 0))
             rows.append(
@@ -179,8 +180,8 @@ def representativeness(
                     "variable": var,
                     "level": str(lv),
                     "n": n_lv,
-                    "sample_share": n_lv / ok.sum() if ok.any() else np.nan,
-                    "weighted_share": w_by.get(lv, 0.0) / w[ok].sum() if ok.any() else np.nan,
+                    "sample_share": n_lv / n_ok if n_ok else np.nan,
+                    "weighted_share": w_by.get(lv, 0.0) / w_ok if n_ok else np.nan,
                     "population_share": pop[lv] / pop_total if pop else np.nan,
                 }
             )

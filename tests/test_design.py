@@ -439,3 +439,29 @@ def test_design_is_frozen(data):
     design = SurveyDesign(data, weights="w")
     with pytest.raises(AttributeError):
         design.weights = "x1"
+
+
+def test_svyby_sparse_path_equals_dense_path(monkeypatch):
+    """Thousands of groups use the (PSU, group) pairs that occur: same SEs and df as dense."""
+    from pipelines import design as dmod
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    d = pd.DataFrame(
+        {
+            "stratum": rng.integers(0, 6, n),
+            "psu": rng.integers(0, 900, n),
+            "site": rng.integers(0, 400, n).astype(str),
+            "y": rng.normal(size=n),
+            "w": rng.uniform(0.5, 3, n),
+        }
+    )
+    d["psu"] = d["stratum"] * 1000 + d["psu"]
+    des = SurveyDesign(d, weights="w", strata="stratum", cluster="psu", lonely_psu="adjust")
+    monkeypatch.setattr(dmod, "DENSE_LIMIT", 10**12)
+    dense = svyby(des, "y", "site", "mean")
+    monkeypatch.setattr(dmod, "DENSE_LIMIT", 0)
+    sparse = svyby(des, "y", "site", "mean")
+    assert len(dense) == 400
+    np.testing.assert_allclose(sparse["se"], dense["se"], rtol=1e-10)
+    assert sparse["df"].tolist() == dense["df"].tolist()
