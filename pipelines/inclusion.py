@@ -108,7 +108,7 @@ def subgroup_effects(
     for breakdown in breakdowns:
         if breakdown not in df:
             continue
-        g_all = _labels(df[breakdown])
+        groups = pd.factorize(_labels(df[breakdown]).to_numpy())  # (row codes, labels), once
         covs = [c for c in covariates if c in df and c != breakdown]
         base = design_matrix(df, covs)  # shared by every outcome of this breakdown
         for outcome in outcomes:
@@ -120,7 +120,7 @@ def subgroup_effects(
                 design,
                 df,
                 t,
-                g_all,
+                groups,
                 breakdown,
                 outcome,
                 base,
@@ -146,28 +146,29 @@ def subgroup_effects(
     return out
 
 
-def _one(design, df, t, g_all, breakdown, outcome, base, treatment, cluster, min_cell):
-    """Interaction model of one outcome by one breakdown; ``base`` is the covariates'
-    ``design_matrix`` (intercept first)."""
+def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, min_cell):
+    """Interaction model of one outcome by one breakdown; ``groups`` is the breakdown's
+    ``pd.factorize``, ``base`` the covariates' ``design_matrix`` (intercept first)."""
     y = outcome_values(df, outcome)
-    base_ok = np.isfinite(y) & np.isfinite(t) & g_all.notna().to_numpy() & design.domain
-    g = g_all.to_numpy()
-    codes, uniques = pd.factorize(g[base_ok])
+    gcodes, labels = groups
+    base_ok = np.isfinite(y) & np.isfinite(t) & (gcodes >= 0) & design.domain
     treated = t[base_ok] == 1.0
-    n_treated = np.bincount(codes, weights=treated, minlength=len(uniques))
-    n_control = np.bincount(codes, weights=~treated & (t[base_ok] == 0.0), minlength=len(uniques))
+    n_treated = np.bincount(gcodes[base_ok], weights=treated, minlength=len(labels))
+    control = ~treated & (t[base_ok] == 0.0)
+    n_control = np.bincount(gcodes[base_ok], weights=control, minlength=len(labels))
     if not n_treated.any() or not n_control.any():
         return []
-    keep = uniques[(n_control >= min_cell) & (n_treated >= min_cell)]
+    keep = labels[(n_control >= min_cell) & (n_treated >= min_cell)]
     levels = sorted(keep, key=_sort_key)
     if len(levels) < 2:
         return []
-    ok_g = (_codes(g, levels) >= 0) & base_ok
+    code = _codes(groups, levels)
+    ok_g = (code >= 0) & base_ok
     if breakdown == cluster:
-        return _one_many(design, y, t, g, levels, ok_g, breakdown, outcome, base, treatment)
+        return _one_many(design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment)
     extra = {}
     for i, lv in enumerate(levels):
-        ind = (g == lv).astype(np.float64)
+        ind = (code == i).astype(np.float64)
         if i:
             extra[f"group[{lv}]"] = ind
         extra[f"{treatment}:{lv}"] = ind * np.nan_to_num(t)
@@ -187,7 +188,6 @@ def _one(design, df, t, g_all, breakdown, outcome, base, treatment, cluster, min
     if robust:
         meth += f"; {breakdown} is the sampling cluster, so SEs are model-based"
     w = design.row_weights
-    code = _codes(g, levels)
     part_w = np.bincount(code[use & (t == 1)], weights=w[use & (t == 1)], minlength=len(levels))
     n_g = np.bincount(code[use], minlength=len(levels))
     idx = [fit.index(term) for term in effect_terms]
@@ -240,15 +240,15 @@ def _one(design, df, t, g_all, breakdown, outcome, base, treatment, cluster, min
     return rows
 
 
-def _codes(g: np.ndarray, levels: Sequence) -> np.ndarray:
-    """Integer code of each row's group among ``levels`` (-1 elsewhere), in one pass."""
-    codes, uniques = pd.factorize(np.asarray(g, dtype=object))
+def _codes(groups: tuple[np.ndarray, np.ndarray], levels: Sequence) -> np.ndarray:
+    """Integer code of each row's group among ``levels`` (-1 elsewhere), from a factorize."""
+    codes, uniques = groups
     pos = {lv: i for i, lv in enumerate(levels)}
     lookup = np.array([pos.get(u, -1) for u in uniques] + [-1], dtype=np.int64)
     return lookup[codes]  # code -1 (missing) picks the trailing -1
 
 
-def _one_many(design, y, t, g, levels, ok_g, breakdown, outcome, base, treatment):
+def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, treatment):
     """:func:`_one` for a breakdown by the sampling cluster (hundreds or thousands of sites),
     without the dense n x (2 x sites) design matrix.
 
@@ -268,7 +268,6 @@ def _one_many(design, y, t, g, levels, ok_g, breakdown, outcome, base, treatment
     use = ok_g & zok & design.domain & np.isfinite(y) & (w_all > 0)
     keep_cols = [j for j in range(z.shape[1]) if np.ptp(z[use, j]) > 0] if use.any() else []
     z, znames = z[:, keep_cols], [znames[j] for j in keep_cols]
-    code_all = _codes(g, levels)
     kept = np.flatnonzero(use)
     m, G, k = len(kept), len(levels), z.shape[1]
     zk, yk, tk, ck = z[kept], y[kept], np.nan_to_num(t[kept]), code_all[kept]

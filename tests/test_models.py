@@ -122,3 +122,21 @@ def test_drop_constant_keeps_model_fitting_in_a_subgroup():
     des = SurveyDesign(d, strata="kecamatan", cluster="site")
     out = models.participation_effects(des, ["skills"], COVS)
     assert len(out) == 1 and np.isfinite(out["se"]).all()
+
+
+def test_drop_constant_finds_constant_columns_on_the_rows_used():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    rows = rng.random(n) < 0.5
+    x = np.column_stack(
+        [
+            np.ones(n),
+            np.where(rows, 1.0, rng.random(n)),  # constant on the rows used only
+            np.where(rows, 37.25, 0.0),  # constant, non-integer
+            (np.arange(n) == np.flatnonzero(rows)[7]).astype(float),  # one 1 among the rows
+            rng.normal(1e6, 1e-3, n),  # tiny variation around a large mean
+            np.where(rows, 2.0, np.nan),  # constant where used, missing elsewhere
+        ]
+    )
+    _, kept = models.drop_constant(x, ["Intercept", "a", "b", "c", "d", "e"], rows)
+    assert kept == ["Intercept", "c", "d"]
