@@ -240,6 +240,65 @@ def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, mi
     return rows
 
 
+def _effect_variances(zz, zg, pinv, mzz, mzg, mgg, sbar_z, sbar_g, mean_c, m):
+    """Robust variances of every group's participation effect, of the weighted mean effect
+    and their covariances, in O(groups x covariates^2) (never a groups x groups matrix).
+
+    The sandwich A^-1 M A^-1 with A in arrow form (zz, zg, per-group 2 x 2 blocks with
+    inverses ``pinv``) and M = score products (mzz, mzg, mgg) minus m * mean score products
+    (sbar_z, sbar_g), times m / (m - 1). A^-1 e_h for group h's effect is u_h at group h
+    (u_h = pinv_h e_1) minus W_g q_h at every group g, with W_g = pinv_g A_gz and
+    q_h = -S^-1 A_zh u_h (S the Schur complement): every quadratic form then reduces to sums
+    over groups of k x k products, computed once.
+    """
+    k = zz.shape[0]
+    w = np.einsum("gab,jgb->gaj", pinv, zg)  # W_g: G x 2 x k
+    schur = zz - np.einsum("jga,gal->jl", zg, w)
+    u = pinv[:, :, 1]  # u_h: G x 2
+    v = np.einsum("jga,ga->jg", zg, u)  # A_zh u_h: k x G
+    q = -np.linalg.solve(schur, v) if k else np.zeros((0, len(u)))  # k x G
+    # the weighted mean effect: one right-hand side, solved in full
+    pb = np.einsum("gab,gbr->gar", pinv, mean_c)[:, :, 0]  # G x 2
+    q_mean = np.linalg.solve(schur, -np.einsum("jga,ga->j", zg, pb)) if k else np.zeros(0)
+    x_mean = pb - w @ q_mean  # G x 2
+    # sums over groups shared by all quadratic forms
+    t_gg = np.einsum("gaj,gab,gbl->jl", w, mgg, w)
+    t_zg = np.einsum("jga,gal->jl", mzg, w)
+    mu = np.einsum("gab,gb->ga", mgg, u)  # Mgg_h u_h
+    s_w = np.einsum("ga,gaj->j", sbar_g, w)
+    # each group's effect
+    core = mzz + t_gg - t_zg - t_zg.T
+    quad = (
+        np.einsum("jh,jl,lh->h", q, core, q)
+        + np.einsum("ga,ga->g", u, mu)
+        - 2 * np.einsum("ga,gaj,jg->g", mu, w, q)
+        + 2 * np.einsum("jh,jha,ha->h", q, mzg, u)
+    )
+    sq = sbar_z @ q + np.einsum("ga,ga->g", sbar_g, u) - s_w @ q
+    var_eff = (quad - m * sq * sq) * m / (m - 1)
+    # the weighted mean effect
+    quad_m = (
+        q_mean @ mzz @ q_mean
+        + np.einsum("ga,gab,gb->", x_mean, mgg, x_mean)
+        + 2 * np.einsum("j,jga,ga->", q_mean, mzg, x_mean)
+    )
+    sq_m = sbar_z @ q_mean + np.einsum("ga,ga->", sbar_g, x_mean)
+    var_mean = (quad_m - m * sq_m * sq_m) * m / (m - 1)
+    # covariances of each effect with the mean effect
+    a1 = np.einsum("gaj,gab,gb->j", w, mgg, x_mean)
+    a2 = np.einsum("jga,ga->j", mzg, x_mean)
+    cross = (
+        q.T @ (mzz @ q_mean)
+        + np.einsum("ga,ga->g", mu, x_mean)
+        - q.T @ a1
+        + q.T @ a2
+        + np.einsum("j,jga,ga->g", q_mean, mzg, u)
+        - q_mean @ t_zg @ q
+    )
+    cov = (cross - m * sq * sq_m) * m / (m - 1)
+    return np.append(var_eff, var_mean), cov
+
+
 def _codes(groups: tuple[np.ndarray, np.ndarray], levels: Sequence) -> np.ndarray:
     """Integer code of each row's group among ``levels`` (-1 elsewhere), from a factorize."""
     codes, uniques = groups
@@ -257,7 +316,7 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     but solved with the normal equations' arrow structure: the group block of ``X'WX`` and of
     the score outer products is block-diagonal (2 x 2 per group), so everything is a bincount
     per group plus a Schur complement on the few covariate columns. Cost is linear in rows
-    and groups (group-by-group products only for the reported contrasts).
+    and in groups, contrasts included (see :func:`_effect_variances`).
     """
     from pipelines.design import DesignError
 
@@ -378,35 +437,11 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     w_rows = w_all[kept]
     part_w = np.bincount(ck[tk == 1], weights=w_rows[tk == 1], minlength=G)
     n_g = np.bincount(ck, minlength=G)
-    cg = np.zeros((G, 2, G + 1))
-    cg[np.arange(G), 1, np.arange(G)] = 1.0
-    cg[:, 1, G] = part_w / part_w.sum()
-    qz, qg = solve(zz, zg, pinv, np.zeros((k, G + 1)), cg)  # A^-1 C
-    quad = (np.einsum("jr,jl,lr->r", qz, mzz, qz) if k else np.zeros(G + 1)) + np.einsum(
-        "gar,gab,gbr->r", qg, mgg, qg
-    )
-    if k:
-        quad += 2 * np.einsum("jr,jga,gar->r", qz, mzg, qg)
-    sq = (sbar_z @ qz if k else 0.0) + np.einsum("ga,gar->r", sbar_g, qg)
-    var_c = (quad - m * sq * sq) * m / (m - 1)
-    # cross terms of each group's effect with the weighted mean (for the gap contrasts)
-    cov_kv = (
-        (
-            (np.einsum("jr,jl,l->r", qz[:, :G], mzz, qz[:, G]) if k else 0.0)
-            + np.einsum("gar,gab,gb->r", qg[:, :, :G], mgg, qg[:, :, G])
-            + (
-                np.einsum("jr,jga,ga->r", qz[:, :G], mzg, qg[:, :, G])
-                + np.einsum("j,jga,gar->r", qz[:, G], mzg, qg[:, :, :G])
-                if k
-                else 0.0
-            )
-            - m * sq[:G] * sq[G]
-        )
-        * m
-        / (m - 1)
-    )
+    mean_c = np.zeros((G, 2, 1))
+    mean_c[:, 1, 0] = part_w / part_w.sum()
+    var_c, cov_kv = _effect_variances(zz, zg, pinv, mzz, mzg, mgg, sbar_z, sbar_g, mean_c, m)
     delta = theta[:, 1]
-    mean_eff = float(cg[:, 1, G] @ delta)
+    mean_eff = float(mean_c[:, 1, 0] @ delta)
     df_ = m - p
     se_kind = "heteroskedasticity-robust model-based SE"
     what = "design-based interaction " + (

@@ -82,3 +82,43 @@ def test_family_per_outcome_breakdown():
     # income band is not a breakdown of income itself
     out = inclusion.subgroup_effects(des, ["log_income"], COVS, breakdowns=["income_band"])
     assert out.empty
+
+
+@pytest.mark.parametrize("outcome", ["skills", "business"])
+def test_site_breakdown_equals_dense_robust_fit(outcome):
+    """By-site effects and gaps (the arrow-structured solver) equal the dense interaction
+    model fitted with svy_fit(robust_only=True) and its contrasts."""
+    from pipelines.models import design_matrix, drop_constant, outcome_family, svy_fit
+
+    des, _ = _design(0, gap=1.0)
+    got = inclusion.subgroup_effects(des, [outcome], COVS, breakdowns=["site"])
+    df = des.data
+    t = np.nan_to_num(df["participated"].to_numpy(dtype=float))
+    eff = got[got.analysis == "inclusion"]
+    levels = list(eff.group)
+    g = df["site"].astype(str).to_numpy()
+    extra = {}
+    for lv in levels:
+        extra[f"i:{lv}"] = (g == lv).astype(float)
+        extra[f"t:{lv}"] = (g == lv) * t
+    x, names, ok = design_matrix(df, COVS, extra)
+    x, names = x[:, 1:], names[1:]  # one intercept per site instead of a common one
+    y = inclusion.outcome_values(df, outcome)
+    use = ok & np.isin(g, levels) & np.isfinite(y)
+    x, names = drop_constant(x, names, use, keep=list(extra))
+    fit = svy_fit(des, y, x, names, outcome_family(outcome), rows=use, robust_only=True)
+    w = des.row_weights
+    part = np.array([w[use & (g == lv) & (t == 1)].sum() for lv in levels])
+    for k, lv in enumerate(levels):
+        c = np.zeros(len(names))
+        c[names.index(f"t:{lv}")] = 1.0
+        est, se = fit.contrast(c)
+        row = eff[eff.group == lv].iloc[0]
+        np.testing.assert_allclose([row.estimate, row.se], [est, se], rtol=1e-6)
+        share = np.delete(part, k) / np.delete(part, k).sum()
+        for j, other in enumerate(np.delete(np.array(levels), k)):
+            c[names.index(f"t:{other}")] = -share[j]
+        est, se = fit.contrast(c)
+        gap = got[(got.analysis == "inclusion_gap") & (got.group == lv)].iloc[0]
+        np.testing.assert_allclose([gap.estimate, gap.se], [est, se], rtol=1e-6)
+    assert len(levels) >= 5
