@@ -83,9 +83,12 @@ def _examples(values: pd.Series, n: int = 3) -> str:
 def _mostly_invalid(df, var, invalid: pd.Series, raw: pd.Series, what: tuple[str, str]) -> None:
     """Stop with one sentence when most answers of a column can't be read: the column is in an
     unknown format or mapped to the wrong question, and setting them all missing would hide it."""
+    n_bad = int(invalid.sum())
+    if n_bad < 5:  # decided without looking at the answers
+        return
     given = raw.notna() & raw.astype(str).str.strip().ne("")
-    n_bad, n_given = int(invalid.sum()), int(given.sum())
-    if n_bad < 5 or n_bad * 2 <= n_given:
+    n_given = int(given.sum())
+    if n_bad * 2 <= n_given:
         return
     first = invalid[invalid].index[0]
     example = _examples(raw.loc[[first]])
@@ -116,9 +119,8 @@ def normalise(df, ctx, log):
     text_cols = [c for c in df.columns if c != "source_row" and pd.api.types.is_string_dtype(df[c])]
     changed = 0
     for c in text_cols:
-        new = parse.normalise_text(df[c])
-        changed += int((new.fillna("") != df[c].fillna("")).sum())
-        df[c] = new
+        df[c], n = parse.normalise_text_counted(df[c])  # rows changed, counted per distinct text
+        changed += n
     log.record(
         "normalise_text",
         "Unicode NFKC, whitespace trimmed and collapsed, '_x000D_' "
@@ -143,14 +145,21 @@ def missing_codes(df, ctx, log):
             continue
         cols = [v.name, *v.option_columns().values()] if v.type == "multiselect" else [v.name]
         for col in [c for c in cols if c in df]:
-            skipped = parse.missing_codes(df[col], NOT_APPLICABLE) & df[col].notna()
+            # both code lists are checked once per distinct answer, then spread to the rows
+            codes_, uniques = pd.factorize(df[col], use_na_sentinel=True)
+            given = codes_ >= 0
+            u = pd.Series(uniques, dtype=object)
+            skip_u = np.append(parse.missing_codes(u, NOT_APPLICABLE).to_numpy(bool), False)
+            skipped = pd.Series(skip_u[codes_] & given, index=df.index, name=col)
             coded = pd.Series(False, index=df.index)
             if v.type != "text":  # a free-text '-' or '99' is an answer, not a code
-                coded = parse.missing_codes(df[col], other) & df[col].notna() & ~skipped
+                code_u = np.append(parse.missing_codes(u, other).to_numpy(bool), False)
+                coded = pd.Series(code_u[codes_] & given & ~skip_u[codes_], index=df.index)
             for kind, m in (("na", skipped), ("codes", coded)):
                 counts[kind][0] += int(m.sum())
                 counts[kind][1] = counts[kind][1] | m.to_numpy()
-            df.loc[skipped | coded, col] = np.nan
+            if (skipped | coded).any():
+                df.loc[skipped | coded, col] = np.nan
     log.record(
         "not_applicable",
         f"Skipped questions ({', '.join(NOT_APPLICABLE)}) treated as missing",
@@ -172,7 +181,11 @@ def consent(df, ctx, log):
     if var is None or var.name not in df:
         return df
     raw = df[var.name].copy()
-    yes = parse.yes_no(raw.str.replace(r"^(ya|iya|yes)\b.*", "ya", case=False, regex=True))
+    codes, uniques = pd.factorize(raw)  # each distinct answer rewritten once
+    said = pd.Series(uniques, dtype=raw.dtype if len(uniques) else object)
+    said = said.str.replace(r"^(ya|iya|yes)\b.*", "ya", case=False, regex=True)
+    said = np.append(said.to_numpy(dtype=object, na_value=np.nan), np.nan)[codes]
+    yes = parse.yes_no(pd.Series(said, index=raw.index, name=raw.name, dtype=object))
     drop = yes.values.ne(1).fillna(True).astype(bool)
     if len(df) and drop.all():
         loc_en, loc_id = errors.located(df["source_file"].iloc[0])
@@ -597,8 +610,8 @@ def panel(waves: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Respondents (by pseudonymous key) present in more than one wave, long format."""
     both = pd.concat(waves.values(), ignore_index=True)
     both = both[both["respondent_key"].notna()]
-    counts = both.groupby("respondent_key")["wave"].nunique()
-    linked = counts.index[counts > 1]
+    pairs = both.loc[both["wave"].notna(), ["respondent_key", "wave"]].drop_duplicates()
+    linked = pairs.loc[pairs["respondent_key"].duplicated(), "respondent_key"]  # in 2+ waves
     return both[both["respondent_key"].isin(linked)].sort_values(["respondent_key", "wave"])
 
 

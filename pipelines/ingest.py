@@ -78,7 +78,9 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     )
 
 
-def _read_csv_arrow(text: str, delim: str, spec: InputFile, header: str) -> pd.DataFrame | None:
+def _read_csv_arrow(
+    text: str | memoryview, delim: str, spec: InputFile, header: str
+) -> pd.DataFrame | None:
     """The fast path: Arrow's multi-threaded reader, all columns as text. None (use pandas' C
     reader, whose errors name the row) for two-row headers, blank or repeated headers, or any
     row Arrow cannot read."""
@@ -90,7 +92,7 @@ def _read_csv_arrow(text: str, delim: str, spec: InputFile, header: str) -> pd.D
         return None
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            pa.BufferReader(text.encode("utf-8") if isinstance(text, str) else text),
             read_options=pacsv.ReadOptions(skip_rows=spec.skip_rows),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
@@ -150,9 +152,17 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
             "the file is empty; download the export again.",
             "berkas kosong; unduh ulang hasil ekspor.",
         )
-    text = _decode(path, raw, spec.encoding)
-    lines = text.splitlines()
-    first = lines[min(spec.skip_rows, len(lines) - 1)] if lines else ""
+    body = _utf8_body(raw, spec.encoding) if len(raw) >= FAST_UTF8_BYTES else None
+    ends = _end_lines(body, spec.skip_rows) if body is not None else None
+    if ends is None:  # decoded whole: other encodings, small or unusual files
+        body = None
+        text = _decode(path, raw, spec.encoding)
+        lines = text.splitlines()
+        first = lines[min(spec.skip_rows, len(lines) - 1)] if lines else ""
+        last, ends_newline = (lines[-1] if lines else ""), text.endswith(("\n", "\r"))
+    else:  # valid UTF-8 goes to Arrow as it is: no decoded copy of a large file
+        first, last = ends
+        lines, ends_newline = [first], bytes(body[-1:]) in (b"\n", b"\r")
     delim = spec.delimiter or max(DELIMITERS, key=first.count)
     seen = max(DELIMITERS, key=first.count)
     if spec.delimiter and first.count(seen) > 2 * first.count(delim) + 1:
@@ -163,8 +173,10 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
             f"kolom dipisah dengan {seen!r}, bukan {delim!r} seperti di konfigurasi; tulis "
             f"'delimiter: \"{seen}\"' (atau hapus 'delimiter') di konfigurasi.",
         )
-    df = _read_csv_arrow(text, delim, spec, first)
+    df = _read_csv_arrow(text if body is None else body, delim, spec, first)
     if df is None:
+        if body is not None:
+            text = _decode(path, raw, spec.encoding)
         df = _read_csv_pandas(path, text, delim, spec)
     if len(df.columns) == 1:
         other = max(DELIMITERS, key=first.count)
@@ -178,8 +190,8 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
             f"hanya satu kolom terbaca: kolom tidak dipisah dengan {delim!r}; {hint_id}.",
         )
     first_row = spec.skip_rows + spec.header_rows + 1
-    if lines and not text.endswith(("\n", "\r")) and len(df):
-        fields = next(csv.reader([lines[-1]], delimiter=delim), [])
+    if lines and not ends_newline and len(df):
+        fields = next(csv.reader([last], delimiter=delim), [])
         if len(fields) < len(df.columns):
             raise _fail(
                 path,
@@ -190,6 +202,58 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
     if spec.header_rows > 1:
         df.columns = _join_two_row_header(df.columns)
     return df, first_row
+
+
+FAST_UTF8_BYTES = 8 << 20  # files this large skip the decoded copy when they are UTF-8
+_WINDOW = 1 << 20  # bytes decoded at each end of such a file for its first and last lines
+
+
+def _utf8_body(raw: bytes, encoding: str | None) -> memoryview | None:
+    """The bytes :func:`_decode` would read as UTF-8 (BOM dropped as it would), checked in
+    slices; None when it would pick another encoding, fail, or refuse the file."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding or ENCODINGS[0]).name
+    except LookupError:
+        return None
+    if name not in ("utf-8", "utf-8-sig") or raw[:4] == b"PK\x03\x04" or b"\x00" in raw[:4096]:
+        return None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") and not encoding:
+        return None
+    view = memoryview(raw)
+    if name == "utf-8-sig" and raw[:3] == codecs.BOM_UTF8:
+        view = view[3:]
+    check = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for i in range(0, len(view), 16 * _WINDOW):
+            check.decode(view[i : i + 16 * _WINDOW])
+        check.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return view
+
+
+def _end_lines(body: memoryview, skip_rows: int) -> tuple[str, str] | None:
+    """Line ``skip_rows`` and the last line of valid UTF-8 ``body`` as ``str.splitlines`` gives
+    them, decoding only both ends; None if a window holds too few whole lines."""
+    if len(body) <= 2 * _WINDOW:
+        return None
+    head = _decode_slice(body[:_WINDOW])
+    tail = _decode_slice(body[-_WINDOW:])
+    head_lines, tail_lines = head.splitlines(), tail.splitlines()
+    if len(head_lines) <= skip_rows + 1 or len(tail_lines) < 2:
+        return None
+    return head_lines[skip_rows], tail_lines[-1]
+
+
+def _decode_slice(chunk: memoryview) -> str:
+    """UTF-8 text of a slice of valid UTF-8 cut anywhere: partial characters at the ends go."""
+    data = bytes(chunk)
+    start = 0
+    while start < min(3, len(data)) and 0x80 <= data[start] <= 0xBF:
+        start += 1  # continuation bytes of a character that began before the slice
+    return data[start:].decode("utf-8", errors="ignore")
 
 
 def _parser_row(msg: str) -> int | None:

@@ -157,6 +157,11 @@ def _map_unique(
         ints = np.array([r if r is not None else 0 for r in good], dtype="int64")
         arr = pd.arrays.IntegerArray(ints[codes], ~ok[codes])
         values = pd.Series(arr, index=s.index, name=s.name)
+    elif dtype == "datetime64[ns]" and all(
+        r is None or isinstance(r, np.datetime64) for r in good
+    ):  # the compiled timestamp path's values: one conversion, None → NaT
+        dts = np.array(good, dtype="datetime64[ns]")
+        values = pd.Series(dts[codes], index=s.index, name=s.name)
     elif dtype == "datetime64[ns]":
         dts = np.array(
             [np.datetime64(r, "ns") if r is not None else np.datetime64("NaT", "ns") for r in good],
@@ -202,23 +207,38 @@ def normalise_text(s: pd.Series, empty_as_na: bool = True) -> pd.Series:
     Non-string values (numbers) are left untouched. Strings that end up empty become NaN unless
     ``empty_as_na=False``. This cannot fail, so it returns a plain Series, not :class:`Parsed`.
     """
+    return _normalise_counted(s, lambda x: _normalise_one(x, empty_as_na))[0]
 
-    def one(x: Any) -> Any:
-        if not isinstance(x, str):
-            return x
-        y = _norm(x)
-        if not y and empty_as_na:
-            return _BLANK
-        return y
 
+def _normalise_one(x: Any, empty_as_na: bool) -> Any:
+    if not isinstance(x, str):
+        return x
+    y = _norm(x)
+    if not y and empty_as_na:
+        return _BLANK
+    return y
+
+
+def _normalise_counted(s: Any, one: Callable[[Any], Any]) -> tuple[pd.Series, int]:
+    """:func:`normalise_text` plus how many rows it changed (blank and missing count as equal),
+    both worked out once per distinct value."""
     s = _as_series(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     done = _already_normal(pd.Series(uniques))  # compiled check, distinct values only
     res = np.append(np.asarray(uniques, dtype=object), np.nan)
-    for i in np.flatnonzero(~done):
-        r = one(res[i])
+    changed = np.zeros(len(res), dtype=bool)
+    for i in np.flatnonzero(~done[: len(uniques)]):
+        before = res[i]
+        r = one(before)
         res[i] = np.nan if r is _BLANK else r
-    return pd.Series(res[codes], index=s.index, name=s.name, dtype=object)
+        changed[i] = bool(("" if _is_missing_scalar(res[i]) else res[i]) != before)
+    n_changed = int(changed[codes].sum()) if changed.any() else 0
+    return pd.Series(res[codes], index=s.index, name=s.name, dtype=object), n_changed
+
+
+def normalise_text_counted(s: pd.Series) -> tuple[pd.Series, int]:
+    """:func:`normalise_text` and the number of rows whose text it changed (for the log)."""
+    return _normalise_counted(s, lambda x: _normalise_one(x, True))
 
 
 # Python's whitespace in ASCII (str.isspace), other than one space between words
@@ -942,8 +962,11 @@ def dates(
         v = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         return Parsed(v.astype("datetime64[ns]"), pd.Series(False, index=s.index))
     if dayfirst is None:
-        uniq = [u for u in pd.unique(s.dropna()) if isinstance(u, str)]
-        dayfirst = _detect_dayfirst(_norm(u) for u in uniq)
+        uniq = pd.Series([u for u in pd.unique(s.dropna()) if isinstance(u, str)], dtype=object)
+        normal = _already_normal(uniq)  # what _norm leaves unchanged is not normalised again
+        dayfirst = _detect_dayfirst(
+            u if ok else _norm(u) for u, ok in zip(uniq, normal, strict=True)
+        )
 
     def one(x: Any) -> Any:
         if isinstance(x, pd.Timestamp | datetime):
@@ -969,27 +992,42 @@ _FAST_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2
 
 def _fast_dates(uniques: np.ndarray, dayfirst: bool) -> list[Any]:
     """Vectorised :func:`dates` for the two common timestamp shapes (the same results as the
-    value-by-value rules); every other value is left ``_UNDECIDED``."""
+    value-by-value rules); every other value, and any impossible date, is left ``_UNDECIDED``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     out: list[Any] = [_UNDECIDED] * len(uniques)
-    u = pd.Series(uniques, dtype=object)
-    text = u.where(u.map(lambda x: isinstance(x, str)), "").astype(object)
-    numeric = text.str.match(_FAST_NUMERIC).to_numpy(dtype=bool)
-    iso = text.str.match(_FAST_ISO).to_numpy(dtype=bool)
-    fmt = "%d/%m/%Y %H:%M:%S" if dayfirst else "%m/%d/%Y %H:%M:%S"
-    parsed = [
-        (numeric, pd.to_datetime(text[numeric].str.replace(".", ":"), format=fmt, errors="coerce")),
-        (
-            iso,
-            pd.to_datetime(
-                text[iso].str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True),
-                format="ISO8601",
-                errors="coerce",
-            ),
-        ),
-    ]
-    for mask, ts in parsed:
-        for i, v in zip(np.flatnonzero(mask), ts.to_numpy(dtype="datetime64[ns]"), strict=True):
-            if not np.isnat(v):
+    idx = np.flatnonzero([isinstance(x, str) for x in uniques])
+    if not len(idx):
+        return out
+    arr = pa.array(uniques[idx], type=pa.large_string())
+    a, b = ("d", "mo") if dayfirst else ("mo", "d")
+    numeric = rf"^(?P<{a}>\d{{1,2}})/(?P<{b}>\d{{1,2}})/(?P<y>\d{{4}}) (?P<H>\d{{1,2}})"
+    numeric += r"[:.](?P<M>\d{2})[:.](?P<S>\d{2})(?P<f>)(?P<z>)$"
+    iso = r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})"
+    iso += r"(?:\.(?P<f>\d{1,6}))?(?P<z>Z|[+-]\d{2}:?\d{2})?$"
+    for pattern in (numeric, iso):
+        parts = pc.extract_regex(arr, pattern)  # null where the shape does not match
+        hit = parts.is_valid().to_numpy(zero_copy_only=False)
+        if not hit.any():
+            continue
+        parts = parts.filter(pa.array(hit))
+        f = {k: parts.field(k) for k in ("y", "mo", "d", "H", "M", "S")}
+        n = {k: pc.cast(v, pa.int64()).to_numpy() for k, v in f.items()}
+        us = pc.cast(pc.utf8_rpad(parts.field("f"), 6, "0"), pa.int64()).to_numpy()
+        y, mo, d, hh, mi, ss = (n[k] for k in ("y", "mo", "d", "H", "M", "S"))
+        ok = (y > 1678) & (y < 2262) & (mo >= 1) & (mo <= 12) & (d >= 1)
+        ok &= (hh <= 23) & (mi <= 59) & (ss <= 59)
+        month = (np.where(ok, y, 1970) - 1970) * 12 + np.where(ok, mo, 1) - 1
+        start = month.astype("datetime64[M]").astype("datetime64[D]")
+        ok &= d <= ((month + 1).astype("datetime64[M]").astype("datetime64[D]") - start).astype(int)
+        ts = (
+            (start + np.where(ok, d - 1, 0)).astype("datetime64[ns]")
+            + (hh * 3600 + mi * 60 + ss) * np.timedelta64(1_000_000_000, "ns")
+            + us * np.timedelta64(1000, "ns")
+        )
+        for i, v, good in zip(idx[hit], ts, ok, strict=True):
+            if good:
                 out[i] = v
     return out
 

@@ -266,19 +266,29 @@ def mask_text(s: pd.Series, names: pd.Series | None = None) -> MaskResult:
     s = pd.Series(s) if not isinstance(s, pd.Series) else s
     counts = dict.fromkeys(KINDS, 0)
     out = s.copy()
-    is_str = np.fromiter((isinstance(x, str) and x != "" for x in s), bool, count=len(s))
+    if isinstance(s.dtype, pd.StringDtype):  # every present cell is a str: no per-cell test
+        is_str = s.fillna("").ne("").to_numpy(dtype=bool)
+    else:
+        is_str = np.fromiter((isinstance(x, str) and x != "" for x in s), bool, count=len(s))
     if not is_str.any():
         return MaskResult(out, counts)
+    weight = [1]  # rows holding the text being masked, so counts stay per row
 
     def repl(m: re.Match[str]) -> str:
         kind = _kind_of(m)
         if kind is None:
             return m.group(0)
-        counts[kind] += 1
+        counts[kind] += weight[0]
         return _TAGS[kind]
 
     texts = s[is_str].astype(object)
-    masked = texts.str.replace(PII_RE, repl, regex=True)
+    codes, uniques = pd.factorize(texts)  # each distinct text is masked once
+    rows = np.bincount(codes, minlength=len(uniques))
+    done = np.empty(len(uniques), dtype=object)
+    for j, u in enumerate(uniques):
+        weight[0] = int(rows[j])
+        done[j] = PII_RE.sub(repl, u)
+    masked = pd.Series(done[codes], index=texts.index, dtype=object)
     if names is not None:
         nm = pd.Series(names).reindex(s.index) if isinstance(names, pd.Series) else None
         if nm is None:
@@ -377,15 +387,21 @@ def pseudonymise(values: pd.Series, secret: bytes, prefix: str = "R") -> pd.Seri
     out = np.empty(len(uniques) + 1, dtype=object)
     out[:] = np.nan
     keys = identifier_keys(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
-    domain = b"dampak-pseudonym-v1\x00"
+    # HMAC(secret, domain + key): the state after the domain is computed once and copied
+    start = hmac.new(secret, b"dampak-pseudonym-v1\x00", "sha256")
     for i, k in zip(np.flatnonzero(keys.ne("").to_numpy()), keys[keys.ne("")], strict=True):
-        out[i] = prefix + hmac.digest(secret, domain + k.encode("utf-8"), "sha256").hex()[:16]
+        h = start.copy()
+        h.update(k.encode("utf-8"))
+        out[i] = prefix + h.hexdigest()[:16]
     return pd.Series(out[codes], index=s.index, name=s.name, dtype=object)
 
 
 def identifier_keys(values: pd.Series) -> pd.Series:
     """Normalised identifiers, "" where none: NIK → its 16 digits, e-mail → lower case,
     anything else → NFKC, case-folded, single-spaced (whole-number floats print as integers)."""
+    fast = _ascii_identifier_keys(values)
+    if fast is not None:
+        return fast
     whole = values.map(lambda x: int(x) if isinstance(x, float) and x.is_integer() else x)
     t = (
         whole.astype(str)
@@ -398,6 +414,27 @@ def identifier_keys(values: pd.Series) -> pd.Series:
     nik = d.str.isdigit() & d.str.len().eq(16)
     email = t.str.contains("@", regex=False)
     return t.str.casefold().where(~email, t.str.lower()).where(~nik, d).fillna("")
+
+
+def _ascii_identifier_keys(values: pd.Series) -> pd.Series | None:
+    """:func:`identifier_keys` in compiled code when every value is ASCII text (NFKC changes
+    nothing, casefold is lower-casing); None otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not all(isinstance(x, str) for x in values):
+        return None
+    arr = pa.array(values.to_numpy(dtype=object), type=pa.large_string())
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        return None
+    t = pc.replace_substring_regex(arr, r"[\t-\r\x1c-\x1f ]+", " ")  # Python's ASCII \s
+    t = pc.utf8_trim(t, " ")
+    d = pc.replace_substring(
+        pc.replace_substring(pc.replace_substring(t, " ", ""), ".", ""), "-", ""
+    )
+    nik = pc.match_substring_regex(d, r"^[0-9]{16}$")
+    out = pc.if_else(nik, d, pc.ascii_lower(t)).to_numpy(zero_copy_only=False)
+    return pd.Series(out.astype(object), index=values.index, name=values.name, dtype=object)
 
 
 _FIRST = "first:"
@@ -462,8 +499,10 @@ _DIGIT_SEP = np.zeros(128, dtype=bool)
 for _c in b"0123456789 .-()+":
     _DIGIT_SEP[_c] = True
 _MIN_B64_RUN = 200
-# ASCII bytes → letters/apostrophe kept, everything else a space (fast word set for names)
-_ASCII_WORDS = bytes(c if (65 <= c <= 90 or 97 <= c <= 122 or c == 39) else 32 for c in range(256))
+# ASCII bytes → letters (lower-cased) and apostrophe kept, everything else a space (word set)
+_ASCII_WORDS = bytes(
+    c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or c == 39) else 32 for c in range(256)
+)
 
 
 def _mask_middle(value: str) -> str:
@@ -547,6 +586,102 @@ for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_":
     _ASCII_WORD[_c] = True
 _PROVINCE_2DIGIT = np.zeros(100, dtype=bool)
 _PROVINCE_2DIGIT[list(PROVINCE_CODES)] = True
+# first two digits of a run where a NIK (province code) or a phone ("08", "62") can start
+_START_2DIGIT = _PROVINCE_2DIGIT.copy()
+_START_2DIGIT[[8, 62]] = True
+_DIGIT_FLAGS = bytes(1 if 48 <= c <= 57 else 0 for c in range(256))
+
+
+def _digit_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of every run of ASCII digits; one pass over ASCII bytes."""
+    if codes.dtype == np.uint8:
+        isdig = np.frombuffer(codes.tobytes().translate(_DIGIT_FLAGS), dtype=bool)
+    else:
+        isdig = (codes >= 48) & (codes <= 57)
+    n = len(isdig)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    edges = np.flatnonzero(isdig[1:] != isdig[:-1]) + 1
+    head = [np.zeros(1, np.int64)] if isdig[0] else []
+    tail = [np.full(1, n, np.int64)] if isdig[-1] else []
+    bounds = np.concatenate([*head, edges.astype(np.int64), *tail])
+    return bounds[0::2], bounds[1::2]
+
+
+def _start_candidates(codes: np.ndarray) -> np.ndarray:
+    """Starts of the digit runs where a NIK or phone can begin, in order (see :func:`_find_all`).
+
+    Runs are filtered by their first two digits before any neighbour is looked at, so the work
+    on a large all-numbers CSV is proportional to the few runs that could match."""
+    ds, de = _digit_runs(codes)
+    n, nruns = len(codes), len(ds)
+
+    def char_at(pos: np.ndarray) -> np.ndarray:
+        ok = (pos >= 0) & (pos < n)
+        return np.where(ok, codes[np.clip(pos, 0, max(n - 1, 0))], 0).astype(np.int64)
+
+    def is_sep(ch: np.ndarray, chars: bytes) -> np.ndarray:
+        return np.isin(ch, np.frombuffer(chars, dtype=np.uint8).astype(np.int64))
+
+    def is_digit(ch: np.ndarray) -> np.ndarray:
+        return (ch >= 48) & (ch <= 57)
+
+    c = np.flatnonzero((de - ds) >= 2)
+    two = (codes[ds[c]].astype(np.int64) - 48) * 10 + (codes[ds[c] + 1].astype(np.int64) - 48)
+    keep = _START_2DIGIT[two]
+    c, two = c[keep], two[keep]
+    s, length = ds[c], de[c] - ds[c]
+    nx1 = char_at(de[c])
+    prov = _PROVINCE_2DIGIT[two]
+    # "08" must run on into "08x" (so times like "08:15" are not candidates); "62" is
+    # followed by "8" or by a separator or "(" and then the 8
+    third = np.where(length >= 3, char_at(s + 2) - 48, -1)
+    phone = ((two == 8) & (length >= 3)) | (
+        (two == 62) & (((length >= 3) & (third == 8)) | ((length == 2) & is_sep(nx1, b" .-(")))
+    )
+    group_start = prov & np.isin(length, (2, 4, 6)) & is_sep(nx1, b" .-")
+    p1, p2 = char_at(s - 1), char_at(s - 2)
+    word = np.concatenate((_ASCII_WORD, np.zeros(1, bool)))[np.where(p1 < 128, p1, 128)]
+    blocked = word | (is_sep(p1, b" .,-") & is_digit(p2))
+    keep = ~blocked & ((prov & (length == 16)) | phone | group_start)
+    c, s, length, nx1, phone, group_start = (
+        a[keep] for a in (c, s, length, nx1, phone, group_start)
+    )
+
+    # grouped NIKs are 4-4-4-4, 2-2-2-6-4 or 6-6-4 with one repeated separator: check the
+    # whole chain of runs (so decimals "13.98" or age bands "18-24" are not candidates)
+    def run(k: int, arr: np.ndarray, fill: int) -> np.ndarray:
+        j = c + k
+        return np.where(j < nruns, arr[np.minimum(j, max(nruns - 1, 0))], fill)
+
+    def chain(groups: tuple[int, ...]) -> np.ndarray:
+        ok = length == groups[0]
+        for k, g in enumerate(groups[1:], 1):
+            ok &= (run(k, de, -9) - run(k, ds, -1)) * (c + k < nruns) == g
+            ok &= run(k, ds, -1) == run(k - 1, de, -9) + 1
+            if k < len(groups) - 1:
+                ok &= char_at(run(k, de, -1)) == nx1
+        return ok
+
+    grouped = group_start & (chain((4, 4, 4, 4)) | chain((2, 2, 2, 6, 4)) | chain((6, 6, 4)))
+    return s[(length == 16) | grouped | phone]
+
+
+def _chunked_candidates(codes: np.ndarray, size: int = 1 << 24) -> list[int]:
+    """:func:`_start_candidates` over newline-aligned slices: no candidate, group chain or
+    boundary test crosses a newline, and small slices keep the temporary arrays small."""
+    out: list[int] = []
+    a, n = 0, len(codes)
+    while a < n:
+        b = n
+        if n - a > size:
+            nl = np.flatnonzero(codes[a + size : a + 2 * size] == 10)
+            b = a + size + int(nl[0]) + 1 if len(nl) else min(n, a + 2 * size)
+            if not len(nl):  # no newline nearby: take the rest in one piece (exact, slower)
+                b = n
+        out += (_start_candidates(codes[a:b]) + a).tolist()
+        a = b
+    return out
 
 
 def _find_all(text: str) -> list[tuple[str, int, int]]:
@@ -560,64 +695,18 @@ def _find_all(text: str) -> list[tuple[str, int, int]]:
     """
     out: list[tuple[str, int, int]] = []
     n = len(text)
-    codes = _codes(text)
-    isdig = (codes >= 48) & (codes <= 57)
-    ds, de = _runs(isdig)
-    if len(ds):
-        length = de - ds
-        pad = np.zeros(2, dtype=codes.dtype)
-        ext = np.concatenate((pad, codes, pad))  # ext[i + 2] == codes[i]; 0 outside
-        p1, p2 = ext[ds + 1], ext[ds]
-        nx1 = ext[de + 2]  # the character after each run
-
-        def is_sep(c: np.ndarray, chars: bytes) -> np.ndarray:
-            return np.isin(c, np.frombuffer(chars, dtype=np.uint8).astype(codes.dtype))
-
-        def is_digit(c: np.ndarray) -> np.ndarray:
-            return (c >= 48) & (c <= 57)
-
-        blocked = _lookup(p1, _ASCII_WORD) | (is_sep(p1, b" .,-") & is_digit(p2))
-        first = ext[ds + 2].astype(np.int64) - 48
-        second = ext[np.minimum(ds + 3, len(ext) - 1)].astype(np.int64) - 48
-        two = np.where(length >= 2, first * 10 + second, -1)
-        prov = _PROVINCE_2DIGIT[np.clip(two, 0, 99)] & (two >= 0)
-
-        # grouped NIKs are 4-4-4-4, 2-2-2-6-4 or 6-6-4 with one repeated separator: check the
-        # whole chain of runs (so decimals "13.98" or age bands "18-24" are not candidates)
-        def shifted(a: np.ndarray, k: int, fill) -> np.ndarray:
-            return np.concatenate((a[k:], np.full(min(k, len(a)), fill, dtype=a.dtype)))
-
-        def chain(groups: tuple[int, ...]) -> np.ndarray:
-            ok = (length == groups[0]) & is_sep(nx1, b" .-")
-            for k, g in enumerate(groups[1:], 1):
-                ok &= shifted(length, k, 0) == g
-                ok &= shifted(ds, k, -1) == shifted(de, k - 1, -9) + 1
-                if k < len(groups) - 1:
-                    ok &= shifted(nx1, k, 0) == nx1
-            return ok
-
-        grouped = chain((4, 4, 4, 4)) | chain((2, 2, 2, 6, 4)) | chain((6, 6, 4))
-        nik = prov & ((length == 16) | grouped)
-        # "08" must run on into "08x" (so times like "08:15" are not candidates); "62" is
-        # followed by "8" or by a separator or "(" and then the 8
-        third = ext[np.minimum(ds + 4, len(ext) - 1)].astype(np.int64) - 48
-        phone = ((two == 8) & (length >= 3)) | (
-            (two == 62) & (((length >= 3) & (third == 8)) | ((length == 2) & is_sep(nx1, b" .-(")))
-        )
-        cand = np.flatnonzero(~blocked & (nik | phone))
-        last_end = -1
-        for i in cand.tolist():
-            s = int(ds[i])
-            if s < last_end:
-                continue
-            start = s - 1 if s > 0 and text[s - 1] in "(+" else s
-            m = PII_RE.search(text, start, min(n, s + 48))
-            if m is None or m.start() not in (start, s) or m.group("email") is not None:
-                continue
-            kind = _kind_of(m)
-            if kind is not None:
-                out.append((kind, m.start(), m.end()))
-                last_end = m.end()
+    last_end = -1
+    for s in _chunked_candidates(_codes(text)):
+        if s < last_end:
+            continue
+        start = s - 1 if s > 0 and text[s - 1] in "(+" else s
+        m = PII_RE.search(text, start, min(n, s + 48))
+        if m is None or m.start() not in (start, s) or m.group("email") is not None:
+            continue
+        kind = _kind_of(m)
+        if kind is not None:
+            out.append((kind, m.start(), m.end()))
+            last_end = m.end()
     if "@" in text:
         seen: set[tuple[int, int]] = set()
         at = text.find("@")
@@ -661,7 +750,14 @@ class _NameScanner:
     @staticmethod
     def _distinct_words(text: str) -> set[str]:
         if text.isascii():
-            toks = set(text.encode("ascii").translate(_ASCII_WORDS).lower().split())
+            flat = text.encode("ascii").translate(_ASCII_WORDS)
+            toks: set[bytes] = set()
+            a, step = 0, 1 << 22
+            while a < len(flat):  # slices cut at a space, so no word is split
+                b = flat.find(b" ", a + step)
+                b = len(flat) if b == -1 else b
+                toks.update(flat[a:b].split())
+                a = b
             return {t.decode("ascii").strip("'") for t in toks}
         words: set[str] = set()
         for tok in set(text.split()):

@@ -75,6 +75,14 @@ def run_ingest(cfg: SurveyConfig, cb: Codebook, out: Layout) -> pd.DataFrame:
 # --- clean ---------------------------------------------------------------------------------
 
 
+def _with_source_ids(row_log: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
+    """``row_log`` with each row's first source id (left merge); ids of rows the log does not
+    name are dropped first, so a million-row export is not deduplicated whole."""
+    keys = ["wave", "source_file", "source_row"]
+    ids = ids[ids["source_row"].isin(row_log["source_row"].unique())]
+    return row_log.merge(ids.drop_duplicates(keys), on=keys, how="left")
+
+
 def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
     """Clean each wave; write tidy data (Parquet + spreadsheet-safe CSV), logs, panel, dictionary."""
     from pipelines import clean  # imported here: report kernels never need it
@@ -96,8 +104,7 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
     row_log = pd.concat(row_logs, ignore_index=True).astype(str)
     ids_file = out.restricted / "source_ids.parquet"
     if ids_file.exists():  # the restricted row log names each row's Kobo _uuid too
-        ids = pd.read_parquet(ids_file).drop_duplicates(["wave", "source_file", "source_row"])
-        row_log = row_log.merge(ids, on=["wave", "source_file", "source_row"], how="left")
+        row_log = _with_source_ids(row_log, pd.read_parquet(ids_file))
     row_log.to_parquet(out.restricted / "cleaning_rows.parquet", index=False)
     panel = clean.panel(waves)
     panel.to_parquet(folder / "panel.parquet", index=False)

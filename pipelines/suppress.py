@@ -286,7 +286,10 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
             continue
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
-        text = s.map(lambda v: isinstance(v, str)) if s.dtype == object else s.notna()
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) != "string":
+            text = s.map(lambda v: isinstance(v, str))  # mixed cells: tested one by one
+        else:  # text or missing only (checked in compiled code): present means text
+            text = s.notna()
         risky = text & s.where(text, "").astype(str).str.startswith(_FORMULA_PREFIXES)
         if risky.any():
             out[col] = s.where(~risky, "'" + s[risky].astype(str))
@@ -296,6 +299,36 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _arrow_csv_safe(df: pd.DataFrame):
+    """:func:`csv_safe` done on the Arrow table (compiled) when every text column converts to
+    Arrow text; None for tables it cannot mirror exactly (categoricals, mixed objects)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if df.columns.has_duplicates or not all(isinstance(c, str) for c in df.columns):
+        return None
+    if any(isinstance(t, pd.CategoricalDtype) for t in df.dtypes):
+        return None
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    for i, field in enumerate(table.schema):
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            continue
+        col = table.column(i)
+        risky = None
+        for prefix in _FORMULA_PREFIXES:
+            hit = pc.starts_with(col, prefix)
+            risky = hit if risky is None else pc.or_(risky, hit)
+        risky = risky.fill_null(False)
+        if pc.any(risky).as_py():
+            empty = pa.scalar("", field.type)
+            guarded = pc.binary_join_element_wise(pa.scalar("'", field.type), col, empty)
+            table = table.set_column(i, field, pc.if_else(risky, guarded, col))
+    return table.rename_columns([_guard(c) for c in table.column_names])
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """Write :func:`csv_safe` of ``df`` with Arrow's compiled CSV writer (pandas' took half a
     minute for a million rows): text quoted, missing cells empty, whole-second times without
@@ -303,12 +336,15 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    safe = csv_safe(df)
-    try:
-        table = pa.Table.from_pandas(safe, preserve_index=False)
-    except (pa.ArrowException, TypeError, ValueError):
-        safe.to_csv(path, index=False)
-        return
+    table = _arrow_csv_safe(df)
+    safe = df  # the guard only prefixes text, so the time columns are df's
+    if table is None:
+        safe = csv_safe(df)
+        try:
+            table = pa.Table.from_pandas(safe, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError):
+            safe.to_csv(path, index=False)
+            return
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
             t = safe.iloc[:, i].dropna()

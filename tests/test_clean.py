@@ -160,3 +160,116 @@ def test_panel_and_attrition(cleaned, small_survey):
     assert linked <= truth["n_persons"] and linked >= truth["n_persons"] * 0.9
     assert panel["respondent_key"].nunique() == linked
     assert set(panel["wave"]) == {"2025", "2026"}
+
+
+def test_panel_links_exactly_keys_in_two_or_more_waves():
+    """The panel keeps the rows of keys seen in 2+ waves, as a per-key count of waves would."""
+    import numpy as np
+
+    w1 = pd.DataFrame(
+        {"respondent_key": ["a", "a", "b", None, "c", "d"], "wave": ["1", "1", "1", "1", "1", None]}
+    )
+    w2 = pd.DataFrame({"respondent_key": ["a", "c", None, "d", "e"], "wave": ["2"] * 5})
+    w3 = pd.DataFrame({"respondent_key": ["c", "e", "e"], "wave": ["3", "3", np.nan]})
+    waves = {"1": w1, "2": w2, "3": w3}
+    both = pd.concat(waves.values(), ignore_index=True)
+    both = both[both["respondent_key"].notna()]
+    counts = both.groupby("respondent_key")["wave"].nunique()
+    expected = both[both["respondent_key"].isin(counts.index[counts > 1])].sort_values(
+        ["respondent_key", "wave"]
+    )
+    got = clean.panel(waves)
+    pd.testing.assert_frame_equal(got, expected)
+    assert sorted(set(got["respondent_key"])) == ["a", "c", "e"]
+
+
+def test_normalise_counts_changed_rows_like_comparing_the_columns():
+    """Changed rows are counted per distinct text: the same number as comparing the columns."""
+    import numpy as np
+
+    from pipelines import parse
+
+    raw = pd.Series(
+        ["ok", " ok", "a  b", "", "  ", np.nan, "x\u200b", "plain", " ok", "Ａ", "_x000D_"] * 3,
+        dtype="str",
+    )
+    new, n = parse.normalise_text_counted(raw)
+    pd.testing.assert_series_equal(new, parse.normalise_text(raw))
+    assert n == int((new.fillna("") != raw.fillna("")).sum()) == 3 * 7
+
+
+def test_missing_codes_rule_per_distinct_answer_equals_per_cell():
+    """The rule checks each distinct answer once; it blanks exactly the cells the parser flags."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from pipelines import parse
+
+    var = lambda name, type_: SimpleNamespace(  # noqa: E731
+        name=name, type=type_, option_columns=lambda: {}
+    )
+    cb = SimpleNamespace(
+        variables=[var("q", "likert"), var("t", "text"), var("rk", "identifier")],
+        missing_codes=None,
+    )
+    raw = pd.DataFrame(
+        {
+            "q": pd.Series(["99", "N/A", " tidak  tahu", "4", np.nan, "n/a", "-", "Ｎ/Ａ"] * 2),
+            "t": pd.Series(["-", "99", "NA", "bagus", np.nan, "#N/A", "ok", ""] * 2, dtype=object),
+            "rk": ["99"] * 16,
+        }
+    )
+    df = clean.missing_codes(raw.copy(), SimpleNamespace(cb=cb), clean.CleaningLog())
+    na = parse.missing_codes(raw["q"], clean.NOT_APPLICABLE)
+    other = [c for c in parse.DEFAULT_MISSING_CODES if c.casefold() not in {"n/a", "na", "#n/a"}]
+    coded = parse.missing_codes(raw["q"], other)
+    assert df["q"].isna().tolist() == (raw["q"].isna() | na | coded).tolist()
+    na_t = parse.missing_codes(raw["t"], clean.NOT_APPLICABLE)
+    assert df["t"].isna().tolist() == (raw["t"].isna() | na_t).tolist()
+    assert df["rk"].tolist() == raw["rk"].tolist()
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_consent_rewritten_per_distinct_answer_equals_per_row(dtype):
+    """Consent answers are rewritten once per distinct answer: the rows kept are those the
+    per-row rewrite keeps."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from pipelines import parse
+
+    answers = ["Ya, saya bersedia", "YES I agree", "iya", "Yak", "tidak", np.nan, "yesterday"]
+    raw = pd.Series(answers * 3, dtype=dtype)
+    var = SimpleNamespace(name="consent", question=SimpleNamespace(id="c"))
+    cb = SimpleNamespace(by_role=lambda role: var if role == "consent" else None)
+    df = pd.DataFrame({"consent": raw, "x": range(len(raw)), "source_file": "f.csv"})
+    df["source_row"], df["respondent_key"], df["wave"] = range(len(raw)), "k", "1"
+    out = clean.consent(df.copy(), SimpleNamespace(cb=cb), clean.CleaningLog())
+    rewritten = raw.str.replace(r"^(ya|iya|yes)\b.*", "ya", case=False, regex=True)
+    keep = parse.yes_no(rewritten).values.eq(1).fillna(False).astype(bool)
+    assert out["x"].tolist() == df.loc[keep, "x"].tolist()
+    assert len(out) == 3 * 3
+
+
+def test_source_ids_joined_to_the_row_log_as_a_full_merge_would():
+    """Only ids of rows the log names are kept before the merge: the same joined log."""
+    from pipelines.steps import _with_source_ids
+
+    ids = pd.DataFrame(
+        {
+            "source_file": ["a.csv", "a.csv", "a.csv", "b.csv", "a.csv"],
+            "source_row": ["2", "3", "2", "2", "9"],
+            "source_id": ["u1", "u2", "u1-again", "u3", "u9"],
+            "wave": ["1", "1", "1", "1", "2"],
+        },
+        dtype="str",
+    )
+    keys = ["wave", "source_file", "source_row"]
+    for rows in (["2", "9", "4"], ["3"], []):
+        log = pd.DataFrame(
+            {"wave": "1", "source_file": "a.csv", "source_row": rows, "rule": "r"}, dtype=str
+        )
+        full = log.merge(ids.drop_duplicates(keys), on=keys, how="left")
+        pd.testing.assert_frame_equal(_with_source_ids(log, ids), full)

@@ -250,3 +250,50 @@ def test_missing_required_question_names_the_question(small_survey, tmp_path):
     cfg = load_config(write_config(tmp_path, "csv", waves=("2025",)))
     with pytest.raises(InputError, match=r'"Jenis kelamin" \(gender\)'):
         ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET)
+
+
+UTF8_FILES = {
+    "bom_crlf": "\ufeffa,b,c\r\n" + "".join(f"{i},x{i},ü{i}\r\n" for i in range(40)),
+    "no_final_newline": "a,b,c\n" + "\n".join(f"{i},é{i},日本{i}" for i in range(40)),
+    "cut_last_row": "a,b,c\n" + "".join(f"{i},{i},{i}\n" for i in range(40)) + "41,x",
+    "title_rows": "Survei 2025\n\na;b;c\n" + "".join(f"{i};ñ;{i}\n" for i in range(40)),
+    "quoted_breaks": 'a,b\n1,"x\u2028y"\n' + "".join(f'{i},"p\nq"\n' for i in range(40)),
+}
+
+
+@pytest.mark.parametrize("case", [*UTF8_FILES, "bom_utf8_explicit", "cp1252"])
+def test_undecoded_utf8_path_reads_what_the_decoded_path_reads(case, tmp_path, monkeypatch):
+    """Large UTF-8 files go to Arrow undecoded (only their ends are decoded): same table, same
+    first row number and the same errors as decoding the whole file."""
+    text = UTF8_FILES.get(case, UTF8_FILES["bom_crlf"])
+    data = text.encode("cp1252", errors="replace") if case == "cp1252" else text.encode()
+    path = tmp_path / "x.csv"
+    path.write_bytes(data)
+    spec = InputFile(
+        path="x.csv",
+        format="csv",
+        skip_rows=2 if case == "title_rows" else 0,
+        encoding="utf-8" if case == "bom_utf8_explicit" else None,
+    )
+
+    def read():
+        try:
+            return ingest.read_csv(path, spec)
+        except InputError as e:
+            return str(e)
+
+    decoded = read()
+    calls = []
+    real_decode = ingest._decode
+    monkeypatch.setattr(ingest, "_decode", lambda *a: calls.append(1) or real_decode(*a))
+    monkeypatch.setattr(ingest, "FAST_UTF8_BYTES", 0)
+    monkeypatch.setattr(ingest, "_WINDOW", 48)  # several windows, cut inside characters
+    fast = read()
+    if isinstance(decoded, str):
+        assert fast == decoded
+    else:
+        pd.testing.assert_frame_equal(fast[0], decoded[0])
+        assert fast[1] == decoded[1]
+    # decoded whole: the cp1252 file, and for pandas the files Arrow refuses (a cut row; a
+    # BOM kept by 'encoding: utf-8' in the first header, which Arrow drops)
+    assert bool(calls) == (case in ("cp1252", "cut_last_row", "bom_utf8_explicit"))

@@ -618,3 +618,63 @@ def test_dayfirst_clues_in_compiled_code_equal_the_rule(shapes):
                 clues[2] |= "." in rest and ":" not in rest
                 clues[3] |= ":" in rest
     assert list(_dayfirst_evidence(texts)) == clues
+
+
+TRICKY_DATES = [
+    "29/2/2024 23.59.59",  # leap day
+    "29/2/2025 10.00.00",  # no leap day in 2025
+    "31/4/2025 10:00:00",  # April has 30 days
+    "30/4/2025 10:00:60",  # no 60th second
+    "1/1/2025 09:60:00",
+    "0/1/2025 10:00:00",
+    "1/0/2025 10:00:00",
+    "31/12/1677 10:00:00",  # outside the nanosecond range: left to the rules
+    "1/1/2262 00:00:00",
+    "1/1/0000 00:00:00",
+    "12/31/1999 23:59:59",
+    "1/1/2025 7.05.09",
+    "1/1/2025 7:05.09",
+    "٣/١/2025 10:00:00",  # Arabic-Indic digits
+    "2024-02-29T23:59:59.999999",
+    "2023-02-29T00:00:00",
+    "2025-12-31 23:59:59.1",
+    "2025-06-01T00:00:00+0700",
+    "2025-06-01T00:00:00.1234567",
+    "2025-13-01T00:00:00",
+    "2025-06-01T24:00:00",
+]
+
+
+@pytest.mark.parametrize("dayfirst", [True, False])
+def test_compiled_timestamp_fields_equal_value_by_value_rules(dayfirst):
+    """Impossible, leap and out-of-range timestamps: the compiled path decides exactly as the
+    rules do, or leaves the value to them."""
+    s = pd.Series(TRICKY_DATES * 2, dtype="str")
+    got = dates(s, dayfirst=dayfirst)
+    expected = []
+    for x in s:
+        r = _parse_date_text(_norm(x), dayfirst, None)
+        expected.append(pd.NaT if r is None else pd.Timestamp(r))
+    pd.testing.assert_series_equal(
+        got.values, pd.Series(expected, dtype="datetime64[ns]"), check_names=False
+    )
+    fast = _fast_dates(np.array(TRICKY_DATES, dtype=object), dayfirst)
+    for x, v in zip(TRICKY_DATES, fast, strict=True):
+        if v is not _UNDECIDED:
+            assert pd.Timestamp(v) == pd.Timestamp(_parse_date_text(x, dayfirst, None)), x
+    assert sum(v is not _UNDECIDED for v in fast) == 6  # 3 valid numeric + 3 valid ISO
+
+
+def test_timestamps_all_on_the_compiled_path_equal_value_by_value_rules():
+    """A column whose every timestamp takes the compiled path (built in one conversion)."""
+    texts = ["29/2/2024 23.59.59", "2025-12-31 23:59:59.1", "1/1/2025 7:05:09", np.nan, ""]
+    s = pd.Series(texts * 2, dtype="str")
+    got = dates(s, dayfirst=True)
+    expected = [
+        pd.NaT if not isinstance(x, str) or not x else pd.Timestamp(_parse_date_text(x, True, None))
+        for x in s
+    ]
+    pd.testing.assert_series_equal(
+        got.values, pd.Series(expected, dtype="datetime64[ns]"), check_names=False
+    )
+    assert not got.invalid.any()

@@ -436,3 +436,122 @@ def test_fast_finder_equals_a_plain_regex_pass_on_mixed_text():
     got = _find_all(text)
     assert got == plain
     assert {k for k, _, _ in got} == {"nik", "phone", "email"} and len(got) > 500
+
+
+def test_fast_finder_equals_a_plain_regex_pass_on_digit_noise():
+    """Character-level noise of digits and separators, also in small newline-aligned slices."""
+    from pipelines.privacy import (
+        PII_RE,
+        _chunked_candidates,
+        _codes,
+        _find_all,
+        _kind_of,
+        _start_candidates,
+    )
+
+    rng = np.random.default_rng(11)
+    alpha = list("0123456789" * 6 + " .-,+():/\n" * 2 + "abé") + ["08", "62", "13", "0812"]
+    for _ in range(300):
+        text = "".join(alpha[i] for i in rng.integers(len(alpha), size=2000))
+        plain = [(k, m.start(), m.end()) for m in PII_RE.finditer(text) if (k := _kind_of(m))]
+        assert _find_all(text) == plain
+        codes = _codes(text)
+        assert _chunked_candidates(codes, size=37) == _start_candidates(codes).tolist()
+
+
+def test_scan_finds_nik_phone_and_name_deep_in_a_large_csv(tmp_path):
+    """Values far past the scanner's internal slice sizes are still found, on the right line."""
+    row = '"2025","Na9c604b24a59979b","tanah-sarik-v","Koto Pinang",2025-03-05 08:00:00,13.7,5\n'
+    rows = [row] * 120_000  # ~10 MB, more than two 4 MB word slices
+    rows[70_000] = row.replace("Koto Pinang", "NIK 1372 0112 3456 0001")
+    rows[100_000] = row.replace("Koto Pinang", "oleh Budi Santoso")
+    rows[-1] = row.replace("tanah-sarik-v", "hp 0812-3456-7890")
+    (tmp_path / "big.csv").write_text("".join(rows))
+    fps = name_fingerprints(pd.Series(["Budi Santoso"]), SECRET)
+    found = {(f.kind, f.location) for f in scan_paths([tmp_path], fps, SECRET)}
+    assert found == {("nik", "line 70001"), ("name", "line 100001"), ("phone", "line 120000")}
+
+
+def test_scan_finds_nik_only_in_a_parquet_string_column(tmp_path):
+    df = pd.DataFrame(
+        {"n": range(3), "c": ["a", "b", "c"], "t": ["x", "y", "NIK 1372011234560001"]}
+    )
+    df.to_parquet(tmp_path / "p.parquet")
+    [f] = scan_paths([tmp_path])
+    assert (f.kind, f.location) == ("nik", "column 't', row 2")
+
+
+TRICKY_IDS = [
+    "1372 0112 3456 0001",
+    "1372.0112.3456.0001",
+    "1372-0112-3456-0001",
+    "  Foo\tBAR  ",
+    "a\x0bb\x0cc",
+    "x\x1cy\x1fz",
+    "Ani@Mail.COM",
+    "",
+    "   ",
+    "12345678901234567",
+    "0812-3456-7890",
+    "1234567890123456 ",
+    "-1372011234560001-",
+    "A  B\r\nC",
+]
+
+
+def test_ascii_identifier_keys_equal_the_general_rule():
+    """The compiled path for ASCII text gives exactly the keys of the general rule (which an
+    added non-ASCII value forces)."""
+    fast = identifier_keys(pd.Series(TRICKY_IDS, dtype=object))
+    general = identifier_keys(pd.Series([*TRICKY_IDS, "Ñ"], dtype=object)).iloc[:-1]
+    assert fast.tolist() == general.tolist()
+    assert fast.iloc[0] == "1372011234560001" and fast.iloc[6] == "ani@mail.com"
+
+
+def test_pseudonyms_are_the_keyed_hmac_of_the_key():
+    import hashlib
+    import hmac
+
+    s = pd.Series(["1372 0112 3456 0001", "Ani@Mail.COM", "", np.nan, "1372011234560001"])
+    got = pseudonymise(s, SECRET, prefix="N")
+    for value, key in zip(got, identifier_keys(s.fillna("")), strict=True):
+        if not key:
+            assert pd.isna(value)
+            continue
+        msg = b"dampak-pseudonym-v1\x00" + key.encode("utf-8")
+        assert value == "N" + hmac.new(SECRET, msg, hashlib.sha256).hexdigest()[:16]
+    assert got.iloc[0] == got.iloc[4]
+
+
+def test_mask_text_once_per_distinct_text_equals_row_by_row():
+    """Masking each distinct text once gives the row-by-row texts and per-row counts."""
+    from pipelines.privacy import _TAGS, PII_RE, _kind_of
+
+    texts = [
+        "hp 0812-3456-7890",
+        "hp 0812-3456-7890",
+        "NIK 1372 0112 3456 0001 dan ani@gmail.com",
+        "",
+        "foto.png@x.png",
+        "Ani bilang bagus",
+        "hp 0812-3456-7890",
+        "tanpa data",
+    ]
+    names = ["Ani Lestari", None, "Budi", "Ani", "", "Ani Lestari", "Ani", None]
+    counts = dict.fromkeys(["nik", "phone", "email", "name"], 0)
+
+    def repl(m):
+        kind = _kind_of(m)
+        if kind is None:
+            return m.group(0)
+        counts[kind] += 1
+        return _TAGS[kind]
+
+    expected = [PII_RE.sub(repl, t) if t else t for t in texts]
+    for dtype in ("str", object):
+        got, got_counts = mask_text(pd.Series(texts, dtype=dtype))
+        assert got.tolist() == expected
+        assert got_counts == counts
+    named, named_counts = mask_text(pd.Series(texts, dtype="str"), names=pd.Series(names))
+    assert named.iloc[5] == "[NAMA] bilang bagus" and named.iloc[0] == expected[0]
+    assert named_counts["phone"] == counts["phone"] == 3

@@ -319,3 +319,46 @@ def test_write_csv_mixed_objects_still_written(tmp_path):
     df = pd.DataFrame({"x": [1, "=a", 2.5]}, dtype=object)
     write_csv(df, tmp_path / "m.csv")
     assert pd.read_csv(tmp_path / "m.csv")["x"].tolist() == ["1", "'=a", "2.5"]
+
+
+def test_csv_safe_text_columns_checked_in_bulk_like_cell_by_cell():
+    """Object columns holding only text or missing values are guarded as the per-cell test
+    would guard them; mixed columns still go cell by cell."""
+    import numpy as np
+
+    df = pd.DataFrame(
+        {
+            "text": pd.Series(["=1+1", None, np.nan, "ok", np.str_("-x"), "@a"], dtype=object),
+            "mixed": pd.Series([-1, "=x", None, 2.5, "+y", b"=z"], dtype=object),
+            "empty": pd.Series([None, np.nan, None, None, None, None], dtype=object),
+        }
+    )
+    out = csv_safe(df)
+    assert out["text"].tolist()[::3] == ["'=1+1", "ok"] and out["text"].iloc[4] == "'-x"
+    assert out["text"].iloc[5] == "'@a" and out["text"].iloc[1:3].isna().all()
+    assert out["mixed"].tolist()[:2] == [-1, "'=x"] and out["mixed"].iloc[4] == "'+y"
+    assert out["mixed"].iloc[5] == b"=z" and out["empty"].isna().all()
+
+
+def test_write_csv_guard_in_arrow_writes_the_same_file(tmp_path, monkeypatch):
+    """The compiled guard on the Arrow table writes byte for byte what csv_safe + Arrow write."""
+    import pipelines.suppress as suppress
+
+    df = pd.DataFrame(
+        {
+            "=total": ["=1+1", "+62", "-x", "@a", "\tt", "\rr", "＝y", "ok", None, "'q"],
+            "obj": pd.Series(["-", np.nan, "a", "＠b", None, "=", "x", "", "+", "z"], dtype=object),
+            "num": [-1.5, 2, np.nan, -3, 4, 5, 6, 7, 8, 9],
+            "int": pd.array([-1, None, 3, 4, 5, 6, 7, 8, 9, 10], dtype="Int64"),
+            "flag": [True, False] * 5,
+            "when": pd.to_datetime(["2025-01-01 10:00:00"] * 9 + [None]),
+            "frac": pd.to_datetime(["2025-01-01 10:00:00.5"] * 10),
+            "none": pd.Series([None] * 10, dtype=object),
+        }
+    ).astype({"=total": "str"})
+    write_csv(df, tmp_path / "fast.csv")
+    monkeypatch.setattr(suppress, "_arrow_csv_safe", lambda frame: None)
+    write_csv(df, tmp_path / "slow.csv")
+    fast, slow = (tmp_path / "fast.csv").read_bytes(), (tmp_path / "slow.csv").read_bytes()
+    assert fast == slow
+    assert b'"\'=1+1"' in fast and b'"\'=total"' in fast
