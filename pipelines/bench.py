@@ -760,6 +760,13 @@ def summarise(res: dict) -> dict:
     return summary
 
 
+def _load_note(res: dict) -> str:
+    """Whether other work shared the machine (1-minute load above 1.5 at start or end)."""
+    loads = [res["machine"].get("load_average_start"), res.get("load_average_end")]
+    busy = any(ld and ld[0] > 1.5 for ld in loads)
+    return " (other work was running: timings are upper bounds)" if busy else ""
+
+
 def markdown(res: dict) -> str:
     m, s = res["machine"], res["summary"]
     lines = [
@@ -767,8 +774,7 @@ def markdown(res: dict) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}, "
         f"Python {m['python']}; R: {m['r'] or 'not installed'}. Load average at start "
-        f"{m['load_average_start']}, at end {res.get('load_average_end')} (other work was "
-        "running on the machine: timings are upper bounds).",
+        f"{m['load_average_start']}, at end {res.get('load_average_end')}{_load_note(res)}.",
         "",
     ]
     if "sample" in res:

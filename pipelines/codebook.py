@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from pipelines.config import Text
+from pipelines.config import Text, read_yaml
 from pipelines.errors import ConfigError
 
 INSTRUMENTS = Path(__file__).parent / "instruments"
@@ -167,7 +167,7 @@ def load_codebook(ref: str, base_dir: Path = Path(".")) -> Codebook:
             "atau berkas YAML di samping konfigurasi.",
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
         return Codebook.model_validate(data)
     except yaml.YAMLError as e:
         raise ConfigError(f"Codebook {path} is not valid YAML: {e}") from None

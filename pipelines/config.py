@@ -204,7 +204,7 @@ def _read_yaml(path: Path) -> dict:
             id_text=f"Berkas konfigurasi {path} bukan teks UTF-8: simpan ulang sebagai UTF-8.",
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = read_yaml(text)
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         where = f" near line {line + 1}" if line is not None else ""
@@ -282,6 +282,12 @@ def _check_paths(cfg: SurveyConfig) -> None:
                     id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
                     "tidak ditemukan.",
                 )
+
+
+def read_yaml(text: str):
+    """YAML with libyaml's C parser when installed (5x faster: a national config lists 2,400
+    sites and every site report reads it), else the pure-Python one; both are safe loaders."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:

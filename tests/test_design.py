@@ -465,3 +465,30 @@ def test_svyby_sparse_path_equals_dense_path(monkeypatch):
     assert len(dense) == 400
     np.testing.assert_allclose(sparse["se"], dense["se"], rtol=1e-10)
     assert sparse["df"].tolist() == dense["df"].tolist()
+
+
+def test_svyglm_formula_c_terms_and_caller_variables():
+    """C(g) is the same model as g (text columns are categorical), C() with a contrast still
+    goes through patsy, and the formula sees the caller's variables."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    d = pd.DataFrame(
+        {
+            "psu": rng.integers(0, 60, n),
+            "g": rng.choice(["a", "b", "c"], n),
+            "x": rng.normal(size=n),
+            "w": rng.uniform(1, 3, n),
+        }
+    )
+    d["y"] = d["x"] + d["g"].map({"a": 0.0, "b": 1.0, "c": 2.0}) + rng.normal(size=n)
+    des = SurveyDesign(d, weights="w", cluster="psu")
+    plain = svyglm(des, "y ~ x + g")
+    boxed = svyglm(des, "y ~ x + C(g)")
+    np.testing.assert_allclose(boxed["estimate"], plain["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(boxed["se"], plain["se"], rtol=1e-12)
+    assert "C(g)[T.c]" in boxed["term"].tolist()
+    ref = svyglm(des, "y ~ x + C(g, Treatment(reference='c'))")
+    assert "C(g, Treatment(reference='c'))[T.a]" in ref["term"].tolist()
+    k = 2.0
+    scaled = svyglm(des, "y ~ I(x * k) + g").set_index("term")["estimate"]
+    np.testing.assert_allclose(scaled["I(x * k)"], plain.set_index("term")["estimate"]["x"] / k)
