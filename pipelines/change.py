@@ -196,7 +196,7 @@ def paired_change(
             w = sub.row_weights
             m = float(np.dot(w, np.nan_to_num(diff)) / w.sum())
             scores = np.where(use, w * (np.nan_to_num(diff) - m) / w.sum(), 0.0)
-            se = float(np.sqrt(max(des._vcov(np.flatnonzero(use), scores[use])[0, 0], 0.0)))
+            se = float(np.sqrt(max(des.score_vcov(np.flatnonzero(use), scores[use])[0, 0], 0.0)))
             dfd = sub.df
             lo, hi, p = t_stats(m, se, dfd)
             base = {

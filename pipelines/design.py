@@ -262,7 +262,7 @@ class SurveyDesign:
     @property
     def df(self) -> int:
         """Design degrees of freedom, ``#PSUs - #strata`` within the domain (``degf``)."""
-        return self._degf(self._domain)
+        return self.degf_of(self._domain)
 
     @property
     def domain(self) -> np.ndarray:
@@ -322,7 +322,8 @@ class SurveyDesign:
             arr = arr.astype(bool)
         return arr
 
-    def _degf(self, rows: np.ndarray) -> int:
+    def degf_of(self, rows: np.ndarray) -> int:
+        """Design degrees of freedom (PSUs minus strata) of the domain ``rows``."""
         s = self._struct
         psus = np.count_nonzero(np.bincount(s.psu_code[rows], minlength=s.n_psu))
         strata = np.count_nonzero(np.bincount(s.stratum_code[rows], minlength=s.n_strata))
@@ -361,7 +362,7 @@ class SurveyDesign:
             return np.sum(scale * dev**2, axis=0)
         return (dev * scale).T @ dev
 
-    def _vcov(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def score_vcov(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Variance matrix of estimators whose scores (influence values) on ``rows`` are given.
 
         ``rows`` is a boolean mask or integer index; every other row scores zero.
@@ -533,7 +534,7 @@ def svymean(design: SurveyDesign, var: str, conf_level: float = 0.95) -> pd.Data
     yr = y[rows]
     total_w = w.sum()
     est = float(np.dot(w, yr) / total_w)
-    var_ = design._vcov(rows, w * (yr - est) / total_w)[0, 0]
+    var_ = design.score_vcov(rows, w * (yr - est) / total_w)[0, 0]
     return _single_result(design, var, est, var_, int(rows.sum()), conf_level, "taylor")
 
 
@@ -549,7 +550,7 @@ def svytotal(design: SurveyDesign, var: str, conf_level: float = 0.95) -> pd.Dat
     y, rows = _numeric_var(design, var)
     scores = design._struct.w[rows] * y[rows]
     est = float(scores.sum())
-    var_ = design._vcov(rows, scores)[0, 0]
+    var_ = design.score_vcov(rows, scores)[0, 0]
     return _single_result(design, var, est, var_, int(rows.sum()), conf_level, "taylor")
 
 
@@ -637,7 +638,7 @@ def svyprop(
     ind = _indicators(values, levels)
     w = design._struct.w[rows]
     p = w @ ind / w.sum()
-    vc = design._vcov(rows, w[:, None] * (ind - p) / w.sum())
+    vc = design.score_vcov(rows, w[:, None] * (ind - p) / w.sum())
     se = np.sqrt(np.clip(np.diag(vc), 0, None))
     df = np.full(len(levels), design.df)
     lo, hi = _logit_interval(p, se, df, conf_level)
@@ -845,15 +846,15 @@ def svyglm(
 
     # prior weights scaled to mean 1, as R's svyglm (same estimates; R's starting values,
     # without which IRLS can diverge when weights are in the hundreds)
-    beta, mu, v = _fit_glm(x, y, w / w.mean(), fam, names, max_iter, tol)
+    beta, mu, v = fit_glm(x, y, w / w.mean(), fam, names, max_iter, tol)
     a_inv = np.linalg.inv((x * (w * v)[:, None]).T @ x)
     # A^-1 B A^-1 with B the design variance of the score totals (= that of x_i w_i r_i A^-1)
-    vcov = a_inv @ design._vcov(kept, x * (w * (y - mu))[:, None]) @ a_inv
+    vcov = a_inv @ design.score_vcov(kept, x * (w * (y - mu))[:, None]) @ a_inv
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     p = len(beta)
     rows_mask = np.zeros(len(design.data), dtype=bool)
     rows_mask[kept] = True
-    df_resid = design._degf(rows_mask) + 1 - p
+    df_resid = design.degf_of(rows_mask) + 1 - p
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = beta / se
     pval = 2 * stats.t.sf(np.abs(tval), df_resid) if df_resid > 0 else np.full(p, np.nan)
@@ -893,7 +894,7 @@ def _categorical(data, contrast=None, levels=None):
     return patsy.builtins.C(data, contrast, levels)
 
 
-def _fit_glm(
+def fit_glm(
     x: np.ndarray,
     y: np.ndarray,
     w: np.ndarray,
@@ -902,7 +903,8 @@ def _fit_glm(
     max_iter: int,
     tol: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least squares (gaussian) or IRLS (binomial, logit link)."""
+    """Weighted least squares (gaussian) or IRLS (binomial, logit link); the fitting core that
+    ``svyglm`` and the models in :mod:`pipelines.models` share."""
 
     def wls(z: np.ndarray, ww: np.ndarray) -> np.ndarray:
         # Normal equations on column-scaled X'WX (Cholesky) plus one step of iterative

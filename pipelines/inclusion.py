@@ -388,7 +388,7 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
         for _ in range(100):  # Newton-Raphson (= IRLS) on the logistic score
             eta = linpred(gam, theta)
             mu = np.clip(1.0 / (1.0 + np.exp(-eta)), 1e-15, 1 - 1e-15)
-            # the same stopping rule as design._fit_glm: relative change of the deviance
+            # the same stopping rule as design.fit_glm: relative change of the deviance
             dev = -2 * np.sum(wk * (yk * np.log(mu) + (1 - yk) * np.log(1 - mu)))
             if abs(dev - dev_old) / (abs(dev) + 0.1) < 1e-10:
                 break

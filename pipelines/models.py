@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.design import SurveyDesign, _fit_glm
+from pipelines.design import SurveyDesign, fit_glm
 
 __all__ = [
     "LEVEL_ORDER",
@@ -224,7 +224,7 @@ def svy_fit(
     kept = np.flatnonzero(use)
     xk, yk, wk = x[kept], y[kept], w_all[kept]
     wk = wk / wk.mean()  # as R's svyglm: prior weights scaled to mean 1 (same estimates)
-    beta, mu, v = _fit_glm(xk, yk, wk, fam, names, 100, 1e-10)
+    beta, mu, v = fit_glm(xk, yk, wk, fam, names, 100, 1e-10)
     a_inv = np.linalg.inv((xk * (wk * v)[:, None]).T @ xk)
     # V = A^-1 B A^-1 with B from the scores, not from the influence values scores @ A^-1:
     # the same matrix, without one more (rows x terms x terms) product
@@ -236,8 +236,8 @@ def svy_fit(
         df = m - len(beta)
         kind = "robust"
     else:
-        meat = design._vcov(kept, scores)
-        df = design._degf(use)
+        meat = design.score_vcov(kept, scores)
+        df = design.degf_of(use)
         kind = "design"
     vcov = a_inv @ meat @ a_inv
     return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind)
@@ -468,8 +468,8 @@ def ordinal_effects(
         hess = approx_hess(params, model.loglike)
         a_inv = np.linalg.inv(-hess)
         scores = approx_fprime(params, model.loglikeobs, centered=True) * w[:, None]
-        vcov = design._vcov(pos, scores @ a_inv)
-        dfd = design._degf(sub)
+        vcov = design.score_vcov(pos, scores @ a_inv)
+        dfd = design.degf_of(sub)
         j = nn.index(treatment)
         est, se = float(params[j]), float(np.sqrt(max(vcov[j, j], 0.0)))
         lo, hi, p = t_stats(est, se, dfd)
