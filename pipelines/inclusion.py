@@ -192,52 +192,15 @@ def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, mi
     n_g = np.bincount(code[use], minlength=len(levels))
     idx = [fit.index(term) for term in effect_terms]
     base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL}
-    rows = []
-    for k, lv in enumerate(levels):
+    eff, gap = np.zeros((2, len(levels))), np.zeros((2, len(levels)))  # (estimate, se) rows
+    for k in range(len(levels)):
         c = np.zeros(len(fit.beta))
         c[idx[k]] = 1.0
-        est, se = fit.contrast(c)
-        lo, hi, p = t_stats(est, se, fit.df)
-        rows.append(
-            base
-            | {
-                "analysis": "inclusion",
-                "group": str(lv),
-                "term": "participation effect in group",
-                "estimate": est,
-                "se": se,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "df": fit.df,
-                "p": float(p),
-                "n": int(n_g[k]),
-                "method": meth,
-            }
-        )
+        eff[:, k] = fit.contrast(c)
         others = [j for j in range(len(levels)) if j != k]
-        share = part_w[others] / part_w[others].sum()
-        c = np.zeros(len(fit.beta))
-        c[idx[k]] = 1.0
-        c[[idx[j] for j in others]] -= share
-        est, se = fit.contrast(c)
-        lo, hi, p = t_stats(est, se, fit.df)
-        rows.append(
-            base
-            | {
-                "analysis": "inclusion_gap",
-                "group": str(lv),
-                "term": "effect in group minus other groups' (participant-weighted) effect",
-                "estimate": est,
-                "se": se,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "df": fit.df,
-                "p": float(p),
-                "n": fit.n,
-                "method": meth,
-            }
-        )
-    return rows
+        c[[idx[j] for j in others]] -= part_w[others] / part_w[others].sum()
+        gap[:, k] = fit.contrast(c)
+    return _group_rows(base, levels, eff, gap, fit.df, n_g, fit.n, meth)
 
 
 def _effect_variances(zz, zg, pinv, mzz, mzg, mgg, sbar_z, sbar_g, mean_c, m):
@@ -450,10 +413,7 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     meth = f"{what} ({se_kind}, t on {df_} df)"
     meth += f"; {breakdown} is the sampling cluster, so SEs are model-based"
     base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL}
-    rows = []
-    est = delta
     se = np.sqrt(np.clip(var_c[:G], 0.0, None))
-    lo, hi, pv = t_stats(est, se, df_)
     # gap_k = d_k - sum_{j!=k} s_j d_j with s_j = pw_j / (P - pw_k)
     #       = a_k d_k - b_k vbar, vbar = sum_j (pw_j / P) d_j, a_k = 1 + b_k pw_k / P,
     #         b_k = P / (P - pw_k)
@@ -463,41 +423,45 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     gap = a * delta - b * mean_eff
     gvar = a * a * var_c[:G] + b * b * var_c[G] - 2 * a * b * cov_kv
     gse = np.sqrt(np.clip(gvar, 0.0, None))
-    glo, ghi, gp = t_stats(gap, gse, df_)
-    for i, lv in enumerate(levels):
+    return _group_rows(base, levels, (delta, se), (gap, gse), df_, n_g, m, meth)
+
+
+_TERMS = {
+    "inclusion": "participation effect in group",
+    "inclusion_gap": "effect in group minus other groups' (participant-weighted) effect",
+}
+
+
+def _group_rows(base, levels, effect, gap, df, n_group, n_fit, method) -> list[dict]:
+    """Estimate rows, each group's effect then its gap: ``effect`` and ``gap`` are (estimates,
+    SEs) aligned with ``levels``; an effect's n is its group's, a gap's the whole fit's."""
+    rows = []
+    for analysis, (est, se), n in (
+        ("inclusion", effect, n_group),
+        ("inclusion_gap", gap, np.full(len(levels), n_fit)),
+    ):
+        est, se = np.asarray(est, dtype=float), np.asarray(se, dtype=float)
+        lo, hi, p = t_stats(est, se, df)
         rows.append(
-            base
-            | {
-                "analysis": "inclusion",
-                "group": str(lv),
-                "term": "participation effect in group",
-                "estimate": float(est[i]),
-                "se": float(se[i]),
-                "ci_low": float(lo[i]),
-                "ci_high": float(hi[i]),
-                "df": df_,
-                "p": float(pv[i]),
-                "n": int(n_g[i]),
-                "method": meth,
-            }
+            [
+                base
+                | {
+                    "analysis": analysis,
+                    "group": str(lv),
+                    "term": _TERMS[analysis],
+                    "estimate": float(est[i]),
+                    "se": float(se[i]),
+                    "ci_low": float(lo[i]),
+                    "ci_high": float(hi[i]),
+                    "df": df,
+                    "p": float(p[i]),
+                    "n": int(n[i]),
+                    "method": method,
+                }
+                for i, lv in enumerate(levels)
+            ]
         )
-        rows.append(
-            base
-            | {
-                "analysis": "inclusion_gap",
-                "group": str(lv),
-                "term": "effect in group minus other groups' (participant-weighted) effect",
-                "estimate": float(gap[i]),
-                "se": float(gse[i]),
-                "ci_low": float(glo[i]),
-                "ci_high": float(ghi[i]),
-                "df": df_,
-                "p": float(gp[i]),
-                "n": m,
-                "method": meth,
-            }
-        )
-    return rows
+    return [row for pair in zip(*rows, strict=True) for row in pair]
 
 
 def _sort_key(v):

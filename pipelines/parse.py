@@ -1082,13 +1082,6 @@ def _place_key(x: Any) -> str:
     return " ".join(toks)
 
 
-def _osa_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein (optimal string alignment) distance; ``limit + 1`` when above it."""
-    from rapidfuzz.distance import OSA
-
-    return OSA.distance(a, b, score_cutoff=limit)
-
-
 def match_places(
     s: pd.Series,
     canonical: list[str],
@@ -1128,8 +1121,9 @@ def match_places(
 
     target_keys = [tk for tk, _ in targets]
 
-    def _fuzzy_candidates(k: str) -> list[tuple[str, str]]:
-        """Targets within the largest distance any pair with ``k`` may have (compiled search)."""
+    def _fuzzy_candidates(k: str) -> list[tuple[str, str, int]]:
+        """(key, name, OSA distance) of the targets within the largest distance any pair with
+        ``k`` may have (Damerau-Levenshtein, optimal string alignment, compiled search)."""
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
@@ -1137,7 +1131,7 @@ def match_places(
         if cutoff <= 0:
             return []
         hits = process.extract(k, target_keys, scorer=OSA.distance, score_cutoff=cutoff, limit=None)
-        return [targets[i] for _, _, i in sorted(hits, key=lambda h: h[2])]
+        return [(*targets[i], int(d)) for _, d, i in sorted(hits, key=lambda h: h[2])]
 
     def one(x: Any) -> Any:
         k = _place_key(x)
@@ -1148,11 +1142,8 @@ def match_places(
         if k in alias_by_key:
             return (alias_by_key[k], "alias")
         best: dict[str, int] = {}
-        for tk, name in _fuzzy_candidates(k):
+        for tk, name, d in _fuzzy_candidates(k):
             limit = min(max_distance, min(len(k), len(tk)) // 5)
-            if limit <= 0:
-                continue
-            d = _osa_distance(k, tk, limit)
             if d <= limit and d < best.get(name, limit + 1):
                 best[name] = d
         if not best:

@@ -66,3 +66,20 @@ def small_survey(tmp_path_factory) -> Path:
     sim = simulate.simulate(n_per_wave=300, seed=11)
     simulate.write(sim, folder, formats=("csv", "xlsx", "sav"))
     return folder
+
+
+def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
+    """A small Python 3 notebook: a tagged parameters cell, then ``cells`` (for runner tests)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nbformat.write(nb, path)
+    return path

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import write_notebook
 
 from pipelines import runner
 from pipelines.errors import RunError, set_language
@@ -109,24 +110,12 @@ def test_publish_swaps_and_recover_undoes_a_half_publish(tmp_path):
 
 def _site_book(folder: Path, bad: str) -> runner.Notebook:
     """A stand-in site notebook: fails for site ``bad``, shows its kernel's process id."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    params = nbformat.v4.new_code_cell('config_path = processed_dir = reports_dir = ""\nsite = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        params,
-        nbformat.v4.new_code_cell(
-            f"if site == {bad!r}:\n    raise ValueError('no data for ' + site)"
-        ),
-        nbformat.v4.new_code_cell("import os\nos.getpid()"),
-    ]
-    nbformat.write(nb, folder / "site.ipynb")
+    write_notebook(
+        folder / "site.ipynb",
+        'config_path = processed_dir = reports_dir = ""\nsite = ""',
+        f"if site == {bad!r}:\n    raise ValueError('no data for ' + site)",
+        "import os\nos.getpid()",
+    )
     return runner.Notebook("site.ipynb", runner.STAGES[-1].fan_out.params)
 
 

@@ -12,7 +12,7 @@ import nbformat
 import papermill as pm
 import pypdf
 import pytest
-from conftest import write_config
+from conftest import write_config, write_notebook
 
 from pipelines import paths, runner, steps, warmkernel
 
@@ -20,16 +20,7 @@ PARAMS = {"site": str}
 
 
 def _book(folder: Path, name: str, *cells: str) -> runner.Notebook:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    params = nbformat.v4.new_code_cell('site = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
-    nbformat.write(nb, folder / name)
+    write_notebook(folder / name, 'site = ""', *cells)
     return runner.Notebook(name, PARAMS)
 
 
