@@ -14,8 +14,6 @@ The main table, ``estimates``, has one row per estimate with the columns
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -23,8 +21,16 @@ from pipelines import change, inclusion, models, scales
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
 from pipelines.design import SurveyDesign, svyby, svymean, svyprop
+from pipelines.plan import Plan, build_plan
 
-__all__ = ["ESTIMATE_COLUMNS", "analyse", "likert_distribution", "make_weights", "score_scales"]
+__all__ = [
+    "ESTIMATE_COLUMNS",
+    "analyse",
+    "likert_distribution",
+    "make_weights",
+    "prepare",
+    "score_scales",
+]
 
 ESTIMATE_COLUMNS = [
     "analysis",
@@ -45,7 +51,6 @@ ESTIMATE_COLUMNS = [
     "flag",
     "note",
 ]
-BINARY = ("business", "got_job", "income_rose")
 FLAG_SMALL = "small n"
 
 
@@ -104,48 +109,47 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
 
 
 # --------------------------------------------------------------------------- scales
-def scale_specs(cb: Codebook) -> dict[str, dict]:
-    return {
-        name: {"items": list(s.items), "reverse": list(s.reverse), "min_answered": s.min_answered}
-        for name, s in cb.scales.items()
-    }
-
-
-def score_scales(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
-    """``df`` with one column per codebook scale (mean of answered items after reverse
-    coding, missing below the scale's minimum answered)."""
+def score_scales(df: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """``df`` with one column per scale of the plan: the mean of answered items after reverse
+    coding on the scale's own range (``low + high - x``), missing below its minimum answered."""
     out = df.copy()
-    for name, spec in scale_specs(cb).items():
-        if all(i in df for i in spec["items"]):
-            items = df[spec["items"]].astype("float64")
-            out[name] = scales.score(items, spec["reverse"], spec["min_answered"]).to_numpy()
+    for name, spec in plan.scales.items():
+        low, high = spec["range"]
+        items = df[spec["items"]].astype("float64")
+        out[name] = scales.score(
+            items, spec["reverse"], spec["min_answered"], low=low, high=high
+        ).to_numpy()
     return out
 
 
 def likert_distribution(df: pd.DataFrame, w: np.ndarray, cb: Codebook, wave: str) -> pd.DataFrame:
     """Weighted percentage of each answer level of each Likert item (for diverging bars):
-    ``wave, item, level, label_id, label_en, pct, n, n_item``."""
+    ``wave, item, level, label_id, label_en, pct, n, n_item``; levels on the item's range."""
     rows = []
     for v in cb.by_type("likert"):
         if v.name not in df:
             continue
-        ls = cb.label_set(v)
+        low, high = (int(b) for b in cb.item_range(v))
+        labels = cb.label_set(v).labels if v.labels else {}
         x = models.as_float(df[v.name])
-        ok = np.isfinite(x) & (x >= 1) & (x <= ls.points)
-        code = x[ok].astype(int)
-        wsum = np.bincount(code, weights=w[ok], minlength=ls.points + 1)
-        cnt = np.bincount(code, minlength=ls.points + 1)
+        ok = np.isfinite(x) & (x >= low) & (x <= high)
+        code = x[ok].astype(int) - low
+        k = high - low + 1
+        wsum = np.bincount(code, weights=w[ok], minlength=k)
+        cnt = np.bincount(code, minlength=k)
         total = wsum.sum()
-        for lv in range(1, ls.points + 1):
+        for i in range(k):
+            lv = low + i
+            text = labels.get(lv)
             rows.append(
                 {
                     "wave": wave,
                     "item": v.name,
                     "level": lv,
-                    "label_id": ls.labels[lv].id,
-                    "label_en": ls.labels[lv].en,
-                    "pct": 100 * wsum[lv] / total if total > 0 else np.nan,
-                    "n": int(cnt[lv]),
+                    "label_id": text.id if text else str(lv),
+                    "label_en": text.en if text else str(lv),
+                    "pct": 100 * wsum[i] / total if total > 0 else np.nan,
+                    "n": int(cnt[i]),
                     "n_item": int(ok.sum()),
                 }
             )
@@ -192,117 +196,175 @@ def representativeness(
 
 
 # --------------------------------------------------------------------------- descriptives
-def descriptives(design: SurveyDesign, scales_: Sequence[str]) -> pd.DataFrame:
-    """Design-based means of scale scores and log income, proportions of yes/no outcomes
-    and of participation, overall and by programme (non-participants as ``none``)."""
-    df = design.data
+def _rows(res: pd.DataFrame, analysis: str, outcome: str, term: str, method, group_var=None):
+    """Estimate rows from an estimator's tidy frame (``method`` a text or a df -> text)."""
+    return [
+        {
+            "analysis": analysis,
+            "outcome": outcome,
+            "group_var": group_var,
+            "group": None if group_var is None else str(r.group),
+            "term": term,
+            "estimate": r.estimate,
+            "se": r.se,
+            "ci_low": r.ci_low,
+            "ci_high": r.ci_high,
+            "df": r.df,
+            "p": np.nan,
+            "n": r.n,
+            "method": method(r.df) if callable(method) else method,
+            "note": "",
+        }
+        for r in res.itertuples(index=False)
+    ]
+
+
+def _mean_method(df) -> str:
+    return f"design-based mean (Taylor SE; t interval on {df} df)"
+
+
+def _prop_method(df) -> str:
+    return f"design-based proportion (Taylor SE; logit interval on {df} df)"
+
+
+def _stats_of(plan: Plan, d: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The columns described by a mean and those by a proportion (took part included)."""
+    cols = [o for o in plan.outcomes if o.kind != "likert" and o.column in d]
+    means = [o.column for o in cols if o.family == "gaussian" and d[o.column].notna().any()]
+    props = [o.column for o in cols if o.family == "binomial" and d[o.column].notna().any()]
+    took = plan.exposure.took_part
+    if took and took in d and d[took].notna().any():
+        props = [took, *props]
+    return means, props
+
+
+def descriptives(design: SurveyDesign, plan: Plan) -> pd.DataFrame:
+    """Design-based means (scales, money on the log scale, counts) and proportions (yes/no
+    outcomes, taking part), overall and by programme (non-participants as ``none``)."""
+    d = design.data
+    means, props = _stats_of(plan, d)
+    took = plan.exposure.took_part
+    by_prog = "programme_group" in d
     rows = []
-
-    def add(res: pd.DataFrame, outcome: str, term: str, group_var=None):
-        for r in res.itertuples(index=False):
-            rows.append(
-                {
-                    "analysis": "descriptive",
-                    "outcome": outcome,
-                    "group_var": group_var,
-                    "group": None if group_var is None else str(r.group),
-                    "term": term,
-                    "estimate": r.estimate,
-                    "se": r.se,
-                    "ci_low": r.ci_low,
-                    "ci_high": r.ci_high,
-                    "df": r.df,
-                    "p": np.nan,
-                    "n": r.n,
-                    "method": (
-                        f"design-based {'mean' if term == 'mean' else 'proportion'} "
-                        f"(Taylor SE; {'logit' if term != 'mean' else 't'} interval on "
-                        f"{r.df} df)"
-                    ),
-                    "note": "",
-                }
-            )
-
-    means = [c for c in [*scales_, "log_income"] if c in df and df[c].notna().any()]
-    props = [c for c in ["participated", *BINARY] if c in df and df[c].notna().any()]
     for c in means:
-        add(svymean(design, c), c, "mean")
-        if "programme_group" in df:
-            add(svyby(design, c, "programme_group", "mean"), c, "mean", "programme")
+        rows += _rows(svymean(design, c), "descriptive", c, "mean", _mean_method)
+        if by_prog:
+            res = svyby(design, c, "programme_group", "mean")
+            rows += _rows(res, "descriptive", c, "mean", _mean_method, "programme")
     for c in props:
-        add(svyprop(design, c, level=1), c, "proportion")
-        if "programme_group" in df and c != "participated":
-            add(svyby(design, c, "programme_group", "prop", level=1), c, "proportion", "programme")
+        rows += _rows(svyprop(design, c, level=1), "descriptive", c, "proportion", _prop_method)
+        if by_prog and c != took:
+            res = svyby(design, c, "programme_group", "prop", level=1)
+            rows += _rows(res, "descriptive", c, "proportion", _prop_method, "programme")
+    if plan.exposure.programme_kind == "multi":
+        rows += _option_descriptives(design, plan, means, props)
     return pd.DataFrame(rows)
 
 
-def site_descriptives(d: pd.DataFrame, scales_: Sequence[str], site: str | None) -> pd.DataFrame:
+def _option_descriptives(design, plan: Plan, means, props) -> list[dict]:
+    """By programme for a multi-select question: each option's participants (overlapping
+    groups, one domain estimate each), plus non-participants as ``none``."""
+    d = design.data
+    t = models.as_float(d[plan.exposure.took_part])
+    rows = []
+    groups = {"none": t == 0}
+    for code, col in plan.exposure.options.items():
+        groups[code] = (t == 1) & (models.as_float(d[col]) == 1)
+    for code, mask in groups.items():
+        if not mask.any():
+            continue
+        sub = design.subset(mask)
+        for c in means:
+            res = svymean(sub, c).assign(group=code)
+            rows += _rows(res, "descriptive", c, "mean", _mean_method, "programme")
+        for c in props:
+            if c != plan.exposure.took_part:
+                res = svyprop(sub, c, level=1).assign(group=code)
+                rows += _rows(res, "descriptive", c, "proportion", _prop_method, "programme")
+    return rows
+
+
+def site_descriptives(d: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Per-library means and proportions for the site reports.
 
     A site is a sampling cluster, so it has no between-cluster variance of its own: its SE treats
     the site's respondents as the units (weighted, Taylor), as its `method` says."""
+    site = plan.cluster
     if not site or site not in d:
         return pd.DataFrame()
     within = SurveyDesign(d, weights="weight")
+    means, props = _stats_of(plan, d)
     rows = []
-    means = [c for c in [*scales_, "log_income"] if c in d and d[c].notna().any()]
-    props = [c for c in ["participated", *BINARY] if c in d and d[c].notna().any()]
     for c, stat in [*((c, "mean") for c in means), *((c, "prop") for c in props)]:
         kw = {"level": 1} if stat == "prop" else {}
-        res = svyby(within, c, site, stat, **kw)
         term = "mean" if stat == "mean" else "proportion"
-        for r in res.itertuples(index=False):
-            rows.append(
-                {
-                    "analysis": "site",
-                    "outcome": c,
-                    "group_var": "site",
-                    "group": str(r.group),
-                    "term": term,
-                    "estimate": r.estimate,
-                    "se": r.se,
-                    "ci_low": r.ci_low,
-                    "ci_high": r.ci_high,
-                    "df": r.df,
-                    "p": np.nan,
-                    "n": r.n,
-                    "method": f"weighted {term} within the library (respondents as units, "
-                    "Taylor SE; the library is a sampling cluster)",
-                    "note": "",
-                }
-            )
+        method = (
+            f"weighted {term} within the library (respondents as units, "
+            "Taylor SE; the library is a sampling cluster)"
+        )
+        rows += _rows(svyby(within, c, site, stat, **kw), "site", c, term, method, "site")
     return pd.DataFrame(rows)
 
 
+# --------------------------------------------------------------------------- preparing
 def prepare(df: pd.DataFrame, cfg: SurveyConfig, cb: Codebook) -> pd.DataFrame:
     """A cleaned wave ready for estimation: scale scores, derived outcomes and a `weight` column
     (raked as the config says) — the starting point for a researcher's own model."""
-    d, _ = _prepare_wave(df, cfg, cb)
+    plan = build_plan(cb, cfg, _columns({"_": df}))
+    d, _ = _prepare_wave(df, cfg, cb, plan)
     d["weight"], _ = make_weights(d, cfg)
     return d
 
 
-# --------------------------------------------------------------------------- orchestration
-def _prepare_wave(df: pd.DataFrame, cfg: SurveyConfig, cb: Codebook) -> tuple[pd.DataFrame, int]:
-    """Rows usable in the design (stratum and cluster known), with scores and derived
-    columns, Int64 yes/no and Likert columns as float."""
-    need = [c for c in (cfg.design.strata, cfg.design.cluster) if c]
+def _columns(waves: dict[str, pd.DataFrame]) -> set[str]:
+    """Columns with at least one answer in some wave (an empty column is a question not asked)."""
+    return {c for d in waves.values() for c in d.columns if d[c].notna().any()}
+
+
+def _prepare_wave(
+    df: pd.DataFrame, cfg: SurveyConfig, cb: Codebook, plan: Plan
+) -> tuple[pd.DataFrame, int]:
+    """Rows usable in the design (stratum and cluster known), with scale scores, derived
+    outcomes and exposure columns; yes/no and Likert columns as float, categorical answers
+    ordered as the codebook lists their levels (the first is the reference level)."""
+    need = [c for c in (plan.strata, plan.cluster) if c]
     ok = df[need].notna().all(axis=1) if need else pd.Series(True, index=df.index)
-    d = score_scales(df.loc[ok], cb).reset_index(drop=True)
+    d = score_scales(df.loc[ok], plan).reset_index(drop=True)
     for c in d.columns:
         if str(d[c].dtype) in ("Int64", "Int32", "Int8", "boolean"):
             d[c] = d[c].astype("float64")
-    if "income_change" in d:
-        d["income_rose"] = np.where(
-            d["income_change"].isna(), np.nan, (d["income_change"] == "rose").astype(float)
-        )
-    if "programme" in d and "participated" in d:
-        prog = d["programme"].astype(object)
-        d["programme_group"] = np.where(d["participated"] == 0, "none", prog)
-        d.loc[
-            d["participated"].isna() | (d["participated"].eq(1) & prog.isna()), "programme_group"
-        ] = None
+    for v in cb.by_type("categorical"):
+        if v.levels and v.name in d and v.name not in (plan.cluster, plan.strata):
+            d[v.name] = pd.Categorical(d[v.name].astype(object), categories=list(v.levels))
+    for o in plan.outcomes:
+        if o.source and o.levels and o.source in d:
+            src = d[o.source].astype(object)
+            d[o.column] = np.where(src.isna(), np.nan, src.isin(o.levels).astype(float))
+        elif o.kind == "money" and o.column not in d and o.source in d:
+            x = models.as_float(d[o.source])
+            d[o.column] = np.log(np.where(x > 0, x, np.nan))
+    ex = plan.exposure
+    if ex.took_part_derived:
+        ticks = np.column_stack([models.as_float(d[c]) for c in ex.options.values()])
+        answered = np.isfinite(ticks).any(axis=1)
+        d[ex.took_part] = np.where(answered, (np.nan_to_num(ticks) == 1).any(axis=1), np.nan)
+    if ex.programme_kind == "single" and ex.took_part:
+        took = d[ex.took_part]
+        prog = d[ex.programme].astype(object)
+        group = np.where(took == 0, "none", prog).astype(object)
+        group[(took.isna() | (took.eq(1) & prog.isna())).to_numpy()] = None
+        d["programme_group"] = group
     return d, int((~ok).sum())
+
+
+def _endogenous(cb: Codebook, plan: Plan) -> dict[str, set[str]]:
+    """Breakdowns made from an outcome's own answer (an income band is no breakdown of income)."""
+    out: dict[str, set[str]] = {}
+    for name, der in cb.roles.derived.items():
+        for o in plan.outcomes:
+            if der.from_ in (o.name, o.source, o.column):
+                out.setdefault(name, set()).add(o.column)
+    return out
 
 
 def _with_wave(t: pd.DataFrame, wave: str) -> pd.DataFrame:
@@ -311,6 +373,68 @@ def _with_wave(t: pd.DataFrame, wave: str) -> pd.DataFrame:
     t = t.copy()
     t["wave"] = wave
     return t
+
+
+# --------------------------------------------------------------------------- orchestration
+def _wave_estimates(design, d, plan: Plan, cfg, cb, max_model_rows, seed, family) -> list:
+    """Every planned per-wave analysis that runs, as estimate frames (and the balance table)."""
+    ex, covs = plan.exposure, plan.covariates
+    fams = plan.families(plan.outcomes)
+    took = ex.took_part
+    cols = lambda an: [o.column for o in plan.outcomes_for(an)]  # noqa: E731
+    parts = [descriptives(design, plan), site_descriptives(d, plan)]
+    if took is None:
+        return parts, pd.DataFrame()
+    parts.append(models.participation_effects(design, cols("participation"), covs, took, fams))
+    if cols("ordinal"):
+        parts.append(
+            models.ordinal_effects(
+                design, cols("ordinal"), covs, took, max_rows=max_model_rows, seed=seed
+            )
+        )
+    if cols("mixed"):
+        parts.append(
+            models.mixed_effects(
+                design, cols("mixed"), covs, plan.cluster, took, max_rows=max_model_rows, seed=seed
+            )
+        )
+    if cols("dose_response"):
+        parts.append(
+            models.dose_response(
+                design,
+                cols("dose_response"),
+                covs,
+                ex.dose,
+                took,
+                min_sessions=cfg.analysis.min_sessions_dose,
+                families=fams,
+            )
+        )
+    if cols("programme") and ex.programme_kind == "single":
+        parts.append(
+            models.programme_effects(design, cols("programme"), covs, ex.programme, took, fams)
+        )
+    elif cols("programme"):
+        parts.append(models.option_effects(design, cols("programme"), covs, ex.options, took, fams))
+    balance = pd.DataFrame()
+    if cols("ipw"):
+        ipw_rows, balance, _ = change.ipw(design, cols("ipw"), covs, took, families=fams)
+        parts.append(ipw_rows)
+    if cols("inclusion"):
+        groups = [*plan.breakdowns, *([plan.cluster] if plan.cluster else [])]
+        parts.append(
+            inclusion.subgroup_effects(
+                design,
+                cols("inclusion"),
+                covs,
+                groups,
+                took,
+                family=family,
+                families=fams,
+                endogenous=_endogenous(cb, plan),
+            )
+        )
+    return parts, balance
 
 
 def analyse(
@@ -322,123 +446,86 @@ def analyse(
     seed: int = 0,
     inclusion_family: str = "grid",
 ) -> dict[str, pd.DataFrame]:
-    """Every result table of a survey (see the module docstring).
+    """Every result table of a survey, following the plan built from codebook roles + config.
 
-    Returns ``estimates`` (columns :data:`ESTIMATE_COLUMNS`), ``reliability``,
-    ``weights``, ``likert``, ``representativeness``, ``balance`` and ``attrition``.
+    Returns ``estimates`` (columns :data:`ESTIMATE_COLUMNS`), ``reliability``, ``weights``,
+    ``likert``, ``representativeness``, ``balance``, ``attrition``, ``plan`` (every planned
+    analysis, run or skipped with its reason) and ``outcomes`` (kind, range, labels).
     """
-    covariates = list(cfg.analysis.covariates)
-    scale_names = [s for s in cb.scales]
-    linear = [*scale_names, "log_income"]
-    headline = [*scale_names, "log_income", "business"]
-    single_items = [
-        v.name
-        for v in cb.by_type("likert")
-        if not any(v.name in s.items for s in cb.scales.values())
-    ]
-    d_strata, d_cluster = cfg.design.strata, cfg.design.cluster
+    plan = build_plan(cb, cfg, _columns(waves))
     est, rel, wtab, lik, rep, bal = [], [], [], [], [], []
     prepared: dict[str, pd.DataFrame] = {}
     for wave, raw in waves.items():
-        d, dropped = _prepare_wave(raw, cfg, cb)
+        d, dropped = _prepare_wave(raw, cfg, cb, plan)
         w, info = make_weights(d, cfg)
         d["weight"] = w
         prepared[wave] = d
         design = SurveyDesign(
             d,
             weights="weight",
-            strata=d_strata,
-            cluster=d_cluster,
+            strata=plan.strata,
+            cluster=plan.cluster,
             fpc=cfg.design.fpc,
             lonely_psu="adjust",
         )
         from pipelines.weights import weight_summary
 
-        ws = weight_summary(w)
         wtab.append(
             {
                 "wave": wave,
                 **info,
-                **ws,
+                **weight_summary(w),
                 "trim_ratio": cfg.design.weights.trim_ratio,
                 "n_dropped_no_design": dropped,
                 "design_df": design.df,
             }
         )
-        r = scales.reliability_table(
-            raw.astype({c: "float64" for c in _likert_cols(cb, raw)}), scale_specs(cb)
-        )
-        rel.append(_with_wave(r, wave))
+        if plan.scales:
+            r = scales_reliability(raw, plan)
+            rel.append(_with_wave(r, wave))
         lik.append(likert_distribution(d, w, cb, wave))
         rep.append(representativeness(d, w, cfg, wave))
-
-        parts = [
-            descriptives(design, scale_names),
-            site_descriptives(d, scale_names, d_cluster),
-            models.participation_effects(design, [*linear, *BINARY], covariates),
-            models.ordinal_effects(
-                design, single_items, covariates, max_rows=max_model_rows, seed=seed
-            ),
-            models.mixed_effects(
-                design,
-                linear,
-                covariates,
-                group=d_cluster or "site",
-                max_rows=max_model_rows,
-                seed=seed,
-            )
-            if (d_cluster or "site") in d
-            else pd.DataFrame(),
-            models.dose_response(
-                design, headline, covariates, min_sessions=cfg.analysis.min_sessions_dose
-            ),
-            models.programme_effects(design, headline, covariates),
-        ]
-        ipw_rows, balance, _ = change.ipw(design, headline, covariates)
-        parts.append(ipw_rows)
-        bal.append(_with_wave(balance, wave))
-        parts.append(
-            inclusion.subgroup_effects(design, headline, covariates, family=inclusion_family)
+        parts, balance = _wave_estimates(
+            design, d, plan, cfg, cb, max_model_rows, seed, inclusion_family
         )
-        for part in parts:
-            est.append(_with_wave(part, wave))
+        bal.append(_with_wave(balance, wave))
+        est += [_with_wave(part, wave) for part in parts]
 
-    # across waves
     ids = list(waves)
-    attrition = change.attrition_table(waves) if len(ids) > 1 else pd.DataFrame()
-    if panel is not None and len(panel) and len(ids) > 1:
-        pan = _prepare_panel(panel, prepared, cfg, cb)
+    by = [c for c in [plan.exposure.took_part, *plan.breakdowns] if c]
+    attrition = change.attrition_table(waves, by=by) if len(ids) > 1 else pd.DataFrame()
+    change_cols = [o.column for o in plan.outcomes_for("paired_change")]
+    did_cols = [o.column for o in plan.outcomes_for("did")]
+    if panel is not None and len(panel) and len(ids) > 1 and change_cols:
+        pan = _prepare_panel(panel, prepared, cfg, cb, plan)
+        fams = plan.families(plan.outcomes)
+        design_cols = {"strata": plan.strata, "cluster": plan.cluster, "weight": "weight"}
         for pre, post in zip(ids, ids[1:], strict=False):
             label = f"{pre}-{post}"
             est.append(
                 _with_wave(
                     change.paired_change(
-                        pan,
-                        [*headline, "got_job"],
-                        pre,
-                        post,
-                        strata=d_strata,
-                        cluster=d_cluster,
-                        weight="weight",
+                        pan, change_cols, pre, post, plan.exposure.took_part, **design_cols
                     ),
                     label,
                 )
             )
-            est.append(
-                _with_wave(
-                    change.did(
-                        pan,
-                        [*headline, "got_job"],
-                        covariates,
-                        pre,
-                        post,
-                        strata=d_strata,
-                        cluster=d_cluster,
-                        weight="weight",
-                    ),
-                    label,
+            if did_cols:
+                est.append(
+                    _with_wave(
+                        change.did(
+                            pan,
+                            did_cols,
+                            plan.covariates,
+                            pre,
+                            post,
+                            plan.exposure.took_part,
+                            **design_cols,
+                            families=fams,
+                        ),
+                        label,
+                    )
                 )
-            )
 
     estimates = _finish(est, cfg.report.suppression_threshold)
     return {
@@ -451,18 +538,26 @@ def analyse(
         if any(len(b) for b in bal)
         else pd.DataFrame(columns=change.BALANCE_COLUMNS),
         "attrition": attrition,
+        "plan": plan.table(),
+        "outcomes": plan.outcome_table(),
     }
 
 
-def _likert_cols(cb: Codebook, df: pd.DataFrame) -> list[str]:
-    return [v.name for v in cb.by_type("likert") if v.name in df]
+def scales_reliability(raw: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Alpha, omega and item statistics of each scale, on the scale's own answer range."""
+    parts = []
+    for name, spec in plan.scales.items():
+        low, high = spec["range"]
+        items = raw[spec["items"]].astype("float64")
+        parts.append(scales.reliability_table(items, {name: spec}, low=low, high=high))
+    return _concat(parts)
 
 
-def _prepare_panel(panel, prepared, cfg, cb) -> pd.DataFrame:
+def _prepare_panel(panel, prepared, cfg, cb, plan: Plan) -> pd.DataFrame:
     """The long panel with scale scores, derived columns and each wave's analysis weight."""
     parts = []
     for wave, g in panel.groupby(panel["wave"].astype(str), sort=True):
-        d, _ = _prepare_wave(g, cfg, cb)
+        d, _ = _prepare_wave(g, cfg, cb, plan)
         if wave in prepared:
             wmap = prepared[wave].drop_duplicates("respondent_key", keep="last")
             wmap = wmap.set_index("respondent_key")["weight"]

@@ -17,7 +17,7 @@ None of these is randomised: ``note`` says participation is *associated with* th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,7 @@ BALANCE_COLUMNS = [
 # --------------------------------------------------------------------------- linking
 def attrition_table(
     waves: dict[str, pd.DataFrame],
-    by: Sequence[str] = ("participated", "gender", "age_band", "disability"),
+    by: Sequence[str] = (),
     key: str = "respondent_key",
 ) -> pd.DataFrame:
     """For each consecutive pair of waves: baseline respondents found again, overall and by
@@ -154,9 +154,9 @@ def paired_change(
     outcomes: Sequence[str],
     pre: str,
     post: str,
-    treatment: str = "participated",
-    strata: str | None = "kecamatan",
-    cluster: str | None = "site",
+    treatment: str | None = None,
+    strata: str | None = None,
+    cluster: str | None = None,
     weight: str | None = None,
 ) -> pd.DataFrame:
     """Within-respondent change ``post - pre`` for every outcome, among all linked
@@ -167,7 +167,7 @@ def paired_change(
     else unweighted) and ``Cohen's d_z`` (unweighted, noncentral-t interval).  ``group``
     is ``all``, ``participated`` or ``did not participate``.
     """
-    cols = [*outcomes, treatment, strata, cluster, "income_change"]
+    cols = [*outcomes, treatment, strata, cluster]
     if weight:
         cols.append(weight)
     linked = link_waves(panel, pre, post, [c for c in cols if c])
@@ -246,13 +246,7 @@ def paired_change(
 
 def _linked_values(linked: pd.DataFrame, outcome: str, when: str) -> np.ndarray | None:
     col = f"{outcome}_{when}"
-    if col in linked:
-        return as_float(linked[col])
-    if outcome == "income_rose" and f"income_change_{when}" in linked:
-        return outcome_values(
-            linked.rename(columns={f"income_change_{when}": "income_change"}), outcome
-        )
-    return None
+    return as_float(linked[col]) if col in linked else None
 
 
 # --------------------------------------------------------------------------- DiD
@@ -262,10 +256,11 @@ def did(
     covariates: Sequence[str],
     pre: str,
     post: str,
-    treatment: str = "participated",
-    strata: str | None = "kecamatan",
-    cluster: str | None = "site",
+    treatment: str | None = None,
+    strata: str | None = None,
+    cluster: str | None = None,
     weight: str | None = None,
+    families: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Difference-in-differences among respondents linked across ``pre`` and ``post`` who
     did not take part at baseline: the change score ``y_post - y_pre`` regressed on taking
@@ -275,7 +270,7 @@ def did(
     baseline strata and sites.  Binary outcomes use a linear probability model (change in
     percentage points / 100).
     """
-    cols = [*outcomes, *covariates, treatment, strata, cluster, "income_change"]
+    cols = [*outcomes, *covariates, treatment, strata, cluster]
     if weight:
         cols.append(weight)
     linked = link_waves(panel, pre, post, [c for c in cols if c])
@@ -298,7 +293,7 @@ def did(
         y1 = _linked_values(linked, outcome, "post")
         if y0 is None or y1 is None:
             continue
-        binary = outcome_family(outcome) == "binomial"
+        binary = outcome_family(outcome, families) == "binomial"
         scale = "linear probability, " if binary else ""
         diff = y1 - y0
         use = eligible & ok & np.isfinite(diff)
@@ -349,8 +344,9 @@ def ipw(
     design: SurveyDesign,
     outcomes: Sequence[str],
     covariates: Sequence[str],
-    treatment: str = "participated",
+    treatment: str,
     clip: float = 0.01,
+    families: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Inverse-probability-of-participation weighting as a robustness check.
 
@@ -413,7 +409,7 @@ def ipw(
     # outcome contrasts
     rows = []
     for outcome in outcomes:
-        if outcome not in df and outcome != "income_rose":
+        if outcome not in df:
             continue
         y = outcome_values(df, outcome)
         use_o = use & np.isfinite(y)
@@ -421,7 +417,13 @@ def ipw(
             continue
         xo = np.column_stack([np.ones(len(df)), np.nan_to_num(t)])
         fit = svy_fit(
-            design, y, xo, ["Intercept", treatment], outcome_family(outcome), use_o, weights=w_ipw
+            design,
+            y,
+            xo,
+            ["Intercept", treatment],
+            outcome_family(outcome, families),
+            use_o,
+            weights=w_ipw,
         )
         kind = "inverse-probability-weighted " + (
             "difference in means" if fit.family == "gaussian" else "logistic regression (log OR)"

@@ -486,10 +486,14 @@ def derive(df, ctx, log):
     if "income" in df:
         df["log_income"] = np.log(df["income"].where(df["income"] > 0))
         df["income_band"] = band_labels(df["income"], a.income_bands, money=True)
-    if "participated" in df and "sessions" in df:
-        nonpart = df["participated"].eq(0).fillna(False).astype(bool)
-        df.loc[nonpart, "sessions"] = 0
-        df.loc[nonpart, "programme"] = np.nan
+    ex = ctx.cb.roles.exposure
+    if ex.took_part and ex.took_part in df:
+        # non-participants attended no session and took no programme
+        nonpart = df[ex.took_part].eq(0).fillna(False).astype(bool)
+        if ex.dose and ex.dose in df:
+            df.loc[nonpart, ex.dose] = 0
+        if ex.programme and ex.programme in df:
+            df.loc[nonpart, ex.programme] = np.nan
     return df
 
 

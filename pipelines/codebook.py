@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipelines.config import Text, read_yaml
 from pipelines.errors import ConfigError
@@ -43,18 +43,37 @@ class Level(_Model):
 
 
 class LabelSet(_Model):
-    """Answer labels of an ordinal item. `agreement` sets also accept the built-in vocabulary
-    of agreement words (SS/S/N/TS/STS, English, variants); `custom` sets only their labels."""
+    """Answer labels of an ordinal item, keyed by their numeric codes (1..4, 0..10, ...).
+    `agreement` sets also accept the built-in vocabulary of agreement words (SS/S/N/TS/STS,
+    English, variants); `custom` sets only their labels."""
 
-    points: Literal[4, 5]
+    points: Annotated[int, Field(ge=2, le=11)]
     kind: Literal["agreement", "custom"] = "agreement"
     labels: dict[int, Text]
 
+    @model_validator(mode="after")
+    def _fits(self):
+        codes = sorted(self.labels)
+        if len(codes) != self.points or codes != list(range(codes[0], codes[0] + self.points)):
+            raise ValueError(
+                f"a {self.points}-point label set needs {self.points} consecutive codes, "
+                f"got {codes}"
+            )
+        if self.kind == "agreement" and self.points not in (4, 5):
+            raise ValueError("an 'agreement' label set has 4 or 5 points; use kind: custom")
+        return self
+
+    @property
+    def range(self) -> tuple[int, int]:
+        """(lowest, highest) code: reverse coding is lowest + highest - x."""
+        return min(self.labels), max(self.labels)
+
 
 class Variable(_Model):
-    name: str
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
     type: VarType
     question: Text
+    label: Text | None = None  # a short name for reports (else the question)
     role: str | None = None
     personal: Literal["name", "phone", "nik", "email", "address"] | None = None
     required: bool = True
@@ -72,8 +91,10 @@ class Variable(_Model):
             raise ValueError(f"variable '{self.name}': type personal needs 'personal' kind")
         if self.type == "categorical" and not self.levels and self.role is None:
             raise ValueError(f"variable '{self.name}': categorical needs 'levels'")
-        if self.type == "likert" and not self.labels:
-            raise ValueError(f"variable '{self.name}': likert needs 'labels' (a label set)")
+        if self.type == "likert" and not (self.labels or self.range):
+            raise ValueError(
+                f"variable '{self.name}': likert needs 'labels' (a label set) or a 'range'"
+            )
         if self.type == "multiselect" and not self.options:
             raise ValueError(f"variable '{self.name}': multiselect needs 'options'")
         if self.options and self.type != "multiselect":
@@ -86,6 +107,54 @@ class Variable(_Model):
     def option_columns(self) -> dict[str, str]:
         """Processed column of each option of a multiselect variable: `<name>__<option>`."""
         return {code: f"{self.name}__{code}" for code in self.options}
+
+
+OutcomeKind = Literal["scale", "likert", "yesno", "money", "count"]
+
+
+class OutcomeRole(_Model):
+    """One outcome the analysis estimates: a scale, a single Likert item, a yes/no, money
+    (modelled on the log scale) or a count; `from` + `levels` derive a yes/no from a
+    categorical answer (1 when the answer is one of `levels`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    var: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    kind: OutcomeKind
+    label: Text | None = None
+    from_: str | None = Field(None, alias="from")
+    levels: list[str] = []
+
+
+class Exposure(_Model):
+    """What respondents were exposed to: took part (yes/no), which programme (single choice or
+    multi-select) and how many sessions. Each is optional."""
+
+    took_part: str | None = None
+    programme: str | None = None
+    dose: str | None = None
+
+
+class Derived(_Model):
+    """A column clean makes from an answer: an age from a birth year, or bands of a number
+    (cut points from the config's `analysis.<cuts>`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: str = Field(alias="from")
+    how: Literal["years_before_reference", "bands", "log"]
+    cuts: Literal["age_bands", "income_bands"] | None = None
+    money: bool = False
+
+
+class Roles(_Model):
+    """What each question is *for* in the analysis; the plan is built from this."""
+
+    exposure: Exposure = Exposure()
+    outcomes: list[OutcomeRole] = []
+    headline: list[str] | None = None
+    covariates: list[str] = []
+    breakdowns: list[str] = []
+    link: list[str] = []
+    derived: dict[str, Derived] = {}
 
 
 class Scale(_Model):
@@ -103,6 +172,7 @@ class Codebook(_Model):
     missing_codes: list[str] = []
     variables: list[Variable]
     scales: dict[str, Scale] = {}
+    roles: Roles = Roles()
 
     @model_validator(mode="before")
     @classmethod
@@ -127,10 +197,90 @@ class Codebook(_Model):
             unknown = [i for i in s.items + s.reverse if i not in names]
             if unknown:
                 raise ValueError(f"scale '{s_name}' names unknown items {unknown}")
+            not_likert = [i for i in s.items if self.var(i).type != "likert"]
+            if not_likert:
+                raise ValueError(f"scale '{s_name}': items {not_likert} are not likert")
+            ranges = {i: self.item_range(self.var(i)) for i in s.items}
+            if len(set(ranges.values())) > 1:
+                raise ValueError(
+                    f"scale '{s_name}': its items have different answer ranges {ranges}; "
+                    "a scale's items must share one range"
+                )
+        self._check_roles(set(names))
         return self
+
+    def _check_roles(self, names: set[str]) -> None:
+        """Every role names a variable, a scale or a derived column of the right type."""
+        r = self.roles
+        known = names | set(self.scales) | set(r.derived) | {o.var for o in r.outcomes}
+        for k, col in r.exposure.model_dump().items():
+            if col is not None and col not in names:
+                raise ValueError(f"roles.exposure.{k}: '{col}' is not a variable")
+        ex = r.exposure
+        if ex.took_part and self.var(ex.took_part).type != "yesno":
+            raise ValueError(f"roles.exposure.took_part: '{ex.took_part}' must be yesno")
+        if ex.programme and self.var(ex.programme).type not in ("categorical", "multiselect"):
+            raise ValueError(
+                f"roles.exposure.programme: '{ex.programme}' must be categorical or multiselect"
+            )
+        want = {"scale": None, "likert": ("likert",), "yesno": ("yesno",)}
+        want |= {"money": ("currency", "numeric"), "count": ("numeric",)}
+        seen = set()
+        for i, o in enumerate(r.outcomes):
+            where = f"roles.outcomes[{i}] ('{o.var}')"
+            if o.var in seen:
+                raise ValueError(f"{where}: listed twice")
+            seen.add(o.var)
+            if o.from_ is not None:
+                if o.kind != "yesno" or not o.levels:
+                    raise ValueError(f"{where}: 'from' derives a yesno outcome and needs 'levels'")
+                if o.from_ not in names or self.var(o.from_).type != "categorical":
+                    raise ValueError(f"{where}: 'from: {o.from_}' must be a categorical variable")
+                bad = [lv for lv in o.levels if lv not in self.var(o.from_).levels]
+                if bad:
+                    raise ValueError(f"{where}: levels {bad} are not levels of '{o.from_}'")
+                if o.label is None:
+                    raise ValueError(f"{where}: a derived outcome needs a 'label' (id, en)")
+                if o.var in names:
+                    raise ValueError(f"{where}: a derived outcome needs a new name")
+            elif o.kind == "scale":
+                if o.var not in self.scales:
+                    raise ValueError(f"{where}: kind scale needs a key of 'scales'")
+            elif o.var not in names or self.var(o.var).type not in want[o.kind]:
+                raise ValueError(
+                    f"{where}: kind {o.kind} needs a variable of type {' or '.join(want[o.kind])}"
+                )
+        for k in ("covariates", "breakdowns", "link"):
+            unknown = [c for c in getattr(r, k) if c not in known]
+            if unknown:
+                raise ValueError(f"roles.{k}: {unknown} are not variables or derived columns")
+        if r.headline is not None:
+            unknown = [h for h in r.headline if h not in seen]
+            if unknown:
+                raise ValueError(f"roles.headline: {unknown} are not among roles.outcomes")
+        for name, d in r.derived.items():
+            if name in names:
+                raise ValueError(f"roles.derived.{name}: a variable already has this name")
+            if d.from_ not in known:
+                raise ValueError(f"roles.derived.{name}: 'from: {d.from_}' is unknown")
+            if d.how == "bands" and d.cuts is None:
+                raise ValueError(f"roles.derived.{name}: bands need 'cuts'")
+
+    def item_range(self, v: Variable) -> tuple[float, float]:
+        """The answer range of a Likert item: its label set's codes, else its `range`."""
+        if v.labels:
+            return self.label_sets[v.labels].range
+        return v.range
+
+    def scale_range(self, name: str) -> tuple[float, float]:
+        """The range of a scale's score (the shared range of its items)."""
+        return self.item_range(self.var(self.scales[name].items[0]))
 
     def var(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
+
+    def has(self, name: str) -> bool:
+        return any(v.name == name for v in self.variables)
 
     def by_type(self, *types: str) -> list[Variable]:
         return [v for v in self.variables if v.type in types]

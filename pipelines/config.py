@@ -95,7 +95,10 @@ class Design(_Model):
 class Analysis(_Model):
     age_bands: Annotated[list[int], Field(min_length=2)] = [15, 25, 35, 45, 60]
     income_bands: Annotated[list[float], Field(min_length=2)] = [0, 1e6, 2.5e6, 5e6]
-    covariates: list[str] = ["age", "gender", "education", "disability"]
+    # None: the codebook's roles decide (covariates, breakdowns, headline outcomes)
+    covariates: list[str] | None = None
+    breakdowns: list[str] | None = None
+    headline: list[str] | None = None
     min_sessions_dose: int = 1
 
     @field_validator("age_bands", "income_bands")

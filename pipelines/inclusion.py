@@ -22,7 +22,7 @@ respondent its own unit), as ``method`` says.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,12 +41,9 @@ from pipelines.models import (
     t_stats,
 )
 
-__all__ = ["BREAKDOWNS", "bh_adjust", "subgroup_effects"]
+__all__ = ["bh_adjust", "subgroup_effects"]
 
-BREAKDOWNS = ("gender", "age_band", "disability", "income_band", "site")
 FLAG_LESS = "gains less than other groups"
-# a breakdown defined by the outcome itself cannot be used for that outcome
-_ENDOGENOUS = {"income_band": {"log_income", "income", "income_rose"}}
 
 
 def bh_adjust(p: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -87,17 +84,21 @@ def subgroup_effects(
     design: SurveyDesign,
     outcomes: Sequence[str],
     covariates: Sequence[str],
-    breakdowns: Sequence[str] = BREAKDOWNS,
-    treatment: str = "participated",
+    breakdowns: Sequence[str],
+    treatment: str,
     family: str = "grid",
     alpha: float = 0.05,
     min_per_cell: int = 5,
+    families: Mapping[str, str] | None = None,
+    endogenous: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
     """Participation effect by group and each group's gap from the others (see module doc).
 
     Groups with fewer than ``min_per_cell`` participants or non-participants (with the
-    outcome) are left out of a breakdown.  Returns estimate rows with ``group_var``,
-    ``group``, ``p_adj``, ``flag`` and ``family`` filled in.
+    outcome) are left out of a breakdown.  ``families`` marks 0/1 outcomes ``binomial``;
+    ``endogenous`` maps a breakdown to the outcomes it is made from (an income band is not
+    a breakdown of income).  Returns estimate rows with ``group_var``, ``group``, ``p_adj``,
+    ``flag`` and ``family`` filled in.
     """
     if family not in ("grid", "outcome_breakdown"):
         raise ValueError(f"family must be 'grid' or 'outcome_breakdown', not {family!r}")
@@ -112,9 +113,9 @@ def subgroup_effects(
         covs = [c for c in covariates if c in df and c != breakdown]
         base = design_matrix(df, covs)  # shared by every outcome of this breakdown
         for outcome in outcomes:
-            if outcome in _ENDOGENOUS.get(breakdown, set()):
+            if outcome in (endogenous or {}).get(breakdown, ()):
                 continue
-            if outcome not in df and outcome != "income_rose":
+            if outcome not in df:
                 continue
             rows += _one(
                 design,
@@ -127,6 +128,7 @@ def subgroup_effects(
                 treatment,
                 cluster,
                 min_per_cell,
+                outcome_family(outcome, families),
             )
     out = frame(rows)
     if out.empty:
@@ -146,7 +148,7 @@ def subgroup_effects(
     return out
 
 
-def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, min_cell):
+def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, min_cell, fam):
     """Interaction model of one outcome by one breakdown; ``groups`` is the breakdown's
     ``pd.factorize``, ``base`` the covariates' ``design_matrix`` (intercept first)."""
     y = outcome_values(df, outcome)
@@ -165,7 +167,7 @@ def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, mi
     code = _codes(groups, levels)
     ok_g = (code >= 0) & base_ok
     if breakdown == cluster:
-        return _one_many(design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment)
+        return _one_many(design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment, fam)
     extra = {}
     for i, lv in enumerate(levels):
         ind = (code == i).astype(np.float64)
@@ -179,7 +181,7 @@ def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, mi
     effect_terms = [f"{treatment}:{lv}" for lv in levels]
     xx, nn = drop_constant(x, names, use, keep=effect_terms)
     robust = breakdown == cluster
-    fit = svy_fit(design, y, xx, nn, outcome_family(outcome), rows=use, robust_only=robust)
+    fit = svy_fit(design, y, xx, nn, fam, rows=use, robust_only=robust)
     meth = method_text(
         fit,
         "design-based interaction "
@@ -270,7 +272,7 @@ def _codes(groups: tuple[np.ndarray, np.ndarray], levels: Sequence) -> np.ndarra
     return lookup[codes]  # code -1 (missing) picks the trailing -1
 
 
-def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, treatment):
+def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, treatment, fam):
     """:func:`_one` for a breakdown by the sampling cluster (hundreds or thousands of sites),
     without the dense n x (2 x sites) design matrix.
 
@@ -283,7 +285,6 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     """
     from pipelines.design import DesignError
 
-    fam = outcome_family(outcome)
     z, znames, zok = base
     z, znames = z[:, 1:], znames[1:]  # the per-group intercepts replace the intercept
     w_all = design.row_weights

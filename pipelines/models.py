@@ -24,7 +24,7 @@ Building design matrices is vectorised (no patsy), so a million rows take second
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +34,6 @@ from scipy import stats
 from pipelines.design import SurveyDesign, fit_glm
 
 __all__ = [
-    "LEVEL_ORDER",
     "NOTE_OBSERVATIONAL",
     "Fit",
     "design_matrix",
@@ -42,6 +41,7 @@ __all__ = [
     "mixed_effects",
     "ordinal_effects",
     "participation_effects",
+    "option_effects",
     "programme_effects",
     "svy_fit",
 ]
@@ -50,14 +50,6 @@ NOTE_OBSERVATIONAL = (
     "Observational (no randomisation): participation is associated with this outcome; "
     "not proof of a causal effect."
 )
-LEVEL_ORDER = {
-    "gender": ["female", "male"],
-    "education": ["primary", "junior", "senior", "tertiary"],
-    "age_band": ["15-24", "25-34", "35-44", "45-59", "60+"],
-    "income_change": ["fell", "same", "rose"],
-}
-LINEAR_OUTCOMES = ("skills", "confidence", "social", "library_roles", "log_income")
-BINARY_OUTCOMES = ("business", "got_job", "income_rose")
 ROW_COLUMNS = [
     "analysis",
     "outcome",
@@ -82,12 +74,13 @@ def as_float(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _levels(s: pd.Series, name: str) -> list:
+def _levels(s: pd.Series) -> list:
+    """Levels present, in the categorical's own order (the codebook's), else sorted; the
+    first is the reference level."""
     present = pd.unique(s.dropna())
-    order = LEVEL_ORDER.get(name)
-    if order:
-        known = [v for v in order if v in set(present)]
-        return known + sorted((v for v in present if v not in order), key=str)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        keep = set(present)
+        return [c for c in s.cat.categories if c in keep]
     return sorted(present, key=str)
 
 
@@ -118,7 +111,7 @@ def design_matrix(
     for term in terms:
         s = df[term]
         if is_categorical(s):
-            levels = _levels(s, term)
+            levels = _levels(s)
             ref = (reference or {}).get(term, levels[0] if levels else None)
             codes = pd.Categorical(s, categories=levels).codes
             complete &= codes >= 0
@@ -287,15 +280,12 @@ def frame(rows: list[dict]) -> pd.DataFrame:
     return out[[c for c in ROW_COLUMNS if c in out] + [c for c in out if c not in ROW_COLUMNS]]
 
 
-def outcome_family(outcome: str) -> str:
-    return "binomial" if outcome in BINARY_OUTCOMES else "gaussian"
+def outcome_family(outcome: str, families: Mapping[str, str] | None) -> str:
+    """``binomial`` for the outcomes ``families`` names so (0/1 outcomes), else ``gaussian``."""
+    return (families or {}).get(outcome, "gaussian")
 
 
 def outcome_values(df: pd.DataFrame, outcome: str) -> np.ndarray:
-    """The outcome as float; ``income_rose`` is derived from ``income_change``."""
-    if outcome == "income_rose" and "income_rose" not in df:
-        ch = df["income_change"]
-        return np.where(ch.isna(), np.nan, (ch == "rose").astype(np.float64))
     return as_float(df[outcome])
 
 
@@ -308,26 +298,27 @@ def participation_effects(
     design: SurveyDesign,
     outcomes: Sequence[str],
     covariates: Sequence[str],
-    treatment: str = "participated",
+    treatment: str,
+    families: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Covariate-adjusted participation coefficient for each outcome.
+    """Covariate-adjusted coefficient of ``treatment`` (0/1) for each outcome.
 
-    Linear (scale scores, log income) or logistic (``business``, ``got_job``,
-    ``income_rose``; estimate = log odds ratio), design-weighted with Taylor SEs.
+    Linear, or logistic for the outcomes ``families`` marks ``binomial`` (estimate = log odds
+    ratio), design-weighted with Taylor SEs.
     """
     df = design.data
     t = as_float(df[treatment])
     x, names, ok = design_matrix(df, _covariates(df, covariates), {treatment: t})
     rows = []
     for outcome in outcomes:
-        if outcome not in df and outcome != "income_rose":
+        if outcome not in df:
             continue
         y = outcome_values(df, outcome)
         use = ok & np.isfinite(y)
         if use.sum() <= x.shape[1] + 1:
             continue
         xx, nn = drop_constant(x, names, use, keep=[treatment])
-        fit = svy_fit(design, y, xx, nn, outcome_family(outcome), rows=use)
+        fit = svy_fit(design, y, xx, nn, outcome_family(outcome, families), rows=use)
         rows += fit_rows(fit, [treatment], "participation", outcome, method_text(fit))
     return frame(rows)
 
@@ -336,9 +327,10 @@ def dose_response(
     design: SurveyDesign,
     outcomes: Sequence[str],
     covariates: Sequence[str],
-    sessions: str = "sessions",
-    treatment: str = "participated",
+    sessions: str,
+    treatment: str,
     min_sessions: int = 1,
+    families: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Coefficient of ``log1p(sessions)`` (non-participants at 0 sessions): the change in
     the outcome per unit of log(1 + sessions).  Participants reporting fewer than
@@ -352,14 +344,14 @@ def dose_response(
     x, names, ok = design_matrix(df, _covariates(df, covariates), {"log1p(sessions)": dose})
     rows = []
     for outcome in outcomes:
-        if outcome not in df and outcome != "income_rose":
+        if outcome not in df:
             continue
         y = outcome_values(df, outcome)
         use = ok & np.isfinite(y)
         if use.sum() <= x.shape[1] + 1:
             continue
         xx, nn = drop_constant(x, names, use, keep=["log1p(sessions)"])
-        fit = svy_fit(design, y, xx, nn, outcome_family(outcome), rows=use)
+        fit = svy_fit(design, y, xx, nn, outcome_family(outcome, families), rows=use)
         kind = "design-based dose-response " + (
             "linear regression" if fit.family == "gaussian" else "logistic regression"
         )
@@ -371,8 +363,9 @@ def programme_effects(
     design: SurveyDesign,
     outcomes: Sequence[str],
     covariates: Sequence[str],
-    programme: str = "programme",
-    treatment: str = "participated",
+    programme: str,
+    treatment: str,
+    families: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Each programme type against non-participants (dummies; participants with an unknown
     programme are left out), adjusted for the covariates."""
@@ -388,17 +381,66 @@ def programme_effects(
     ok &= known
     rows = []
     for outcome in outcomes:
-        if outcome not in df and outcome != "income_rose":
+        if outcome not in df:
             continue
         y = outcome_values(df, outcome)
         use = ok & np.isfinite(y)
         if use.sum() <= x.shape[1] + 1:
             continue
         xx, nn = drop_constant(x, names, use, keep=list(dummies))
-        fit = svy_fit(design, y, xx, nn, outcome_family(outcome), rows=use)
+        fit = svy_fit(design, y, xx, nn, outcome_family(outcome, families), rows=use)
         rows += fit_rows(
             fit, list(dummies), "programme", outcome, method_text(fit) + "; vs non-participants"
         )
+    return frame(rows)
+
+
+def option_effects(
+    design: SurveyDesign,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    options: Mapping[str, str],
+    treatment: str,
+    families: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """A multi-select programme question: for each option, the participants who ticked it
+    against non-participants, adjusted for the covariates (one model per option; options
+    overlap, so each effect includes whatever else those participants took). ``options``
+    maps the option code to its 0/1 column; the ``note`` states the overlap."""
+    df = design.data
+    t = as_float(df[treatment])
+    ticks = {code: as_float(df[col]) for code, col in options.items()}
+    stacked = np.column_stack(list(ticks.values()))
+    n_ticked = np.nansum(stacked == 1, axis=1)
+    base_x, base_names, base_ok = design_matrix(df, _covariates(df, covariates))
+    rows = []
+    for code, tick in ticks.items():
+        took = (t == 1) & (tick == 1)
+        term = f"programme[{code}]"
+        sel = (t == 0) | took
+        n_took = int(took.sum())
+        if n_took == 0:
+            continue
+        also = float(np.mean(n_ticked[took] > 1))
+        note = (
+            f"{NOTE_OBSERVATIONAL} Multi-select: {100 * also:.0f}% of the {n_took} "
+            f"participants who ticked '{code}' also ticked another option, so this effect "
+            "includes what they did besides."
+        )
+        x = np.column_stack([base_x[:, :1], took.astype(np.float64), base_x[:, 1:]])
+        names = [base_names[0], term, *base_names[1:]]
+        ok = base_ok & sel & np.isfinite(t)
+        for outcome in outcomes:
+            if outcome not in df:
+                continue
+            y = outcome_values(df, outcome)
+            use = ok & np.isfinite(y)
+            if use.sum() <= x.shape[1] + 1 or took[use].sum() < 2:
+                continue
+            xx, nn = drop_constant(x, names, use, keep=[term])
+            fit = svy_fit(design, y, xx, nn, outcome_family(outcome, families), rows=use)
+            meth = method_text(fit) + "; ticked this option vs non-participants"
+            rows += fit_rows(fit, [term], "programme", outcome, meth, note)
     return frame(rows)
 
 
@@ -415,7 +457,7 @@ def ordinal_effects(
     design: SurveyDesign,
     items: Sequence[str],
     covariates: Sequence[str],
-    treatment: str = "participated",
+    treatment: str,
     max_rows: int = 50_000,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -498,8 +540,8 @@ def mixed_effects(
     design: SurveyDesign,
     outcomes: Sequence[str],
     covariates: Sequence[str],
-    group: str = "site",
-    treatment: str = "participated",
+    group: str,
+    treatment: str,
     max_rows: int = 50_000,
     seed: int = 0,
     max_groups: int = 200,

@@ -64,6 +64,10 @@ EFFECTS = {
     "income_rose": 0.5,  # log odds ratio
     "satisfaction": 0.7,  # proportional-odds log odds ratio
 }
+# what the plan tells the statistics code for this generator's TPBIS-like data
+TREATMENT = "participated"
+FAMILIES = {"business": "binomial", "got_job": "binomial", "income_rose": "binomial"}
+BREAKDOWNS = ("gender", "age_band", "disability", "income_band", "site")
 GAP_OUTCOMES = ("skills", "confidence", "social")
 TREND = 0.1
 SCALES = {

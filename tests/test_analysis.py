@@ -26,6 +26,8 @@ def test_tables_present(result):
         "representativeness",
         "balance",
         "attrition",
+        "plan",
+        "outcomes",
     }
     for name, table in res.items():
         assert len(table), name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_analysis import SCALES, make_waves
+from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 
 from pipelines import change, scales
 from pipelines.design import SurveyDesign
@@ -21,7 +21,7 @@ def _score(d):
 
 def test_attrition_counts():
     waves, panel, _ = make_waves(1000, 0, retention=0.6)
-    a = change.attrition_table(waves)
+    a = change.attrition_table(waves, by=[TREATMENT, "gender", "age_band", "disability"])
     total = a[a.group_var == "all"].iloc[0]
     assert (total.n_from, total.linked, total.n_to) == (1000, 600, 1000)
     assert total.retention == pytest.approx(0.6)
@@ -34,7 +34,15 @@ def test_attrition_counts():
 def test_did_recovers_planted_change(seed):
     waves, panel, truth = make_waves(1500, seed, disability_gap=0)
     out = change.did(
-        _score(panel), ["skills", "confidence", "library_roles", "log_income"], COVS, "2025", "2026"
+        _score(panel),
+        ["skills", "confidence", "library_roles", "log_income"],
+        COVS,
+        "2025",
+        "2026",
+        TREATMENT,
+        strata="kecamatan",
+        cluster="site",
+        families=FAMILIES,
     )
     did = out[out.analysis == "did"].set_index("outcome")
     for o in ("skills", "confidence", "log_income"):
@@ -51,7 +59,9 @@ def test_did_recovers_planted_change(seed):
 
 def test_paired_change_and_dz():
     waves, panel, truth = make_waves(1500, 3, disability_gap=0)
-    out = change.paired_change(_score(panel), ["skills"], "2025", "2026")
+    out = change.paired_change(
+        _score(panel), ["skills"], "2025", "2026", TREATMENT, strata="kecamatan", cluster="site"
+    )
     mean = out[out.term.str.startswith("mean change")].set_index("group")
     # non-participants change only by the trend; participants by trend + effect (some of
     # them also took part at baseline, so their change is smaller)
@@ -80,7 +90,7 @@ def test_ipw_balances_and_recovers(seed):
     waves, _, truth = make_waves(1500, seed, disability_gap=0)
     d = _score(waves["2025"])
     des = SurveyDesign(d, strata="kecamatan", cluster="site")
-    est, bal, w = change.ipw(des, ["skills", "library_roles"], COVS)
+    est, bal, w = change.ipw(des, ["skills", "library_roles"], COVS, TREATMENT)
     assert bal["smd_before"].abs().max() > 0.2  # the fixture is confounded
     assert (bal["smd_after"].abs() < 0.1).all(), bal
     assert bal["balanced_after"].all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_analysis import SCALES, make_waves
+from helpers_analysis import BREAKDOWNS, FAMILIES, SCALES, TREATMENT, make_waves
 from statsmodels.stats.multitest import multipletests
 
 from pipelines import inclusion, scales
@@ -39,7 +39,7 @@ def _design(seed, gap, n=2000):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_flags_planted_group_only(seed):
     des, truth = _design(seed, gap=1.0)
-    out = inclusion.subgroup_effects(des, HEADLINE, COVS)
+    out = inclusion.subgroup_effects(des, HEADLINE, COVS, BREAKDOWNS, TREATMENT, families=FAMILIES)
     gap = out[out.analysis == "inclusion_gap"]
     flagged = gap[gap.flag == inclusion.FLAG_LESS]
     dis = flagged[(flagged.group_var == "disability") & (flagged.group == "1")]
@@ -66,7 +66,7 @@ def test_flags_planted_group_only(seed):
 
 def test_no_flag_without_a_planted_gap():
     des, _ = _design(4, gap=0.0)
-    out = inclusion.subgroup_effects(des, HEADLINE, COVS)
+    out = inclusion.subgroup_effects(des, HEADLINE, COVS, BREAKDOWNS, TREATMENT, families=FAMILIES)
     flagged = out[out.flag == inclusion.FLAG_LESS]
     assert flagged[flagged.group_var == "disability"].empty
 
@@ -74,13 +74,20 @@ def test_no_flag_without_a_planted_gap():
 def test_family_per_outcome_breakdown():
     des, _ = _design(0, gap=1.0, n=1200)
     out = inclusion.subgroup_effects(
-        des, ["skills"], COVS, breakdowns=["gender", "age_band"], family="outcome_breakdown"
+        des, ["skills"], COVS, ["gender", "age_band"], TREATMENT, family="outcome_breakdown"
     )
     gap = out[out.analysis == "inclusion_gap"]
     for _, g in gap.groupby("group_var"):
         np.testing.assert_allclose(g.p_adj, multipletests(g.p, method="fdr_bh")[1])
     # income band is not a breakdown of income itself
-    out = inclusion.subgroup_effects(des, ["log_income"], COVS, breakdowns=["income_band"])
+    out = inclusion.subgroup_effects(
+        des,
+        ["log_income"],
+        COVS,
+        ["income_band"],
+        TREATMENT,
+        endogenous={"income_band": ["log_income"]},
+    )
     assert out.empty
 
 
@@ -91,7 +98,7 @@ def test_site_breakdown_equals_dense_robust_fit(outcome):
     from pipelines.models import design_matrix, drop_constant, outcome_family, svy_fit
 
     des, _ = _design(0, gap=1.0)
-    got = inclusion.subgroup_effects(des, [outcome], COVS, breakdowns=["site"])
+    got = inclusion.subgroup_effects(des, [outcome], COVS, ["site"], TREATMENT, families=FAMILIES)
     df = des.data
     t = np.nan_to_num(df["participated"].to_numpy(dtype=float))
     eff = got[got.analysis == "inclusion"]
@@ -106,7 +113,7 @@ def test_site_breakdown_equals_dense_robust_fit(outcome):
     y = inclusion.outcome_values(df, outcome)
     use = ok & np.isin(g, levels) & np.isfinite(y)
     x, names = drop_constant(x, names, use, keep=list(extra))
-    fit = svy_fit(des, y, x, names, outcome_family(outcome), rows=use, robust_only=True)
+    fit = svy_fit(des, y, x, names, outcome_family(outcome, FAMILIES), rows=use, robust_only=True)
     w = des.row_weights
     part = np.array([w[use & (g == lv) & (t == 1)].sum() for lv in levels])
     for k, lv in enumerate(levels):

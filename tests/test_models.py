@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_analysis import SCALES, make_waves
+from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 from scipy import stats
 
 from pipelines import models, scales
@@ -19,6 +19,8 @@ def _wave(seed: int, gap: float = 0.0, n: int = 1500) -> tuple[pd.DataFrame, dic
     d = waves["2025"].copy()
     for name, (items, rev) in SCALES.items():
         d[name] = scales.score(d[items].astype(float), reverse=rev)
+    # the reference level is the first of the codebook's order (the pipeline's `prepare`)
+    d["education"] = pd.Categorical(d["education"], ["primary", "junior", "senior", "tertiary"])
     return d, truth
 
 
@@ -64,6 +66,8 @@ def test_planted_effects_recovered(seed):
         des,
         ["skills", "confidence", "social", "library_roles", "log_income", "business", "got_job"],
         COVS,
+        TREATMENT,
+        FAMILIES,
     ).set_index("outcome")
     # 15 coverage checks over 3 seeds: with 95% intervals about one in 7 runs would miss
     # somewhere by chance, so coverage is checked with the 99% interval from the reported
@@ -85,8 +89,8 @@ def test_unadjusted_comparison_would_be_biased():
     recovery above really depends on the adjustment (guards the test itself)."""
     d, truth = _wave(4)
     des = SurveyDesign(d, strata="kecamatan", cluster="site")
-    adj = models.participation_effects(des, ["skills"], COVS).iloc[0]
-    raw = models.participation_effects(des, ["skills"], []).iloc[0]
+    adj = models.participation_effects(des, ["skills"], COVS, TREATMENT).iloc[0]
+    raw = models.participation_effects(des, ["skills"], [], TREATMENT).iloc[0]
     assert raw.estimate - truth["effects"]["skills"] > 2 * adj.se
     assert abs(adj.estimate - truth["effects"]["skills"]) < 2.5 * adj.se
 
@@ -94,19 +98,23 @@ def test_unadjusted_comparison_would_be_biased():
 def test_ordinal_mixed_dose_programme():
     d, truth = _wave(5)
     des = SurveyDesign(d, strata="kecamatan", cluster="site")
-    o = models.ordinal_effects(des, ["satisfaction"], COVS).iloc[0]
+    o = models.ordinal_effects(des, ["satisfaction"], COVS, TREATMENT).iloc[0]
     assert o.ci_low <= truth["effects"]["satisfaction"] <= o.ci_high
     assert "proportional-odds" in o.method and "Taylor SE" in o.method
-    sub = models.ordinal_effects(des, ["satisfaction"], COVS, max_rows=800).iloc[0]
+    sub = models.ordinal_effects(des, ["satisfaction"], COVS, TREATMENT, max_rows=800).iloc[0]
     assert sub.n == 800 and "subsample of 800" in sub.method
-    m = models.mixed_effects(des, ["skills", "library_roles"], COVS).set_index("outcome")
+    m = models.mixed_effects(des, ["skills", "library_roles"], COVS, "site", TREATMENT).set_index(
+        "outcome"
+    )
     assert m.loc["skills", "ci_low"] <= truth["effects"]["skills"] <= m.loc["skills", "ci_high"]
     assert m.loc["library_roles", "ci_low"] <= 0 <= m.loc["library_roles", "ci_high"]
     assert m["method"].str.contains("model-based SE").all()
-    dose = models.dose_response(des, ["skills", "library_roles"], COVS).set_index("outcome")
+    dose = models.dose_response(
+        des, ["skills", "library_roles"], COVS, "sessions", TREATMENT
+    ).set_index("outcome")
     assert dose.loc["skills", "estimate"] > 0 and dose.loc["skills", "ci_low"] > 0
     assert dose.loc["library_roles", "ci_low"] <= 0 <= dose.loc["library_roles", "ci_high"]
-    prog = models.programme_effects(des, ["skills"], COVS)
+    prog = models.programme_effects(des, ["skills"], COVS, "programme", TREATMENT)
     assert set(prog["term"]) == {
         f"programme[{p}]" for p in ("computer", "enterprise", "literacy", "marketing")
     }
@@ -120,7 +128,7 @@ def test_drop_constant_keeps_model_fitting_in_a_subgroup():
     d, _ = _wave(6)
     d = d[d["education"] != "tertiary"].reset_index(drop=True)
     des = SurveyDesign(d, strata="kecamatan", cluster="site")
-    out = models.participation_effects(des, ["skills"], COVS)
+    out = models.participation_effects(des, ["skills"], COVS, TREATMENT)
     assert len(out) == 1 and np.isfinite(out["se"]).all()
 
 
