@@ -357,6 +357,41 @@ def _prepare_wave(
     return d, int((~ok).sum())
 
 
+def reader_effects(part: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Participation effects on the scale a reader uses (analysis ``effect``): points on a
+    scale's own range, percentage points for yes/no (the average marginal effect), percent
+    difference for money (100 x (exp(b) - 1), interval transformed the same way)."""
+    if part.empty:
+        return part
+    rows = []
+    for o in plan.outcomes:
+        src = "participation_ame" if o.unit == "pp" else "participation"
+        hit = part[(part["analysis"] == src) & (part["outcome"] == o.column)]
+        if hit.empty:
+            continue
+        r = hit.iloc[0].to_dict() | {"analysis": "effect", "outcome": o.name}
+        if o.unit == "pp":
+            for c in ("estimate", "se", "ci_low", "ci_high"):
+                r[c] = 100 * r[c]
+            r["method"] = "percentage points: " + r["method"]
+        elif o.unit == "percent":
+            b, se = r["estimate"], r["se"]
+            r |= {
+                "estimate": 100 * np.expm1(b),
+                "se": 100 * np.exp(b) * se,
+                "ci_low": 100 * np.expm1(r["ci_low"]),
+                "ci_high": 100 * np.expm1(r["ci_high"]),
+                "method": "percent difference 100 x (exp(b) - 1) of a model of log "
+                f"{o.source}, interval transformed: " + r["method"],
+            }
+        else:
+            lo, hi = o.range or (None, None)
+            where = f" on the {lo:g}-{hi:g} scale" if o.range else ""
+            r["method"] = f"difference in points{where}: " + r["method"]
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
 def _endogenous(cb: Codebook, plan: Plan) -> dict[str, set[str]]:
     """Breakdowns made from an outcome's own answer (an income band is no breakdown of income)."""
     out: dict[str, set[str]] = {}
@@ -385,7 +420,8 @@ def _wave_estimates(design, d, plan: Plan, cfg, cb, max_model_rows, seed, family
     parts = [descriptives(design, plan), site_descriptives(d, plan)]
     if took is None:
         return parts, pd.DataFrame()
-    parts.append(models.participation_effects(design, cols("participation"), covs, took, fams))
+    part = models.participation_effects(design, cols("participation"), covs, took, fams)
+    parts += [part, reader_effects(part, plan)]
     if cols("ordinal"):
         parts.append(
             models.ordinal_effects(
