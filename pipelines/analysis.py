@@ -78,7 +78,8 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
             w = np.where(bad, np.nanmean(np.where(bad, np.nan, w)), w)
             info["note"] = f"{int(bad.sum())} missing/non-positive weights set to the mean"
         return w, info
-    margins = {k: dict(v) for k, v in spec.margins.items() if k in df}
+    margins = {k: dict(v) for k, v in spec.margins.items() if k in df and df[k].notna().any()}
+    info["margins_used"] = ",".join(margins)
     complete = np.ones(n, dtype=bool)
     for var in margins:
         complete &= df[var].notna().to_numpy()
@@ -360,12 +361,13 @@ def _prepare_wave(
 def reader_effects(part: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Participation effects on the scale a reader uses (analysis ``effect``): points on a
     scale's own range, percentage points for yes/no (the average marginal effect), percent
-    difference for money (100 x (exp(b) - 1), interval transformed the same way)."""
+    difference for money (100 x (exp(b) - 1), interval transformed the same way), and the odds
+    ratio of a higher answer for a single Likert item."""
     if part.empty:
         return part
     rows = []
     for o in plan.outcomes:
-        src = "participation_ame" if o.unit == "pp" else "participation"
+        src = {"pp": "participation_ame", "or": "ordinal"}.get(o.unit, "participation")
         hit = part[(part["analysis"] == src) & (part["outcome"] == o.column)]
         if hit.empty:
             continue
@@ -374,6 +376,15 @@ def reader_effects(part: pd.DataFrame, plan: Plan) -> pd.DataFrame:
             for c in ("estimate", "se", "ci_low", "ci_high"):
                 r[c] = 100 * r[c]
             r["method"] = "percentage points: " + r["method"]
+        elif o.unit == "or":
+            r |= {
+                "estimate": np.exp(r["estimate"]),
+                "se": np.exp(r["estimate"]) * r["se"],
+                "ci_low": np.exp(r["ci_low"]),
+                "ci_high": np.exp(r["ci_high"]),
+                "method": "odds ratio of a higher answer, exp(b), interval transformed: "
+                + r["method"],
+            }
         elif o.unit == "percent":
             b, se = r["estimate"], r["se"]
             r |= {
@@ -423,11 +434,10 @@ def _wave_estimates(design, d, plan: Plan, cfg, cb, max_model_rows, seed, family
     part = models.participation_effects(design, cols("participation"), covs, took, fams)
     parts += [part, reader_effects(part, plan)]
     if cols("ordinal"):
-        parts.append(
-            models.ordinal_effects(
-                design, cols("ordinal"), covs, took, max_rows=max_model_rows, seed=seed
-            )
+        ordinal = models.ordinal_effects(
+            design, cols("ordinal"), covs, took, max_rows=max_model_rows, seed=seed
         )
+        parts += [ordinal, reader_effects(ordinal, plan)]
     if cols("mixed"):
         parts.append(
             models.mixed_effects(
@@ -486,7 +496,8 @@ def analyse(
 
     Returns ``estimates`` (columns :data:`ESTIMATE_COLUMNS`), ``reliability``, ``weights``,
     ``likert``, ``representativeness``, ``balance``, ``attrition``, ``plan`` (every planned
-    analysis, run or skipped with its reason) and ``outcomes`` (kind, range, labels).
+    analysis, run or skipped with its reason), ``outcomes`` (kind, range, labels) and
+    ``roles`` (which column is the exposure, a covariate, a breakdown, ...).
     """
     plan = build_plan(cb, cfg, _columns(waves))
     est, rel, wtab, lik, rep, bal = [], [], [], [], [], []
@@ -576,6 +587,7 @@ def analyse(
         "attrition": attrition,
         "plan": plan.table(),
         "outcomes": plan.outcome_table(),
+        "roles": plan.roles_table(),
     }
 
 

@@ -28,6 +28,7 @@ def test_tables_present(result):
         "attrition",
         "plan",
         "outcomes",
+        "roles",
     }
     for name, table in res.items():
         assert len(table), name
