@@ -26,6 +26,7 @@ from pipelines.plan import Plan, build_plan
 __all__ = [
     "ESTIMATE_COLUMNS",
     "analyse",
+    "design_for",
     "likert_distribution",
     "make_weights",
     "prepare",
@@ -317,6 +318,20 @@ def prepare(df: pd.DataFrame, cfg: SurveyConfig, cb: Codebook) -> pd.DataFrame:
     return d
 
 
+def design_for(d: pd.DataFrame, cfg: SurveyConfig) -> SurveyDesign:
+    """The survey design of a prepared wave (``weight`` column, the config's strata, clusters
+    and fpc): the one the pipeline's estimates use, for a researcher's own models too."""
+    strata, cluster = cfg.design.strata, cfg.design.cluster
+    return SurveyDesign(
+        d,
+        weights="weight",
+        strata=strata if strata in d else None,
+        cluster=cluster if cluster in d else None,
+        fpc=cfg.design.fpc,
+        lonely_psu="adjust",
+    )
+
+
 def _columns(waves: dict[str, pd.DataFrame]) -> set[str]:
     """Columns with at least one answer in some wave (an empty column is a question not asked)."""
     return {c for d in waves.values() for c in d.columns if d[c].notna().any()}
@@ -507,14 +522,7 @@ def analyse(
         w, info = make_weights(d, cfg)
         d["weight"] = w
         prepared[wave] = d
-        design = SurveyDesign(
-            d,
-            weights="weight",
-            strata=plan.strata,
-            cluster=plan.cluster,
-            fpc=cfg.design.fpc,
-            lonely_psu="adjust",
-        )
+        design = design_for(d, cfg)
         from pipelines.weights import weight_summary
 
         wtab.append(
