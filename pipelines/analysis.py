@@ -360,7 +360,7 @@ def _prepare_wave(
             x = models.as_float(d[o.source])
             d[o.column] = np.log(np.where(x > 0, x, np.nan))
     ex = plan.exposure
-    if ex.took_part_derived:
+    if ex.took_part_derived and all(c in d for c in ex.options.values()):
         ticks = np.column_stack([models.as_float(d[c]) for c in ex.options.values()])
         answered = np.isfinite(ticks).any(axis=1)
         d[ex.took_part] = np.where(answered, (np.nan_to_num(ticks) == 1).any(axis=1), np.nan)
