@@ -207,7 +207,7 @@ def _read_yaml(path: Path) -> dict:
             id_text=f"Berkas konfigurasi {path} bukan teks UTF-8: simpan ulang sebagai UTF-8.",
         ) from None
     try:
-        data = read_yaml(text)
+        data = read_yaml(text, source=f"Config file {path}")
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         where = f" near line {line + 1}" if line is not None else ""
@@ -287,10 +287,55 @@ def _check_paths(cfg: SurveyConfig) -> None:
                 )
 
 
-def read_yaml(text: str):
-    """YAML with libyaml's C parser when installed (5x faster: a national config lists 2,400
-    sites and every site report reads it), else the pure-Python one; both are safe loaders."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice: YAML keeps the last silently, hiding the first."""
+
+    def __init__(self, key, line: int, first_line: int):
+        super().__init__(
+            f"the key '{key}' is given twice (lines {first_line} and {line}); merge them into one"
+        )
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's C parser (5x faster than the pure-Python one) with a constructor that refuses
+    a key given twice in one mapping (merge keys `<<` may still be overridden, as YAML says)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: the base constructor names it
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    raise DuplicateKeyError(key, key_node.start_mark.line + 1, first)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(text: str, source: str | Path | None = None):
+    """Parse YAML safely with libyaml's C parser when installed (a national config lists 2,400
+    sites and every site report reads it). Every YAML Dampak loads (configs, codebooks, locale
+    files) comes through here, so a key given twice is an error naming the file, line and key,
+    never a silently dropped block. Without `source` the DuplicateKeyError (a YAMLError) is
+    raised for the caller to name the file."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except DuplicateKeyError as e:
+        if source is None:
+            raise
+        where = str(source)
+        raise ConfigError(
+            f"{where}, line {e.line}: the key '{e.key}' is given twice (first on line "
+            f"{e.first_line}), so YAML would silently drop the first; merge them into one.",
+            id_text=f"{where}, baris {e.line}: kunci '{e.key}' ditulis dua kali (pertama di "
+            f"baris {e.first_line}), sehingga YAML diam-diam membuang yang pertama; gabungkan "
+            "menjadi satu.",
+        ) from None
 
 
 def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
