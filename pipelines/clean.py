@@ -465,27 +465,79 @@ def numbers(df, ctx, log):
     return df
 
 
+# What clean derives when the codebook declares no `roles.derived` (the ROLES.md defaults):
+# each only when its source was asked and no variable of that name was.
+DEFAULT_DERIVED = {
+    "age": {"from": "birth_year", "how": "years_before_reference"},
+    "age_band": {"from": "age", "how": "bands", "cuts": "age_bands"},
+    "log_income": {"from": "income", "how": "log"},
+    "income_band": {"from": "income", "how": "bands", "cuts": "income_bands", "money": True},
+}
+AGE_LIMITS = (10, 100)  # years: a derived age outside them is a typing slip, set missing
+
+
+def derived_specs(cb: Codebook) -> dict[str, dict]:
+    """`{column: {from, how, cuts, money}}` of the columns clean derives, in order: the
+    codebook's `roles.derived` when it declares any, else DEFAULT_DERIVED; money outcomes
+    (`roles.outcomes` of kind money) also get `log_<var>`."""
+    roles = getattr(cb, "roles", None)
+    declared = getattr(roles, "derived", None) or {}
+    specs = {
+        name: {
+            "from": d.from_,
+            "how": d.how,
+            "cuts": getattr(d, "cuts", None),
+            "money": getattr(d, "money", False),
+        }
+        for name, d in declared.items()
+    } or {k: dict(v) for k, v in DEFAULT_DERIVED.items()}
+    for o in getattr(roles, "outcomes", None) or []:
+        if o.kind == "money" and f"log_{o.var}" not in specs:
+            specs[f"log_{o.var}"] = {"from": o.var, "how": "log"}
+    return specs
+
+
+def derived_columns(cb: Codebook, columns) -> list[str]:
+    """The derived columns clean will add to data whose answer columns are `columns` (for
+    `check`'s plan, without cleaning): a column is derived when its source is present and no
+    answer column already has its name."""
+    have, out = set(columns), []
+    for name, spec in derived_specs(cb).items():
+        if spec["from"] in have and name not in have:
+            have.add(name)
+            out.append(name)
+    return out
+
+
 def derive(df, ctx, log):
-    """Age at the wave's reference date, bands, log income, sessions for non-participants."""
+    """Columns derived from answers (ROLES.md `roles.derived`): an age at the wave's reference
+    date from a birth year, bands, log amounts; then sessions for non-participants. A column
+    the form asked directly (e.g. a numeric `age`) is used as answered, never derived again."""
     a = ctx.cfg.analysis
-    ref = pd.Timestamp(ctx.wave.reference_date)
-    if "birth_year" in df:
-        age = ref.year - df["birth_year"]
-        bad = age.notna() & ~age.between(10, 100)
-        log.record(
-            "impossible_age",
-            "Age outside 10–100 years: set missing",
-            bad,
-            df,
-            "birth_year",
-            df["birth_year"],
-        )
-        df["age"] = age.mask(bad)
-        df = df.drop(columns=["birth_year"])
-        df["age_band"] = band_labels(df["age"], a.age_bands)
-    if "income" in df:
-        df["log_income"] = np.log(df["income"].where(df["income"] > 0))
-        df["income_band"] = band_labels(df["income"], a.income_bands, money=True)
+    for name, spec in derived_specs(ctx.cb).items():
+        src = spec["from"]
+        if src not in df or name in df:
+            continue
+        if spec["how"] == "years_before_reference":
+            years = pd.Timestamp(ctx.wave.reference_date).year - df[src]
+            lo, hi = AGE_LIMITS
+            bad = years.notna() & ~years.between(lo, hi)
+            log.record(
+                "impossible_age",
+                f"Age outside {lo}–{hi} years: set missing",
+                bad,
+                df,
+                src,
+                df[src],
+            )
+            df[name] = years.mask(bad)
+            df = df.drop(columns=[src])  # the birth year itself is not published
+        elif spec["how"] == "bands":
+            df[name] = band_labels(
+                df[src], getattr(a, spec["cuts"]), money=spec.get("money", False)
+            )
+        elif spec["how"] == "log":
+            df[name] = np.log(df[src].where(df[src] > 0))
     ex = ctx.cb.roles.exposure
     if ex.took_part and ex.took_part in df:
         # non-participants attended no session and took no programme
@@ -602,7 +654,7 @@ def _order(df: pd.DataFrame, cb: Codebook) -> list[str]:
         for c in ([*v.option_columns().values()] if v.type == "multiselect" else [v.name])
         if c in df and c not in first
     ]
-    derived = [c for c in ("age", "age_band", "log_income", "income_band") if c in df]
+    derived = [c for c in derived_specs(cb) if c in df and c not in first + body]
     rest = [c for c in df.columns if c not in first + body + derived]
     return [c for c in first if c in df] + body + derived + rest
 

@@ -273,3 +273,63 @@ def test_source_ids_joined_to_the_row_log_as_a_full_merge_would():
         )
         full = log.merge(ids.drop_duplicates(keys), on=keys, how="left")
         pd.testing.assert_frame_equal(_with_source_ids(log, ids), full)
+
+
+# --- derived columns: a form that asks age directly ---------------------------------------------
+
+
+def _age_codebook(folder, tmp_yaml="age_cb.yaml"):
+    """The TPBIS codebook with "Umur (tahun)" (a numeric `age`, 10-100) instead of the birth
+    year: another instrument's way of asking it."""
+    import yaml
+
+    from pipelines.codebook import INSTRUMENTS
+
+    data = yaml.safe_load((INSTRUMENTS / "tpbis.yaml").read_text(encoding="utf-8"))
+    for v in data["variables"]:
+        if v["name"] == "birth_year":
+            v.update(name="age", question={"id": "Umur (tahun)", "en": "Age (years)"})
+            v.update(aliases=["umur"], range=[10, 100])
+    derived = data.get("roles", {}).get("derived", {})
+    derived.pop("age", None)  # the codebook asks it: nothing to derive
+    (folder / tmp_yaml).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return tmp_yaml
+
+
+def test_a_codebook_variable_named_age_is_used_not_derived(small_survey, tmp_path):
+    """A numeric `age` answer once passed `check` then broke `clean` (`Duplicate column names`):
+    clean derived `age` from a birth year too. The answer is used, with its own range."""
+    from pipelines.codebook import load_codebook as load
+
+    df = pd.read_csv(small_survey / "solok_2025.csv", dtype=str, keep_default_na=False)
+    birth = pd.to_numeric(df["Tahun lahir"], errors="coerce")
+    ages = (2025 - birth).astype("Int64").astype(str).replace("<NA>", "")
+    ages.iloc[:3] = ["7", "130", "tiga puluh"]  # below and above the range, and not a number
+    df = df.drop(columns=["Tahun lahir"]).assign(**{"Umur (tahun)": ages})
+    df.to_csv(tmp_path / "solok_2025.csv", index=False)
+    cfg = load_config(write_config(tmp_path, waves=("2025",), instrument=_age_codebook(tmp_path)))
+    cb = load(cfg.instrument, cfg.base_dir)
+    raw = ingest.ingest_wave(cfg, cb, cfg.waves[0], SECRET).data
+    data, log = clean.clean_wave(raw, cfg, cb, cfg.waves[0])
+    assert list(data.columns).count("age") == 1 and "birth_year" not in data
+    by_row = data.set_index("source_row")
+    expect = pd.to_numeric(ages, errors="coerce").where(lambda a: a.between(10, 100))
+    expect.index = df.index + 2  # source rows count the header as row 1
+    got = by_row["age"]
+    pd.testing.assert_series_equal(
+        got, expect.loc[got.index].astype(float), check_names=False, check_index_type=False
+    )
+    answered = pd.to_numeric(ages, errors="coerce")
+    answered.index = expect.index
+    kept = answered.loc[got.index]
+    assert _touched(log, "impossible_value", "age") == (~kept.dropna().between(10, 100)).sum() >= 1
+    assert _touched(log, "not_a_number", "age") == (2 in got.index)  # "tiga puluh" if kept
+    bands = clean.band_labels(got, cfg.analysis.age_bands)
+    assert by_row["age_band"].equals(bands)
+    assert by_row["age_band"].notna().sum() == got.notna().sum() > 250
+
+
+def test_age_is_derived_from_the_birth_year_when_the_form_asks_that(cleaned):
+    _, data, log, _ = cleaned["2025"]
+    assert "birth_year" not in data and data["age"].notna().sum() > 250
+    assert data["age_band"].notna().sum() == data["age"].between(15, 200).sum()
