@@ -73,10 +73,14 @@ def _masked(values: pd.Series) -> pd.Series:
 def _examples(values: pd.Series, n: int = 3) -> str:
     """Up to `n` distinct raw values, most frequent first, for the published log: personal data
     masked, cut to 30 characters and quoted (so a cell can never start like a formula)."""
+    return _quoted(values.dropna().astype(str).value_counts().index[:n])
+
+
+def _quoted(top) -> str:
+    """Values already chosen for a message: personal data masked, cut, quoted, '; '-joined."""
     from pipelines import privacy
 
-    top = values.dropna().astype(str).value_counts().index[:n]
-    masked = privacy.mask_text(pd.Series(list(top), dtype=object)).text
+    masked = privacy.mask_text(pd.Series([str(v) for v in top], dtype=object)).text
     return "; ".join('"' + str(v)[:30].replace('"', "'") + '"' for v in masked)
 
 
@@ -419,24 +423,94 @@ def yes_no(df, ctx, log):
 
 
 def likert(df, ctx, log):
-    """Agreement words (id/en, abbreviations, any case) to codes; out-of-scale set missing."""
+    """Agreement words (id/en, abbreviations, any case) to codes; out-of-scale set missing.
+    The items of one label set are read together: answers that fit another scale than the
+    declared one stop the run (see _label_fit)."""
+    by_set: dict[str, list] = {}
     for v in ctx.cb.by_type("likert"):
-        if v.name not in df:
-            continue
-        ls = ctx.cb.label_set(v)
+        if v.name in df:
+            by_set.setdefault(v.labels, []).append(v)
+    for items in by_set.values():
+        ls = ctx.cb.label_set(items[0])
         custom = {k: [t.id, t.en] for k, t in ls.labels.items()}
-        raw = df[v.name]
-        p = parse.likert(raw, scale=None if ls.kind == "agreement" else custom, points=ls.points)
-        df[v.name] = p.values.astype("Int64")
-        log.record(
-            "likert_out_of_scale",
-            f"Agreement answer not on the {ls.points}-point scale: set missing",
-            p.invalid,
-            df,
-            v.name,
-            raw,
-        )
+        scale = None if ls.kind == "agreement" else custom
+        parsed = {v.name: parse.likert(df[v.name], scale=scale, points=ls.points) for v in items}
+        _label_fit(df, items, ls, parsed)
+        for v in items:
+            raw, p = df[v.name], parsed[v.name]
+            df[v.name] = p.values.astype("Int64")
+            log.record(
+                "likert_out_of_scale",
+                f"Agreement answer not on the {ls.points}-point scale: set missing",
+                p.invalid,
+                df,
+                v.name,
+                raw,
+            )
     return df
+
+
+MIN_FIT_ANSWERS = 30  # answers of a label set before a never-used middle code means anything
+
+
+def _label_fit(df, items, ls, parsed) -> None:
+    """Stop when a label set's items were answered on another scale: a 4-point form read with
+    a 5-point set (its middle code never chosen in any item, with enough answers), or a
+    5-point form read with a 4-point set ("Netral", "5" recurring as unknown answers)."""
+    codes = sorted(int(c) for c in ls.labels)
+    n, n_foreign, used = 0, 0, set()
+    for v in items:  # per column, on distinct values and invalid answers only: cheap at 10^6 rows
+        vals, invalid = parsed[v.name].values, parsed[v.name].invalid
+        n += int(vals.notna().sum())
+        used |= {int(c) for c in vals.dropna().unique()}
+        n_foreign += int(parse.foreign_likert(df[v.name][invalid], codes).sum())
+    mid = codes[len(codes) // 2] if len(codes) % 2 == 1 and len(codes) >= 3 else None
+    no_middle = (
+        mid is not None
+        and n >= MIN_FIT_ANSWERS
+        and mid not in used
+        and any(c < mid for c in used)
+        and any(c > mid for c in used)
+    )
+    if not no_middle and (n_foreign < 5 or n_foreign * 100 < n + n_foreign):
+        return
+    counts = pd.concat([df[v.name].value_counts() for v in items]).groupby(level=0).sum()
+    top = counts.sort_values(ascending=False, kind="stable").index[: len(codes) + 3]
+    found = _quoted(top)
+    declared_en = ", ".join(f"{c} = {ls.labels[c].en}" for c in codes)
+    declared_id = ", ".join(f"{c} = {ls.labels[c].id}" for c in codes)
+    first = items[0]
+    cols = f'"{first.question.id}" ({first.name})'
+    more_en = f" and {len(items) - 1} more" if len(items) > 1 else ""
+    more_id = f" dan {len(items) - 1} lainnya" if len(items) > 1 else ""
+    loc_en, loc_id = errors.located(df["source_file"].iloc[0]) if len(df) else ("", "")
+    if no_middle:
+        why_en = (
+            f"the middle answer {mid} ({ls.labels[mid].en}) is never chosen in {n} answers, so "
+            f"the form has {len(codes) - 1} points; declare its items with a "
+            f"{len(codes) - 1}-point label set in the codebook"
+        )
+        why_id = (
+            f"jawaban tengah {mid} ({ls.labels[mid].id}) tidak pernah dipilih dalam {n} jawaban, "
+            f"jadi formulirnya {len(codes) - 1} poin; nyatakan butirnya dengan label set "
+            f"{len(codes) - 1} poin di codebook"
+        )
+    else:
+        why_en = (
+            f"{n_foreign} answers belong to a wider scale, so the form has more points; declare "
+            "its items with a label set that has these answers in the codebook"
+        )
+        why_id = (
+            f"{n_foreign} jawaban berasal dari skala yang lebih lebar, jadi formulirnya punya "
+            "lebih banyak poin; nyatakan butirnya dengan label set yang memuat jawaban itu di "
+            "codebook"
+        )
+    raise errors.InputError(
+        f"In {loc_en}, columns {cols}{more_en} (label set '{first.labels}', {len(codes)} points: "
+        f"{declared_en}): the answers found are {found}, and {why_en}.",
+        id_text=f"Di {loc_id}, kolom {cols}{more_id} (label set '{first.labels}', "
+        f"{len(codes)} poin: {declared_id}): jawaban yang ditemukan {found}, dan {why_id}.",
+    )
 
 
 def numbers(df, ctx, log):
