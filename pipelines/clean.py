@@ -17,6 +17,33 @@ from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig, Wave
 
 FLAGS = ["flag_straightline", "flag_fast", "flag_unmatched_site", "flag_unmatched_kelurahan"]
+SUMMARY_COLUMNS = [
+    "rule",
+    "description",
+    "column",
+    "rows_touched",
+    "values_touched",
+    "examples",
+    # what a value-blanking problem costs (see account_losses); empty for other rules
+    "problem",
+    "respondents",
+    "left_every_estimate",
+    "left_models",
+    "lost_breakdowns",
+    "lost_margins",
+    "accepted",
+]
+# Cleaning-log rules that blank values, by the id `cleaning.accept_loss` names them with.
+LOSS_PROBLEMS = {
+    "match_site_unmatched": "unmatched_site",
+    "match_kelurahan_unmatched": "unmatched_kelurahan",
+    "unknown_category": "unknown_category",
+    "unknown_yes_no": "unknown_yes_no",
+    "not_a_number": "not_a_number",
+    "impossible_value": "impossible_value",
+    "impossible_age": "impossible_age",
+    "likert_out_of_scale": "likert_out_of_scale",
+}
 
 
 @dataclass
@@ -25,6 +52,8 @@ class CleaningLog:
 
     rules: list[dict] = field(default_factory=list)
     rows: list[pd.DataFrame] = field(default_factory=list)
+    # rows each value-blanking rule touched (index labels), to count what the loss costs
+    touched: list[tuple[int, pd.Index]] = field(default_factory=list)
 
     def record(
         self,
@@ -47,6 +76,8 @@ class CleaningLog:
                 "examples": _examples(before[mask]) if n_rows and before is not None else "",
             }
         )
+        if rule in LOSS_PROBLEMS and mask is not None and n_rows:
+            self.touched.append((len(self.rules) - 1, mask.index[mask.to_numpy(bool)]))
         if mask is not None and n_rows and df is not None:
             hit = df.loc[mask, ["wave", "respondent_key", "source_file", "source_row"]].copy()
             hit["rule"], hit["column"] = rule, column
@@ -56,8 +87,7 @@ class CleaningLog:
             self.rows.append(hit)
 
     def summary(self) -> pd.DataFrame:
-        cols = ["rule", "description", "column", "rows_touched", "values_touched", "examples"]
-        return pd.DataFrame(self.rules, columns=cols)
+        return pd.DataFrame(self.rules, columns=SUMMARY_COLUMNS)
 
     def row_log(self) -> pd.DataFrame:
         cols = ["wave", "respondent_key", "source_file", "source_row", "rule", "column", "before"]
@@ -676,6 +706,236 @@ def quality_flags(df, ctx, log):
     return df
 
 
+# --- what a problem costs ------------------------------------------------------------------
+
+# (what, fix) of each problem for the error that stops a run, in English and Indonesian.
+PROBLEM_TEXT = {
+    "unmatched_site": (
+        (
+            "rows name a site the config does not list",
+            "add the site (or its spelling as an alias) to 'sites' in the config",
+        ),
+        (
+            "baris menyebut perpustakaan yang tidak ada di konfigurasi",
+            "tambahkan perpustakaan itu (atau ejaannya sebagai alias) ke 'sites' di konfigurasi",
+        ),
+    ),
+    "unmatched_kelurahan": (
+        (
+            "rows name a kelurahan the config does not list",
+            "add it (or its spelling as an alias) to 'places' in the config",
+        ),
+        (
+            "baris menyebut kelurahan yang tidak ada di konfigurasi",
+            "tambahkan kelurahan itu (atau ejaannya sebagai alias) ke 'places' di konfigurasi",
+        ),
+    ),
+    "unknown_category": (
+        (
+            "answers are not among the codebook's options",
+            "add their spellings to the level's 'match' list in the codebook",
+        ),
+        (
+            "jawaban tidak ada di pilihan codebook",
+            "tambahkan ejaannya ke daftar 'match' level itu di codebook",
+        ),
+    ),
+    "unknown_yes_no": (
+        ("yes/no answers were not understood", "check that the column holds this yes/no question"),
+        (
+            "jawaban ya/tidak tidak dipahami",
+            "periksa bahwa kolom ini berisi pertanyaan ya/tidak tersebut",
+        ),
+    ),
+    "not_a_number": (
+        (
+            "answers that should be numbers are not",
+            "correct the answers or check that the column holds this question",
+        ),
+        (
+            "jawaban yang seharusnya angka bukan angka",
+            "perbaiki jawabannya atau periksa bahwa kolom ini berisi pertanyaan tersebut",
+        ),
+    ),
+    "impossible_value": (
+        (
+            "answers are outside the valid range",
+            "correct the answers or the variable's 'range' in the codebook",
+        ),
+        (
+            "jawaban di luar rentang yang sah",
+            "perbaiki jawabannya atau 'range' variabel itu di codebook",
+        ),
+    ),
+    "impossible_age": (
+        ("birth years give an age outside 10–100", "correct the birth years"),
+        ("tahun lahir memberi umur di luar 10–100", "perbaiki tahun lahirnya"),
+    ),
+    "likert_out_of_scale": (
+        ("agreement answers are not on the scale", "add the labels to the codebook's label set"),
+        ("jawaban skala setuju tidak dikenal", "tambahkan labelnya ke label set di codebook"),
+    ),
+}
+
+
+def analysis_roles(cfg: SurveyConfig, cb: Codebook) -> dict[str, list[str]]:
+    """Design columns, covariates, breakdowns and weighting margins the analysis will use:
+    the config's `analysis.<role>` when set, else the codebook's `roles.<role>`."""
+    roles = getattr(cb, "roles", None)
+
+    def pick(key: str) -> list[str]:
+        got = getattr(cfg.analysis, key, None)
+        if got is None:
+            got = getattr(roles, key, None)
+        if got is None:  # before codebook roles: the inclusion lens's fixed breakdowns
+            from pipelines.inclusion import BREAKDOWNS
+
+            got = [b for b in BREAKDOWNS if b != "site"]
+        return list(got)
+
+    w = cfg.design.weights
+    return {
+        "design": [c for c in (cfg.design.strata, cfg.design.cluster) if c],
+        "covariates": pick("covariates"),
+        "breakdowns": pick("breakdowns"),
+        "margins": list(w.margins) if w.method == "rake" else [],
+    }
+
+
+def _affected(column: str | None, cb: Codebook) -> set[str]:
+    """A column and every column made from it (kecamatan from site, age and its band from a
+    birth year): blanking the first blanks them all."""
+    if column is None:
+        return set()
+    made = [(spec["from"], name) for name, spec in derived_specs(cb).items()]
+    made.append(("site", "kecamatan"))
+    out, grew = {column}, True
+    while grew:
+        new = {name for src, name in made if src in out} - out
+        out |= new
+        grew = bool(new)
+    return out
+
+
+def account_losses(df, ctx, log):
+    """Say what each value-blanking problem costs: respondents leaving every estimate (no
+    design stratum/cluster), leaving the adjusted models (a covariate missing), breakdowns left
+    with fewer than two groups, weighting margins emptied. A problem costing more than
+    `cleaning.max_loss_share` of the respondents, or emptying a weighting level, stops the run
+    unless `cleaning.accept_loss` lists it."""
+    roles = analysis_roles(ctx.cfg, ctx.cb)
+    design = [c for c in roles["design"] if c in df]
+    in_design = df[design].notna().all(axis=1) if design else pd.Series(True, index=df.index)
+    covs = [c for c in roles["covariates"] if c in df]
+    c, n = ctx.cfg.cleaning, len(df)
+    stops = []
+    for pos, rows in log.touched:
+        rule = log.rules[pos]
+        problem = LOSS_PROBLEMS[rule["rule"]]
+        cols = _affected(rule["column"], ctx.cb)
+        sub = df.loc[rows.intersection(df.index)]
+        d_hit = [x for x in design if x in cols]
+        out_all = sub[d_hit].isna().any(axis=1) if d_hit else pd.Series(False, index=sub.index)
+        c_hit = [x for x in covs if x in cols]
+        out_models = (
+            sub[c_hit].isna().any(axis=1) & ~out_all & in_design.loc[sub.index]
+            if c_hit
+            else pd.Series(False, index=sub.index)
+        )
+        kept = df.loc[in_design]
+        breakdowns = [
+            b for b in roles["breakdowns"] if b in cols and b in df and kept[b].nunique() < 2
+        ]
+        margins = []
+        for m in [m for m in roles["margins"] if m in cols and m in df]:
+            present = set(kept[m].dropna().astype(str))
+            if not present:
+                margins.append(m)
+            else:
+                margins += [
+                    f"{m}={lv}" for lv in ctx.cfg.design.weights.margins[m] if lv not in present
+                ]
+        accepted = problem in c.accept_loss
+        rule.update(
+            problem=problem,
+            respondents=n,
+            left_every_estimate=int(out_all.sum()),
+            left_models=int(out_models.sum()),
+            lost_breakdowns="; ".join(breakdowns),
+            lost_margins="; ".join(margins),
+            accepted=accepted,
+        )
+        lost = rule["left_every_estimate"] + rule["left_models"]
+        if not accepted and (lost > c.max_loss_share * n or margins):
+            stops.append((rule, sub))
+    _out_of_estimates(df, in_design, covs, log)
+    for m in [m for m in roles["margins"] if m not in df]:  # the form does not ask it
+        log.record("margin_not_in_data", "Weighting margin not in the data: raked without it")
+        log.rules[-1].update(column=m, values_touched=n, respondents=n)
+    if stops:
+        _stop_for_loss(stops, ctx)
+    return df
+
+
+def _out_of_estimates(df, in_design, covs, log) -> None:
+    """Whatever the reason: respondents outside the design, and inside it but missing a
+    covariate (the run summary's total)."""
+    log.record(
+        "out_of_design",
+        "Respondents without a design stratum or cluster: in no estimate",
+        ~in_design,
+    )
+    log.rules[-1]["respondents"] = len(df)
+    no_cov = df[covs].isna().any(axis=1) & in_design if covs else pd.Series(False, index=df.index)
+    log.record(
+        "out_of_models", "Respondents missing a covariate: not in the adjusted models", no_cov
+    )
+    log.rules[-1]["respondents"] = len(df)
+
+
+def _stop_for_loss(stops, ctx) -> None:
+    rule, sub = max(stops, key=lambda s: s[0]["left_every_estimate"] + s[0]["left_models"])
+    problem, n = rule["problem"], rule["respondents"]
+    lost = rule["left_every_estimate"] + rule["left_models"]
+    (what_en, fix_en), (what_id, fix_id) = PROBLEM_TEXT[problem]
+    var = next((v for v in ctx.cb.variables if v.name == rule["column"]), None)
+    col = f'"{var.question.id}" ({var.name})' if var is not None else f'"{rule["column"]}"'
+    first = sub.index[0] if len(sub) else None
+    src = sub.at[first, "source_file"] if first is not None else ctx.cfg.source.name
+    loc_en, loc_id = errors.located(src)
+    share = f"{100 * lost / n:.0f}%" if n else "0%"
+    limit = f"{100 * ctx.cfg.cleaning.max_loss_share:g}%"
+    out_all, out_models = rule["left_every_estimate"], rule["left_models"]
+    en, idn = [], []
+    if out_all:
+        en.append(f"{out_all} leave every estimate (no stratum or cluster)")
+        idn.append(f"{out_all} keluar dari semua estimasi (tanpa strata/klaster)")
+    if out_models:
+        en.append(f"{out_models} leave the adjusted models (a covariate missing)")
+        idn.append(f"{out_models} keluar dari model yang disesuaikan (kovariat kosong)")
+    cost_en = f"{lost} of {n} respondents ({share}) are lost: " + " and ".join(en or ["none"])
+    cost_id = f"{lost} dari {n} responden ({share}) hilang: " + " dan ".join(idn or ["tidak ada"])
+    if rule["lost_margins"]:
+        cost_en += f" and the weighting margin(s) {rule['lost_margins']} lose all respondents"
+        cost_id += f" dan margin pembobotan {rule['lost_margins']} kehilangan semua responden"
+    else:
+        cost_en += f", more than cleaning.max_loss_share ({limit})"
+        cost_id += f", melebihi cleaning.max_loss_share ({limit})"
+    more = len(stops) - 1
+    more_en = f" ({more} other problem(s) also cost too much: see the cleaning log)" if more else ""
+    more_id = f" ({more} masalah lain juga terlalu mahal: lihat log pembersihan)" if more else ""
+    accept = f"'cleaning: {{accept_loss: [{problem}]}}'"
+    raise errors.InputError(
+        f"In {loc_en}, column {col}: {rule['values_touched']} {what_en} (e.g. {rule['examples']}), "
+        f"so {cost_en}{more_en}; {fix_en}, or accept the loss explicitly with {accept} in "
+        f"{ctx.cfg.source.name} (or raise cleaning.max_loss_share).",
+        id_text=f"Di {loc_id}, kolom {col}: {rule['values_touched']} {what_id} (mis. "
+        f"{rule['examples']}), sehingga {cost_id}{more_id}; {fix_id}, atau terima kehilangan itu "
+        f"secara tegas dengan {accept} di {ctx.cfg.source.name} (atau naikkan "
+        "cleaning.max_loss_share).",
+    )
+
+
 RULES = (
     normalise,
     missing_codes,
@@ -691,6 +951,7 @@ RULES = (
     other_dates,
     derive,
     quality_flags,
+    account_losses,
 )
 
 

@@ -109,10 +109,28 @@ class Analysis(_Model):
         return v
 
 
+# Cleaning problems whose cost (respondents leaving the estimates, weighting levels emptied)
+# a config may accept explicitly: `cleaning.accept_loss: [unmatched_site]`.
+LossProblem = Literal[
+    "unmatched_site",
+    "unmatched_kelurahan",
+    "unknown_category",
+    "unknown_yes_no",
+    "not_a_number",
+    "impossible_value",
+    "impossible_age",
+    "likert_out_of_scale",
+]
+
+
 class Cleaning(_Model):
     duplicates: Literal["keep_last", "keep_first"] = "keep_last"
     min_seconds: Annotated[float, Field(ge=0)] = 180
     straightline_min_items: Annotated[int, Field(ge=3)] = 10
+    # a problem that removes more than this share of a wave's respondents from the estimates
+    # (or empties a weighting level) stops the run, unless listed in accept_loss
+    max_loss_share: Annotated[float, Field(ge=0, le=1)] = 0.05
+    accept_loss: list[LossProblem] = []
 
 
 class Indicator(_Model):

@@ -184,13 +184,14 @@ def describe_failure(stage: str, nb_file: str, executed: Path, err: BaseExceptio
     )
 
 
-# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording.
+# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording. What a
+# problem costs (respondents leaving estimates, breakdowns and margins lost) follows each line.
 WARN_RULES = {
     "match_site_unmatched": (
-        "{n} row(s) name a site the config does not list (e.g. {ex}): they are flagged and left "
-        "out of the site reports; add the site to 'sites' in the config if it is real.",
+        "{n} row(s) name a site the config does not list (e.g. {ex}): flagged and their site "
+        "set missing; add the site to 'sites' in the config if it is real.",
         "{n} baris menyebut perpustakaan yang tidak ada di konfigurasi (mis. {ex}): ditandai dan "
-        "tidak masuk laporan per perpustakaan; tambahkan ke 'sites' bila memang ada.",
+        "perpustakaannya dikosongkan; tambahkan ke 'sites' bila memang ada.",
     ),
     "match_kelurahan_unmatched": (
         "{n} row(s) name a kelurahan the config does not list (e.g. {ex}): set missing; add it "
@@ -203,41 +204,140 @@ WARN_RULES = {
         "{n} jawaban skala setuju tidak dikenal (mis. {ex}): dikosongkan.",
     ),
     "unknown_category": (
-        "{n} answer(s) are not among the codebook's options (e.g. {ex}): set missing.",
-        "{n} jawaban tidak ada di pilihan codebook (mis. {ex}): dikosongkan.",
+        "{n} {col} answer(s) are not among the codebook's options (e.g. {ex}): set missing.",
+        "{n} jawaban {col} tidak ada di pilihan codebook (mis. {ex}): dikosongkan.",
     ),
     "unknown_yes_no": (
-        "{n} yes/no answer(s) were not understood (e.g. {ex}): set missing.",
-        "{n} jawaban ya/tidak tidak dipahami (mis. {ex}): dikosongkan.",
+        "{n} {col} yes/no answer(s) were not understood (e.g. {ex}): set missing.",
+        "{n} jawaban ya/tidak {col} tidak dipahami (mis. {ex}): dikosongkan.",
     ),
     "not_a_number": (
-        "{n} answer(s) that should be numbers are not (e.g. {ex}): set missing.",
-        "{n} jawaban yang seharusnya angka bukan angka (mis. {ex}): dikosongkan.",
+        "{n} answer(s) that should be numbers ({col}) are not (e.g. {ex}): set missing.",
+        "{n} jawaban yang seharusnya angka ({col}) bukan angka (mis. {ex}): dikosongkan.",
+    ),
+    "impossible_value": (
+        "{n} {col} answer(s) are outside the valid range (e.g. {ex}): set missing.",
+        "{n} jawaban {col} di luar rentang yang sah (mis. {ex}): dikosongkan.",
+    ),
+    "impossible_age": (
+        "{n} birth year(s) give an age outside 10–100 (e.g. {ex}): age set missing.",
+        "{n} tahun lahir memberi umur di luar 10–100 (mis. {ex}): umur dikosongkan.",
     ),
     "parse_submitted_at": (
         "{n} submission time(s) were not understood (e.g. {ex}): set missing.",
         "{n} waktu pengisian tidak dipahami (mis. {ex}): dikosongkan.",
     ),
+    "margin_not_in_data": (
+        "the weighting margin '{col}' is not in the data (the form does not ask it): the "
+        "weights are raked without it.",
+        "margin pembobotan '{col}' tidak ada di data (formulir tidak menanyakannya): bobot "
+        "dihitung tanpa margin itu.",
+    ),
 }
+# Rules warned about only when they cost respondents, breakdowns or margins.
+COSTLY_ONLY = {"impossible_value", "impossible_age"}
+
+
+def _num(grp, col: str) -> int:
+    return int(grp[col].fillna(0).sum()) if col in grp else 0
+
+
+def _joined(grp, col: str) -> str:
+    if col not in grp:
+        return ""
+    parts = [p for v in grp[col].dropna().astype(str) for p in v.split("; ") if p]
+    return ", ".join(dict.fromkeys(parts))
+
+
+def _cost(grp) -> tuple[str, bool]:
+    """What a problem costs, in one sentence (respondents leaving every estimate or the
+    adjusted models, breakdowns and weighting margins lost), and whether it costs anything;
+    ('', False) for a rule with no cost count."""
+    if "problem" not in grp or grp["problem"].isna().all():
+        return "", False
+    n = _num(grp.head(1), "respondents")
+    out_all, out_models = _num(grp, "left_every_estimate"), _num(grp, "left_models")
+    lost_b, lost_m = _joined(grp, "lost_breakdowns"), _joined(grp, "lost_margins")
+    en, idn = [], []
+    if out_all:
+        en.append(f"{out_all} of {n} respondents leave every estimate (no stratum or cluster)")
+        idn.append(
+            f"{out_all} dari {n} responden keluar dari semua estimasi (tanpa strata/klaster)"
+        )
+    if out_models:
+        more_en, more_id = ("more ", "lagi ") if out_all else ("", "")
+        en.append(
+            f"{out_models} {more_en}of {n} respondents leave the adjusted models (a covariate missing)"
+        )
+        idn.append(
+            f"{out_models} responden {more_id}dari {n} keluar dari model yang disesuaikan (kovariat kosong)"
+        )
+    if lost_b:
+        en.append(f"the breakdown by {lost_b} is lost (fewer than two groups left)")
+        idn.append(f"rincian menurut {lost_b} hilang (kurang dari dua kelompok)")
+    if lost_m:
+        en.append(f"the weighting margin(s) {lost_m} lose all respondents")
+        idn.append(f"margin pembobotan {lost_m} kehilangan semua responden")
+    if not en:
+        return say(
+            " Cost: no respondent leaves an estimate.",
+            " Akibatnya: tidak ada responden yang keluar dari estimasi.",
+        ), False
+    accepted = "accepted" in grp and grp["accepted"].fillna(False).astype(bool).any()
+    tail = say(" (accepted in the config)", " (diterima di konfigurasi)") if accepted else ""
+    return say(" Cost: " + "; ".join(en), " Akibatnya: " + "; ".join(idn)) + tail + ".", True
 
 
 def cleaning_warnings(summary) -> list[str]:
-    """One line per wave and notable cleaning rule, in the messages language (see WARN_RULES)."""
+    """One line per wave and notable cleaning rule, with what it costs, in the messages
+    language (see WARN_RULES), then per wave the respondents left out in all."""
     lines = []
     if summary is None or not len(summary) or "rule" not in summary:
         return lines
     hits = summary[summary["rule"].isin(list(WARN_RULES)) & (summary["values_touched"] > 0)]
     waves = hits["wave"] if "wave" in hits else [""] * len(hits)
-    for (wave, rule), grp in hits.groupby([list(waves), "rule"], sort=False):
+    per_column = {"unknown_category", "unknown_yes_no", "not_a_number", "impossible_value"}
+    per_column |= {"margin_not_in_data"}
+    keys = [list(waves), "rule", hits["column"].where(hits["rule"].isin(per_column), "")]
+    by_wave: dict = {}
+    for (wave, rule, col), grp in hits.groupby(keys, sort=False):
+        cost, costly = _cost(grp)
+        if rule in COSTLY_ONLY and not costly:
+            continue
         en, idn = WARN_RULES[rule]
         ex = grp["examples"].dropna().astype(str) if "examples" in grp else []
         ex = next((e for e in ex if e), "")
-        text = say(en, idn).format(n=int(grp["values_touched"].sum()), ex=ex or "-")
-        head = say("WARNING", "PERINGATAN") + (
-            f": {say('wave', 'gelombang')} {wave}: " if wave != "" else ": "
-        )
-        lines.append(head + text)
-    return lines
+        n = int(grp["values_touched"].sum())
+        text = say(en, idn).format(n=n, ex=ex or "-", col=col)
+        by_wave.setdefault(wave, []).append(_head(wave) + text[0].upper() + text[1:] + cost)
+    all_waves = list(summary["wave"]) if "wave" in summary else [""] * len(summary)
+    for wave, grp in summary.groupby(all_waves, sort=False):
+        total = _total(grp)
+        lines += by_wave.pop(wave, []) + ([_head(wave) + total] if total else [])
+    return lines + [line for rest in by_wave.values() for line in rest]
+
+
+def _head(wave) -> str:
+    return say("WARNING", "PERINGATAN") + (
+        f": {say('wave', 'gelombang')} {wave}: " if wave != "" else ": "
+    )
+
+
+def _total(grp) -> str:
+    """'In all, X of N respondents are in no estimate and Y more not in the adjusted models.'"""
+    rows = grp.set_index("rule")["rows_touched"] if "rows_touched" in grp else {}
+    out_all = int(rows.get("out_of_design", 0) or 0)
+    out_models = int(rows.get("out_of_models", 0) or 0)
+    if not out_all and not out_models:
+        return ""
+    n = int(grp.loc[grp["rule"] == "out_of_design", "respondents"].fillna(0).max())
+    return say(
+        f"In all, {out_all} of {n} respondents are in no estimate (no stratum or cluster) and "
+        f"{out_models} more are not in the adjusted models (a covariate missing).",
+        f"Secara keseluruhan, {out_all} dari {n} responden tidak masuk estimasi apa pun (tanpa "
+        f"strata/klaster) dan {out_models} lagi tidak masuk model yang disesuaikan (kovariat "
+        "kosong).",
+    )
 
 
 def _is_dampak(ename: str) -> bool:

@@ -333,3 +333,90 @@ def test_age_is_derived_from_the_birth_year_when_the_form_asks_that(cleaned):
     _, data, log, _ = cleaned["2025"]
     assert "birth_year" not in data and data["age"].notna().sum() > 250
     assert data["age_band"].notna().sum() == data["age"].between(15, 200).sum()
+
+
+# --- what a problem costs: the two warnings of issue 11, on a generated survey ------------------
+
+SITE_COL = "Perpustakaan yang paling sering Anda kunjungi"
+
+
+def _lossy_survey(small_survey, folder, **config):
+    """Wave 2025 with 40 rows naming an unlisted library and every woman's gender answer in a
+    spelling the codebook does not know ("Pr")."""
+    from pipelines import parse
+
+    df = pd.read_csv(small_survey / "solok_2025.csv", dtype=str, keep_default_na=False)
+    df.loc[:39, SITE_COL] = "Perpustakaan Nagari Baru"
+    female = parse.yes_no(df["Jenis kelamin"]).values.isna() & df["Jenis kelamin"].str.match(
+        r"(?i)^(p|perempuan|wanita|female|f)$"
+    )
+    df.loc[female.to_numpy(bool), "Jenis kelamin"] = "Pr"
+    df.to_csv(folder / "solok_2025.csv", index=False)
+    return write_config(folder, waves=("2025",), survey_id="lossy", **config)
+
+
+def _check(path, capsys):
+    from pipelines.__main__ import main
+    from pipelines.errors import set_language
+
+    code = main(["check", str(path), "--log", str(path.parent / "log.csv")])
+    set_language("en")
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_costly_problem_stops_the_run_and_says_how_to_accept_it(small_survey, tmp_path, capsys):
+    code, out, err = _check(_lossy_survey(small_survey, tmp_path, messages_language="en"), capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert '"Jenis kelamin" (gender)' in err and '"Pr"' in err
+    assert "the weighting margin(s) gender=female lose all respondents" in err
+    assert "accept_loss: [unknown_category]" in err and "max_loss_share" in err
+    assert "1 other problem(s) also cost too much" in err  # the unlisted site
+
+
+def test_warnings_say_how_many_respondents_leave_the_estimates(small_survey, tmp_path, capsys):
+    """The numbers said equal the rows the analysis really loses."""
+    from pipelines import analysis
+
+    accept = {"accept_loss": ["unmatched_site", "unknown_category"]}
+    path = _lossy_survey(small_survey, tmp_path, messages_language="en", cleaning=accept)
+    code, out, err = _check(path, capsys)
+    assert code == 0, err
+    cfg = load_config(path)
+    raw = ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET).data
+    data, _ = clean.clean_wave(raw, cfg, CB, cfg.waves[0])
+    n = len(data)
+    _, dropped = analysis._prepare_wave(data, cfg, CB)  # rows the design leaves out
+    unlisted = int(data["flag_unmatched_site"].sum())
+    assert dropped == unlisted > 30
+    site_line = next(x for x in out.splitlines() if "name a site the config does not list" in x)
+    assert site_line.startswith(f"WARNING: wave 2025: {unlisted} row(s)")
+    assert f"Cost: {unlisted} of {n} respondents leave every estimate" in site_line
+    assert "(accepted in the config)" in site_line
+
+    raw_gender = raw.set_index("source_row")["gender"]
+    was_pr = raw_gender.loc[data["source_row"]].eq("Pr").to_numpy()
+    in_design = data["site"].notna().to_numpy()
+    out_models = int((was_pr & in_design).sum())  # gender is a covariate
+    assert out_models > 100 and data.loc[was_pr, "gender"].isna().all()
+    g_line = next(x for x in out.splitlines() if "gender answer(s) are not among" in x)
+    assert f"{int(was_pr.sum())} gender answer(s)" in g_line
+    assert f"{out_models} of {n} respondents leave the adjusted models" in g_line
+    assert "the breakdown by gender is lost" in g_line  # only men are left
+    assert "the weighting margin(s) gender=female lose all respondents" in g_line
+
+    covs = ["age", "gender", "education", "disability"]
+    kept = data[in_design]
+    total = next(x for x in out.splitlines() if "In all" in x)
+    assert f"In all, {dropped} of {n} respondents are in no estimate" in total
+    assert f"and {int(kept[covs].isna().any(axis=1).sum())} more are not in the adjusted" in total
+
+
+def test_a_raised_max_loss_share_accepts_losses_but_not_an_emptied_margin(
+    small_survey, tmp_path, capsys
+):
+    path = _lossy_survey(
+        small_survey, tmp_path, messages_language="en", cleaning={"max_loss_share": 0.9}
+    )
+    code, _, err = _check(path, capsys)
+    assert code == 2 and "gender=female" in err and "other problem" not in err
