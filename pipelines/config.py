@@ -284,25 +284,39 @@ def _known_keys() -> list[str]:
     return sorted(keys)
 
 
-def _check_paths(cfg: SurveyConfig) -> None:
+def file_problems(cfg: SurveyConfig) -> list[ConfigError]:
+    """Every raw file the config names that lies outside the survey's folder or does not exist,
+    one error each (its `paths` says which file)."""
     root = cfg.base_dir.resolve()
+    out = []
     for wave in cfg.waves:
         for i, f in enumerate(wave.files):
             p = (cfg.base_dir / f.path).resolve()
             key = f"waves.{wave.id}.files.{i}.path"
             if not p.is_relative_to(root):
-                raise ConfigError(
+                err = ConfigError(
                     f"Config file {cfg.source}, key '{key}': {f.path} lies outside the survey's "
                     f"folder {root}; put raw files in that folder.",
                     id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {f.path} berada di "
                     f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
                 )
-            if not p.is_file():
-                raise ConfigError(
+            elif not p.is_file():
+                err = ConfigError(
                     f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
                     id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
                     "tidak ditemukan.",
                 )
+            else:
+                continue
+            err.paths = (cfg.base_dir / f.path,)
+            out.append(err)
+    return out
+
+
+def _check_paths(cfg: SurveyConfig) -> None:
+    problems = file_problems(cfg)
+    if problems:
+        raise problems[0]
 
 
 class DuplicateKeyError(yaml.YAMLError):
@@ -366,7 +380,7 @@ def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
     try:
         cfg = SurveyConfig.model_validate(data)
     except ValidationError as e:
-        problems = [_describe(err, _known_keys()) for err in e.errors()[:3]]
+        problems = [_describe(err, _known_keys()) for err in e.errors()[:12]]  # all, in one go
         raise ConfigError(
             f"Config file {path}: " + "; ".join(problems) + ".",
             id_text=f"Berkas konfigurasi {path}: " + "; ".join(problems) + ".",

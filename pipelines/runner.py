@@ -449,6 +449,21 @@ def _print(msg: str) -> None:
     print(msg, flush=True)
 
 
+def _refuse_inconsistent(cfg: SurveyConfig) -> None:
+    """Refuse before any stage what `check` refuses for a config or codebook reason (the same
+    function decides), so a failure never waits for the analysis stage."""
+    from pipelines.check import survey_problems
+    from pipelines.codebook import load_codebook
+    from pipelines.errors import ConfigError
+
+    problems = survey_problems(cfg, load_codebook(cfg.instrument, cfg.base_dir))
+    if problems:
+        raise ConfigError(
+            " ".join(e.text("en") for e in problems),
+            id_text=" ".join(e.text("id") for e in problems),
+        )
+
+
 class Run:
     """One run of the pipeline on one survey config."""
 
@@ -464,6 +479,7 @@ class Run:
         self.config_path = Path(config_path).resolve()
         self.cfg: SurveyConfig = load_config(self.config_path)
         set_language(self.cfg.messages_language)
+        _refuse_inconsistent(self.cfg)
         unknown = [s for s in stages or [] if s not in STAGE_NAMES]
         if unknown:
             raise RunError(f"Unknown stage(s) {unknown}: choose from {', '.join(STAGE_NAMES)}.")
