@@ -36,7 +36,7 @@ def known_columns(cfg: SurveyConfig, cb: Codebook) -> set[str]:
 def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
     """Config x codebook inconsistencies a run would hit later (a design column no question
     gives, weighting margins whose levels are not the codebook's): one error each."""
-    from pipelines.clean import band_labels, derived_specs
+    from pipelines.clean import margin_levels
 
     src = cfg.source.name
     known = known_columns(cfg, cb)
@@ -57,18 +57,8 @@ def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
                     f"kolomnya atau tulis {key}: null.",
                 )
             )
-    specs = derived_specs(cb)
     for var, totals in cfg.design.weights.margins.items():
-        levels = None
-        v = next((x for x in cb.variables if x.name == var), None)
-        if v is not None and v.type == "categorical" and v.levels:
-            levels = list(v.levels)
-        elif var in specs and specs[var]["how"] == "bands" and var in known:
-            cuts = getattr(cfg.analysis, specs[var]["cuts"])
-            edges = pd.Series(cuts, dtype=float)
-            levels = list(dict.fromkeys(band_labels(edges, cuts, specs[var].get("money", False))))
-        elif var == "site":
-            levels = cfg.site_ids
+        levels = margin_levels(cfg, cb, var)
         if levels is None:
             continue
         missing = [lv for lv in levels if lv not in totals]
@@ -86,11 +76,12 @@ def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
     return out
 
 
-def _data_problems(cfg: SurveyConfig, columns: set[str]) -> list[ConfigError]:
-    """Design columns the cleaned data do not have (the form did not ask them)."""
-    out = []
+def _data_problems(cfg: SurveyConfig, cb: Codebook, columns: set[str]) -> list[ConfigError]:
+    """Design columns the codebook knows but the cleaned data lack (optional questions the
+    exports did not ask); unknown ones were reported by survey_problems."""
+    out, known = [], known_columns(cfg, cb)
     for key, col in (("design.strata", cfg.design.strata), ("design.cluster", cfg.design.cluster)):
-        if col and col not in columns:
+        if col and col in known and col not in columns:
             out.append(
                 ConfigError(
                     f"Config file {cfg.source.name}, key '{key}': the cleaned data have no "
@@ -155,7 +146,7 @@ def check_survey(config_path: str | Path) -> CheckResult:
         res.log = pd.concat(logs, ignore_index=True)
         res.lines += cleaning_warnings(res.log)
     if columns and len(logs) == len(cfg.waves):
-        res.problems += _data_problems(cfg, columns)
+        res.problems += _data_problems(cfg, cb, columns)
         res.plan = _plan_table(cfg, cb, columns)
         res.lines += plan_lines(res.plan)
     return res

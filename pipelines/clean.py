@@ -802,6 +802,22 @@ def analysis_roles(cfg: SurveyConfig, cb: Codebook) -> dict[str, list[str]]:
     }
 
 
+def margin_levels(cfg: SurveyConfig, cb: Codebook, var: str) -> list[str] | None:
+    """The levels a weighting margin's variable can take in the cleaned data: a categorical's
+    codes, a derived band's labels, the site ids; None when clean does not fix them."""
+    v = next((x for x in cb.variables if x.name == var), None)
+    spec = derived_specs(cb).get(var)
+    if v is not None and v.type == "categorical" and v.levels:
+        return list(v.levels)
+    if v is None and spec is not None and spec["how"] == "bands":
+        cuts = getattr(cfg.analysis, spec["cuts"])
+        bands = band_labels(pd.Series(cuts, dtype=float), cuts, spec.get("money", False))
+        return list(dict.fromkeys(bands))
+    if var == "site":
+        return cfg.site_ids
+    return None
+
+
 def _affected(column: str | None, cb: Codebook) -> set[str]:
     """A column and every column made from it (kecamatan from site, age and its band from a
     birth year): blanking the first blanks them all."""
@@ -852,8 +868,10 @@ def account_losses(df, ctx, log):
             if not present:
                 margins.append(m)
             else:
+                can = margin_levels(ctx.cfg, ctx.cb, m)  # a level no answer can take is a
+                totals = ctx.cfg.design.weights.margins[m]  # config error, reported by check
                 margins += [
-                    f"{m}={lv}" for lv in ctx.cfg.design.weights.margins[m] if lv not in present
+                    f"{m}={lv}" for lv in totals if lv not in present and (can is None or lv in can)
                 ]
         accepted = problem in c.accept_loss
         rule.update(
