@@ -123,7 +123,7 @@ def check_survey(config_path: str | Path) -> CheckResult:
     cb = load_codebook(cfg.instrument, cfg.base_dir)
     res.problems += survey_problems(cfg, cb)
     secret = privacy.load_or_create_secret(privacy.default_secret_path())
-    logs, columns = [], set()
+    logs, waves = [], {}
     missing_files = {p for e in res.problems for p in getattr(e, "paths", ())}
     for wave in cfg.waves:
         if any(p in missing_files for p in cfg.wave_files(wave)):
@@ -134,7 +134,7 @@ def check_survey(config_path: str | Path) -> CheckResult:
         except (InputError, ConfigError) as e:
             res.problems.append(e)
             continue
-        columns |= set(data.columns)
+        waves[wave.id] = data
         logs.append(log.summary().assign(wave=wave.id))
         res.lines.append(
             say(
@@ -145,45 +145,46 @@ def check_survey(config_path: str | Path) -> CheckResult:
     if logs:
         res.log = pd.concat(logs, ignore_index=True)
         res.lines += cleaning_warnings(res.log)
-    if columns and len(logs) == len(cfg.waves):
-        res.problems += _data_problems(cfg, cb, columns)
-        res.plan = _plan_table(cfg, cb, columns)
+    if waves and len(waves) == len(cfg.waves):
+        res.problems += _data_problems(cfg, cb, {c for d in waves.values() for c in d.columns})
+        res.plan = _plan_table(cfg, cb, waves)
         res.lines += plan_lines(res.plan)
     return res
 
 
-def _plan_table(cfg: SurveyConfig, cb: Codebook, columns: set[str]) -> pd.DataFrame | None:
-    """The analysis plan for these columns (pipelines.plan), or None before it exists."""
-    try:
-        from pipelines.plan import build_plan
-    except ImportError:
-        return None
-    return build_plan(cb, cfg, sorted(columns)).table()
+def _plan_table(cfg: SurveyConfig, cb: Codebook, waves: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The analysis plan of these cleaned waves, built exactly as the analysis stage builds it."""
+    from pipelines.analysis import _columns
+    from pipelines.plan import build_plan
+
+    return build_plan(cb, cfg, _columns(waves)).table()
 
 
 def plan_lines(table: pd.DataFrame | None) -> list[str]:
-    """The analyses that will run and those skipped, with the reason, in the messages language."""
+    """The analyses that will run and those skipped with their reason, one analysis (and its
+    outcomes) per item, in the messages language."""
     if table is None or table.empty:
         return []
-    runs = table[table["runs"].astype(bool)]
-    skipped = table[~table["runs"].astype(bool)]
+    t = table.assign(outcome=table["outcome"].where(table["outcome"].notna(), ""))
+    t["runs"] = t["runs"].astype(bool)
+    reason = say("reason_en", "reason_id")
 
-    def name(r) -> str:
-        outcome = r.get("outcome")
-        return (
-            f"{r['analysis']} ({outcome})"
-            if isinstance(outcome, str) and outcome
-            else r["analysis"]
-        )
+    def grouped(rows: pd.DataFrame, by: list[str]) -> list[tuple]:
+        out = []
+        for key, g in rows.groupby(by, sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            outcomes = [o for o in g["outcome"] if o]
+            out.append((f"{key[0]} ({', '.join(outcomes)})" if outcomes else key[0], *key[1:]))
+        return out
 
+    runs = [g[0] for g in grouped(t[t["runs"]], ["analysis"])]
     lines = [
         say("Analyses that will run: ", "Analisis yang akan dijalankan: ")
-        + (", ".join(name(r) for _, r in runs.iterrows()) or say("none", "tidak ada"))
+        + ("; ".join(runs) or say("none", "tidak ada"))
         + "."
     ]
-    reason = say("reason_en", "reason_id")
-    for _, r in skipped.iterrows():
-        lines.append(say("Skipped: ", "Dilewati: ") + f"{name(r)}: {r[reason]}")
+    for name, why in grouped(t[~t["runs"]], ["analysis", reason]):
+        lines.append(say("Skipped: ", "Dilewati: ") + f"{name}: {why}")
     return lines
 
 

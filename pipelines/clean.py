@@ -781,17 +781,10 @@ PROBLEM_TEXT = {
 def analysis_roles(cfg: SurveyConfig, cb: Codebook) -> dict[str, list[str]]:
     """Design columns, covariates, breakdowns and weighting margins the analysis will use:
     the config's `analysis.<role>` when set, else the codebook's `roles.<role>`."""
-    roles = getattr(cb, "roles", None)
+    roles = cb.roles
 
-    def pick(key: str) -> list[str]:
-        got = getattr(cfg.analysis, key, None)
-        if got is None:
-            got = getattr(roles, key, None)
-        if got is None:  # before codebook roles: the inclusion lens's fixed breakdowns
-            from pipelines.inclusion import BREAKDOWNS
-
-            got = [b for b in BREAKDOWNS if b != "site"]
-        return list(got)
+    def pick(key: str) -> list[str]:  # as pipelines.plan reads them
+        return list(getattr(cfg.analysis, key, None) or getattr(roles, key, None) or [])
 
     w = cfg.design.weights
     return {

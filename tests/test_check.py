@@ -124,22 +124,25 @@ def test_margins_on_derived_bands_and_site_ids_are_understood():
 
 def test_plan_lines_list_runs_and_skips_with_reasons():
     set_language("en")
+    no_prog = "the form does not ask a programme"
     table = pd.DataFrame(
         {
-            "analysis": ["descriptive", "programme", "did"],
-            "outcome": ["skills", None, None],
-            "needs": ["", "programme", "two waves"],
-            "runs": [True, False, False],
-            "reason_en": ["", "the form does not ask a programme", "one wave only"],
-            "reason_id": ["", "formulir tidak menanyakan program", "hanya satu gelombang"],
+            "analysis": ["descriptive", "descriptive", "programme", "programme", "did"],
+            "outcome": ["skills", "income", "skills", "income", None],
+            "needs": ["", "", "programme", "programme", "two waves"],
+            "runs": [True, True, False, False, False],
+            "reason_en": ["", "", no_prog, no_prog, "one wave only"],
+            "reason_id": ["", "", "tanpa program", "tanpa program", "hanya satu gelombang"],
         }
     )
     lines = check.plan_lines(table)
-    assert lines[0] == "Analyses that will run: descriptive (skills)."
+    assert lines[0] == "Analyses that will run: descriptive (skills, income)."
     assert lines[1:] == [
-        "Skipped: programme: the form does not ask a programme",
+        "Skipped: programme (skills, income): the form does not ask a programme",
         "Skipped: did: one wave only",
     ]
+    set_language("id")
+    assert check.plan_lines(table)[-1] == "Dilewati: did: hanya satu gelombang"
 
 
 # --- what check passes, run accepts --------------------------------------------------------------
@@ -212,4 +215,8 @@ def test_what_check_passes_run_accepts(small_survey, tmp_path, capsys, variant):
     assert cleaned["quality"]["2025"]["rows_out"] > 200
     results = steps.run_analyse(cfg, cb, layout)
     assert len(results["estimates"]) > 0
-    assert (layout.results / "estimates.parquet").exists()
+    listed = check.check_survey(path).plan
+    pd.testing.assert_frame_equal(listed, results["plan"].reset_index(drop=True))
+    skipped = listed[~listed["runs"]]
+    assert skipped["reason_en"].str.len().gt(0).all()  # every skip has its reason
+    assert set(skipped["analysis"]) >= {"paired_change", "did"}  # one wave

@@ -377,6 +377,7 @@ def test_a_costly_problem_stops_the_run_and_says_how_to_accept_it(small_survey, 
 def test_warnings_say_how_many_respondents_leave_the_estimates(small_survey, tmp_path, capsys):
     """The numbers said equal the rows the analysis really loses."""
     from pipelines import analysis
+    from pipelines.plan import build_plan
 
     accept = {"accept_loss": ["unmatched_site", "unknown_category"]}
     path = _lossy_survey(small_survey, tmp_path, messages_language="en", cleaning=accept)
@@ -386,7 +387,8 @@ def test_warnings_say_how_many_respondents_leave_the_estimates(small_survey, tmp
     raw = ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET).data
     data, _ = clean.clean_wave(raw, cfg, CB, cfg.waves[0])
     n = len(data)
-    _, dropped = analysis._prepare_wave(data, cfg, CB)  # rows the design leaves out
+    plan = build_plan(CB, cfg, analysis._columns({"2025": data}))
+    _, dropped = analysis._prepare_wave(data, cfg, CB, plan)  # rows the design leaves out
     unlisted = int(data["flag_unmatched_site"].sum())
     assert dropped == unlisted > 30
     site_line = next(x for x in out.splitlines() if "name a site the config does not list" in x)
