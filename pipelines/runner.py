@@ -520,6 +520,8 @@ class Run:
                     raise
                 if stage.name == "clean":
                     self._warn(staged)
+                if stage.name == "analyse":
+                    self._skipped(staged)
                 result.stages[stage.name] = round(time.perf_counter() - t0, 3)
                 self.progress(
                     f"[{i}/{total}] {stage.name} done in {result.stages[stage.name]:.1f} s"
@@ -599,6 +601,17 @@ class Run:
         log = staged.clean / "cleaning_log.csv"
         if log.exists():
             for line in cleaning_warnings(pd.read_csv(log, dtype={"wave": str})):
+                self.progress(line)
+
+    def _skipped(self, staged: paths.Layout) -> None:
+        """The analyses the plan skipped, each with its reason (results/plan.parquet)."""
+        import pandas as pd
+
+        from pipelines.check import plan_lines
+
+        plan = staged.results / "plan.parquet"
+        if plan.exists():
+            for line in plan_lines(pd.read_parquet(plan))[1:]:
                 self.progress(line)
 
     def _scan(self, staged: paths.Layout) -> None:

@@ -168,3 +168,90 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     assert len(set(pids[1:])) == 1  # ... by one kernel for every later site of that worker
     assert not any(_running(pid) for pid in pids)  # stopped when the worker ended
     assert len(list(sites_dir.glob("kernel.worker-*.log"))) == 1
+
+
+def test_run_summary_names_each_skipped_analysis_with_its_reason(tmp_path):
+    import pandas as pd
+
+    from pipelines import paths
+    from pipelines.runner import Run
+
+    staged = paths.Layout(tmp_path / "processed", tmp_path / "reports")
+    staged.results.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "analysis": ["descriptive", "programme", "did"],
+            "outcome": ["skills", "skills", None],
+            "needs": ["", "programme", "2 waves"],
+            "runs": [True, False, False],
+            "reason_en": ["", "the form does not ask a programme", "one wave only"],
+            "reason_id": ["", "formulir tidak menanyakan program", "hanya satu gelombang"],
+        }
+    ).to_parquet(staged.results / "plan.parquet")
+    run, lines = Run.__new__(Run), []
+    run.progress = lines.append
+    run._skipped(staged)
+    assert lines == [
+        "Skipped: programme (skills): the form does not ask a programme",
+        "Skipped: did: one wave only",
+    ]
+
+
+def test_cleaning_warnings_say_the_cost_and_the_totals():
+    import pandas as pd
+
+    from pipelines.runner import cleaning_warnings
+
+    def rule(name, column, n, **cost):
+        return {"wave": "1", "rule": name, "column": column, "rows_touched": n,
+                "values_touched": n, "examples": '"x"', **cost}  # fmt: skip
+
+    summary = pd.DataFrame(
+        [
+            rule(
+                "match_site_unmatched",
+                "site",
+                153,
+                problem="unmatched_site",
+                respondents=1175,
+                left_every_estimate=153,
+                left_models=0,
+                accepted=True,
+            ),  # fmt: skip
+            rule(
+                "unknown_category",
+                "gender",
+                519,
+                problem="unknown_category",
+                respondents=1175,
+                left_every_estimate=0,
+                left_models=428,
+                lost_breakdowns="gender",
+                lost_margins="gender=female",
+                accepted=False,
+            ),  # fmt: skip
+            rule(
+                "impossible_value",
+                "income",
+                2,
+                problem="impossible_value",
+                respondents=1175,
+                left_every_estimate=0,
+                left_models=0,
+            ),  # fmt: skip: costs nothing, not said
+            rule("out_of_design", None, 153, respondents=1175),
+            rule("out_of_models", None, 440, respondents=1175),
+        ]
+    )
+    lines = cleaning_warnings(summary)
+    assert len(lines) == 3
+    assert lines[0].startswith("WARNING: wave 1: 153 row(s) name a site the config does not list")
+    assert "Cost: 153 of 1175 respondents leave every estimate" in lines[0]
+    assert lines[0].endswith("(accepted in the config).")
+    assert lines[1].startswith("WARNING: wave 1: 519 gender answer(s) are not among")
+    assert "428 of 1175 respondents leave the adjusted models" in lines[1]
+    assert "breakdown by gender is lost" in lines[1] and "margin(s) gender=female" in lines[1]
+    assert lines[2] == (
+        "WARNING: wave 1: In all, 153 of 1175 respondents are in no estimate (no stratum or "
+        "cluster) and 440 more are not in the adjusted models (a covariate missing)."
+    )
