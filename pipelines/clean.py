@@ -838,6 +838,10 @@ def account_losses(df, ctx, log):
     covs = [c for c in roles["covariates"] if c in df]
     c, n = ctx.cfg.cleaning, len(df)
     stops = []
+
+    def kept(col: str) -> pd.Series:  # one column of the rows the design keeps
+        return df[col][in_design]
+
     for pos, rows in log.touched:
         rule = log.rules[pos]
         problem = LOSS_PROBLEMS[rule["rule"]]
@@ -851,13 +855,12 @@ def account_losses(df, ctx, log):
             if c_hit
             else pd.Series(False, index=sub.index)
         )
-        kept = df.loc[in_design]
         breakdowns = [
-            b for b in roles["breakdowns"] if b in cols and b in df and kept[b].nunique() < 2
+            b for b in roles["breakdowns"] if b in cols and b in df and kept(b).nunique() < 2
         ]
         margins = []
         for m in [m for m in roles["margins"] if m in cols and m in df]:
-            present = set(kept[m].dropna().astype(str))
+            present = {str(x) for x in kept(m).dropna().unique()}
             if not present:
                 margins.append(m)
             else:
@@ -904,6 +907,36 @@ def _out_of_estimates(df, in_design, covs, log) -> None:
     log.rules[-1]["respondents"] = len(df)
 
 
+def cost_parts(
+    n: int, out_all: int, out_models: int, breakdowns: str = "", margins: str = ""
+) -> tuple[list[str], list[str]]:
+    """What a problem costs as phrases in English and Indonesian: respondents leaving every
+    estimate or the adjusted models, breakdowns and weighting margins lost."""
+    en, idn = [], []
+    if out_all:
+        en.append(f"{out_all} of {n} respondents leave every estimate (no stratum or cluster)")
+        idn.append(
+            f"{out_all} dari {n} responden keluar dari semua estimasi (tanpa strata/klaster)"
+        )
+    if out_models:
+        more_en, more_id = ("more ", "lagi ") if out_all else ("", "")
+        en.append(
+            f"{out_models} {more_en}of {n} respondents leave the adjusted models "
+            "(a covariate missing)"
+        )
+        idn.append(
+            f"{out_models} responden {more_id}dari {n} keluar dari model yang disesuaikan "
+            "(kovariat kosong)"
+        )
+    if breakdowns:
+        en.append(f"the breakdown by {breakdowns} is lost (fewer than two groups left)")
+        idn.append(f"rincian menurut {breakdowns} hilang (kurang dari dua kelompok)")
+    if margins:
+        en.append(f"the weighting margin(s) {margins} lose all respondents")
+        idn.append(f"margin pembobotan {margins} kehilangan semua responden")
+    return en, idn
+
+
 def _stop_for_loss(stops, ctx) -> None:
     rule, sub = max(stops, key=lambda s: s[0]["left_every_estimate"] + s[0]["left_models"])
     problem, n = rule["problem"], rule["respondents"]
@@ -916,22 +949,13 @@ def _stop_for_loss(stops, ctx) -> None:
     loc_en, loc_id = errors.located(src)
     share = f"{100 * lost / n:.0f}%" if n else "0%"
     limit = f"{100 * ctx.cfg.cleaning.max_loss_share:g}%"
-    out_all, out_models = rule["left_every_estimate"], rule["left_models"]
-    en, idn = [], []
-    if out_all:
-        en.append(f"{out_all} leave every estimate (no stratum or cluster)")
-        idn.append(f"{out_all} keluar dari semua estimasi (tanpa strata/klaster)")
-    if out_models:
-        en.append(f"{out_models} leave the adjusted models (a covariate missing)")
-        idn.append(f"{out_models} keluar dari model yang disesuaikan (kovariat kosong)")
-    cost_en = f"{lost} of {n} respondents ({share}) are lost: " + " and ".join(en or ["none"])
-    cost_id = f"{lost} dari {n} responden ({share}) hilang: " + " dan ".join(idn or ["tidak ada"])
-    if rule["lost_margins"]:
-        cost_en += f" and the weighting margin(s) {rule['lost_margins']} lose all respondents"
-        cost_id += f" dan margin pembobotan {rule['lost_margins']} kehilangan semua responden"
-    else:
-        cost_en += f", more than cleaning.max_loss_share ({limit})"
-        cost_id += f", melebihi cleaning.max_loss_share ({limit})"
+    en, idn = cost_parts(
+        n, rule["left_every_estimate"], rule["left_models"], "", rule["lost_margins"]
+    )
+    cost_en, cost_id = "; ".join(en), "; ".join(idn)
+    if not rule["lost_margins"]:
+        cost_en += f" ({share}, more than cleaning.max_loss_share: {limit})"
+        cost_id += f" ({share}, melebihi cleaning.max_loss_share: {limit})"
     more = len(stops) - 1
     more_en = f" ({more} other problem(s) also cost too much: see the cleaning log)" if more else ""
     more_id = f" ({more} masalah lain juga terlalu mahal: lihat log pembersihan)" if more else ""

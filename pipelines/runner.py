@@ -258,26 +258,9 @@ def _cost(grp) -> tuple[str, bool]:
     n = _num(grp.head(1), "respondents")
     out_all, out_models = _num(grp, "left_every_estimate"), _num(grp, "left_models")
     lost_b, lost_m = _joined(grp, "lost_breakdowns"), _joined(grp, "lost_margins")
-    en, idn = [], []
-    if out_all:
-        en.append(f"{out_all} of {n} respondents leave every estimate (no stratum or cluster)")
-        idn.append(
-            f"{out_all} dari {n} responden keluar dari semua estimasi (tanpa strata/klaster)"
-        )
-    if out_models:
-        more_en, more_id = ("more ", "lagi ") if out_all else ("", "")
-        en.append(
-            f"{out_models} {more_en}of {n} respondents leave the adjusted models (a covariate missing)"
-        )
-        idn.append(
-            f"{out_models} responden {more_id}dari {n} keluar dari model yang disesuaikan (kovariat kosong)"
-        )
-    if lost_b:
-        en.append(f"the breakdown by {lost_b} is lost (fewer than two groups left)")
-        idn.append(f"rincian menurut {lost_b} hilang (kurang dari dua kelompok)")
-    if lost_m:
-        en.append(f"the weighting margin(s) {lost_m} lose all respondents")
-        idn.append(f"margin pembobotan {lost_m} kehilangan semua responden")
+    from pipelines.clean import cost_parts
+
+    en, idn = cost_parts(n, out_all, out_models, lost_b, lost_m)
     if not en:
         return say(
             " Cost: no respondent leaves an estimate.",
