@@ -453,25 +453,31 @@ def yes_no(df, ctx, log):
 
 
 def likert(df, ctx, log):
-    """Agreement words (id/en, abbreviations, any case) to codes; out-of-scale set missing.
-    The items of one label set are read together: answers that fit another scale than the
-    declared one stop the run (see _label_fit)."""
-    by_set: dict[str, list] = {}
+    """Agreement words (id/en, abbreviations, any case) or a custom set's labels to codes, or
+    numeric codes within an item's `range`; out-of-scale answers set missing. The items of one
+    label set (or range) are read together: answers that fit another scale than the declared
+    one stop the run (see _label_fit)."""
+    groups: dict = {}
     for v in ctx.cb.by_type("likert"):
         if v.name in df:
-            by_set.setdefault(v.labels, []).append(v)
-    for items in by_set.values():
-        ls = ctx.cb.label_set(items[0])
-        custom = {k: [t.id, t.en] for k, t in ls.labels.items()}
-        scale = None if ls.kind == "agreement" else custom
-        parsed = {v.name: parse.likert(df[v.name], scale=scale, points=ls.points) for v in items}
-        _label_fit(df, items, ls, parsed)
+            groups.setdefault(v.labels or tuple(v.range), []).append(v)
+    for key, items in groups.items():
+        lo, hi = (int(x) for x in ctx.cb.item_range(items[0]))
+        codes = list(range(lo, hi + 1))
+        if isinstance(key, str):
+            ls = ctx.cb.label_set(items[0])
+            custom = {k: [t.id, t.en] for k, t in ls.labels.items()}
+            scale, labels = (None if ls.kind == "agreement" else custom), ls.labels
+        else:  # numeric codes only
+            scale, labels = {c: [] for c in codes}, None
+        parsed = {v.name: parse.likert(df[v.name], scale=scale, points=len(codes)) for v in items}
+        _label_fit(df, items, codes, labels, parsed)
         for v in items:
             raw, p = df[v.name], parsed[v.name]
             df[v.name] = p.values.astype("Int64")
             log.record(
                 "likert_out_of_scale",
-                f"Agreement answer not on the {ls.points}-point scale: set missing",
+                f"Agreement answer not on the {len(codes)}-point scale: set missing",
                 p.invalid,
                 df,
                 v.name,
@@ -481,20 +487,22 @@ def likert(df, ctx, log):
 
 
 MIN_FIT_ANSWERS = 30  # answers of a label set before a never-used middle code means anything
+MAX_MIDDLE_POINTS = 7  # on longer scales an unchosen middle answer says nothing about the form
 
 
-def _label_fit(df, items, ls, parsed) -> None:
-    """Stop when a label set's items were answered on another scale: a 4-point form read with
-    a 5-point set (its middle code never chosen in any item, with enough answers), or a
-    5-point form read with a 4-point set ("Netral", "5" recurring as unknown answers)."""
-    codes = sorted(int(c) for c in ls.labels)
+def _label_fit(df, items, codes: list[int], labels, parsed) -> None:
+    """Stop when a label set's (or range's) items were answered on another scale: a 4-point
+    form read with a 5-point set (its middle code never chosen in any item, with enough
+    answers), or a 5-point form read with a 4-point set ("Netral", "5" recurring as unknown
+    answers)."""
     n, n_foreign, used = 0, 0, set()
     for v in items:  # per column, on distinct values and invalid answers only: cheap at 10^6 rows
         vals, invalid = parsed[v.name].values, parsed[v.name].invalid
         n += int(vals.notna().sum())
         used |= {int(c) for c in vals.dropna().unique()}
         n_foreign += int(parse.foreign_likert(df[v.name][invalid], codes).sum())
-    mid = codes[len(codes) // 2] if len(codes) % 2 == 1 and len(codes) >= 3 else None
+    odd = len(codes) % 2 == 1 and 3 <= len(codes) <= MAX_MIDDLE_POINTS
+    mid = codes[len(codes) // 2] if odd else None
     no_middle = (
         mid is not None
         and n >= MIN_FIT_ANSWERS
@@ -507,39 +515,48 @@ def _label_fit(df, items, ls, parsed) -> None:
     counts = pd.concat([df[v.name].value_counts() for v in items]).groupby(level=0).sum()
     top = counts.sort_values(ascending=False, kind="stable").index[: len(codes) + 3]
     found = _quoted(top)
-    declared_en = ", ".join(f"{c} = {ls.labels[c].en}" for c in codes)
-    declared_id = ", ".join(f"{c} = {ls.labels[c].id}" for c in codes)
+    if labels is not None:
+        declared_en = f"label set '{items[0].labels}', {len(codes)} points: " + ", ".join(
+            f"{c} = {labels[c].en}" for c in codes
+        )
+        declared_id = f"label set '{items[0].labels}', {len(codes)} poin: " + ", ".join(
+            f"{c} = {labels[c].id}" for c in codes
+        )
+        mid_en = f"{mid} ({labels[mid].en})" if mid is not None else ""
+        mid_id = f"{mid} ({labels[mid].id})" if mid is not None else ""
+    else:
+        declared_en = declared_id = f"range {codes[0]}–{codes[-1]}"
+        mid_en = mid_id = str(mid)
     first = items[0]
     cols = f'"{first.question.id}" ({first.name})'
+    fewer = len(codes) - 1
     more_en = f" and {len(items) - 1} more" if len(items) > 1 else ""
     more_id = f" dan {len(items) - 1} lainnya" if len(items) > 1 else ""
     loc_en, loc_id = errors.located(df["source_file"].iloc[0]) if len(df) else ("", "")
     if no_middle:
         why_en = (
-            f"the middle answer {mid} ({ls.labels[mid].en}) is never chosen in {n} answers, so "
-            f"the form has {len(codes) - 1} points; declare its items with a "
-            f"{len(codes) - 1}-point label set in the codebook"
+            f"the middle answer {mid_en} is never chosen in {n} answers, so the form has "
+            f"{fewer} points; declare its items with a {fewer}-point label set in the codebook"
         )
         why_id = (
-            f"jawaban tengah {mid} ({ls.labels[mid].id}) tidak pernah dipilih dalam {n} jawaban, "
-            f"jadi formulirnya {len(codes) - 1} poin; nyatakan butirnya dengan label set "
-            f"{len(codes) - 1} poin di codebook"
+            f"jawaban tengah {mid_id} tidak pernah dipilih dalam {n} jawaban, jadi formulirnya "
+            f"{fewer} poin; nyatakan butirnya dengan label set {fewer} poin di codebook"
         )
     else:
         why_en = (
             f"{n_foreign} answers belong to a wider scale, so the form has more points; declare "
-            "its items with a label set that has these answers in the codebook"
+            "its items with a label set (or range) that has these answers in the codebook"
         )
         why_id = (
             f"{n_foreign} jawaban berasal dari skala yang lebih lebar, jadi formulirnya punya "
-            "lebih banyak poin; nyatakan butirnya dengan label set yang memuat jawaban itu di "
-            "codebook"
+            "lebih banyak poin; nyatakan butirnya dengan label set (atau range) yang memuat "
+            "jawaban itu di codebook"
         )
     raise errors.InputError(
-        f"In {loc_en}, columns {cols}{more_en} (label set '{first.labels}', {len(codes)} points: "
-        f"{declared_en}): the answers found are {found}, and {why_en}.",
-        id_text=f"Di {loc_id}, kolom {cols}{more_id} (label set '{first.labels}', "
-        f"{len(codes)} poin: {declared_id}): jawaban yang ditemukan {found}, dan {why_id}.",
+        f"In {loc_en}, columns {cols}{more_en} ({declared_en}): the answers found are {found}, "
+        f"and {why_en}.",
+        id_text=f"Di {loc_id}, kolom {cols}{more_id} ({declared_id}): jawaban yang ditemukan "
+        f"{found}, dan {why_id}.",
     )
 
 

@@ -380,7 +380,7 @@ def likert(
     built-in agreement vocabulary is not used, so the same function serves frequency or
     satisfaction scales.
     """
-    if points not in (4, 5):
+    if scale is None and points not in (4, 5):  # the built-in agreement vocabulary
         raise ValueError(f"points must be 4 or 5, not {points!r}")
     custom: dict[str, int] | None = None
     valid_codes: set[int]

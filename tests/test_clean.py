@@ -422,3 +422,67 @@ def test_a_raised_max_loss_share_accepts_losses_but_not_an_emptied_margin(
     )
     code, _, err = _check(path, capsys)
     assert code == 2 and "gender=female" in err and "other problem" not in err
+
+
+# --- Likert items beyond the 4- and 5-point agreement sets -----------------------------------------
+
+
+def _likert_ctx(small_survey, extra_sets: dict, variables: list[dict]):
+    from types import SimpleNamespace
+
+    from pipelines.codebook import Codebook
+
+    base = CB.model_dump(by_alias=True)
+    base["label_sets"].update(extra_sets)
+    base["variables"] = variables
+    base["scales"], base["roles"] = {}, {}
+    cb = Codebook.model_validate(base)
+    return SimpleNamespace(cb=cb, cfg=None, wave=None)
+
+
+def _frame(**cols):
+    n = len(next(iter(cols.values())))
+    df = pd.DataFrame(cols, dtype=object)
+    df["wave"], df["respondent_key"], df["source_file"] = "1", "k", "f.csv"
+    df["source_row"] = range(2, n + 2)
+    return df
+
+
+def test_a_numeric_range_item_and_an_eleven_point_set_are_read(small_survey):
+    """A Likert item declared by `range: [1, 6]` (numeric codes) and a 0-10 custom set."""
+    nps = {
+        "points": 11,
+        "kind": "custom",
+        "labels": {k: {"id": str(k), "en": str(k)} for k in range(11)},
+    }
+    nps["labels"][0] = {"id": "Sama sekali tidak", "en": "Not at all"}
+    ctx = _likert_ctx(
+        small_survey,
+        {"nps": nps},
+        [
+            {"name": "q6", "type": "likert", "range": [1, 6], "question": {"id": "Q6", "en": "Q6"}},
+            {"name": "rec", "type": "likert", "labels": "nps", "question": {"id": "R", "en": "R"}},
+        ],
+    )
+    q6 = ["1", "6", "7", "3.0", "x", None] + ["1", "6", "2", "3.0", "x", None] * 5
+    rec = ["0", "10", "Sama sekali tidak", "11", "5", None] + ["0", "10", "4", "7", "5", None] * 5
+    log = clean.CleaningLog()
+    out = clean.likert(_frame(q6=q6, rec=rec), ctx, log)
+    assert out["q6"].tolist()[:6] == [1, 6, pd.NA, 3, pd.NA, pd.NA]
+    assert out["rec"].tolist()[:6] == [0, 10, 0, pd.NA, 5, pd.NA]
+    assert [r["values_touched"] for r in log.rules] == [7, 1]  # "7" and the "x"s; "11"
+
+
+def test_a_code_above_a_numeric_range_recurring_is_a_misfit(small_survey):
+    """A 1-7 item declared `range: [1, 5]`: the 6s and 7s are answers of a wider scale."""
+    from pipelines.errors import InputError
+
+    ctx = _likert_ctx(
+        small_survey,
+        {},
+        [{"name": "q", "type": "likert", "range": [1, 5], "question": {"id": "Q", "en": "Q"}}],
+    )
+    with pytest.raises(InputError) as e:
+        clean.likert(_frame(q=[str(1 + i % 7) for i in range(70)]), ctx, clean.CleaningLog())
+    msg = e.value.text("en")
+    assert 'columns "Q" (q) (range 1–5)' in msg and '"6"' in msg and "20 answers" in msg
