@@ -843,12 +843,17 @@ def _affected(column: str | None, cb: Codebook) -> set[str]:
     return out
 
 
+# A loss of fewer respondents is said but never stops a run: in a survey of a few dozen, one
+# mistyped birth year would otherwise exceed any share.
+MIN_STOP_LOSS = 10
+
+
 def account_losses(df, ctx, log):
     """Say what each value-blanking problem costs: respondents leaving every estimate (no
     design stratum/cluster), leaving the adjusted models (a covariate missing), breakdowns left
     with fewer than two groups, weighting margins emptied. A problem costing more than
-    `cleaning.max_loss_share` of the respondents, or emptying a weighting level, stops the run
-    unless `cleaning.accept_loss` lists it."""
+    `cleaning.max_loss_share` of the respondents (and at least MIN_STOP_LOSS), or emptying a
+    weighting level, stops the run unless `cleaning.accept_loss` lists it."""
     roles = analysis_roles(ctx.cfg, ctx.cb)
     design = [c for c in roles["design"] if c in df]
     in_design = df[design].notna().all(axis=1) if design else pd.Series(True, index=df.index)
@@ -872,20 +877,15 @@ def account_losses(df, ctx, log):
             if c_hit
             else pd.Series(False, index=sub.index)
         )
+        k = int(in_design.loc[sub.index].sum())  # the problem's rows the design keeps
         breakdowns = [
-            b for b in roles["breakdowns"] if b in cols and b in df and kept(b).nunique() < 2
+            b
+            for b in roles["breakdowns"]
+            if b in cols and b in df and kept(b).nunique() < 2 <= k and k * 10 >= in_design.sum()
         ]
         margins = []
-        for m in [m for m in roles["margins"] if m in cols and m in df]:
-            present = {str(x) for x in kept(m).dropna().unique()}
-            if not present:
-                margins.append(m)
-            else:
-                can = margin_levels(ctx.cfg, ctx.cb, m)  # a level no answer can take is a
-                totals = ctx.cfg.design.weights.margins[m]  # config error, reported by check
-                margins += [
-                    f"{m}={lv}" for lv in totals if lv not in present and (can is None or lv in can)
-                ]
+        for m in [m for m in roles["margins"] if m in cols and m in df and k]:
+            margins += _emptied(m, kept(m), k, ctx)
         accepted = problem in c.accept_loss
         rule.update(
             problem=problem,
@@ -897,7 +897,7 @@ def account_losses(df, ctx, log):
             accepted=accepted,
         )
         lost = rule["left_every_estimate"] + rule["left_models"]
-        if not accepted and (lost > c.max_loss_share * n or margins):
+        if not accepted and (lost > max(c.max_loss_share * n, MIN_STOP_LOSS - 1) or margins):
             stops.append((rule, sub))
     _out_of_estimates(df, in_design, covs, log)
     for m in [m for m in roles["margins"] if m not in df]:  # the form does not ask it
@@ -906,6 +906,26 @@ def account_losses(df, ctx, log):
     if stops:
         _stop_for_loss(stops, ctx)
     return df
+
+
+def _emptied(m: str, values: pd.Series, k: int, ctx) -> list[str]:
+    """Weighting levels of margin `m` a problem that blanked `k` of its answers emptied: all of
+    them when no answer is left, else each level now empty that the `k` rows could have filled
+    (at least half its expected count, expected at least 5: a level a small sample misses by
+    chance, or one no answer can take, is not the problem's doing)."""
+    present = {str(x) for x in values.dropna().unique()}
+    if not present:
+        return [m]
+    totals = ctx.cfg.design.weights.margins[m]
+    can = margin_levels(ctx.cfg, ctx.cb, m)
+    n_all, pop = int(values.notna().sum()) + k, sum(totals.values())
+    out = []
+    for lv, total in totals.items():
+        expected = n_all * total / pop if pop else 0
+        possible = can is None or lv in can
+        if lv not in present and possible and expected >= 5 and k >= expected / 2:
+            out.append(f"{m}={lv}")
+    return out
 
 
 def _out_of_estimates(df, in_design, covs, log) -> None:

@@ -486,3 +486,29 @@ def test_a_code_above_a_numeric_range_recurring_is_a_misfit(small_survey):
         clean.likert(_frame(q=[str(1 + i % 7) for i in range(70)]), ctx, clean.CleaningLog())
     msg = e.value.text("en")
     assert 'columns "Q" (q) (range 1–5)' in msg and '"6"' in msg and "20 answers" in msg
+
+
+@pytest.mark.parametrize(("blanked", "stops"), [(1, False), (9, False), (25, True)])
+def test_an_empty_weighting_level_is_blamed_only_on_a_problem_that_could_fill_it(
+    small_survey, blanked, stops
+):
+    """40 respondents, no woman among those whose gender is known: with 1 or 9 unreadable
+    answers women are simply missing from this small sample (1 or 9 lost: said, no stop);
+    25 unreadable answers could have been the women, so the emptied margin level stops."""
+    from pipelines.errors import InputError
+
+    ctx = _ctx(small_survey)
+    n = 40
+    df = _frame(gender=["male"] * (n - blanked) + [None] * blanked)
+    df = df.assign(site="kota", kecamatan="Tanjung Harapan", age=30.0, education="senior")
+    df["disability"] = 0
+    log = clean.CleaningLog()
+    log.record("unknown_category", "x", df["gender"].isna(), df, "gender", df["gender"])
+    if stops:
+        with pytest.raises(InputError) as e:
+            clean.account_losses(df, ctx, log)
+        assert "the weighting margin(s) gender=female lose all respondents" in e.value.text("en")
+        return
+    clean.account_losses(df, ctx, log)
+    rule = log.rules[0]
+    assert rule["left_models"] == blanked and rule["lost_margins"] == ""
