@@ -512,3 +512,33 @@ def test_an_empty_weighting_level_is_blamed_only_on_a_problem_that_could_fill_it
     clean.account_losses(df, ctx, log)
     rule = log.rules[0]
     assert rule["left_models"] == blanked and rule["lost_margins"] == ""
+
+
+def test_losses_on_another_instrument_count_rows_without_a_cluster(small_survey):
+    """The library-visitor survey (no TPBIS roles, no covariates): 12 of 40 visitors name an
+    unlisted library, so 12 leave every estimate; over 5% it stops unless accepted."""
+    from pathlib import Path
+
+    from pipelines.errors import InputError
+
+    cb = load_codebook(str(Path(__file__).parent / "fixtures" / "other_instrument.yaml"))
+    cfg = load_config(write_config(small_survey, "csv"))
+    df = _frame(sat_staff=[3] * 40).assign(site="kota", kecamatan="Tanjung Harapan")
+    df.loc[:11, ["site", "kecamatan"]] = None
+    for accept, raises in (([], True), (["unmatched_site"], False)):
+        c = cfg.model_copy(
+            update={"cleaning": cfg.cleaning.model_copy(update={"accept_loss": accept})}
+        )
+        ctx = clean.Context(c, cb, c.waves[0])
+        log = clean.CleaningLog()
+        log.record("match_site_unmatched", "x", df["site"].isna(), df, "site", df["site"])
+        if raises:
+            with pytest.raises(InputError) as e:
+                clean.account_losses(df.copy(), ctx, log)
+            assert "12 of 40 respondents leave every estimate" in e.value.text("en")
+            assert "accept_loss: [unmatched_site]" in e.value.text("en")
+            continue
+        clean.account_losses(df.copy(), ctx, log)
+        assert (log.rules[0]["left_every_estimate"], log.rules[0]["left_models"]) == (12, 0)
+        assert log.rules[0]["accepted"] is True
+        assert log.summary().set_index("rule").loc["out_of_design", "rows_touched"] == 12
