@@ -197,9 +197,9 @@ def _four_point_variant(small_survey, folder):
     ids=["bundled", "numeric_age", "accepted_loss", "four_point"],
 )
 def test_what_check_passes_run_accepts(small_survey, tmp_path, capsys, variant):
-    """Each variant passes `check`, then ingest, clean and analyse run (the stages' own code,
-    in-process) and the plan's analyses are the ones check listed."""
-    from pipelines import steps
+    """Each variant passes `check`, then every stage runs (the stages' own code, in-process;
+    reports in HTML, one site) and the plan's analyses are the ones check listed."""
+    from pipelines import report, steps
     from pipelines.paths import Layout
     from pipelines.runner import Run
 
@@ -215,6 +215,8 @@ def test_what_check_passes_run_accepts(small_survey, tmp_path, capsys, variant):
     assert cleaned["quality"]["2025"]["rows_out"] > 200
     results = steps.run_analyse(cfg, cb, layout)
     assert len(results["estimates"]) > 0
+    html = cfg.model_copy(update={"report": cfg.report.model_copy(update={"formats": ["html"]})})
+    assert report.write_city(html, cb, layout) and report.write_site(html, cb, layout, "kota")
     listed = check.check_survey(path).plan
     pd.testing.assert_frame_equal(listed, results["plan"].reset_index(drop=True))
     skipped = listed[~listed["runs"]]
