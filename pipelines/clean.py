@@ -1113,6 +1113,12 @@ def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebo
         "rows_out": len(clean),
         "removed": removed,
         "flagged": {f: int(clean[f].sum()) for f in FLAGS if f in clean},
+        # respondents the analysis leaves out: no stratum/cluster; missing a covariate
+        "left_out": {
+            r: int(s.loc[r, "rows_touched"])
+            for r in ("out_of_design", "out_of_models")
+            if r in s.index
+        },
         "item_missing_share": {c: round(float(clean[c].isna().mean()), 4) for c in items},
     }
 

@@ -411,7 +411,11 @@ def test_warnings_say_how_many_respondents_leave_the_estimates(small_survey, tmp
     kept = data[in_design]
     total = next(x for x in out.splitlines() if "In all" in x)
     assert f"In all, {dropped} of {n} respondents are in no estimate" in total
-    assert f"and {int(kept[covs].isna().any(axis=1).sum())} more are not in the adjusted" in total
+    no_cov = int(kept[covs].isna().any(axis=1).sum())
+    assert f"and {no_cov} more are not in the adjusted" in total
+    _, _, log = _clean(cfg, "2025")
+    q = clean.quality(raw, data, log, CB)
+    assert q["left_out"] == {"out_of_design": dropped, "out_of_models": no_cov}
 
 
 def test_a_raised_max_loss_share_accepts_losses_but_not_an_emptied_margin(
