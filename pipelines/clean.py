@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines import errors, multiselect, parse, schema
-from pipelines.codebook import Codebook
+from pipelines.codebook import Codebook, unify_text
 from pipelines.config import SurveyConfig, Wave
 
 FLAGS = ["flag_straightline", "flag_fast", "flag_unmatched_site", "flag_unmatched_kelurahan"]
@@ -144,7 +144,10 @@ def missing_codes(df, ctx, log):
         if v.type == "identifier":
             continue
         cols = [v.name, *v.option_columns().values()] if v.type == "multiselect" else [v.name]
-        for col in [c for c in cols if c in df]:
+        options = set(v.option_columns().values())
+        kinds = ("multiselect", "categorical")
+        other_text = multiselect.other_text_column(v) if v.type in kinds else None
+        for col in [c for c in [*cols, other_text] if c and c in df]:
             # both code lists are checked once per distinct answer, then spread to the rows
             codes_, uniques = pd.factorize(df[col], use_na_sentinel=True)
             given = codes_ >= 0
@@ -152,14 +155,15 @@ def missing_codes(df, ctx, log):
             skip_u = np.append(parse.missing_codes(u, NOT_APPLICABLE).to_numpy(bool), False)
             skipped = pd.Series(skip_u[codes_] & given, index=df.index, name=col)
             coded = pd.Series(False, index=df.index)
-            if v.type != "text":  # a free-text '-' or '99' is an answer, not a code
+            if v.type != "text" and col != other_text:  # a free-text '-' or '99' is an answer
                 code_u = np.append(parse.missing_codes(u, other).to_numpy(bool), False)
                 coded = pd.Series(code_u[codes_] & given & ~skip_u[codes_], index=df.index)
             for kind, m in (("na", skipped), ("codes", coded)):
                 counts[kind][0] += int(m.sum())
                 counts[kind][1] = counts[kind][1] | m.to_numpy()
-            if (skipped | coded).any():
-                df.loc[skipped | coded, col] = np.nan
+            gone = coded if col in options else skipped | coded  # multi_select reads N/A ticks
+            if gone.any():
+                df.loc[gone, col] = np.nan
     log.record(
         "not_applicable",
         f"Skipped questions ({', '.join(NOT_APPLICABLE)}) treated as missing",
@@ -168,7 +172,7 @@ def missing_codes(df, ctx, log):
     )
     log.record(
         "missing_codes",
-        f"Answers {', '.join(other)} treated as missing",
+        f"Answers {', '.join(other) or '(none)'} treated as missing",
         pd.Series(counts["codes"][1], index=df.index),
         values=counts["codes"][0],
     )
@@ -336,8 +340,8 @@ def multi_select(df, ctx, log):
             parsed = {
                 c: multiselect.parse_option(df[c], v, c.split(multiselect.SEP)[1]) for c in opt_cols
             }
-            answered = pd.concat([vals.notna() for vals, _ in parsed.values()], axis=1).any(axis=1)
-            for c, (vals, invalid) in parsed.items():
+            answered = pd.concat([p[0].notna() for p in parsed.values()], axis=1).any(axis=1)
+            for c, (vals, invalid, not_asked) in parsed.items():
                 log.record(
                     "multiselect_option_unknown",
                     "Option column value not 1/0, TRUE/FALSE, Ya/Tidak or the option: set missing",
@@ -347,7 +351,8 @@ def multi_select(df, ctx, log):
                     df[c],
                 )
                 # unticked options are blank in SurveyMonkey exports: 0 once the row answered
-                vals = vals.mask(answered & vals.isna() & ~invalid, 0)
+                # N/A (not asked, e.g. an option added in a later form version) stays missing
+                vals = vals.mask(answered & vals.isna() & ~invalid & ~not_asked, 0)
                 out.loc[answered, c] = vals[answered]
             absent = [c for c in v.option_columns().values() if c not in opt_cols]
             out.loc[answered, absent] = pd.NA  # an option this export has no column for
@@ -397,7 +402,10 @@ def categorical(df, ctx, log):
 
 
 def _fold(x) -> str:
-    return " ".join(str(x).casefold().replace("-", " ").replace("/", " / ").split())
+    """Key of a categorical answer: apostrophes, dashes and spaces unified (unify_text), case,
+    "-" and spacing around "/" ignored; other punctuation kept ("< 3.50" is not "≥ 3.50")."""
+    t = unify_text(x).casefold()
+    return " ".join(t.replace("-", " ").replace("/", " / ").split())
 
 
 def yes_no(df, ctx, log):

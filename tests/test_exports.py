@@ -317,9 +317,12 @@ def test_multiselect_cells(cell, want):
     ],
 )
 def test_option_columns(values, want):
-    vals, bad = multiselect.parse_option(pd.Series(values), CB.var("services_used"), "borrow")
+    vals, bad, not_asked = multiselect.parse_option(
+        pd.Series(values), CB.var("services_used"), "borrow"
+    )
     assert [None if pd.isna(x) else int(x) for x in vals] == want
-    assert bad.sum() == (1 if "n/a" in values else 0)
+    assert bad.sum() == 0  # n/a is "not asked", not an unknown value
+    assert not_asked.tolist() == [v == "n/a" for v in values]
 
 
 @pytest.mark.parametrize(
