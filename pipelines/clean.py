@@ -375,6 +375,54 @@ def other_dates(df, ctx, log):
     return df
 
 
+def not_asked(df, ctx, log):
+    """XLSForm `relevant`: a row where a question's condition is false was not asked that
+    question, so its answer is missing and counted apart from questions asked but left blank."""
+    from pipelines.xlsform import relevant_mask
+
+    for v in ctx.cb.variables:
+        if not v.relevant:
+            continue
+        cols = [v.name] if v.type != "multiselect" else list(v.option_columns().values())
+        cols = [c for c in cols if c in df]
+        if not cols:
+            continue
+        asked = relevant_mask(v.relevant, df, ctx.cb)
+        if asked is None:  # an expression we cannot evaluate: nothing is guessed
+            log.record(
+                "relevant_not_evaluated",
+                f"XLSForm relevant not evaluated (unsupported or unknown question): {v.relevant}",
+                column=v.name,
+            )
+            continue
+        answered = df[cols].notna().any(axis=1)
+        log.record(
+            "not_asked",
+            "Not asked (the question's XLSForm 'relevant' is false for the row): missing, "
+            "not counted as unanswered",
+            ~asked,
+            column=v.name,
+        )
+        log.record(
+            "not_answered",
+            "Asked (its 'relevant' is true) but not answered: missing",
+            asked & ~answered,
+            column=v.name,
+        )
+        extra = ~asked & answered
+        log.record(
+            "answer_not_asked",
+            "Answer given where the question was not asked (its 'relevant' is false): set missing",
+            extra,
+            df,
+            v.name,
+            df[cols[0]].astype(str),
+        )
+        for c in cols:
+            df[c] = df[c].mask(~asked)
+    return df
+
+
 def categorical(df, ctx, log):
     """Categorical answers mapped to level codes through each level's known spellings."""
     for v in ctx.cb.by_type("categorical"):
@@ -480,13 +528,16 @@ def derive(df, ctx, log):
     if "birth_year" in df:
         age = ref.year - df["birth_year"]
         bad = age.notna() & ~age.between(10, 100)
+        shown = df["birth_year"].map("{:g}".format, na_action="ignore") + age.map(
+            " (age {:g})".format, na_action="ignore"
+        )  # the log's examples say the age, not only the year
         log.record(
             "impossible_age",
             "Age outside 10–100 years: set missing",
             bad,
             df,
             "birth_year",
-            df["birth_year"],
+            shown,
         )
         df["age"] = age.mask(bad)
         df = df.drop(columns=["birth_year"])
@@ -571,6 +622,7 @@ RULES = (
     likert,
     numbers,
     other_dates,
+    not_asked,
     derive,
     quality_flags,
 )
@@ -647,9 +699,54 @@ def attrition(waves: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Cleaning rules that set a value missing because it was out of range, not an option or not a
+# possible date: counted together in quality.json's "flagged" and in the console summary.
+FLAGGED_VALUES = {
+    "out_of_range": ("impossible_value", "impossible_age", "likert_out_of_scale"),
+    "unknown_option": (
+        "unknown_category",
+        "multiselect_unknown",
+        "multiselect_option_unknown",
+        "unknown_yes_no",
+    ),
+    "impossible_date": ("unknown_date", "parse_*"),
+}
+
+
+def flagged_kind(rule: str) -> str | None:
+    """Which kind of flagged value (see FLAGGED_VALUES) a cleaning rule reports, if any."""
+    for kind, rules in FLAGGED_VALUES.items():
+        if any(rule == r or (r.endswith("*") and rule.startswith(r[:-1])) for r in rules):
+            return kind
+    return None
+
+
+def flagged_values(summary: pd.DataFrame) -> tuple[dict[str, int], dict[str, list[dict]]]:
+    """Counts of values flagged per kind and, per kind, each column's count and masked examples."""
+    counts = dict.fromkeys(FLAGGED_VALUES, 0)
+    examples: dict[str, list[dict]] = {k: [] for k in FLAGGED_VALUES}
+    for rec in summary.to_dict("records"):
+        kind = flagged_kind(str(rec["rule"]))
+        if kind is None or not rec["values_touched"]:
+            continue
+        counts[kind] += int(rec["values_touched"])
+        examples[kind].append(
+            {
+                "column": rec["column"],
+                "rule": rec["rule"],
+                "n": int(rec["values_touched"]),
+                "examples": rec["examples"],
+            }
+        )
+    return counts, examples
+
+
 def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebook) -> dict:
-    """Counts in, removed and why, flags, and item missingness: the data-quality summary."""
-    s = log.summary().set_index("rule")
+    """Counts in, removed and why, flags (rows flagged for review and values set missing as out
+    of range, unknown or impossible, with masked examples), questions not asked, and item
+    missingness: the data-quality summary."""
+    summary = log.summary()
+    s = summary.set_index("rule")
     removed = {
         r: int(s.loc[r, "rows_touched"])
         for r in ("no_consent", "duplicate_submission")
@@ -657,11 +754,17 @@ def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebo
     }
     items = [v.name for v in cb.variables if v.name in clean and v.type not in ("text",)]
     items += [c for v in cb.by_type("multiselect") for c in multiselect.option_columns_in(clean, v)]
+    counts, examples = flagged_values(summary)
+    asked = summary[summary["rule"].eq("not_asked")]
     return {
         "rows_in": len(raw),
         "rows_out": len(clean),
         "removed": removed,
-        "flagged": {f: int(clean[f].sum()) for f in FLAGS if f in clean},
+        "flagged": {**{f: int(clean[f].sum()) for f in FLAGS if f in clean}, **counts},
+        "flagged_examples": examples,
+        "not_asked": {
+            str(c): int(n) for c, n in zip(asked["column"], asked["rows_touched"], strict=True)
+        },
         "item_missing_share": {c: round(float(clean[c].isna().mean()), 4) for c in items},
     }
 

@@ -84,6 +84,9 @@ class Variable(_Model):
     labels: str | None = None
     range: tuple[float, float] | None = None
     sensitive: bool = False
+    # XLSForm `relevant` (e.g. "selected(${hh_hosting}, 'yes')"): where false, the question
+    # was not asked; cleaning counts that apart from "not answered" (pipelines.xlsform)
+    relevant: str | None = None
 
     @model_validator(mode="after")
     def _typed(self):
