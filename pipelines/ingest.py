@@ -277,9 +277,11 @@ def _join_two_row_header(cols) -> list[str]:
 
 
 def read_xlsx(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
+    from pipelines.xlsform import excel_engine
+
     try:
-        xl = pd.ExcelFile(path, engine="openpyxl")
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+        xl = pd.ExcelFile(path, engine=excel_engine(path))  # .xlsx, or legacy .xls
+    except Exception:  # noqa: BLE001 - openpyxl/xlrd raise many kinds for a damaged file
         with open(path, "rb") as fh:
             head = fh.read(4096)
         if head and b"\x00" not in head and not head.startswith(b"PK"):
