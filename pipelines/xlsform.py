@@ -103,14 +103,26 @@ def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
 def read_sheets(path: Path) -> dict[str, pd.DataFrame]:
     """The survey, choices (and settings, if any) sheets of an XLSForm, .xlsx or .xls, as text;
     sheet and column names trimmed, sheet names lower-cased."""
+    import warnings
+
     path = Path(path)
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine=excel_engine(path))
+        with warnings.catch_warnings():  # pandas 3 announces calamine; xlrd reads .xls today
+            warnings.filterwarnings("ignore", message="The xlrd engine is deprecated")
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine=excel_engine(path))
     except FileNotFoundError:
         raise _fail(
             path,
             "the XLSForm named in the config does not exist; check the file name.",
             "XLSForm yang disebut di konfigurasi tidak ada; periksa nama berkasnya.",
+        ) from None
+    except ImportError:
+        raise _fail(
+            path,
+            "this is a legacy .xls file and the xlrd package is missing; run 'make setup' "
+            "(or open the form in Excel and save it as .xlsx).",
+            "ini berkas .xls lama dan paket xlrd belum terpasang; jalankan 'make setup' "
+            "(atau buka formulir di Excel lalu simpan sebagai .xlsx).",
         ) from None
     except Exception:  # noqa: BLE001 - openpyxl and xlrd raise many kinds for a damaged file
         raise _fail(
@@ -262,7 +274,9 @@ def codebook_from_xlsform(path: Path, codebook_id: str | None = None):
     integer/decimal -> numeric with the constraint's range, text -> text (or personal when the
     name or label says name/phone/NIK/e-mail/address), date/start/end/today -> datetime
     (start/end with their roles), plus Kobo's ``_submission_time``. ``relevant`` (with the
-    relevance of enclosing groups) is kept for cleaning. Notes, calculations, GPS and repeats
+    relevance of enclosing groups) is kept for cleaning. A text question ``<select>_other`` is
+    the "other, specify" answer of that select: it is not a variable of its own but kept,
+    masked, beside the question's "other" option (``<question>__other_text``). Notes, calculations, GPS and repeats
     are left out. Choice names outside a-z, 0-9, _ get a code and keep the name in ``match``.
     """
     from pipelines.codebook import Codebook
@@ -286,6 +300,11 @@ def codebook_from_xlsform(path: Path, codebook_id: str | None = None):
             "aliases": ["_submission_time", "X_submission_time", "SubmissionDate"],
         }
     ]
+    selects = {
+        str(n).strip()
+        for t, n in survey[["type", "name"]].dropna().itertuples(index=False)
+        if re.match(r"^\s*select_(one|multiple)\s", str(t))
+    }
     groups: list[str | None] = []  # relevance of each open group
     repeat = 0
     for i, rec in enumerate(survey.to_dict("records")):
@@ -307,6 +326,8 @@ def codebook_from_xlsform(path: Path, codebook_id: str | None = None):
             continue
         if not t or not name or repeat or kind in _SKIP_TYPES or low in _SKIP_TYPES:
             continue
+        if kind == "text" and name.endswith("_other") and name[: -len("_other")] in selects:
+            continue  # the "other, specify" text: kept with its question as <q>__other_text
         text = _text_of(rec, langs, name)
         aliases = sorted(
             {str(rec[c]).strip() for c in label_cols if pd.notna(rec.get(c))}
