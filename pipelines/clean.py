@@ -416,7 +416,7 @@ def not_asked(df, ctx, log):
             extra,
             df,
             v.name,
-            df[cols[0]].astype(str),
+            df[cols[0]].map(lambda x: f"{x:g}" if isinstance(x, float) else str(x)),
         )
         for c in cols:
             df[c] = df[c].mask(~asked)
@@ -663,6 +663,7 @@ def _order(df: pd.DataFrame, cb: Codebook) -> list[str]:
         if c in df and c not in first
     ]
     derived = [c for c in ("age", "age_band", "log_income", "income_band") if c in df]
+    derived = [c for c in derived if c not in body]  # an instrument may ask "age" itself
     rest = [c for c in df.columns if c not in first + body + derived]
     return [c for c in first if c in df] + body + derived + rest
 

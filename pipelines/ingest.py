@@ -500,18 +500,23 @@ def as_text(col: pd.Series) -> pd.Series:
     return col.astype(str).where(col.notna(), "")
 
 
-def respondent_keys(df: pd.DataFrame, secret: bytes) -> tuple[pd.Series, pd.Series]:
-    """A keyed pseudonym per row from NIK, else phone, else email; a row with none gets none."""
+def respondent_keys(
+    df: pd.DataFrame, secret: bytes, columns: dict[str, str] | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """A keyed pseudonym per row from NIK, else phone, else email; a row with none gets none.
+    ``columns`` names the column of each kind (default: columns called nik, phone, email)."""
     key = pd.Series(np.nan, index=df.index, dtype=object)
     source = pd.Series("none", index=df.index, dtype=object)
-    for col, clean in (("nik", _digits), ("phone", _phone), ("email", _lower)):
+    columns = columns or {}
+    for kind, clean in (("nik", _digits), ("phone", _phone), ("email", _lower)):
+        col = columns.get(kind, kind)
         if col not in df:
             continue
         vals = clean(df[col])
         use = key.isna() & vals.notna()
         if use.any():
-            key[use] = privacy.pseudonymise(vals[use], secret, prefix=col[0].upper())
-            source[use] = col
+            key[use] = privacy.pseudonymise(vals[use], secret, prefix=kind[0].upper())
+            source[use] = kind
     return key, source
 
 
@@ -595,8 +600,11 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
     text = df.columns.drop("source_row")
     df[text] = df[text].apply(as_text)
     df["source_row"] = df["source_row"].astype("int64")
-    key, source = respondent_keys(df, secret)
-    names = df.get("full_name", None)
+    kinds: dict[str, str] = {}  # the codebook's column of each kind of personal data
+    for v in cb.personal:
+        kinds.setdefault(v.personal, v.name)
+    key, source = respondent_keys(df, secret, kinds)
+    names = df.get(kinds.get("name", "full_name"), None)
     fingerprints = privacy.name_fingerprints(names, secret) if names is not None else set()
     masked = {}
     other_texts = [multiselect.other_text_column(v) for v in cb.variables]
