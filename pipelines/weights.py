@@ -388,7 +388,7 @@ def from_file(df: pd.DataFrame, spec, base_dir: Path) -> tuple[np.ndarray, dict]
     table = read_weight_file(path, spec.file_key or spec.key, spec.column)
     lookup = dict(zip(_key_text(table["key"]), table["weight"], strict=True))
     keys = _key_text(df[spec.key].astype(object).where(df[spec.key].notna(), None))
-    w = keys.map(lookup).to_numpy(dtype=float)
+    w = keys.map(lookup).to_numpy(dtype=float, copy=True)
     lost = np.isnan(w)
     unused = table.loc[~_key_text(table["key"]).isin(set(keys)), ["key", "row"]]
     missing_keys = sorted(set(df.loc[lost, spec.key].astype(str)))
