@@ -356,9 +356,8 @@ def multi_select(df, ctx, log):
                 out.loc[answered, c] = vals[answered]
             absent = [c for c in v.option_columns().values() if c not in opt_cols]
             out.loc[answered, absent] = pd.NA  # an option this export has no column for
-        df = df.drop(columns=[c for c in [v.name, *opt_cols] if c in df])
-        for c in out.columns:
-            df[c] = out[c].astype("Int64")
+        df = df.drop(columns=[c for c in [v.name, *opt_cols, *out.columns] if c in df])
+        df = pd.concat([df, out.astype("Int64")], axis=1)  # at once: no fragmented frame
     return df
 
 

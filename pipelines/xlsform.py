@@ -274,7 +274,8 @@ def codebook_from_xlsform(path: Path, codebook_id: str | None = None):
     integer/decimal -> numeric with the constraint's range, text -> text (or personal when the
     name or label says name/phone/NIK/e-mail/address), date/start/end/today -> datetime
     (start/end with their roles), plus Kobo's ``_submission_time``. ``relevant`` (with the
-    relevance of enclosing groups) is kept for cleaning. A text question ``<select>_other`` is
+    relevance of enclosing groups) is kept for cleaning, and such a question is not required in
+    an export (Kobo leaves out the column of a question nobody was asked). A text question ``<select>_other`` is
     the "other, specify" answer of that select: it is not a variable of its own but kept,
     masked, beside the question's "other" option (``<question>__other_text``). Notes, calculations, GPS and repeats
     are left out. Choice names outside a-z, 0-9, _ get a code and keep the name in ``match``.
@@ -337,8 +338,9 @@ def codebook_from_xlsform(path: Path, codebook_id: str | None = None):
         if pd.notna(rec.get("relevant")) and str(rec.get("relevant")).strip():
             rels.append(str(rec["relevant"]).strip())
         var: dict = {"name": name, "question": text, "aliases": [name, *aliases]}
-        if rels:
+        if rels:  # a question nobody was asked may be missing from the export altogether
             var["relevant"] = " and ".join(f"({r})" for r in rels) if len(rels) > 1 else rels[0]
+            var["required"] = False
         m = re.match(r"^(select_one|select_multiple)\s+(\S+)(\s+or_other)?", t)
         if m:
             options = dict(lists.get(m.group(2), {}))
