@@ -787,6 +787,18 @@ def dictionary(cb: Codebook, columns: list[str]) -> pd.DataFrame:
                 }
             )
             continue
+        other = next((x for x in cb.variables if multiselect.other_text_column(x) == c), None)
+        if v is None and other is not None:
+            rows.append(
+                {
+                    "variable": c,
+                    "type": "text (other, specify)",
+                    "question_id": f"{other.question.id}: lainnya (sebutkan)",
+                    "question_en": f"{other.question.en}: other (please specify)",
+                    "values": "free text, personal data masked",
+                }
+            )
+            continue
         if v is None:
             rows.append(
                 {

@@ -15,6 +15,10 @@ a longer run of digits or letters):
 * **Email**: ``local@domain.tld``; "file@2x.png"-style asset names (TLD is a file extension)
   are ignored.
 
+Digits inside machine identifiers are not personal data: a NIK or phone match that lies inside
+a UUID (Kobo ``_uuid``, ODK ``uuid:…`` instance ids, cut or without hyphens) or a hex digest is
+ignored (:func:`_in_identifier`), while one written beside such an identifier is still found.
+
 Names cannot be found by pattern. :func:`mask_text` masks each respondent's *own* name in
 their free text, and :func:`scan_paths` looks for names through keyed fingerprints
 (:func:`name_fingerprints`) so the scan never needs the names themselves.

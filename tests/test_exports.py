@@ -446,6 +446,11 @@ def test_other_please_specify_is_kept_masked_beside_its_ticked_option(water, nam
     text = data["sources__other_text"]
     assert text.iloc[0] == "sumur tetangga, hp [TELEPON]" and text.iloc[1:].isna().all()
     assert "0812" not in _text(got.data) and "0812" not in _text(data)
+    from pipelines.xlsform import codebook_from_xlsform
+
+    d = clean.dictionary(codebook_from_xlsform(FIX / "kobo_water_form.xlsx"), list(data.columns))
+    row = d.set_index("variable").loc["sources__other_text"]
+    assert row["type"] == "text (other, specify)" and "other (please specify)" in row["question_en"]
     if name == "kobo_water":  # select_one `or_other`: its text too, the respondent's name masked
         assert data["tenure"].iloc[2] == "other"
         assert data["tenure__other_text"].iloc[2] == "gubuk di kebun Pak [NAMA]"
