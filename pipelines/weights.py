@@ -373,7 +373,8 @@ def from_file(df: pd.DataFrame, spec, base_dir: Path) -> tuple[np.ndarray, dict]
     """Row weights from ``design.weights`` with ``method: file`` (see config.Weights): the
     file's weight for each row's ``key`` value. Returns the weights and a summary (method,
     note, unmatched counts with the file rows and data keys concerned); data rows whose key
-    the file lacks stop the run unless ``unmatched: mean`` gives them the mean weight."""
+    the file lacks stop the run unless ``unmatched: mean`` gives them the mean weight; rows
+    without a key at all get the mean weight (as raking does for rows missing a margin)."""
     path = Path(base_dir) / spec.path
     if spec.key not in df:
         raise _file_error(
@@ -389,12 +390,13 @@ def from_file(df: pd.DataFrame, spec, base_dir: Path) -> tuple[np.ndarray, dict]
     lookup = dict(zip(_key_text(table["key"]), table["weight"], strict=True))
     keys = _key_text(df[spec.key].astype(object).where(df[spec.key].notna(), None))
     w = keys.map(lookup).to_numpy(dtype=float, copy=True)
-    lost = np.isnan(w)
+    blank = keys.eq("").to_numpy()  # no key (e.g. an unlisted kelurahan set missing): mean weight
+    lost = np.isnan(w) & ~blank
     unused = table.loc[~_key_text(table["key"]).isin(set(keys)), ["key", "row"]]
-    missing_keys = sorted(set(df.loc[lost, spec.key].astype(str)))
+    missing_keys = sorted({str(k) for k in df.loc[lost, spec.key]})
     info = {  # scalars only: this row joins the results' weights table
         "method": "file",
-        "n_not_raked": 0,
+        "n_not_raked": int(blank.sum()),
         "n_unmatched_rows": int(lost.sum()),
         "unmatched_keys": "; ".join(missing_keys[:20]),
         "n_file_rows_unused": len(unused),
@@ -423,9 +425,12 @@ def from_file(df: pd.DataFrame, spec, base_dir: Path) -> tuple[np.ndarray, dict]
                 "design.weights.unmatched: mean agar mereka mendapat bobot rata-rata.",
                 column=spec.file_key or spec.key,
             )
-        w[lost] = np.nanmean(w) if (~lost).any() else 1.0
         notes.append(
             f"{int(lost.sum())} row(s) with a {spec.key} not in the file ({missing}) get the mean weight"
         )
+    if blank.any():
+        notes.append(f"{int(blank.sum())} row(s) without a {spec.key} get the mean weight")
+    if np.isnan(w).any():
+        w[np.isnan(w)] = np.nanmean(w) if (~np.isnan(w)).any() else 1.0
     info["note"] = "; ".join(notes)
     return w, info

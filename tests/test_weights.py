@@ -196,6 +196,10 @@ def test_unmatched_keys_stop_the_run_naming_file_rows_and_the_fix(folder):
     w, info = from_file(df, _spec(unmatched="mean"), folder)
     assert w.tolist() == [0.38, 0.38, 0.38] and info["n_unmatched_rows"] == 2
     assert info["unmatched_keys"] == "Tanah Garam" and "mean weight" in info["note"]
+    # a row without any key (an unlisted kelurahan is set missing by cleaning): mean, no stop
+    w, info = from_file(_people("Laing", None, "Aro IV Korong"), _spec(), folder)
+    assert w.tolist() == [0.38, (0.38 + 1.25) / 2, 1.25] and info["n_unmatched_rows"] == 0
+    assert "1 row(s) without a kelurahan get the mean weight" in info["note"]
 
 
 @pytest.mark.parametrize(
