@@ -277,10 +277,10 @@ def _join_two_row_header(cols) -> list[str]:
 
 
 def read_xlsx(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
-    from pipelines.xlsform import excel_engine
+    from pipelines.xlsform import excel_file
 
     try:
-        xl = pd.ExcelFile(path, engine=excel_engine(path))  # .xlsx, or legacy .xls
+        xl = excel_file(path)  # .xlsx, or legacy .xls
     except Exception:  # noqa: BLE001 - openpyxl/xlrd raise many kinds for a damaged file
         with open(path, "rb") as fh:
             head = fh.read(4096)

@@ -95,6 +95,15 @@ def excel_engine(path: Path) -> str:
         return "xlrd" if fh.read(8) == OLE2 else "openpyxl"
 
 
+def excel_file(path: Path) -> pd.ExcelFile:
+    """An Excel file opened with the engine its bytes call for (see :func:`excel_engine`)."""
+    import warnings
+
+    with warnings.catch_warnings():  # pandas 3 announces calamine; xlrd reads .xls today
+        warnings.filterwarnings("ignore", message="The xlrd engine is deprecated")
+        return pd.ExcelFile(path, engine=excel_engine(path))
+
+
 def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
     loc_en, loc_id = located(Path(path).name, row, column)
     return InputError(f"In {loc_en}: {en}", id_text=f"Di {loc_id}: {idn}")
@@ -103,13 +112,9 @@ def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
 def read_sheets(path: Path) -> dict[str, pd.DataFrame]:
     """The survey, choices (and settings, if any) sheets of an XLSForm, .xlsx or .xls, as text;
     sheet and column names trimmed, sheet names lower-cased."""
-    import warnings
-
     path = Path(path)
     try:
-        with warnings.catch_warnings():  # pandas 3 announces calamine; xlrd reads .xls today
-            warnings.filterwarnings("ignore", message="The xlrd engine is deprecated")
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine=excel_engine(path))
+        sheets = pd.read_excel(excel_file(path), sheet_name=None, dtype=str)
     except FileNotFoundError:
         raise _fail(
             path,

@@ -297,3 +297,18 @@ def test_undecoded_utf8_path_reads_what_the_decoded_path_reads(case, tmp_path, m
     # decoded whole: the cp1252 file, and for pandas the files Arrow refuses (a cut row; a
     # BOM kept by 'encoding: utf-8' in the first header, which Arrow drops)
     assert bool(calls) == (case in ("cp1252", "cut_last_row", "bom_utf8_explicit"))
+
+
+def test_a_legacy_xls_export_is_read_like_xlsx(tmp_path):
+    """Excel 97-2003 files (Kobo's and older office exports) are read by their bytes, whatever
+    the format or extension the config says."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Data")
+    for i, row in enumerate([["Nama", "Umur"], ["Siti", "34"], ["Budi", "2"]]):
+        for j, value in enumerate(row):
+            sheet.write(i, j, value)
+    book.save(str(tmp_path / "export.xls"))
+    df = ingest.read_file(tmp_path / "export.xls", InputFile(path="export.xls", format="xlsx"))
+    assert df["Umur"].tolist() == ["34", "2"] and df["source_row"].tolist() == [2, 3]
