@@ -194,7 +194,8 @@ def split_other_text(
 
 def add_other_ticks(df: pd.DataFrame, cb: Codebook, texts: list[str]) -> list[str]:
     """For multi-select questions exported one column per option without a tick column for
-    "other": `<variable>__<other>` from its text (1 where typed). Returns the columns added."""
+    "other": `<variable>__<other>` from its text (1 where typed), added to `df` in place.
+    Returns the columns added."""
     added = []
     for v in cb.by_type("multiselect"):
         target, code = other_text_column(v), other_code(v)
