@@ -63,6 +63,7 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
     a margin absent from the sample are dropped from it, with a note; the remaining totals
     are rescaled to the full population) and trimmed at ``trim_ratio`` x the median; rows
     missing a margin variable get the mean weight.  ``column``: the named column.
+    ``file``: a weights file joined by a key (:func:`pipelines.weights.from_file`).
     ``none``: 1 for everyone.
     """
     from pipelines import weights as wts
@@ -72,6 +73,8 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
     info: dict = {"method": spec.method, "n_not_raked": 0, "note": ""}
     if spec.method == "none":
         return np.ones(n), info | {"note": "unweighted (design.weights.method: none)"}
+    if spec.method == "file":  # delivered weights joined by a key (site, kelurahan, id)
+        return wts.from_file(df, spec, cfg.base_dir)
     if spec.method == "column":
         w = models.as_float(df[spec.column])
         bad = ~np.isfinite(w) | (w <= 0)

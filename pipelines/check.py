@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.errors import ConfigError, DampakError, InputError, say
+from pipelines.errors import ConfigError, DampakError, say
 
 
 def known_columns(cfg: SurveyConfig, cb: Codebook) -> set[str]:
@@ -131,7 +131,13 @@ def check_survey(config_path: str | Path) -> CheckResult:
         try:
             got = ingest.ingest_wave(cfg, cb, wave, secret)
             data, log = clean.clean_wave(got.data, cfg, cb, wave)
-        except (InputError, ConfigError) as e:
+            if cfg.design.weights.method == "file":  # a weights file's keys checked now
+                from pipelines import weights
+
+                res.lines.append(
+                    weights.from_file(data, cfg.design.weights, cfg.base_dir)[1]["note"]
+                )
+        except DampakError as e:
             res.problems.append(e)
             continue
         waves[wave.id] = data

@@ -71,8 +71,19 @@ class Places(_Model):
 
 
 class Weights(_Model):
-    method: Literal["rake", "column", "none"]
+    """How the analysis weights rows. ``file``: weights delivered in a CSV/Excel file beside
+    the config (``path``), one row per ``key`` value - a respondent id or a group such as
+    ``site`` or ``kelurahan`` - with the weight in ``column`` (decimal commas allowed);
+    ``file_key`` names the file's key column when it differs from the data's ``key``;
+    data rows whose key the file lacks stop the run (``unmatched: error``) or get the mean
+    weight (``unmatched: mean``), and are reported either way."""
+
+    method: Literal["rake", "column", "none", "file"]
     column: str | None = None
+    path: str | None = None
+    key: str | None = None
+    file_key: str | None = None
+    unmatched: Literal["error", "mean"] = "error"
     trim_ratio: Annotated[float, Field(gt=1)] | None = 5.0
     margins: dict[str, dict[str, float]] = {}
 
@@ -82,6 +93,18 @@ class Weights(_Model):
             raise ValueError("method 'rake' needs 'margins' (population totals per variable)")
         if self.method == "column" and not self.column:
             raise ValueError("method 'column' needs 'column' (the weight column's name)")
+        if self.method == "file":
+            lacking = [k for k in ("path", "key", "column") if not getattr(self, k)]
+            if lacking:
+                raise ValueError(
+                    f"method 'file' needs {', '.join(lacking)} (path: the weights file beside "
+                    "the config; key: the data column its rows match, e.g. site; column: the "
+                    "file's weight column)"
+                )
+            if not self.path.lower().endswith((".csv", ".xlsx", ".xls")):
+                raise ValueError("method 'file': 'path' must be a .csv, .xlsx or .xls file")
+        elif self.path or self.key or self.file_key:
+            raise ValueError("'path', 'key' and 'file_key' belong to method 'file'")
         return self
 
 
@@ -285,8 +308,8 @@ def _known_keys() -> list[str]:
 
 
 def file_problems(cfg: SurveyConfig) -> list[ConfigError]:
-    """Every raw file the config names that lies outside the survey's folder or does not exist,
-    one error each (its `paths` says which file)."""
+    """Every file the config names (raw exports, a weights file) that lies outside the survey's
+    folder or does not exist, one error each (an export's `paths` says which file)."""
     root = cfg.base_dir.resolve()
     out = []
     for wave in cfg.waves:
@@ -310,6 +333,22 @@ def file_problems(cfg: SurveyConfig) -> list[ConfigError]:
                 continue
             err.paths = (cfg.base_dir / f.path,)
             out.append(err)
+    w = cfg.design.weights
+    if w.method == "file":  # the weights file beside the config
+        p, key = (cfg.base_dir / w.path).resolve(), "design.weights.path"
+        if not p.is_relative_to(root) or not p.is_file():
+            where = "lies outside the survey's folder" if not p.is_relative_to(root) else ""
+            out.append(
+                ConfigError(
+                    f"Config file {cfg.source}, key '{key}': the weights file {w.path} "
+                    + (where or "does not exist")
+                    + ".",
+                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas bobot "
+                    f"{w.path} "
+                    + ("berada di luar folder survei" if where else "tidak ditemukan")
+                    + ".",
+                )
+            )
     return out
 
 

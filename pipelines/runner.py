@@ -184,8 +184,9 @@ def describe_failure(stage: str, nb_file: str, executed: Path, err: BaseExceptio
     )
 
 
-# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording. What a
-# problem costs (respondents leaving estimates, breakdowns and margins lost) follows each line.
+# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording; {col}
+# is the column (quoted). What a problem costs (respondents leaving estimates, breakdowns and
+# weighting margins lost) follows each line.
 WARN_RULES = {
     "match_site_unmatched": (
         "{n} row(s) name a site the config does not list (e.g. {ex}): flagged and their site "
@@ -215,27 +216,73 @@ WARN_RULES = {
         "{n} answer(s) that should be numbers ({col}) are not (e.g. {ex}): set missing.",
         "{n} jawaban yang seharusnya angka ({col}) bukan angka (mis. {ex}): dikosongkan.",
     ),
-    "impossible_value": (
-        "{n} {col} answer(s) are outside the valid range (e.g. {ex}): set missing.",
-        "{n} jawaban {col} di luar rentang yang sah (mis. {ex}): dikosongkan.",
-    ),
-    "impossible_age": (
-        "{n} birth year(s) give an age outside 10–100 (e.g. {ex}): age set missing.",
-        "{n} tahun lahir memberi umur di luar 10–100 (mis. {ex}): umur dikosongkan.",
-    ),
     "parse_submitted_at": (
         "{n} submission time(s) were not understood (e.g. {ex}): set missing.",
         "{n} waktu pengisian tidak dipahami (mis. {ex}): dikosongkan.",
     ),
+    "parse_started_at": (
+        "{n} start time(s) are not possible dates (e.g. {ex}): set missing.",
+        "{n} waktu mulai bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "parse_ended_at": (
+        "{n} end time(s) are not possible dates (e.g. {ex}): set missing.",
+        "{n} waktu selesai bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "impossible_value": (
+        "{n} value(s) outside the codebook's valid range in {col} (e.g. {ex}): set missing; "
+        "see cleaning_rows in restricted/ for the rows.",
+        "{n} nilai di luar rentang yang sah di {col} (mis. {ex}): dikosongkan; baris-barisnya "
+        "ada di cleaning_rows di restricted/.",
+    ),
+    "impossible_age": (
+        "{n} impossible age(s) (e.g. {ex}): set missing.",
+        "{n} umur yang tidak mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "multiselect_unknown": (
+        "{n} multi-select answer(s) in {col} name an option the codebook does not list "
+        "(e.g. {ex}): set missing; add the option to the codebook if it is real.",
+        "{n} jawaban pilihan ganda di {col} menyebut pilihan yang tidak ada di codebook "
+        "(mis. {ex}): dikosongkan; tambahkan pilihannya ke codebook bila memang ada.",
+    ),
+    "multiselect_option_unknown": (
+        "{n} option cell(s) in {col} are not a tick (1/0, TRUE/FALSE, the option) (e.g. {ex}): "
+        "set missing.",
+        "{n} sel pilihan di {col} bukan centang (1/0, TRUE/FALSE, pilihannya) (mis. {ex}): "
+        "dikosongkan.",
+    ),
+    "unknown_date": (
+        "{n} date(s) in {col} are not possible dates (e.g. {ex}): set missing.",
+        "{n} tanggal di {col} bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "answer_not_asked": (
+        "{n} answer(s) in {col} were given where the form did not ask the question (its "
+        "'relevant' is false) (e.g. {ex}): set missing.",
+        "{n} jawaban di {col} diisi padahal pertanyaannya tidak ditanyakan ('relevant' "
+        "bernilai salah) (mis. {ex}): dikosongkan.",
+    ),
     "margin_not_in_data": (
-        "the weighting margin '{col}' is not in the data (the form does not ask it): the "
+        "the weighting margin {col} is not in the data (the form does not ask it): the "
         "weights are raked without it.",
-        "margin pembobotan '{col}' tidak ada di data (formulir tidak menanyakannya): bobot "
+        "margin pembobotan {col} tidak ada di data (formulir tidak menanyakannya): bobot "
         "dihitung tanpa margin itu.",
     ),
 }
-# Rules warned about only when they cost respondents, breakdowns or margins.
-COSTLY_ONLY = {"impossible_value", "impossible_age"}
+# Rules whose lines name one column each: what they cost differs from column to column.
+PER_COLUMN = {
+    "unknown_category",
+    "unknown_yes_no",
+    "not_a_number",
+    "impossible_value",
+    "margin_not_in_data",
+}
+TOTAL_LINE = (
+    "Flagged in wave {wave}: {out_of_range} out-of-range value(s), {unknown_option} unknown "
+    "option(s), {impossible_date} impossible date(s); counts and masked examples are in "
+    "quality.json ('flagged', 'flagged_examples').",
+    "Ditandai di gelombang {wave}: {out_of_range} nilai di luar rentang, {unknown_option} "
+    "pilihan tidak dikenal, {impossible_date} tanggal tidak mungkin; jumlah dan contohnya "
+    "(disamarkan) ada di quality.json ('flagged', 'flagged_examples').",
+)
 
 
 def _num(grp, col: str) -> int:
@@ -249,12 +296,11 @@ def _joined(grp, col: str) -> str:
     return ", ".join(dict.fromkeys(parts))
 
 
-def _cost(grp) -> tuple[str, bool]:
-    """What a problem costs, in one sentence (respondents leaving every estimate or the
-    adjusted models, breakdowns and weighting margins lost), and whether it costs anything;
-    ('', False) for a rule with no cost count."""
+def _cost(grp) -> str:
+    """What a problem costs, in one sentence: respondents leaving every estimate or the
+    adjusted models, breakdowns and weighting margins lost ('' for a rule without a count)."""
     if "problem" not in grp or grp["problem"].isna().all():
-        return "", False
+        return ""
     n = _num(grp.head(1), "respondents")
     out_all, out_models = _num(grp, "left_every_estimate"), _num(grp, "left_models")
     lost_b, lost_m = _joined(grp, "lost_breakdowns"), _joined(grp, "lost_margins")
@@ -265,39 +311,37 @@ def _cost(grp) -> tuple[str, bool]:
         return say(
             " Cost: no respondent leaves an estimate.",
             " Akibatnya: tidak ada responden yang keluar dari estimasi.",
-        ), False
+        )
     accepted = "accepted" in grp and grp["accepted"].fillna(False).astype(bool).any()
     tail = say(" (accepted in the config)", " (diterima di konfigurasi)") if accepted else ""
-    return say(" Cost: " + "; ".join(en), " Akibatnya: " + "; ".join(idn)) + tail + ".", True
+    return say(" Cost: " + "; ".join(en), " Akibatnya: " + "; ".join(idn)) + tail + "."
 
 
 def cleaning_warnings(summary) -> list[str]:
-    """One line per wave and notable cleaning rule, with what it costs, in the messages
-    language (see WARN_RULES), then per wave the respondents left out in all."""
+    """One line per wave and notable cleaning rule (per column where costs differ), with what
+    it costs, in the messages language (see WARN_RULES); per wave the respondents left out in
+    all; then the flagged-value totals."""
     lines = []
     if summary is None or not len(summary) or "rule" not in summary:
         return lines
     hits = summary[summary["rule"].isin(list(WARN_RULES)) & (summary["values_touched"] > 0)]
     waves = hits["wave"] if "wave" in hits else [""] * len(hits)
-    per_column = {"unknown_category", "unknown_yes_no", "not_a_number", "impossible_value"}
-    per_column |= {"margin_not_in_data"}
-    keys = [list(waves), "rule", hits["column"].where(hits["rule"].isin(per_column), "")]
+    keys = [list(waves), "rule", hits["column"].where(hits["rule"].isin(PER_COLUMN), "")]
     by_wave: dict = {}
-    for (wave, rule, col), grp in hits.groupby(keys, sort=False):
-        cost, costly = _cost(grp)
-        if rule in COSTLY_ONLY and not costly:
-            continue
+    for (wave, rule, _), grp in hits.groupby(keys, sort=False):
         en, idn = WARN_RULES[rule]
         ex = grp["examples"].dropna().astype(str) if "examples" in grp else []
         ex = next((e for e in ex if e), "")
-        n = int(grp["values_touched"].sum())
-        text = say(en, idn).format(n=n, ex=ex or "-", col=col)
-        by_wave.setdefault(wave, []).append(_head(wave) + text[0].upper() + text[1:] + cost)
+        cols = grp["column"].dropna().astype(str).unique() if "column" in grp else []
+        col = ", ".join(f'"{c}"' for c in cols[:5]) + (" …" if len(cols) > 5 else "") or "-"
+        text = say(en, idn).format(n=int(grp["values_touched"].sum()), ex=ex or "-", col=col)
+        line = _head(wave) + text[0].upper() + text[1:] + _cost(grp)
+        by_wave.setdefault(wave, []).append(line)
     all_waves = list(summary["wave"]) if "wave" in summary else [""] * len(summary)
     for wave, grp in summary.groupby(all_waves, sort=False):
         total = _total(grp)
         lines += by_wave.pop(wave, []) + ([_head(wave) + total] if total else [])
-    return lines + [line for rest in by_wave.values() for line in rest]
+    return lines + [line for rest in by_wave.values() for line in rest] + flagged_totals(summary)
 
 
 def _head(wave) -> str:
@@ -321,6 +365,20 @@ def _total(grp) -> str:
         f"strata/klaster) dan {out_models} lagi tidak masuk model yang disesuaikan (kovariat "
         "kosong).",
     )
+
+
+def flagged_totals(summary) -> list[str]:
+    """One line per wave with values flagged: out of range, unknown options, impossible dates."""
+    from pipelines.clean import flagged_values
+
+    if "wave" not in summary:
+        summary = summary.assign(wave="")
+    lines = []
+    for wave, grp in summary.groupby(summary["wave"].astype(str), sort=False):
+        counts, _ = flagged_values(grp)
+        if any(counts.values()):
+            lines.append(say(*TOTAL_LINE).format(wave=wave or "-", **counts))
+    return lines
 
 
 def _is_dampak(ename: str) -> bool:

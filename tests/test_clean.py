@@ -401,8 +401,8 @@ def test_warnings_say_how_many_respondents_leave_the_estimates(small_survey, tmp
     in_design = data["site"].notna().to_numpy()
     out_models = int((was_pr & in_design).sum())  # gender is a covariate
     assert out_models > 100 and data.loc[was_pr, "gender"].isna().all()
-    g_line = next(x for x in out.splitlines() if "gender answer(s) are not among" in x)
-    assert f"{int(was_pr.sum())} gender answer(s)" in g_line
+    g_line = next(x for x in out.splitlines() if '"gender" answer(s) are not among' in x)
+    assert f'{int(was_pr.sum())} "gender" answer(s)' in g_line
     assert f"{out_models} of {n} respondents leave the adjusted models" in g_line
     assert "the breakdown by gender is lost" in g_line  # only men are left
     assert "the weighting margin(s) gender=female lose all respondents" in g_line
@@ -546,3 +546,18 @@ def test_losses_on_another_instrument_count_rows_without_a_cluster(small_survey)
         assert (log.rules[0]["left_every_estimate"], log.rules[0]["left_models"]) == (12, 0)
         assert log.rules[0]["accepted"] is True
         assert log.summary().set_index("rule").loc["out_of_design", "rows_touched"] == 12
+
+
+def test_a_codebook_whose_missing_codes_are_all_not_applicable_cleans(small_survey, tmp_path):
+    """Issue 12: missing_codes [N/A, NA, n/a] left no other code and crashed with an
+    ArrowTypeError; skipped answers are still counted, nothing else is a code."""
+    cfg = load_config(write_config(small_survey, "csv"))
+    data = CB.model_dump()
+    data["missing_codes"] = ["N/A", "NA", "n/a"]
+    cb = type(CB).model_validate(data)
+    wave = cfg.waves[0]
+    raw = ingest.ingest_wave(cfg, cb, wave, b"k" * 32).data
+    raw.loc[raw.index[:3], "income"] = ["N/A", "99", "n/a"]
+    out, log = clean.clean_wave(raw, cfg, cb, wave)
+    assert _touched(log, "missing_codes") == 0
+    assert _touched(log, "not_applicable") >= 2

@@ -244,14 +244,19 @@ def test_cleaning_warnings_say_the_cost_and_the_totals():
         ]
     )
     lines = cleaning_warnings(summary)
-    assert len(lines) == 3
+    assert len(lines) == 5
     assert lines[0].startswith("WARNING: wave 1: 153 row(s) name a site the config does not list")
     assert "Cost: 153 of 1175 respondents leave every estimate" in lines[0]
     assert lines[0].endswith("(accepted in the config).")
-    assert lines[1].startswith("WARNING: wave 1: 519 gender answer(s) are not among")
+    assert lines[1].startswith('WARNING: wave 1: 519 "gender" answer(s) are not among')
     assert "428 of 1175 respondents leave the adjusted models" in lines[1]
     assert "breakdown by gender is lost" in lines[1] and "margin(s) gender=female" in lines[1]
-    assert lines[2] == (
+    assert lines[2].endswith(
+        'in "income" (e.g. "x"): set missing; see cleaning_rows in '
+        "restricted/ for the rows. Cost: no respondent leaves an estimate."
+    )
+    assert lines[3] == (
         "WARNING: wave 1: In all, 153 of 1175 respondents are in no estimate (no stratum or "
         "cluster) and 440 more are not in the adjusted models (a covariate missing)."
     )
+    assert lines[4].startswith("Flagged in wave 1: 2 out-of-range value(s), 519 unknown")
