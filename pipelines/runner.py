@@ -290,6 +290,22 @@ def cleaning_warnings(summary) -> list[str]:
     return lines + flagged_totals(summary)
 
 
+def skipped_analyses(plan) -> list[str]:
+    """One line per planned analysis not run, with its reason and the outcomes it concerns."""
+    skipped = plan[~plan["runs"].astype(bool)]
+    if skipped.empty:
+        return []
+    reason = say("reason_en", "reason_id")
+    lines = []
+    for (analysis, why), grp in skipped.groupby(["analysis", reason], sort=False):
+        outs = ", ".join(str(o) for o in grp["outcome"].dropna().unique())
+        lines.append(
+            say("NOT RUN", "TIDAK DIJALANKAN")
+            + f": {analysis}{' (' + outs + ')' if outs else ''} — {why}."
+        )
+    return lines
+
+
 def flagged_totals(summary) -> list[str]:
     """One line per wave with values flagged: out of range, unknown options, impossible dates."""
     from pipelines.clean import flagged_values
@@ -468,6 +484,8 @@ class Run:
                     raise
                 if stage.name == "clean":
                     self._warn(staged)
+                if stage.name == "analyse":
+                    self._skipped(staged)
                 result.stages[stage.name] = round(time.perf_counter() - t0, 3)
                 self.progress(
                     f"[{i}/{total}] {stage.name} done in {result.stages[stage.name]:.1f} s"
@@ -547,6 +565,14 @@ class Run:
         log = staged.clean / "cleaning_log.csv"
         if log.exists():
             for line in cleaning_warnings(pd.read_csv(log, dtype={"wave": str})):
+                self.progress(line)
+
+    def _skipped(self, staged: paths.Layout) -> None:
+        import pandas as pd
+
+        plan = staged.results / "plan.parquet"
+        if plan.exists():
+            for line in skipped_analyses(pd.read_parquet(plan)):
                 self.progress(line)
 
     def _scan(self, staged: paths.Layout) -> None:
