@@ -162,12 +162,12 @@ def likert_distribution(df: pd.DataFrame, w: np.ndarray, cb: Codebook, wave: str
 
 
 def representativeness(
-    df: pd.DataFrame, w: np.ndarray, cfg: SurveyConfig, wave: str
+    df: pd.DataFrame, w: np.ndarray, cfg: SurveyConfig, wave: str, breakdowns=()
 ) -> pd.DataFrame:
     """Sample, weighted and population share of every level of every margin variable
-    (population shares only when the config gives margins)."""
+    (population shares only when the config gives margins; else the plan's breakdowns)."""
     margins = cfg.design.weights.margins
-    variables = list(margins) or [c for c in ("kelurahan", "gender", "age_band") if c in df]
+    variables = list(margins) or [c for c in breakdowns if c in df]
     rows = []
     for var in variables:
         if var not in df:
@@ -542,7 +542,7 @@ def analyse(
             r = scales_reliability(raw, plan)
             rel.append(_with_wave(r, wave))
         lik.append(likert_distribution(d, w, cb, wave))
-        rep.append(representativeness(d, w, cfg, wave))
+        rep.append(representativeness(d, w, cfg, wave, plan.breakdowns))
         parts, balance = _wave_estimates(
             design, d, plan, cfg, cb, max_model_rows, seed, inclusion_family
         )

@@ -167,31 +167,19 @@ def _plan_table(cfg: SurveyConfig, cb: Codebook, waves: dict[str, pd.DataFrame])
 
 
 def plan_lines(table: pd.DataFrame | None) -> list[str]:
-    """The analyses that will run and those skipped with their reason, one analysis (and its
-    outcomes) per item, in the messages language."""
+    """The analyses that will run (one item per analysis, with its outcomes), then those not
+    run with their reason as the run summary says them, in the messages language."""
+    from pipelines.runner import skipped_analyses
+
     if table is None or table.empty:
         return []
-    t = table.assign(outcome=table["outcome"].where(table["outcome"].notna(), ""))
-    t["runs"] = t["runs"].astype(bool)
-    reason = say("reason_en", "reason_id")
-
-    def grouped(rows: pd.DataFrame, by: list[str]) -> list[tuple]:
-        out = []
-        for key, g in rows.groupby(by, sort=False):
-            key = key if isinstance(key, tuple) else (key,)
-            outcomes = [o for o in g["outcome"] if o]
-            out.append((f"{key[0]} ({', '.join(outcomes)})" if outcomes else key[0], *key[1:]))
-        return out
-
-    runs = [g[0] for g in grouped(t[t["runs"]], ["analysis"])]
-    lines = [
-        say("Analyses that will run: ", "Analisis yang akan dijalankan: ")
-        + ("; ".join(runs) or say("none", "tidak ada"))
-        + "."
-    ]
-    for name, why in grouped(t[~t["runs"]], ["analysis", reason]):
-        lines.append(say("Skipped: ", "Dilewati: ") + f"{name}: {why}")
-    return lines
+    runs = table[table["runs"].astype(bool)]
+    items = []
+    for analysis, g in runs.groupby("analysis", sort=False):
+        outs = ", ".join(str(o) for o in g["outcome"].dropna().unique())
+        items.append(f"{analysis} ({outs})" if outs else str(analysis))
+    head = say("Analyses that will run: ", "Analisis yang akan dijalankan: ")
+    return [head + ("; ".join(items) or say("none", "tidak ada")) + ".", *skipped_analyses(table)]
 
 
 def main(config_path: str, log: str | None = None) -> int:

@@ -367,6 +367,22 @@ def _total(grp) -> str:
     )
 
 
+def skipped_analyses(plan) -> list[str]:
+    """One line per planned analysis not run, with its reason and the outcomes it concerns."""
+    skipped = plan[~plan["runs"].astype(bool)]
+    if skipped.empty:
+        return []
+    reason = say("reason_en", "reason_id")
+    lines = []
+    for (analysis, why), grp in skipped.groupby(["analysis", reason], sort=False):
+        outs = ", ".join(str(o) for o in grp["outcome"].dropna().unique())
+        lines.append(
+            say("NOT RUN", "TIDAK DIJALANKAN")
+            + f": {analysis}{' (' + outs + ')' if outs else ''} — {why}."
+        )
+    return lines
+
+
 def flagged_totals(summary) -> list[str]:
     """One line per wave with values flagged: out of range, unknown options, impossible dates."""
     from pipelines.clean import flagged_values
@@ -645,14 +661,11 @@ class Run:
                 self.progress(line)
 
     def _skipped(self, staged: paths.Layout) -> None:
-        """The analyses the plan skipped, each with its reason (results/plan.parquet)."""
         import pandas as pd
-
-        from pipelines.check import plan_lines
 
         plan = staged.results / "plan.parquet"
         if plan.exists():
-            for line in plan_lines(pd.read_parquet(plan))[1:]:
+            for line in skipped_analyses(pd.read_parquet(plan)):
                 self.progress(line)
 
     def _scan(self, staged: paths.Layout) -> None:

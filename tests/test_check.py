@@ -138,11 +138,11 @@ def test_plan_lines_list_runs_and_skips_with_reasons():
     lines = check.plan_lines(table)
     assert lines[0] == "Analyses that will run: descriptive (skills, income)."
     assert lines[1:] == [
-        "Skipped: programme (skills, income): the form does not ask a programme",
-        "Skipped: did: one wave only",
+        "NOT RUN: programme (skills, income) — the form does not ask a programme.",
+        "NOT RUN: did — one wave only.",
     ]
     set_language("id")
-    assert check.plan_lines(table)[-1] == "Dilewati: did: hanya satu gelombang"
+    assert check.plan_lines(table)[-1] == "TIDAK DIJALANKAN: did — hanya satu gelombang."
 
 
 # --- what check passes, run accepts --------------------------------------------------------------

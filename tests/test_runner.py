@@ -170,33 +170,6 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     assert len(list(sites_dir.glob("kernel.worker-*.log"))) == 1
 
 
-def test_run_summary_names_each_skipped_analysis_with_its_reason(tmp_path):
-    import pandas as pd
-
-    from pipelines import paths
-    from pipelines.runner import Run
-
-    staged = paths.Layout(tmp_path / "processed", tmp_path / "reports")
-    staged.results.mkdir(parents=True)
-    pd.DataFrame(
-        {
-            "analysis": ["descriptive", "programme", "did"],
-            "outcome": ["skills", "skills", None],
-            "needs": ["", "programme", "2 waves"],
-            "runs": [True, False, False],
-            "reason_en": ["", "the form does not ask a programme", "one wave only"],
-            "reason_id": ["", "formulir tidak menanyakan program", "hanya satu gelombang"],
-        }
-    ).to_parquet(staged.results / "plan.parquet")
-    run, lines = Run.__new__(Run), []
-    run.progress = lines.append
-    run._skipped(staged)
-    assert lines == [
-        "Skipped: programme (skills): the form does not ask a programme",
-        "Skipped: did: one wave only",
-    ]
-
-
 def test_cleaning_warnings_say_the_cost_and_the_totals():
     import pandas as pd
 
@@ -260,3 +233,29 @@ def test_cleaning_warnings_say_the_cost_and_the_totals():
         "cluster) and 440 more are not in the adjusted models (a covariate missing)."
     )
     assert lines[4].startswith("Flagged in wave 1: 2 out-of-range value(s), 519 unknown")
+
+
+def test_skipped_analyses_are_said_once_each_with_their_reason():
+    import pandas as pd
+
+    from pipelines.errors import set_language
+    from pipelines.runner import skipped_analyses
+
+    plan = pd.DataFrame(
+        {
+            "analysis": ["participation", "participation", "did", "descriptive"],
+            "outcome": ["skills", "income", "skills", "skills"],
+            "needs": ["", "", "", ""],
+            "runs": [False, False, False, True],
+            "reason_en": ["no took part", "no took part", "one wave", ""],
+            "reason_id": ["tidak ada", "tidak ada", "satu gelombang", ""],
+        }
+    )
+    lines = skipped_analyses(plan)
+    assert lines == [
+        "NOT RUN: participation (skills, income) — no took part.",
+        "NOT RUN: did (skills) — one wave.",
+    ]
+    set_language("id")
+    assert skipped_analyses(plan)[1] == "TIDAK DIJALANKAN: did (skills) — satu gelombang."
+    assert skipped_analyses(plan[plan["runs"]]) == []
