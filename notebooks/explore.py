@@ -41,7 +41,7 @@ results["estimates"].head(20)
 
 # %%
 from pipelines import analysis
-from pipelines.design import SurveyDesign, svyglm
+from pipelines.stats.design import SurveyDesign, svyglm
 
 data = analysis.prepare(latest, cfg, cb)
 design = SurveyDesign(data, weights="weight", strata="kecamatan", cluster="site")

@@ -20,8 +20,8 @@ import pandas as pd
 from pipelines import change, inclusion, models, scales
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.design import SurveyDesign, svyby, svymean, svyprop
 from pipelines.plan import Plan, build_plan
+from pipelines.stats.design import SurveyDesign, svyby, svymean, svyprop
 
 __all__ = [
     "ESTIMATE_COLUMNS",
@@ -64,7 +64,7 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
     missing a margin variable get the mean weight.  ``column``: the named column.
     ``none``: 1 for everyone.
     """
-    from pipelines import weights as wts
+    from pipelines.stats import weights as wts
 
     spec = cfg.design.weights
     n = len(df)
@@ -515,7 +515,7 @@ def analyse(
             fpc=cfg.design.fpc,
             lonely_psu="adjust",
         )
-        from pipelines.weights import weight_summary
+        from pipelines.stats.weights import weight_summary
 
         wtab.append(
             {

@@ -7,7 +7,7 @@ caller adds ``wave``, ``group_var``, ``group``).  All of them are observational:
 
 * :func:`svy_fit` fits a design-weighted GLM (gaussian identity / binomial logit) with the
   same estimating equations and Taylor-linearisation (sandwich) variance as
-  :func:`pipelines.design.svyglm`, but from numpy arrays and returning the full
+  :func:`pipelines.stats.design.svyglm`, but from numpy arrays and returning the full
   covariance matrix, so contrasts (group-specific effects, differences between groups)
   get design-based SEs too.  Coefficients and SEs equal ``svyglm``'s (pinned in
   ``tests/test_models.py``).  Degrees of freedom are the design df (#PSUs - #strata of the
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.design import SurveyDesign, fit_glm
+from pipelines.stats.design import SurveyDesign, fit_glm
 
 __all__ = [
     "NOTE_OBSERVATIONAL",

@@ -1,4 +1,4 @@
-"""Tests for pipelines.design against R survey 4.x reference values.
+"""Tests for pipelines.stats.design against R survey 4.x reference values.
 
 The reference values come from ``Rscript tests/reference/r_survey_reference.R`` (R is
 not needed to run these tests); the R call behind each comparison is quoted beside it.
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.design import (
+from pipelines.errors import DampakError
+from pipelines.stats.design import (
     DesignError,
     SurveyDesign,
     svyby,
@@ -24,7 +25,6 @@ from pipelines.design import (
     svyprop,
     svytotal,
 )
-from pipelines.errors import DampakError
 
 REF_DIR = Path(__file__).parent / "reference"
 RTOL = 1e-6
@@ -443,7 +443,7 @@ def test_design_is_frozen(data):
 
 def test_svyby_sparse_path_equals_dense_path(monkeypatch):
     """Thousands of groups use the (PSU, group) pairs that occur: same SEs and df as dense."""
-    from pipelines import design as dmod
+    from pipelines.stats import design as dmod
 
     rng = np.random.default_rng(3)
     n = 6000
@@ -492,3 +492,35 @@ def test_svyglm_formula_c_terms_and_caller_variables():
     k = 2.0
     scaled = svyglm(des, "y ~ I(x * k) + g").set_index("term")["estimate"]
     np.testing.assert_allclose(scaled["I(x * k)"], plain.set_index("term")["estimate"]["x"] / k)
+
+
+def test_stats_layer_is_domain_free():
+    """pipelines.stats imports nothing from the config or codebook (issue 11, item 8)."""
+    import ast
+    import subprocess
+    import sys
+
+    import pipelines.stats
+
+    pkg = Path(pipelines.stats.__file__).parent
+    for path in pkg.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                assert not name.startswith(("pipelines.config", "pipelines.codebook")), path
+                assert (
+                    name == "pipelines.errors"
+                    or not name.startswith("pipelines.")
+                    or (name.startswith("pipelines.stats"))
+                ), (path, name)
+    code = "import sys, pipelines.stats; print(sorted(m for m in sys.modules if m.startswith('pipelines')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = eval(out.stdout)
+    assert "pipelines.config" not in loaded and "pipelines.codebook" not in loaded
+    assert set(pipelines.stats.__all__) <= set(dir(pipelines.stats))

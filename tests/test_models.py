@@ -9,7 +9,7 @@ from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 from scipy import stats
 
 from pipelines import models, scales
-from pipelines.design import SurveyDesign, svyglm
+from pipelines.stats.design import SurveyDesign, svyglm
 
 COVS = ["age", "gender", "education", "disability"]
 

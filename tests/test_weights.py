@@ -1,4 +1,4 @@
-"""Tests for pipelines.weights; raking is compared with R survey 4.x (no R needed)."""
+"""Tests for pipelines.stats.weights; raking is compared with R survey 4.x (no R needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import DampakError
-from pipelines.weights import WeightingError, rake, trim, weight_summary
+from pipelines.stats.weights import WeightingError, rake, trim, weight_summary
 
 REF_DIR = Path(__file__).parent / "reference"
 
@@ -138,7 +138,7 @@ def test_weight_summary():
 
 
 def test_weight_summary_matches_design(data):
-    from pipelines.design import SurveyDesign
+    from pipelines.stats.design import SurveyDesign
 
     design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
     s = weight_summary(data["w"])

@@ -1,4 +1,4 @@
-# Reference values for pipelines/design.py and pipelines/weights.py from R's survey package.
+# Reference values for pipelines/stats/design.py and pipelines/stats/weights.py from R's survey package.
 #
 # Regenerate (from the repository root) with:
 #     python tests/reference/make_reference_data.py   # only if the dataset must change
