@@ -104,7 +104,7 @@ def subgroup_effects(
         raise ValueError(f"family must be 'grid' or 'outcome_breakdown', not {family!r}")
     df = design.data
     t = as_float(df[treatment])
-    cluster = design.cluster
+    cluster = (design.stage_ids or (None,))[0]  # the first-stage sampling unit
     rows: list[dict] = []
     for breakdown in breakdowns:
         if breakdown not in df:
