@@ -4,7 +4,8 @@
 #
 # Regenerate (from the repository root) with:
 #     Rscript tests/reference/r_designs_reference.R
-# It writes the data it uses (api_clus1.csv, api_clus2.csv, api_strat.csv: R's apiclus1,
+# It reads twostage_sample.csv (a planted two-stage sample, python
+# tests/reference/make_twostage_data.py) and writes the data it uses (api_clus1.csv, api_clus2.csv, api_strat.csv: R's apiclus1,
 # apiclus2 and apistrat with '.' in names turned into '_' and a 0/1 comp_yes column), the
 # replicate weights R drew or built (rep_boot_clus1.csv, rep_brr_pairs.csv) and
 # r_designs_reference.json with 17 significant digits. The Python tests read those files and
@@ -127,6 +128,26 @@ dclus2_first <- svydesign(id = ~dnum, fpc = ~fpc1, weights = ~pw, data = clus2)
 dclus2_nofpc <- svydesign(id = ~dnum + snum, weights = ~pw, data = clus2)
 dclus2_rake <- rake(dclus2, list(~stype), list(pop_stype), control = list(maxit = 100, epsilon = 1e-13))
 
+# planted two-stage sample (tests/reference/make_twostage_data.py): strata, libraries, members
+ts <- read.csv(file.path(here, "twostage_sample.csv"), stringsAsFactors = FALSE)
+planted <- function(des) {
+  list(
+    df = degf(des),
+    mean_y = est(svymean(~y, des)),
+    total_y = est(svytotal(~y, des)),
+    prop_z = ciprop(~z, des),
+    by_mean_y_gender = by_table(svyby(~y, ~gender, des, svymean), "gender"),
+    by_prop_z_kecamatan = by_table(svyby(~z, ~kecamatan, des, svyciprop, method = "logit"),
+                                   "kecamatan"),
+    glm_gaussian = glm_table(svyglm(y ~ x + gender, des, control = tight)),
+    glm_binomial = glm_table(svyglm(z ~ x, des, family = quasibinomial(), control = tight))
+  )
+}
+dts <- svydesign(id = ~library + member, strata = ~kecamatan, fpc = ~n_libraries + n_members,
+                 weights = ~weight, data = ts)
+dts_first <- svydesign(id = ~library, strata = ~kecamatan, fpc = ~n_libraries, weights = ~weight,
+                       data = ts)
+
 # ---------------------------------------------------------------- replicate weights
 dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = strat, fpc = ~fpc)
 jk1 <- as.svrepdesign(dclus1, type = "JK1")
@@ -163,7 +184,9 @@ out <- list(
     clus2 = run(dclus2),
     clus2_first_stage = run(dclus2_first),
     clus2_nofpc = run(dclus2_nofpc),
-    clus2_rake = c(run(dclus2_rake), list(weights = I(unname(weights(dclus2_rake)))))
+    clus2_rake = c(run(dclus2_rake), list(weights = I(unname(weights(dclus2_rake))))),
+    planted_two_stage = planted(dts),
+    planted_first_stage = planted(dts_first)
   ),
   replicate = list(
     jk1 = run(jk1), jkn = run(jkn), boot = run(boot), boot_given = run(boot_given),
