@@ -37,12 +37,13 @@ results["estimates"].head(20)
 
 # %% [markdown]
 # ## Your own model
-# Build a design object (weights, strata, clusters) and hand it to any estimator.
+# Build the design object (weights, strata, clusters, raking) with the pipeline's own function,
+# so your numbers equal the report's, and hand it to any estimator.
 
 # %%
 from pipelines import analysis
-from pipelines.stats.design import SurveyDesign, svyglm
+from pipelines.stats import svyglm
 
 data = analysis.prepare(latest, cfg, cb)
-design = SurveyDesign(data, weights="weight", strata="kecamatan", cluster="site")
+design = analysis.build_design(data, cfg)
 svyglm(design, "confidence ~ participated + age + C(gender) + C(education)")

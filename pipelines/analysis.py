@@ -21,11 +21,13 @@ from pipelines import change, inclusion, models, scales
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
 from pipelines.plan import Plan, build_plan
+from pipelines.stats import calibrate
 from pipelines.stats.design import SurveyDesign, svyby, svymean, svyprop
 
 __all__ = [
     "ESTIMATE_COLUMNS",
     "analyse",
+    "build_design",
     "likert_distribution",
     "make_weights",
     "prepare",
@@ -107,6 +109,31 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
         notes.append(f"{info['n_not_raked']} rows missing a margin variable get the mean weight")
     info["note"] = "; ".join(notes)
     return w, info
+
+
+def build_design(d: pd.DataFrame, cfg: SurveyConfig, plan: Plan | None = None) -> SurveyDesign:
+    """The survey design of a prepared wave (``weight`` column from :func:`make_weights`): the
+    config's strata, sampling units per stage and fpc (strata and library as the ``plan`` found
+    them in the data); raked weights carry their raking (``design.weights.variance:
+    calibrated``, the default) so SEs are those of R's raked design. The pipeline and the
+    exploration notebook both build their design here."""
+    strata, stages = cfg.design.strata, cfg.design.stage_ids
+    if plan is not None:
+        strata = plan.strata
+        stages = stages if plan.cluster else []
+    design = SurveyDesign(
+        d,
+        weights="weight",
+        strata=strata,
+        cluster=stages or None,
+        fpc=cfg.design.fpc if stages or not isinstance(cfg.design.fpc, list) else None,
+        lonely_psu="adjust",
+    )
+    spec = cfg.design.weights
+    margins = [m for m in spec.margins if m in d]
+    if spec.method == "rake" and spec.variance == "calibrated" and margins:
+        design = calibrate.declare_raked(design, margins)
+    return design
 
 
 # --------------------------------------------------------------------------- scales
@@ -328,7 +355,7 @@ def _prepare_wave(
     """Rows usable in the design (stratum and cluster known), with scale scores, derived
     outcomes and exposure columns; yes/no and Likert columns as float, categorical answers
     ordered as the codebook lists their levels (the first is the reference level)."""
-    need = [c for c in (plan.strata, plan.cluster) if c]
+    need = [c for c in (plan.strata, plan.cluster, *cfg.design.stage_ids[1:]) if c]
     ok = df[need].notna().all(axis=1) if need else pd.Series(True, index=df.index)
     d = score_scales(df.loc[ok], plan).reset_index(drop=True)
     for c in d.columns:
@@ -507,14 +534,7 @@ def analyse(
         w, info = make_weights(d, cfg)
         d["weight"] = w
         prepared[wave] = d
-        design = SurveyDesign(
-            d,
-            weights="weight",
-            strata=plan.strata,
-            cluster=plan.cluster,
-            fpc=cfg.design.fpc,
-            lonely_psu="adjust",
-        )
+        design = build_design(d, cfg, plan)
         from pipelines.stats.weights import weight_summary
 
         wtab.append(

@@ -129,3 +129,59 @@ def test_end_to_end_simulate_ingest_clean_analyse(tmp_path):
     did = e[e.analysis == "did"].set_index("outcome")
     att = truth["did"]["skills"]["att"]
     assert did.loc["skills", "ci_low"] - 0.1 <= att <= did.loc["skills", "ci_high"] + 0.1
+
+
+def _with_weights_spec(cfg, **update):
+    spec = cfg.design.weights.model_copy(update=update)
+    return cfg.model_copy(update={"design": cfg.design.model_copy(update={"weights": spec})})
+
+
+def test_build_design_carries_the_raking_into_the_variance():
+    """When the config rakes, the pipeline's design has R's raked-design SEs (those of
+    stats.calibrate.rake, pinned to R); variance: fixed keeps the weights as fixed."""
+    from pipelines.stats import SurveyDesign, svyby, svymean
+    from pipelines.stats.calibrate import rake
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+    cfg = _with_weights_spec(cfg, trim_ratio=None)  # trimming would move weights off the margins
+    d = analysis.prepare(waves["2026"], cfg, cb)
+    des = analysis.build_design(d, cfg)
+    assert des.calibrated
+    margins = {k: v for k, v in cfg.design.weights.margins.items() if k in d}
+    direct = rake(
+        SurveyDesign(d.astype({k: str for k in margins}), strata="kecamatan", cluster="site"),
+        margins,
+    )
+    for var in ("confidence", "log_income"):
+        a, b = svymean(des, var), svymean(direct, var)
+        assert a["estimate"][0] == pytest.approx(b["estimate"][0], rel=1e-6)
+        assert a["se"][0] == pytest.approx(b["se"][0], rel=1e-4)
+    a, b = svyby(des, "confidence", "gender"), svyby(direct, "confidence", "gender")
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-4)
+
+    fixed_cfg = _with_weights_spec(cfg, variance="fixed")
+    fixed = analysis.build_design(analysis.prepare(waves["2026"], fixed_cfg, cb), fixed_cfg)
+    assert not fixed.calibrated
+    assert svymean(fixed, "confidence")["se"][0] > svymean(des, "confidence")["se"][0]
+
+
+def test_build_design_takes_a_unit_and_fpc_per_stage():
+    """design.cluster / design.fpc as lists give the pipeline a two-stage design."""
+    from pipelines.stats import svymean
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+    two = cfg.design.model_copy(
+        update={"cluster": ["site", "respondent_key"], "fpc": ["n_sites", "n_members"]}
+    )
+    cfg2 = cfg.model_copy(update={"design": two})
+    d = analysis.prepare(waves["2026"], cfg2, cb)
+    d["n_sites"] = d.groupby("kecamatan")["site"].transform("nunique") * 2
+    d["n_members"] = d.groupby("site")["respondent_key"].transform("nunique") * 10
+    des = analysis.build_design(d, cfg2)
+    assert des.stage_ids == ("site", "respondent_key") and des.calibrated
+    first = analysis.build_design(
+        d, cfg.model_copy(update={"design": cfg.design.model_copy(update={"fpc": "n_sites"})})
+    )
+    assert svymean(des, "confidence")["se"][0] > svymean(first, "confidence")["se"][0]

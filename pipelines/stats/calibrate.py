@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,47 +30,93 @@ from scipy import sparse
 from pipelines.stats.design import DesignError, SurveyDesign
 from pipelines.stats.weights import rake as rake_weights
 
-__all__ = ["calibrate", "rake"]
+__all__ = ["calibrate", "declare_raked", "rake"]
 
 _R_RAKING_SWEEPS = 10  # svyrecvar iterates the raking projections ten times
 
 
 # ---------------------------------------------------------------------- residualisers
-@dataclasses.dataclass(frozen=True)
-class GregCalibration:
-    """Residuals of scores on the calibration model matrix (R's ``greg_calibration``)."""
+class _Calibration:
+    """Residuals ``x - w1 * (B @ solve(B' (a x)))`` of scores ``x`` on a calibration basis ``B``
+    (rows x q, sparse); ``solve`` is the calibration's map from inner products to coefficients.
 
-    z: sparse.csc_matrix  # rows x q model matrix
-    w1: np.ndarray  # calibrated weights g * w0
-    inv_g: np.ndarray  # 1 / g
-    chol: tuple  # Cholesky of Z' W0 Z
+    The design needs only PSU totals of the residuals, so :meth:`coef` reads the scored rows
+    alone and :meth:`psu_fitted` subtracts ``(PSU totals of w1 B) @ coef`` (cached per stage):
+    no rows x scores matrix is built."""
+
+    basis: sparse.csr_matrix
+    a: np.ndarray
+    w1: np.ndarray
+    _cache: dict
+
+    def _solve(self, inner: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Residuals of a full (rows x k) score matrix (used when calibrations are chained)."""
+        coef = self._solve(np.asarray(self.basis.T @ (x * self.a[:, None])))
+        return x - self.w1[:, None] * np.asarray(self.basis @ coef)
+
+    def coef(self, rows: np.ndarray, x: Any) -> np.ndarray:
+        """Coefficients for scores ``x`` on the rows ``rows`` (integer index); ``x`` is dense
+        (rows x k) or sparse (rows x groups)."""
+        every = len(rows) == len(self.a)  # all rows, in order (np.flatnonzero of a full mask)
+        b, a = (self.basis, self.a) if every else (self.basis[rows], self.a[rows])
+        if sparse.issparse(x):
+            inner = (b.T @ x.multiply(a[:, None]).tocsc()).toarray()
+        else:
+            inner = np.asarray(b.T @ (x * a[:, None]))
+        return self._solve(inner)
+
+    def psu_fitted(self, st: Any, coef: np.ndarray) -> np.ndarray:
+        """PSU totals of ``w1 * (B @ coef)`` for the stage ``st``."""
+        key = id(st.psu_code)
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not st.psu_code:
+            n = len(self.w1)
+            p = sparse.csr_matrix((self.w1, (st.psu_code, np.arange(n))), shape=(st.n_psu, n))
+            hit = (st.psu_code, (p @ self.basis).tocsr())
+            self._cache[key] = hit
+        return np.asarray(hit[1] @ coef)
+
+
+class GregCalibration(_Calibration):
+    """R's ``greg_calibration``: ``qr.resid(qr(Z sqrt(w0)), x / (g sqrt(w0))) * g sqrt(w0)``,
+    i.e. ``x - w1 Z (Z' W0 Z)^-1 Z' (x / g)``."""
+
+    def __init__(self, z: sparse.spmatrix, w1: np.ndarray, inv_g: np.ndarray, chol: tuple):
+        self.basis, self.a, self.w1, self.chol, self._cache = z.tocsr(), inv_g, w1, chol, {}
+
+    def _solve(self, inner: np.ndarray) -> np.ndarray:
         from scipy import linalg
 
-        coef = linalg.cho_solve(self.chol, self.z.T @ (x * self.inv_g[:, None]))
-        return x - self.w1[:, None] * (self.z @ coef)
+        return linalg.cho_solve(self.chol, inner)
 
 
-@dataclasses.dataclass(frozen=True)
-class RakingCalibration:
-    """R's iterated raking projections, ``x <- x - w1 * ave(x / w1, margin)``, ten sweeps."""
+class RakingCalibration(_Calibration):
+    """R's raking projections, ``x <- x - w1 * ave(x / w1, margin)``, ten sweeps over the
+    margins, done on the level coefficients: ``cross[k][j]`` is the (levels_k x levels_j)
+    table of row counts over the rows per level of k."""
 
-    margins: tuple  # one sparse rows x levels indicator matrix per margin
-    counts: tuple  # rows per level, per margin
-    cross: tuple  # cross[k][j] = (levels_k x levels_j) row counts / rows per level of k
-    w1: np.ndarray
+    def __init__(self, margins: list, counts: list, w1: np.ndarray):
+        self.basis = sparse.hstack(margins, format="csr")
+        self.a, self.w1, self._cache = 1.0 / w1, w1, {}
+        self.sizes = [m.shape[1] for m in margins]
+        self.counts = [np.maximum(c, 1) for c in counts]
+        self.cross = [
+            [np.asarray((mk.T @ mj).todense()) / ck[:, None] for mj in margins]
+            for mk, ck in zip(margins, self.counts, strict=True)
+        ]
 
-    def residuals(self, x: np.ndarray) -> np.ndarray:
-        e0 = x / self.w1[:, None]
-        base = [(m.T @ e0) / c[:, None] for m, c in zip(self.margins, self.counts, strict=True)]
+    def _solve(self, inner: np.ndarray) -> np.ndarray:
+        edges = np.cumsum([0, *self.sizes])
+        base = [inner[edges[k] : edges[k + 1]] / c[:, None] for k, c in enumerate(self.counts)]
         coef = [np.zeros_like(b) for b in base]
         for _ in range(_R_RAKING_SWEEPS):
             for k in range(len(base)):
                 level_mean = base[k] - sum(self.cross[k][j] @ coef[j] for j in range(len(base)))
                 coef[k] = coef[k] + level_mean
-        fitted = sum(m @ c for m, c in zip(self.margins, coef, strict=True))
-        return x - self.w1[:, None] * fitted
+        return np.vstack(coef)
 
 
 def _with_weights(design: SurveyDesign, w: np.ndarray, cal: Any) -> SurveyDesign:
@@ -98,8 +144,11 @@ def _check_variance(variance: str) -> None:
 
 
 def _indicator(codes: np.ndarray, n_levels: int) -> sparse.csc_matrix:
-    n = len(codes)
-    return sparse.csc_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_levels))
+    """Sparse rows x levels 0/1 matrix; a code of -1 is a row in no level."""
+    rows = np.flatnonzero(codes >= 0)
+    return sparse.csc_matrix(
+        (np.ones(len(rows)), (rows, codes[rows])), shape=(len(codes), n_levels)
+    )
 
 
 # ---------------------------------------------------------------------- raking
@@ -124,18 +173,37 @@ def rake(
     w1 = w1.to_numpy(dtype=np.float64)
     if variance == "fixed":
         return _with_weights(design, w1, None)
+    return _with_weights(design, w1, _raking(design, list(margins), w1))
+
+
+def declare_raked(design: SurveyDesign, columns: Sequence[str]) -> SurveyDesign:
+    """The same design, its weights declared raked to the margins of ``columns``.
+
+    For weights raked elsewhere (e.g. raked then trimmed, or delivered with the data): every
+    estimator's SE then uses the raking residuals, as R's ``rake()`` does for its own weights.
+    Rows missing any of ``columns`` were not raked and keep their scores.
+    """
+    design = _full_design(design, "declare_raked")
+    if not columns:
+        raise DesignError("declare_raked() needs at least one margin column.")
+    return _with_weights(design, design._struct.w, _raking(design, list(columns), None))
+
+
+def _raking(design: SurveyDesign, columns: list[str], w1: np.ndarray | None) -> RakingCalibration:
+    """R's raking projections on the level indicators of ``columns`` (rows with a missing
+    value in any of them belong to no level)."""
+    data = design.data
+    for col in columns:
+        if col not in data.columns:
+            raise DesignError(f"Margin column {col!r} is not a column of the survey data.")
+    complete = data[columns].notna().all(axis=1).to_numpy()
     mats, counts = [], []
-    for col, margin in margins.items():
-        levels = pd.Index(margin.index if isinstance(margin, pd.Series) else list(margin))
-        codes = levels.get_indexer(design.data[col])
+    for col in columns:
+        codes, levels = pd.factorize(data[col])
+        codes = np.where(complete, codes, -1)
         mats.append(_indicator(codes, len(levels)))
-        counts.append(np.bincount(codes, minlength=len(levels)).astype(np.float64))
-    cross = tuple(
-        tuple(np.asarray((mk.T @ mj).todense()) / ck[:, None] for mj in mats)
-        for mk, ck in zip(mats, counts, strict=True)
-    )
-    cal = RakingCalibration(tuple(mats), tuple(counts), cross, w1)
-    return _with_weights(design, w1, cal)
+        counts.append(np.bincount(codes[codes >= 0], minlength=len(levels)).astype(np.float64))
+    return RakingCalibration(mats, counts, design._struct.w if w1 is None else w1)
 
 
 # ---------------------------------------------------------------------- calibration

@@ -423,18 +423,25 @@ class SurveyDesign:
         """
         s = self._struct
         scores = scores.reshape(len(scores), -1)
-        if self._calib:
+        cal, coef = None, None
+        if len(self._calib) > 1:  # chained calibrations: residuals of the full score matrix
             full = np.zeros((len(s.w), scores.shape[1]))
             full[rows] = scores
-            for cal in self._calib:
-                full = cal.residuals(full)
+            for c in self._calib:
+                full = c.residuals(full)
             rows, scores = slice(None), full
+        elif self._calib:  # one calibration: its coefficients, then PSU totals of residuals
+            cal = self._calib[0]
+            idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+            coef = cal.coef(idx, scores)
         out = 0.0
         for st in (s, *s.later):
             psu = st.psu_code[rows]
             totals = np.empty((st.n_psu, scores.shape[1]))
             for j in range(scores.shape[1]):
                 totals[:, j] = np.bincount(psu, weights=scores[:, j], minlength=st.n_psu)
+            if cal is not None:
+                totals -= cal.psu_fitted(st, coef)
             out = out + _var_from_psu_totals(st, totals, diag=False)
         return out
 
@@ -458,24 +465,45 @@ class SurveyDesign:
     def _var_by_calibrated(
         self, rows: np.ndarray, scores: np.ndarray, gcode: np.ndarray, n_groups: int
     ) -> np.ndarray:
-        """:meth:`_var_by` of a calibrated design: residuals of each group's scores, a block of
-        groups at a time (rows x block stays below ``DENSE_LIMIT`` x 10 values)."""
+        """:meth:`_var_by` of a calibrated design: PSU totals of each group's calibration
+        residuals, a block of groups at a time (PSUs x block below 10 x ``DENSE_LIMIT``)."""
+        from scipy import sparse
+
         s = self._struct
-        n = len(s.w)
         idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
-        block = max(1, min(n_groups, (10 * DENSE_LIMIT) // max(n, 1)))
+        if len(self._calib) > 1:  # chained calibrations: residuals of full score columns
+            n, block = len(s.w), max(1, (10 * DENSE_LIMIT) // max(len(s.w), 1))
+        else:
+            n, block = 0, max(1, (10 * DENSE_LIMIT) // max(s.n_psu, 1))
         out = np.zeros(n_groups)
         for start in range(0, n_groups, block):
             stop = min(n_groups, start + block)
             sel = (gcode >= start) & (gcode < stop)
-            x = np.zeros((n, stop - start))
-            x[idx[sel], gcode[sel] - start] = scores[sel]
-            for cal in self._calib:
-                x = cal.residuals(x)
+            k = stop - start
+            if n:
+                x = np.zeros((n, k))
+                x[idx[sel], gcode[sel] - start] = scores[sel]
+                for cal in self._calib:
+                    x = cal.residuals(x)
+                at, sc, codes = np.arange(n), x, None
+            else:
+                cal = self._calib[0]
+                sc = sparse.csr_matrix(
+                    (scores[sel], (np.flatnonzero(sel), gcode[sel] - start)), shape=(len(idx), k)
+                )
+                coef = cal.coef(idx, sc)
+                at, codes = idx[sel], gcode[sel] - start
             for st in (s, *s.later):
-                totals = np.empty((st.n_psu, stop - start))
-                for j in range(stop - start):
-                    totals[:, j] = np.bincount(st.psu_code, weights=x[:, j], minlength=st.n_psu)
+                if codes is None:
+                    totals = np.empty((st.n_psu, k))
+                    for j in range(k):
+                        totals[:, j] = np.bincount(
+                            st.psu_code, weights=sc[:, j], minlength=st.n_psu
+                        )
+                else:
+                    key = st.psu_code[at] * k + codes
+                    totals = np.bincount(key, weights=scores[sel], minlength=st.n_psu * k)
+                    totals = totals.reshape(st.n_psu, k) - cal.psu_fitted(st, coef)
                 out[start:stop] += _var_from_psu_totals(st, totals, diag=True)
         return out
 
