@@ -38,6 +38,7 @@ tidy <- function(d, cols) {
   names(d) <- gsub(".", "_", names(d), fixed = TRUE)
   for (k in names(d)) if (is.factor(d[[k]])) d[[k]] <- as.character(d[[k]])
   d$comp_yes <- as.numeric(d$comp_imp == "Yes")
+  d$api_band <- cut(d$api00, c(-Inf, 600, 700, 800, Inf), labels = FALSE)  # ordered outcome 1-4
   d
 }
 common <- c("stype", "api00", "api99", "enroll", "meals", "ell", "comp.imp", "sch.wide")
@@ -169,7 +170,32 @@ jk1_given <- svrepdesign(data = clus1, repweights = weights(jk1, "analysis"), we
 jkn_given <- svrepdesign(data = strat, repweights = weights(jkn, "analysis"), weights = ~pw,
                          type = "JKn", rscales = jkn$rscales, combined.weights = TRUE)
 
+# ---------------------------------------------------------------- proportional odds
+olr_table <- function(s) {
+  list(term = I(names(coef(s))), estimate = I(unname(coef(s))),  # coef() includes the zeta
+       se = I(unname(sqrt(diag(vcov(s))))))
+}
+tight_optim <- list(reltol = 1e-15, maxit = 10000)
+# svyolr's SEs use optim()'s finite-difference Hessian: steps of 1e-6 (default 1e-3) make it exact
+# to ~1e-9; 7 parameters (4 coefficients, 3 thresholds)
+tight_hess <- c(tight_optim, list(ndeps = rep(1e-6, 7)))
+# MASS::polr(factor(api_band) ~ ell + meals + stype, weights = pw, control = tight_optim)
+polr_fit <- MASS::polr(factor(api_band) ~ ell + meals + stype, data = clus1, weights = pw,
+                       control = tight_optim)
+ordinal <- list(
+  polr = list(term = I(c(names(coef(polr_fit)), names(polr_fit$zeta))),
+              estimate = I(unname(c(coef(polr_fit), polr_fit$zeta)))),
+  # svyolr(factor(api_band) ~ ell + meals + stype, des, control = tight_hess)
+  svyolr_clus1 = olr_table(svyolr(factor(api_band) ~ ell + meals + stype, dclus1,
+                                  control = tight_hess)),
+  svyolr_rake = olr_table(svyolr(factor(api_band) ~ ell + meals + stype, cal$rake,
+                                 control = tight_hess)),
+  svyolr_clus2 = olr_table(svyolr(factor(api_band) ~ ell + meals + stype, dclus2,
+                                  control = tight_hess))
+)
+
 out <- list(
+  ordinal = ordinal,
   meta = list(
     r_version = R.version.string,
     survey_version = as.character(packageVersion("survey")),
