@@ -68,7 +68,7 @@ def test_ordinal_errors():
     with pytest.raises(DesignError, match="outcome ~ terms"):
         svyolr(des, "nope ~ ell")
     data = pd.DataFrame(
-        {"y": [0, 1, 2] * 20, "x": np.r_[np.zeros(20), np.ones(20), 2 * np.ones(20)]}
+        {"y": np.repeat([0, 1, 2], 20), "x": np.r_[np.zeros(20), np.ones(20), 2 * np.ones(20)]}
     )
     with pytest.raises(DesignError):  # x separates the levels perfectly
         svyolr(SurveyDesign(data), "y ~ x")
