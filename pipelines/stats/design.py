@@ -83,8 +83,23 @@ class DesignError(DampakError):
     """A survey design, or an estimate requested from it, cannot be used as given."""
 
 
+class _Units:
+    """Counts shared by the first stage (:class:`_Structure`) and later stages (:class:`_Stage`)."""
+
+    n_h: np.ndarray
+    psu_stratum: np.ndarray
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.n_h)
+
+    @property
+    def n_psu(self) -> int:
+        return len(self.psu_stratum)
+
+
 @dataclass(frozen=True)
-class _Structure:
+class _Structure(_Units):
     """Integer codes and per-stratum constants shared by a design and its domains."""
 
     w: np.ndarray  # row weights (float64)
@@ -101,17 +116,9 @@ class _Structure:
     later: tuple = ()
     fraction_h: np.ndarray | None = None  # first-stage sampling fraction n_h / N_h (0: no fpc)
 
-    @property
-    def n_strata(self) -> int:
-        return len(self.n_h)
-
-    @property
-    def n_psu(self) -> int:
-        return len(self.psu_stratum)
-
 
 @dataclass(frozen=True)
-class _Stage:
+class _Stage(_Units):
     """Sampling units of one later stage, nested in the units of the stage above."""
 
     psu_code: np.ndarray  # row -> unit index at this stage
@@ -119,14 +126,6 @@ class _Stage:
     n_h: np.ndarray  # units sampled per stratum
     scale_h: np.ndarray  # (1 - f) n / (n - 1) x sampling fractions of the stages above
     center_h: np.ndarray
-
-    @property
-    def n_strata(self) -> int:
-        return len(self.n_h)
-
-    @property
-    def n_psu(self) -> int:
-        return len(self.psu_stratum)
 
 
 def _fmt_list(values: Sequence[Any], limit: int = 8) -> str:
@@ -860,18 +859,26 @@ def svyprop(
     design = _check_design(design)
     if (rep := design._replicate_version("svyprop")) is not None:
         return rep(design, var, level, conf_level)
-    col = _column(design, var)
-    levels, _ = _prop_levels(col, var, level)
-    ok = col.notna().to_numpy()
-    rows = design._domain & ok
-    if not rows.any():
-        raise DesignError(f"The variable {var!r} has no non-missing values in this design.")
-    values = col.to_numpy()[rows]
-    ind = _indicators(values, levels)
+    levels, rows, ind = _prop_inputs(design, var, level)
     w = design._struct.w[rows]
     p = w @ ind / w.sum()
     vc = design.score_vcov(rows, w[:, None] * (ind - p) / w.sum())
     se = np.sqrt(np.clip(np.diag(vc), 0, None))
+    return _prop_result(design, var, levels, p, se, int(rows.sum()), "taylor-logit", conf_level)
+
+
+def _prop_inputs(design: SurveyDesign, var: str, level: Any):
+    """Levels, the domain rows with a value, and the (rows x levels) indicators of ``var``."""
+    col = _column(design, var)
+    levels, _ = _prop_levels(col, var, level)
+    rows = design._domain & col.notna().to_numpy()
+    if not rows.any():
+        raise DesignError(f"The variable {var!r} has no non-missing values in this design.")
+    return levels, rows, _indicators(col.to_numpy()[rows], levels)
+
+
+def _prop_result(design, var, levels, p, se, n, method, conf_level) -> pd.DataFrame:
+    """svyprop's frame: one row per level, logit interval on the design df."""
     df = np.full(len(levels), design.df)
     lo, hi = _logit_interval(p, se, df, conf_level)
     return _frame(
@@ -885,8 +892,8 @@ def svyprop(
             "ci_low": lo,
             "ci_high": hi,
             "df": df,
-            "n": int(rows.sum()),
-            "method": "taylor-logit",
+            "n": n,
+            "method": method,
         }
     )
 
@@ -915,36 +922,14 @@ def svyby(
     design = _check_design(design)
     if (rep := design._replicate_version("svyby")) is not None:
         return rep(design, var, by, stat, conf_level, level)
-    if stat not in ("mean", "total", "prop"):
-        raise DesignError(f"stat must be 'mean', 'total' or 'prop', not {stat!r}.")
-    gcode_all, labels, by_name = _group_codes(design, by)
-    n_groups = len(labels)
-    if n_groups == 0:
-        raise DesignError(f"The grouping column(s) {by!r} have no non-missing values.")
-    in_group = design._domain & (gcode_all >= 0)
-    group_df = design._degf_by(in_group, gcode_all[in_group], n_groups)
-    w_all = design._struct.w
-
-    if stat == "prop":
-        col = _column(design, var)
-        levels, _ = _prop_levels(col, var, level)
-        ok = col.notna().to_numpy()
-        rows = in_group & ok
-        values = col.to_numpy()[rows]
-        indicators = list(_indicators(values, levels).T)
-    else:
-        y, ok = _numeric_var(design, var)
-        rows = in_group & ok
-        indicators = [y[rows]]
-        levels = [None]
-    gcode = gcode_all[rows]
-    w = w_all[rows]
-    n_by = np.bincount(gcode, minlength=n_groups)
-    w_by = np.bincount(gcode, weights=w, minlength=n_groups)
-
+    g = _by_inputs(design, var, by, stat, level)
+    group_df = design._degf_by(g.in_group, g.gcode_all[g.in_group], g.n_groups)
+    w = design._struct.w[g.rows]
+    gcode = g.gcode
+    w_by = np.bincount(gcode, weights=w, minlength=g.n_groups)
     frames = []
-    for lv, yv in zip(levels, indicators, strict=True):  # one pass per level, not per row
-        sums = np.bincount(gcode, weights=w * yv, minlength=n_groups)
+    for lv, yv in zip(g.levels, g.values, strict=True):  # one pass per level, not per row
+        sums = np.bincount(gcode, weights=w * yv, minlength=g.n_groups)
         if stat == "total":
             est = sums
             scores = w * yv
@@ -952,26 +937,72 @@ def svyby(
             with np.errstate(invalid="ignore", divide="ignore"):
                 est = sums / w_by
             scores = w * (yv - est[gcode]) / w_by[gcode]
-        se = np.sqrt(np.clip(design._var_by(rows, scores, gcode, n_groups), 0, None))
-        if stat == "prop":
-            lo, hi = _logit_interval(est, se, group_df, conf_level)
-        else:
-            lo, hi = _t_interval(est, se, group_df, conf_level)
-        part = {
-            "variable": var,
-            "group_var": by_name,
-            "group": labels,
-            "estimate": est,
-            "se": se,
-            "ci_low": lo,
-            "ci_high": hi,
-            "df": group_df,
-            "n": n_by,
-            "method": "taylor-logit" if stat == "prop" else "taylor",
-        }
-        if stat == "prop":
-            part["level"] = lv
-        frames.append(_frame(part))
+        se = np.sqrt(np.clip(design._var_by(g.rows, scores, gcode, g.n_groups), 0, None))
+        method = "taylor-logit" if stat == "prop" else "taylor"
+        frames.append(_by_part(g, var, stat, lv, est, se, group_df, method, conf_level))
+    return _by_finish(frames, stat, g.levels)
+
+
+@dataclass(frozen=True)
+class _ByInputs:
+    gcode_all: np.ndarray  # group code of every row (-1: none)
+    labels: list
+    by_name: str
+    in_group: np.ndarray  # domain rows with a group
+    rows: np.ndarray  # ... and a value of var
+    gcode: np.ndarray  # group codes of rows
+    levels: list  # [None] for a mean or total; the levels for a proportion
+    values: list  # one value vector (over rows) per level
+    n_by: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+
+def _by_inputs(design: SurveyDesign, var: str, by: Any, stat: str, level: Any) -> _ByInputs:
+    """Group codes, rows and values shared by the Taylor and replicate ``svyby``."""
+    if stat not in ("mean", "total", "prop"):
+        raise DesignError(f"stat must be 'mean', 'total' or 'prop', not {stat!r}.")
+    gcode_all, labels, by_name = _group_codes(design, by)
+    if not labels:
+        raise DesignError(f"The grouping column(s) {by!r} have no non-missing values.")
+    in_group = design._domain & (gcode_all >= 0)
+    if stat == "prop":
+        col = _column(design, var)
+        levels, _ = _prop_levels(col, var, level)
+        rows = in_group & col.notna().to_numpy()
+        values = list(_indicators(col.to_numpy()[rows], levels).T)
+    else:
+        y, ok = _numeric_var(design, var)
+        rows = in_group & ok
+        values, levels = [y[rows]], [None]
+    gcode = gcode_all[rows]
+    n_by = np.bincount(gcode, minlength=len(labels))
+    return _ByInputs(gcode_all, labels, by_name, in_group, rows, gcode, levels, values, n_by)
+
+
+def _by_part(g: _ByInputs, var, stat, lv, est, se, df, method, conf_level) -> pd.DataFrame:
+    interval = _logit_interval if stat == "prop" else _t_interval
+    lo, hi = interval(est, se, df, conf_level)
+    part = {
+        "variable": var,
+        "group_var": g.by_name,
+        "group": g.labels,
+        "estimate": est,
+        "se": se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "df": df,
+        "n": g.n_by,
+        "method": method,
+    }
+    if stat == "prop":
+        part["level"] = lv
+    return _frame(part)
+
+
+def _by_finish(frames: list[pd.DataFrame], stat: str, levels: list) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out = out[out["n"] > 0].reset_index(drop=True)  # drop.empty.groups = TRUE
     if stat == "prop" and len(levels) > 1:

@@ -165,92 +165,36 @@ def _svytotal(design: ReplicateDesign, var: str, conf_level: float) -> pd.DataFr
 
 
 def _svyprop(design: ReplicateDesign, var: str, level: Any, conf_level: float) -> pd.DataFrame:
-    col = _d._column(design, var)
-    levels, _ = _d._prop_levels(col, var, level)
-    rows = design._domain & col.notna().to_numpy()
-    if not rows.any():
-        raise DesignError(f"The variable {var!r} has no non-missing values in this design.")
-    ind = _d._indicators(col.to_numpy()[rows], levels)
+    levels, rows, ind = _d._prop_inputs(design, var, level)
     w, rep = design._struct.w[rows], design._rep[rows]
     p = w @ ind / w.sum()
     reps = (rep.T @ ind) / rep.sum(axis=0)[:, None]
     se = np.sqrt(np.clip(design._var(reps, p), 0, None))
-    df = np.full(len(levels), design.df)
-    lo, hi = _d._logit_interval(p, se, df, conf_level)
-    return _d._frame(
-        {
-            "variable": var,
-            "group_var": None,
-            "group": None,
-            "level": levels,
-            "estimate": p,
-            "se": se,
-            "ci_low": lo,
-            "ci_high": hi,
-            "df": df,
-            "n": int(rows.sum()),
-            "method": f"{design._method}-logit",
-        }
-    )
+    method = f"{design._method}-logit"
+    return _d._prop_result(design, var, levels, p, se, int(rows.sum()), method, conf_level)
 
 
 def _svyby(
     design: ReplicateDesign, var: str, by: Any, stat: str, conf_level: float, level: Any
 ) -> pd.DataFrame:
-    if stat not in ("mean", "total", "prop"):
-        raise DesignError(f"stat must be 'mean', 'total' or 'prop', not {stat!r}.")
-    gcode_all, labels, by_name = _d._group_codes(design, by)
-    n_groups = len(labels)
-    if n_groups == 0:
-        raise DesignError(f"The grouping column(s) {by!r} have no non-missing values.")
-    in_group = design._domain & (gcode_all >= 0)
-    if stat == "prop":
-        col = _d._column(design, var)
-        levels, _ = _d._prop_levels(col, var, level)
-        rows = in_group & col.notna().to_numpy()
-        values = list(_d._indicators(col.to_numpy()[rows], levels).T)
-    else:
-        y, ok = _d._numeric_var(design, var)
-        rows = in_group & ok
-        values, levels = [y[rows]], [None]
-    gcode = gcode_all[rows]
-    w, rep = design._struct.w[rows], design._rep[rows]
+    g = _d._by_inputs(design, var, by, stat, level)
+    w, rep = design._struct.w[g.rows], design._rep[g.rows]
     groups = sparse.csr_matrix(
-        (np.ones(len(gcode)), (gcode, np.arange(len(gcode)))), shape=(n_groups, len(gcode))
+        (np.ones(len(g.gcode)), (g.gcode, np.arange(len(g.gcode)))),
+        shape=(g.n_groups, len(g.gcode)),
     )
-    n_by = np.bincount(gcode, minlength=n_groups)
     w_by, rep_by = groups @ w, groups @ rep
+    df = np.full(g.n_groups, design.df)
+    method = design._method + ("-logit" if stat == "prop" else "")
     frames = []
-    for lv, yv in zip(levels, values, strict=True):
+    for lv, yv in zip(g.levels, g.values, strict=True):
         est, reps = groups @ (w * yv), groups @ (rep * yv[:, None])
         if stat != "total":
             with np.errstate(invalid="ignore", divide="ignore"):
                 est, reps = est / w_by, reps / rep_by
         se = np.sqrt(np.clip(design._var(reps.T, est), 0, None))
-        df = np.full(n_groups, design.df)
-        interval = _d._logit_interval if stat == "prop" else _d._t_interval
-        lo, hi = interval(est, se, df, conf_level)
-        part = {
-            "variable": var,
-            "group_var": by_name,
-            "group": labels,
-            "estimate": est,
-            "se": se,
-            "ci_low": lo,
-            "ci_high": hi,
-            "df": df,
-            "n": n_by,
-            "method": design._method + ("-logit" if stat == "prop" else ""),
-        }
-        if stat == "prop":
-            part["level"] = lv
-        frames.append(_d._frame(part))
-    out = pd.concat(frames, ignore_index=True)
-    out = out[out["n"] > 0].reset_index(drop=True)
-    if stat == "prop" and len(levels) > 1:
-        out = out.sort_values(["group", "level"], kind="stable", key=_d._sort_key)
-        out = out.reset_index(drop=True)
-    return out
+        frames.append(_d._by_part(g, var, stat, lv, est, se, df, method, conf_level))
+    return _d._by_finish(frames, stat, g.levels)
 
 
 def _glm_vcov(
