@@ -37,6 +37,10 @@ CALIBRATIONS = {
     "linear_numeric": lambda d: calibrate(
         d, {"stype": META["pop_stype"], "api99": META["api99_total"]}
     ),
+    # R: rake(calibrate(dclus1, ~api99, c(N, total)), list(~stype, ~sch_wide), ...)
+    "chained": lambda d: rake(
+        calibrate(d, {"api99": META["api99_total"]}, population_size=6194), MARGINS
+    ),
 }
 
 

@@ -104,7 +104,11 @@ cal <- list(
                              bounds = c(0.85, 1.6), epsilon = 1e-13, maxit = 200),
   linear_numeric = calibrate(dclus1, ~stype + api99,
                              c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018,
-                               api99 = api99_total))
+                               api99 = api99_total)),
+  # two calibrations in a row: GREG on api99, then raking on stype and sch_wide
+  chained = rake(calibrate(dclus1, ~api99, c(`(Intercept)` = 6194, api99 = api99_total)),
+                 list(~stype, ~sch_wide), list(pop_stype, pop_schwide),
+                 control = list(maxit = 1000, epsilon = 1e-13))
 )
 calibrated <- lapply(cal, function(des) c(run(des), list(weights = I(unname(weights(des))))))
 # the same weights treated as fixed (svydesign on the calibrated weights)
