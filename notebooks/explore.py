@@ -37,13 +37,13 @@ results["estimates"].head(20)
 
 # %% [markdown]
 # ## Your own model
-# Build the design object (weights, strata, clusters, raking) with the pipeline's own function,
-# so your numbers equal the report's, and hand it to any estimator.
+# The design object (weights, strata, clusters) the pipeline uses, handed to any estimator:
+# your numbers and the report's come from the same design.
 
 # %%
 from pipelines import analysis
 from pipelines.stats import svyglm
 
 data = analysis.prepare(latest, cfg, cb)
-design = analysis.build_design(data, cfg)
+design = analysis.design_for(data, cfg)  # the same design the pipeline's estimates use
 svyglm(design, "confidence ~ participated + age + C(gender) + C(education)")

@@ -24,6 +24,7 @@ ENCODINGS = ("utf-8-sig", "cp1252")
 MAX_FILE_MB = 100  # larger exports are refused before reading (env DAMPAK_MAX_FILE_MB overrides)
 DELIMITERS = ",;\t|"
 META = ["wave", "source_file", "source_row", "respondent_key", "key_source"]
+TEXT = multiselect.TEXT_SUFFIX
 
 
 def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
@@ -276,9 +277,11 @@ def _join_two_row_header(cols) -> list[str]:
 
 
 def read_xlsx(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
+    from pipelines.xlsform import excel_file
+
     try:
-        xl = pd.ExcelFile(path, engine="openpyxl")
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+        xl = excel_file(path)  # .xlsx, or legacy .xls
+    except Exception:  # noqa: BLE001 - openpyxl/xlrd raise many kinds for a damaged file
         with open(path, "rb") as fh:
             head = fh.read(4096)
         if head and b"\x00" not in head and not head.startswith(b"PK"):
@@ -459,8 +462,9 @@ def prepare_export(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
     """Before header matching: take the submission id out (it goes to the restricted log only,
     never into the data or the key), translate XLSForm choice codes to labels, and rename
-    one-column-per-option multi-select headers. Returns the frame, the ids (source_file,
-    source_row, source_id), the option columns and the number of codes translated."""
+    one-column-per-option multi-select headers and "Other (please specify)" text columns.
+    Returns the frame, the ids (source_file, source_row, source_id), the option and other-text
+    columns and the number of codes translated."""
     id_col = next((h for h in df.columns if header_key(h) in SOURCE_ID_KEYS), None)
     ids = df[["source_file", "source_row"]].copy()
     ids["source_id"] = df[id_col].astype(str) if id_col is not None else ""
@@ -471,9 +475,11 @@ def prepare_export(
         from pipelines.xlsform import read_xlsform
 
         form = read_xlsform(cfg.base_dir / spec.xlsform)
+    df, texts = multiselect.split_other_text(df, cb, cfg.columns)
     df, options = multiselect.split_option_columns(
         df, cb, cfg.columns, form.option_labels if form else None
     )
+    options += multiselect.add_other_ticks(df, cb, texts) + texts
     if form is not None:
         df, translated = form.translate(df)
     return df, ids, options, translated
@@ -494,18 +500,39 @@ def as_text(col: pd.Series) -> pd.Series:
     return col.astype(str).where(col.notna(), "")
 
 
-def respondent_keys(df: pd.DataFrame, secret: bytes) -> tuple[pd.Series, pd.Series]:
-    """A keyed pseudonym per row from NIK, else phone, else email; a row with none gets none."""
+_KEY_CLEANERS = {
+    "nik": lambda s: _digits(s),
+    "phone": lambda s: _phone(s),
+    "email": lambda s: _lower(s),
+}
+
+
+def link_columns(cb: Codebook) -> list[tuple[str, str]]:
+    """(column, kind) of the answers that link respondents across waves, in the codebook's
+    `roles.link` order (default: every NIK, then phone, then e-mail question)."""
+    usable = {v.name: v.personal for v in cb.personal if v.personal in _KEY_CLEANERS}
+    if cb.roles.link:
+        return [(c, usable[c]) for c in cb.roles.link if c in usable]
+    order = list(_KEY_CLEANERS)
+    return sorted(usable.items(), key=lambda kv: order.index(kv[1]))
+
+
+def respondent_keys(
+    df: pd.DataFrame, secret: bytes, link: list[tuple[str, str]] | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """A keyed pseudonym per row from the first linking answer it has (NIK, phone, e-mail by
+    default); a row with none gets none. ``source`` names the kind used."""
+    link = link if link is not None else [(k, k) for k in _KEY_CLEANERS]
     key = pd.Series(np.nan, index=df.index, dtype=object)
     source = pd.Series("none", index=df.index, dtype=object)
-    for col, clean in (("nik", _digits), ("phone", _phone), ("email", _lower)):
+    for col, kind in link:
         if col not in df:
             continue
-        vals = clean(df[col])
+        vals = _KEY_CLEANERS[kind](df[col])
         use = key.isna() & vals.notna()
         if use.any():
-            key[use] = privacy.pseudonymise(vals[use], secret, prefix=col[0].upper())
-            source[use] = col
+            key[use] = privacy.pseudonymise(vals[use], secret, prefix=kind[0].upper())
+            source[use] = kind
     return key, source
 
 
@@ -576,7 +603,8 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
                 "columns_dropped_unknown": len(mapping.unmatched),
                 "dropped_headers": "; ".join(mapping.unmatched),
                 "blank_rows_dropped": blank_rows,
-                "option_columns": len(options),
+                "option_columns": len([o for o in options if not o.endswith(TEXT)]),
+                "other_text_columns": len([o for o in options if o.endswith(TEXT)]),
                 "xlsform_codes_translated": translated,
             }
         )
@@ -588,13 +616,16 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
     text = df.columns.drop("source_row")
     df[text] = df[text].apply(as_text)
     df["source_row"] = df["source_row"].astype("int64")
-    key, source = respondent_keys(df, secret)
-    names = df.get("full_name", None)
+    key, source = respondent_keys(df, secret, link_columns(cb))
+    name_cols = [v.name for v in cb.personal if v.personal == "name" and v.name in df]
+    names = df[name_cols[0]] if name_cols else None
     fingerprints = privacy.name_fingerprints(names, secret) if names is not None else set()
     masked = {}
-    for v in cb.by_type("text"):
-        df[v.name], counts = privacy.mask_text(df[v.name], names=names)
-        masked.update({f"{v.name}:{k}": n for k, n in counts.items()})
+    other_texts = [multiselect.other_text_column(v) for v in cb.variables]
+    free = [v.name for v in cb.by_type("text")] + [c for c in other_texts if c and c in df]
+    for col in free:  # every free text is masked here, before anything is written
+        df[col], counts = privacy.mask_text(df[col], names=names)
+        masked.update({f"{col}:{k}": n for k, n in counts.items()})
     personal = [v.name for v in cb.personal]
     out = df.drop(columns=[c for c in personal if c in df])
     out.insert(0, "key_source", source.values)
