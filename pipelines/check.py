@@ -132,11 +132,10 @@ def check_survey(config_path: str | Path) -> CheckResult:
             got = ingest.ingest_wave(cfg, cb, wave, secret)
             data, log = clean.clean_wave(got.data, cfg, cb, wave)
             if cfg.design.weights.method == "file":  # a weights file's keys checked now
-                from pipelines import weights
+                from pipelines import weightfile
 
-                res.lines.append(
-                    weights.from_file(data, cfg.design.weights, cfg.base_dir)[1]["note"]
-                )
+                w = weightfile.from_file(data, cfg.design.weights, cfg.base_dir)
+                res.lines.append(w[1]["note"])
         except DampakError as e:
             res.problems.append(e)
             continue

@@ -86,6 +86,8 @@ class Weights(_Model):
     unmatched: Literal["error", "mean"] = "error"
     trim_ratio: Annotated[float, Field(gt=1)] | None = 5.0
     margins: dict[str, dict[str, float]] = {}
+    # raked weights: SEs from the raking residuals (as R's rake() design), or weights as fixed
+    variance: Literal["calibrated", "fixed"] = "calibrated"
 
     @model_validator(mode="after")
     def _complete(self):
@@ -110,9 +112,43 @@ class Weights(_Model):
 
 class Design(_Model):
     strata: str | None = "kecamatan"
-    cluster: str | None = "site"
-    fpc: str | None = None
+    # one sampling-unit column, or one per stage (e.g. [site, respondent_key]); the first is the
+    # library (site) the reports break down by
+    cluster: str | list[str] | None = "site"
+    # population number of units per stratum (or sampling fractions), one column per stage
+    fpc: str | list[str] | None = None
     weights: Weights = Weights(method="none")
+
+    @model_validator(mode="after")
+    def _stages(self):
+        ids = self.stage_ids
+        fpcs = [] if self.fpc is None else [self.fpc] if isinstance(self.fpc, str) else self.fpc
+        if isinstance(self.cluster, list) and not ids:
+            raise ValueError("design.cluster is an empty list; give a column name or leave it out")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"design.cluster names a column twice: {ids}")
+        if isinstance(self.fpc, list) and len(fpcs) != len(ids):
+            raise ValueError(
+                f"design.fpc lists {len(fpcs)} columns but design.cluster {len(ids)} stages; "
+                "give one fpc per stage"
+            )
+        if len(ids) > 1 and isinstance(self.fpc, str):
+            raise ValueError(
+                f"design.cluster has {len(ids)} stages, so design.fpc must be a list with one "
+                "column per stage (or left out)"
+            )
+        return self
+
+    @property
+    def stage_ids(self) -> list[str]:
+        """Sampling-unit columns, one per stage (empty: respondents are the units)."""
+        c = self.cluster
+        return [] if c is None else [c] if isinstance(c, str) else list(c)
+
+    @property
+    def site(self) -> str | None:
+        """The first-stage sampling unit (the library), or None."""
+        return (self.stage_ids or [None])[0]
 
 
 class Analysis(_Model):

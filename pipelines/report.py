@@ -698,7 +698,7 @@ def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     lang, k = lab.lang, cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
     all_rows = pick(est, analysis="inclusion", wave=last)
-    all_rows = publishable(all_rows[all_rows["group_var"] != cfg.design.cluster], k)
+    all_rows = publishable(all_rows[all_rows["group_var"] != cfg.design.site], k)
     if all_rows.empty:
         return None
     blocks: list = [t("inclusion.intro", lang)]

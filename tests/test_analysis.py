@@ -132,6 +132,81 @@ def test_end_to_end_simulate_ingest_clean_analyse(tmp_path):
     assert did.loc["skills", "ci_low"] - 0.1 <= att <= did.loc["skills", "ci_high"] + 0.1
 
 
+def _with_weights_spec(cfg, **update):
+    spec = cfg.design.weights.model_copy(update=update)
+    return cfg.model_copy(update={"design": cfg.design.model_copy(update={"weights": spec})})
+
+
+def test_design_for_carries_the_raking_into_the_variance():
+    """When the config rakes, the pipeline's design has R's raked-design SEs (those of
+    stats.calibrate.rake, pinned to R) for the margins spread over the libraries; kelurahan,
+    nested in the libraries, is raked but left out of the variance; variance: fixed keeps the
+    weights as fixed."""
+    from pipelines.stats import SurveyDesign, svyby, svymean
+    from pipelines.stats.calibrate import declare_raked, rake
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+    cfg = _with_weights_spec(cfg, trim_ratio=None)  # trimming would move weights off the margins
+    spread = {k: v for k, v in cfg.design.weights.margins.items() if k != "kelurahan"}
+    only_spread = _with_weights_spec(cfg, margins=spread)
+    d = analysis.prepare(waves["2026"], only_spread, cb)
+    des = analysis.design_for(d, only_spread)
+    assert des.calibrated
+    direct = rake(
+        SurveyDesign(d.astype({k: str for k in spread}), strata="kecamatan", cluster="site"),
+        spread,
+    )
+    for var in ("confidence", "log_income"):
+        a, b = svymean(des, var), svymean(direct, var)
+        assert a["estimate"][0] == pytest.approx(b["estimate"][0], rel=1e-6)
+        assert a["se"][0] == pytest.approx(b["se"][0], rel=1e-4)
+    a, b = svyby(des, "confidence", "gender"), svyby(direct, "confidence", "gender")
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-4)
+
+    full = analysis.prepare(waves["2026"], cfg, cb)
+    assert analysis._spread_margins(full, ["kelurahan", "gender", "age_band"], ["site"]) == [
+        "gender",
+        "age_band",
+    ]
+    with_kel = analysis.design_for(full, cfg)
+    by_hand = declare_raked(
+        SurveyDesign(
+            full, weights="weight", strata="kecamatan", cluster="site", lonely_psu="adjust"
+        ),
+        ["gender", "age_band"],
+    )
+    assert svymean(with_kel, "confidence")["se"][0] == pytest.approx(
+        svymean(by_hand, "confidence")["se"][0], rel=1e-12
+    )
+
+    fixed_cfg = _with_weights_spec(cfg, variance="fixed")
+    fixed = analysis.design_for(analysis.prepare(waves["2026"], fixed_cfg, cb), fixed_cfg)
+    assert not fixed.calibrated
+    assert svymean(fixed, "confidence")["se"][0] > svymean(des, "confidence")["se"][0]
+
+
+def test_design_for_takes_a_unit_and_fpc_per_stage():
+    """design.cluster / design.fpc as lists give the pipeline a two-stage design."""
+    from pipelines.stats import svymean
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+    two = cfg.design.model_copy(
+        update={"cluster": ["site", "respondent_key"], "fpc": ["n_sites", "n_members"]}
+    )
+    cfg2 = cfg.model_copy(update={"design": two})
+    d = analysis.prepare(waves["2026"], cfg2, cb)
+    d["n_sites"] = d.groupby("kecamatan")["site"].transform("nunique") * 2
+    d["n_members"] = d.groupby("site")["respondent_key"].transform("nunique") * 10
+    des = analysis.design_for(d, cfg2)
+    assert des.stage_ids == ("site", "respondent_key") and des.calibrated
+    first = analysis.design_for(
+        d, cfg.model_copy(update={"design": cfg.design.model_copy(update={"fpc": "n_sites"})})
+    )
+    assert svymean(des, "confidence")["se"][0] > svymean(first, "confidence")["se"][0]
+
+
 def _without(waves, panel, columns):
     drop = lambda d: d.drop(columns=[c for c in columns if c in d])  # noqa: E731
     return {w: drop(d) for w, d in waves.items()}, drop(panel)

@@ -1,4 +1,4 @@
-"""Tests for pipelines.weights; raking is compared with R survey 4.x (no R needed)."""
+"""Tests for pipelines.stats.weights; raking is compared with R survey 4.x (no R needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import DampakError
-from pipelines.weights import WeightingError, rake, trim, weight_summary
+from pipelines.stats.weights import WeightingError, rake, trim, weight_summary
 
 REF_DIR = Path(__file__).parent / "reference"
 
@@ -138,7 +138,7 @@ def test_weight_summary():
 
 
 def test_weight_summary_matches_design(data):
-    from pipelines.design import SurveyDesign
+    from pipelines.stats.design import SurveyDesign
 
     design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
     s = weight_summary(data["w"])
@@ -174,7 +174,7 @@ def folder(tmp_path):
 
 
 def test_weights_per_group_with_decimal_commas_and_unused_rows_reported(folder):
-    from pipelines.weights import from_file
+    from pipelines.weightfile import from_file
 
     w, info = from_file(_people("Laing", "aro iv korong", "Laing "), _spec(), folder)
     assert w.tolist() == [0.38, 1.25, 0.38]  # "0,38": decimal comma; case/spaces ignored
@@ -184,7 +184,7 @@ def test_weights_per_group_with_decimal_commas_and_unused_rows_reported(folder):
 
 
 def test_unmatched_keys_stop_the_run_naming_file_rows_and_the_fix(folder):
-    from pipelines.weights import from_file
+    from pipelines.weightfile import from_file
 
     df = _people("Laing", "Tanah Garam", "Tanah Garam")
     with pytest.raises(WeightingError) as e:
@@ -212,7 +212,7 @@ def test_unmatched_keys_stop_the_run_naming_file_rows_and_the_fix(folder):
     ],
 )
 def test_a_broken_weights_file_is_named_with_row_and_column(folder, text, where):
-    from pipelines.weights import from_file
+    from pipelines.weightfile import from_file
 
     (folder / "w.csv").write_text(text)
     with pytest.raises(WeightingError) as e:
@@ -222,7 +222,7 @@ def test_a_broken_weights_file_is_named_with_row_and_column(folder, text, where)
 
 
 def test_weights_per_respondent_id_and_file_key(folder):
-    from pipelines.weights import from_file
+    from pipelines.weightfile import from_file
 
     (folder / "w.csv").write_text("id_responden,weight\n007,2.5\n8,1.5\n9,1\n")
     df = pd.DataFrame({"respondent_id": ["7", "008", "9"]})
