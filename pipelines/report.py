@@ -16,7 +16,17 @@ import pandas as pd
 from pipelines import charts, render, steps, suppress
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.i18n import fmt_ci, fmt_int, fmt_number, fmt_percent, fmt_rupiah, t
+from pipelines.i18n import (
+    fmt_ci,
+    fmt_date,
+    fmt_int,
+    fmt_number,
+    fmt_p,
+    fmt_percent,
+    fmt_rupiah,
+    fmt_rupiah_band,
+    t,
+)
 from pipelines.paths import Layout
 from pipelines.render import Callout, Document, Section, Table
 
@@ -49,7 +59,7 @@ class Labels:
                 self.lang,
             )
         if var == "income_band":
-            return code.replace("jt", " jt" if self.lang == "id" else "m").replace("-", "–")
+            return fmt_rupiah_band(code, self.lang)
         if var == "programme" and code == "none":
             return t("group.non_participants", self.lang)
         names = [v for v in self.cb.variables if v.name == var and v.levels]
@@ -57,6 +67,18 @@ class Labels:
             level = names[0].levels[code]
             return level.en if self.lang == "en" else level.id
         return code
+
+    def scale_range(self, *names: str) -> tuple[float, float] | None:
+        """The lowest and highest possible score of these scales (their items' answer codes),
+        so charts show the scale's real range; None when no scale has labelled items."""
+        points = []
+        for name in names:
+            scale = self.cb.scales.get(name)
+            for item in scale.items if scale else []:
+                v = self.cb.var(item)
+                if v.labels and v.labels in self.cb.label_sets:
+                    points += [float(k) for k in self.cb.label_sets[v.labels].labels]
+        return (min(points), max(points)) if points else None
 
     def site(self, site_id: str) -> str:
         return next((s.name for s in self.cfg.sites if s.id == site_id), site_id)
@@ -194,7 +216,7 @@ def _gap_sentence(r, lab: Labels) -> str:
         est=fmt_number(r.estimate, lab.lang, 2),
         lo=fmt_number(r.ci_low, lab.lang, 2),
         hi=fmt_number(r.ci_high, lab.lang, 2),
-        p=fmt_number(r.p_adj, lab.lang, 3),
+        p=fmt_p(r.p_adj, lab.lang),
     )
 
 
@@ -374,6 +396,7 @@ def change(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
             t("change.chart_title", lang),
             decimals=2,
             threshold=k,
+            value_range=lab.scale_range(*SCALES_SHOWN),
         ),
     ]
     did = publishable(pick(est, analysis="did"), k)
@@ -387,7 +410,7 @@ def change(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
                     fmt_ci(a, b, lang, 2)
                     for a, b in zip(did["ci_low"], did["ci_high"], strict=True)
                 ],
-                "p": [fmt_number(p, lang, 3) for p in did["p"]],
+                "p": [fmt_p(p, lang) for p in did["p"]],
                 t("stat.n", lang): [fmt_int(n, lang) for n in did["n"]],
             }
         )
@@ -576,11 +599,6 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         methods(cfg, lab),
     ]
     sections = [s for s in sections if s is not None]
-    if cfg.survey.synthetic:
-        sections[0] = Section(
-            sections[0].heading,
-            [Callout(t("city.synthetic_banner", lang), "warning"), *sections[0].blocks],
-        )
     other = [x for x in cfg.report.languages if x != lang]
     links = [(t("report.language_switch", lang), f"city.{other[0]}.html")] if other else []
     links.append((t("site.back", lang), "index.html"))
@@ -590,8 +608,14 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         lang=lang,
         sections=sections,
         links=links,
-        footer=t("city.footer", lang, survey=cfg.survey.id, date=dt.date.today().isoformat()),
+        footer=t("city.footer", lang, survey=cfg.survey.id, date=fmt_date(dt.date.today(), lang)),
+        notice=synthetic_notice(cfg, lang),
     )
+
+
+def synthetic_notice(cfg: SurveyConfig, lang: str) -> str:
+    """The notice every page of a report made from synthetic data carries ("" for real data)."""
+    return t("city.synthetic_banner", lang) if cfg.survey.synthetic else ""
 
 
 # --- the site report ---------------------------------------------------------------------------
@@ -667,6 +691,7 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     scales_rows.append(
                         {
                             "label": f"{lab.outcome(o)} – {who}",
+                            "who": who,
                             "estimate": r.estimate,
                             "ci_low": r.ci_low,
                             "ci_high": r.ci_high,
@@ -685,6 +710,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     t("site.chart_title", lang, site=name),
                     ref=None,
                     threshold=k,
+                    value_range=lab.scale_range(*SCALES_SHOWN),
+                    style_col="who",
                 )
             )
         blocks.append(Callout(t("summary.association", lang), "info"))
@@ -697,7 +724,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
         lang=lang,
         sections=[Section(t("group.site", lang) + ": " + name, blocks)],
         links=links,
-        footer=t("city.footer", lang, survey=cfg.survey.id, date=dt.date.today().isoformat()),
+        footer=t("city.footer", lang, survey=cfg.survey.id, date=fmt_date(dt.date.today(), lang)),
+        notice=synthetic_notice(cfg, lang),
     )
 
 
@@ -754,7 +782,9 @@ def write_index(cfg: SurveyConfig, out: Layout) -> Path:
                     (f"{s.name} ({lg.upper()}, {fmt.upper()})", f"sites/{s.id}.{lg}.{fmt}")
                 )
     entries.append((t("index.manifest", lang), "manifest.json"))
-    html = render.render_index(cfg.survey.title(lang), lang, entries)
+    html = render.render_index(
+        cfg.survey.title(lang), lang, entries, notice=synthetic_notice(cfg, lang)
+    )
     path = out.reports / "index.html"
     path.write_text(html, encoding="utf-8")
     return path
