@@ -53,7 +53,7 @@ SMALL_PT = 12.5  # the smallest text in any figure: 12.4 px at 358 px wide
 LINE_IN = FONT_PT * 1.25 / 72
 MARK_IN = 0.30  # height of one row's bar or dot
 GAP_IN = 0.14  # space between rows
-LABEL_CHARS = 44  # wrap width of row labels at FONT_PT across the figure
+LABEL_CHARS = 42  # wrap width of row labels at FONT_PT across the figure
 # Okabe & Ito (2008) colour-blind-safe colours with at least 3:1 contrast on white (WCAG 1.4.11);
 # their orange, sky blue and yellow (2.3:1 and less) are left out
 OKABE_ITO = (
