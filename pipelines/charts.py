@@ -339,8 +339,11 @@ def _cut_note(cut: bool, lo: float, hi: float, lang: str, percent: bool) -> str:
     )
 
 
-def _caption(given: str, auto: str) -> str:
-    return given or auto
+def _figure(
+    drawn: tuple[bytes, str, tuple[str, ...]], title: str, alt: str, caption: str
+) -> Figure:
+    png, svg, ticks = drawn
+    return Figure(png=png, alt=alt, caption=caption, svg=svg, title=title, ticks=ticks)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,7 +474,7 @@ def likert_diverging(
             handlelength=1.2,
             columnspacing=1.0,
         )
-        png, svg, ticks = _render(fig, (ax, "x"))
+        drawn = _render(fig, (ax, "x"))
 
     parts = []
     for item in items:
@@ -505,9 +508,7 @@ def likert_diverging(
             )
     alt = _join_alt(t("chart.alt_likert_intro", lang, title=title, n=len(items)), parts, lang)
     auto = t("chart.caption_likert", lang)
-    return Figure(
-        png=png, alt=alt, caption=_caption(caption, auto), svg=svg, title=title, ticks=ticks
-    )
+    return _figure(drawn, title, alt, caption or auto)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,7 +682,7 @@ def forest(
                 for j, g in enumerate(groups)
             ]
             fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.03, 0.01), ncol=1)
-        png, svg, ticks = _render(fig, (ax, "x"))
+        drawn = _render(fig, (ax, "x"))
     parts = _interval_parts(
         data, label_col, est_col, lo_col, hi_col, supp, lang, percent, decimals, threshold
     )
@@ -695,14 +696,7 @@ def forest(
         auto += " " + t("chart.caption_ref", lang, ref=_val(ref, lang, percent, decimals))
     if ref is None:
         auto += _cut_note(cut, x0, x1, lang, percent)
-    return Figure(
-        png=png,
-        alt=_join_alt(intro, parts, lang),
-        caption=_caption(caption, auto),
-        svg=svg,
-        title=title,
-        ticks=ticks,
-    )
+    return _figure(drawn, title, _join_alt(intro, parts, lang), caption or auto)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -800,7 +794,7 @@ def trend(
         ax.set_axisbelow(True)
         if group_col:
             fig.legend(loc="outside lower left", ncol=1)
-        png, svg, ticks = _render(fig, (ax, "y"))
+        drawn = _render(fig, (ax, "y"))
 
     parts = []
     for group in groups:
@@ -840,14 +834,7 @@ def trend(
         )
     intro = t("chart.alt_trend_intro", lang, title=title)
     auto = t("chart.caption_trend", lang) + _cut_note(cut, y0, y1, lang, percent)
-    return Figure(
-        png=png,
-        alt=_join_alt(intro, parts, lang),
-        caption=_caption(caption, auto),
-        svg=svg,
-        title=title,
-        ticks=ticks,
-    )
+    return _figure(drawn, title, _join_alt(intro, parts, lang), caption or auto)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -944,17 +931,10 @@ def bars(
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
-        png, svg, ticks = _render(fig, (ax, "x"))
+        drawn = _render(fig, (ax, "x"))
     parts = _interval_parts(
         data, label_col, est_col, lo_col, hi_col, supp, lang, percent, decimals, threshold
     )
     intro = t("chart.alt_bars_intro", lang, title=title, n=len(data))
     auto = t("chart.caption_bars" if lo_col and hi_col else "chart.caption_bars_plain", lang)
-    return Figure(
-        png=png,
-        alt=_join_alt(intro, parts, lang),
-        caption=_caption(caption, auto),
-        svg=svg,
-        title=title,
-        ticks=ticks,
-    )
+    return _figure(drawn, title, _join_alt(intro, parts, lang), caption or auto)
