@@ -69,16 +69,10 @@ class Labels:
         return code
 
     def scale_range(self, *names: str) -> tuple[float, float] | None:
-        """The lowest and highest possible score of these scales (their items' answer codes),
-        so charts show the scale's real range; None when no scale has labelled items."""
-        points = []
-        for name in names:
-            scale = self.cb.scales.get(name)
-            for item in scale.items if scale else []:
-                v = self.cb.var(item)
-                if v.labels and v.labels in self.cb.label_sets:
-                    points += [float(k) for k in self.cb.label_sets[v.labels].labels]
-        return (min(points), max(points)) if points else None
+        """The lowest and highest possible score of these scales, so charts show the scale's
+        real range; None when none of them is a scale of the codebook."""
+        ranges = [self.cb.scale_range(n) for n in names if n in self.cb.scales]
+        return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
 
     def site(self, site_id: str) -> str:
         return next((s.name for s in self.cfg.sites if s.id == site_id), site_id)
