@@ -346,10 +346,10 @@ FONT = "DejaVu"
 BODY_PT = 10
 LINE_MM = 5.0
 MARGIN_MM = 18.0
-PDF_FIGURE_SCALE = 0.8  # 13 pt chart text prints at about 10.4 pt, the body's size
+PDF_FIGURE_SCALE = 0.7  # 13 pt chart text prints at about 9 pt, between table and body text
 # a last page less full than this is laid out again with smaller charts, kept if a page goes
 MIN_LAST_PAGE_FILL = 0.25
-TIGHTER_FIGURE_SCALES = (0.7, 0.6, 0.5)
+TIGHTER_FIGURE_SCALES = (0.6, 0.5)
 _CALLOUT_COLOURS = {
     "warning": ((255, 244, 224), (143, 74, 0)),
     "info": ((232, 241, 251), (11, 83, 148)),
@@ -772,11 +772,11 @@ def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
 def _opening_height(pdf: Any, blocks: list[dict[str, Any]]) -> float:
     """What must stay on a heading's page: its first block, and the next one too when the
     first is a short lead-in paragraph (a heading and one sentence alone at a page's foot say
-    nothing), at most 60% of a page."""
+    nothing); at most what a fresh page holds under the heading."""
     height = _block_height(pdf, blocks[0] if blocks else None)
     if len(blocks) > 1 and blocks[0]["kind"] == "p" and height <= 3 * LINE_MM:
         height += 2 + _block_height(pdf, blocks[1])
-    return min(height, pdf.eph * 0.6)
+    return min(height, pdf.eph - 12)
 
 
 def _block_height(pdf: Any, block: dict[str, Any] | None) -> float:

@@ -480,3 +480,21 @@ def test_pdf_avoids_a_nearly_empty_last_page(figure):
         assert chosen.page_no() == first.page_no() - (1 if fits else 0)
         seen += fits
     assert seen  # some layout had a nearly empty last page, and it was avoided
+
+
+def test_report_css_colours_meet_wcag_aa():
+    """Text colours in the stylesheet against their backgrounds: >= 4.5:1 (the "Caution"
+    label was 4.2:1), checked on the stylesheet itself so a colour edit cannot slip through."""
+    css = (render.TEMPLATES_DIR / "report.css").read_text()
+    var = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{3,6})", css))
+    pairs = [
+        (var["warning-bd"], var["warning-bg"]),  # "Perhatian" label
+        (var["info-bd"], var["info-bg"]),
+        (var["success-bd"], var["success-bg"]),
+        (re.search(r"\.notice \{[^}]*?color: (#[0-9a-fA-F]{6})", css).group(1), var["warning-bg"]),
+        (var["muted"], "#ffffff"),
+        (var["accent"], "#ffffff"),
+    ]
+    for fg, bg in pairs:
+        fg = "#" + "".join(c * 2 for c in fg[1:]) if len(fg) == 4 else fg
+        assert charts.contrast_ratio(fg, bg) >= 4.5, (fg, bg)
