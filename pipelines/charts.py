@@ -118,6 +118,7 @@ def _to_png(fig: MplFigure) -> bytes:
         origin="upper",
         dpi=DPI,
         metadata={"Software": None},
+        pil_kwargs={"compress_level": 3},  # 6 (the default) took a fifth of a chart's time
     )
     return buf.getvalue()
 
@@ -314,10 +315,23 @@ def _row_label(ax: Axes, y: float, text: str, **kw: Any) -> None:
         color="#1b1b1b",
         linespacing=1.15,
         clip_on=False,
-        # white behind the words, so reference and grid lines never run through them
-        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
         **kw,
     )
+
+
+def _band_lines(ax: Axes, mark_y: Sequence[float], ref: float | None) -> None:
+    """Grid lines at the value ticks and the reference line, drawn only beside the marks, so
+    they never run through the row labels (one artist each: cheap to draw)."""
+    half = MARK_IN / 2 + 0.06
+    lows = [y - half for y in mark_y]
+    highs = [y + half for y in mark_y]
+    lo, hi = sorted(ax.get_xlim())
+    ticks = [x for x in ax.xaxis.get_major_locator()() if lo <= x <= hi]
+    if ticks:
+        xs = [x for x in ticks for _ in mark_y]
+        ax.vlines(xs, lows * len(ticks), highs * len(ticks), color="#e5e5e5", lw=0.6, zorder=0.5)
+    if ref is not None:
+        ax.vlines([ref] * len(mark_y), lows, highs, color="#555555", linestyles="--", lw=1.1)
 
 
 def _axis_bottom_in(xlabel: str, legend_rows: int = 0) -> float:
@@ -459,8 +473,14 @@ def likert_diverging(
                         )
                 left += width
         ax.set_xlim(-limit, limit)
-        ax.axvline(0, color="#333333", linewidth=0.8)
         _value_axis(ax.xaxis, lang, "%", absolute=True)
+        ax.vlines(
+            [0] * len(mark_y),
+            [y - MARK_IN / 2 - 0.06 for y in mark_y],
+            [y + MARK_IN / 2 + 0.06 for y in mark_y],
+            color="#333333",
+            linewidth=0.8,
+        )
         ax.set_xlabel(xlabel)
         handles = [
             Patch(facecolor=c, edgecolor=EDGE, linewidth=0.6, label=labels[lv])
@@ -629,8 +649,8 @@ def forest(
     with mpl.rc_context(_RC):
         fig, ax = _rows_figure(total, _axis_bottom_in(xlabel, legend_rows))
         ax.set_xlim(x0, x1)
-        if ref is not None:
-            ax.axvline(ref * scale, color="#555555", linestyle="--", linewidth=1.1)
+        _value_axis(ax.xaxis, lang, "%" if percent else "")
+        _band_lines(ax, mark_y, None if ref is None else ref * scale)
         for i, row in data.iterrows():
             _row_label(ax, label_top[i], texts[i])
             y = mark_y[i]
@@ -664,10 +684,7 @@ def forest(
                 )
             else:
                 ax.plot(est, y, marker, color=colour, markersize=8)
-        _value_axis(ax.xaxis, lang, "%" if percent else "")
         ax.set_xlabel(xlabel)
-        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-        ax.set_axisbelow(True)
         if style_col:
             handles = [
                 Line2D(
@@ -899,6 +916,8 @@ def bars(
     with mpl.rc_context(_RC):
         fig, ax = _rows_figure(total, _axis_bottom_in(xlabel))
         ax.set_xlim(x0, x1)
+        _value_axis(ax.xaxis, lang, "%" if percent else "")
+        _band_lines(ax, mark_y, None)
         for i, row in data.iterrows():
             _row_label(ax, label_top[i], texts[i])
             y = mark_y[i]
@@ -927,10 +946,7 @@ def bars(
                     elinewidth=1.4,
                     capsize=4,
                 )
-        _value_axis(ax.xaxis, lang, "%" if percent else "")
         ax.set_xlabel(xlabel)
-        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-        ax.set_axisbelow(True)
         drawn = _render(fig, (ax, "x"))
     parts = _interval_parts(
         data, label_col, est_col, lo_col, hi_col, supp, lang, percent, decimals, threshold

@@ -681,7 +681,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
         scales_rows = []
         for o in SCALES_SHOWN:
             if o in mine.index and o in city.index:
-                for who, r in ((name, mine.loc[o]), (t("site.city", lang), city.loc[o])):
+                here, town = t("site.this_site", lang), t("site.city", lang)
+                for who, r in ((here, mine.loc[o]), (town, city.loc[o])):
                     scales_rows.append(
                         {
                             "label": f"{lab.outcome(o)} – {who}",
