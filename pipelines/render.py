@@ -4,8 +4,14 @@ Build a :class:`Document` of :class:`Section` s whose blocks are plain-text para
 bullet lists (``list[str]``), :class:`Figure`, :class:`Table` and :class:`Callout`; then call
 :func:`write_html` / :func:`write_pdf`. All text is treated as plain text: HTML output escapes it
 (autoescape on) and the PDF never interprets markup, so nothing in survey answers can inject
-code or formatting. The HTML has no scripts, no external resources (images are ``data:`` URIs,
-CSS is inline) and a Content-Security-Policy that forbids both.
+code or formatting. The HTML has no scripts, no external resources (charts are inline SVG
+checked for scripts and outside links, other images ``data:`` URIs, CSS is inline) and a
+Content-Security-Policy that forbids both.
+
+Phone first: tables become one card per row ("column: value") on narrow screens instead of
+hiding columns in a scroll box; a document's ``notice`` (e.g. synthetic data) heads every HTML
+page and every PDF page. The PDF prints no web links, keeps each heading on the page of what it
+introduces, and lays out again with smaller charts when that saves a nearly empty last page.
 """
 
 from __future__ import annotations
