@@ -67,7 +67,7 @@ MEASURE = """() => {
     texts: texts,
     scrollBoxes: boxes,
     figures: document.querySelectorAll('figure svg').length,
-    notice: (document.querySelector('.notice') || {}).textContent || '',
+    notice: (document.querySelector('aside.notice') || {}).textContent || '',
   };
 }"""
 

@@ -414,7 +414,7 @@ def test_notice_is_on_every_html_page_and_every_pdf_page(figure):
     doc = make_doc(figure, rows=160)
     doc = Document(**{**doc.__dict__, "notice": NOTICE})
     html = parse(render_html(doc))
-    notes = [a for t, a in html.tags if t == "div" and a.get("class") == "notice"]
+    notes = [a for t, a in html.tags if t == "aside" and a.get("class") == "notice"]
     assert notes and NOTICE in "".join(html.text)
     index = parse(render.render_index("Indeks", "id", [("Kota", "city.id.html")], notice=NOTICE))
     assert NOTICE in "".join(index.text)
