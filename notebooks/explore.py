@@ -37,12 +37,13 @@ results["estimates"].head(20)
 
 # %% [markdown]
 # ## Your own model
-# Build a design object (weights, strata, clusters) and hand it to any estimator.
+# The design object (weights, strata, clusters) the pipeline uses, handed to any estimator:
+# your numbers and the report's come from the same design.
 
 # %%
 from pipelines import analysis
-from pipelines.design import SurveyDesign, svyglm
+from pipelines.design import svyglm
 
 data = analysis.prepare(latest, cfg, cb)
-design = SurveyDesign(data, weights="weight", strata="kecamatan", cluster="site")
+design = analysis.design_for(data, cfg)  # the same design the pipeline's estimates use
 svyglm(design, "confidence ~ participated + age + C(gender) + C(education)")

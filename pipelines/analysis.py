@@ -26,6 +26,7 @@ from pipelines.plan import Plan, build_plan
 __all__ = [
     "ESTIMATE_COLUMNS",
     "analyse",
+    "design_for",
     "likert_distribution",
     "make_weights",
     "prepare",
@@ -78,7 +79,8 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
             w = np.where(bad, np.nanmean(np.where(bad, np.nan, w)), w)
             info["note"] = f"{int(bad.sum())} missing/non-positive weights set to the mean"
         return w, info
-    margins = {k: dict(v) for k, v in spec.margins.items() if k in df}
+    margins = {k: dict(v) for k, v in spec.margins.items() if k in df and df[k].notna().any()}
+    info["margins_used"] = ",".join(margins)
     complete = np.ones(n, dtype=bool)
     for var in margins:
         complete &= df[var].notna().to_numpy()
@@ -316,6 +318,20 @@ def prepare(df: pd.DataFrame, cfg: SurveyConfig, cb: Codebook) -> pd.DataFrame:
     return d
 
 
+def design_for(d: pd.DataFrame, cfg: SurveyConfig) -> SurveyDesign:
+    """The survey design of a prepared wave (``weight`` column, the config's strata, clusters
+    and fpc): the one the pipeline's estimates use, for a researcher's own models too."""
+    strata, cluster = cfg.design.strata, cfg.design.cluster
+    return SurveyDesign(
+        d,
+        weights="weight",
+        strata=strata if strata in d else None,
+        cluster=cluster if cluster in d else None,
+        fpc=cfg.design.fpc,
+        lonely_psu="adjust",
+    )
+
+
 def _columns(waves: dict[str, pd.DataFrame]) -> set[str]:
     """Columns with at least one answer in some wave (an empty column is a question not asked)."""
     return {c for d in waves.values() for c in d.columns if d[c].notna().any()}
@@ -344,7 +360,7 @@ def _prepare_wave(
             x = models.as_float(d[o.source])
             d[o.column] = np.log(np.where(x > 0, x, np.nan))
     ex = plan.exposure
-    if ex.took_part_derived:
+    if ex.took_part_derived and all(c in d for c in ex.options.values()):
         ticks = np.column_stack([models.as_float(d[c]) for c in ex.options.values()])
         answered = np.isfinite(ticks).any(axis=1)
         d[ex.took_part] = np.where(answered, (np.nan_to_num(ticks) == 1).any(axis=1), np.nan)
@@ -355,6 +371,51 @@ def _prepare_wave(
         group[(took.isna() | (took.eq(1) & prog.isna())).to_numpy()] = None
         d["programme_group"] = group
     return d, int((~ok).sum())
+
+
+def reader_effects(part: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Participation effects on the scale a reader uses (analysis ``effect``): points on a
+    scale's own range, percentage points for yes/no (the average marginal effect), percent
+    difference for money (100 x (exp(b) - 1), interval transformed the same way), and the odds
+    ratio of a higher answer for a single Likert item."""
+    if part.empty:
+        return part
+    rows = []
+    for o in plan.outcomes:
+        src = {"pp": "participation_ame", "or": "ordinal"}.get(o.unit, "participation")
+        hit = part[(part["analysis"] == src) & (part["outcome"] == o.column)]
+        if hit.empty:
+            continue
+        r = hit.iloc[0].to_dict() | {"analysis": "effect", "outcome": o.name}
+        if o.unit == "pp":
+            for c in ("estimate", "se", "ci_low", "ci_high"):
+                r[c] = 100 * r[c]
+            r["method"] = "percentage points: " + r["method"]
+        elif o.unit == "or":
+            r |= {
+                "estimate": np.exp(r["estimate"]),
+                "se": np.exp(r["estimate"]) * r["se"],
+                "ci_low": np.exp(r["ci_low"]),
+                "ci_high": np.exp(r["ci_high"]),
+                "method": "odds ratio of a higher answer, exp(b), interval transformed: "
+                + r["method"],
+            }
+        elif o.unit == "percent":
+            b, se = r["estimate"], r["se"]
+            r |= {
+                "estimate": 100 * np.expm1(b),
+                "se": 100 * np.exp(b) * se,
+                "ci_low": 100 * np.expm1(r["ci_low"]),
+                "ci_high": 100 * np.expm1(r["ci_high"]),
+                "method": "percent difference 100 x (exp(b) - 1) of a model of log "
+                f"{o.source}, interval transformed: " + r["method"],
+            }
+        else:
+            lo, hi = o.range or (None, None)
+            where = f" on the {lo:g}-{hi:g} scale" if o.range else ""
+            r["method"] = f"difference in points{where}: " + r["method"]
+        rows.append(r)
+    return pd.DataFrame(rows)
 
 
 def _endogenous(cb: Codebook, plan: Plan) -> dict[str, set[str]]:
@@ -385,13 +446,13 @@ def _wave_estimates(design, d, plan: Plan, cfg, cb, max_model_rows, seed, family
     parts = [descriptives(design, plan), site_descriptives(d, plan)]
     if took is None:
         return parts, pd.DataFrame()
-    parts.append(models.participation_effects(design, cols("participation"), covs, took, fams))
+    part = models.participation_effects(design, cols("participation"), covs, took, fams)
+    parts += [part, reader_effects(part, plan)]
     if cols("ordinal"):
-        parts.append(
-            models.ordinal_effects(
-                design, cols("ordinal"), covs, took, max_rows=max_model_rows, seed=seed
-            )
+        ordinal = models.ordinal_effects(
+            design, cols("ordinal"), covs, took, max_rows=max_model_rows, seed=seed
         )
+        parts += [ordinal, reader_effects(ordinal, plan)]
     if cols("mixed"):
         parts.append(
             models.mixed_effects(
@@ -450,7 +511,8 @@ def analyse(
 
     Returns ``estimates`` (columns :data:`ESTIMATE_COLUMNS`), ``reliability``, ``weights``,
     ``likert``, ``representativeness``, ``balance``, ``attrition``, ``plan`` (every planned
-    analysis, run or skipped with its reason) and ``outcomes`` (kind, range, labels).
+    analysis, run or skipped with its reason), ``outcomes`` (kind, range, labels) and
+    ``roles`` (which column is the exposure, a covariate, a breakdown, ...).
     """
     plan = build_plan(cb, cfg, _columns(waves))
     est, rel, wtab, lik, rep, bal = [], [], [], [], [], []
@@ -460,14 +522,7 @@ def analyse(
         w, info = make_weights(d, cfg)
         d["weight"] = w
         prepared[wave] = d
-        design = SurveyDesign(
-            d,
-            weights="weight",
-            strata=plan.strata,
-            cluster=plan.cluster,
-            fpc=cfg.design.fpc,
-            lonely_psu="adjust",
-        )
+        design = design_for(d, cfg)
         from pipelines.weights import weight_summary
 
         wtab.append(
@@ -540,6 +595,7 @@ def analyse(
         "attrition": attrition,
         "plan": plan.table(),
         "outcomes": plan.outcome_table(),
+        "roles": plan.roles_table(),
     }
 
 

@@ -143,6 +143,7 @@ class Derived(_Model):
     how: Literal["years_before_reference", "bands", "log"]
     cuts: Literal["age_bands", "income_bands"] | None = None
     money: bool = False
+    label: Text | None = None
 
 
 class Roles(_Model):

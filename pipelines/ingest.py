@@ -494,18 +494,39 @@ def as_text(col: pd.Series) -> pd.Series:
     return col.astype(str).where(col.notna(), "")
 
 
-def respondent_keys(df: pd.DataFrame, secret: bytes) -> tuple[pd.Series, pd.Series]:
-    """A keyed pseudonym per row from NIK, else phone, else email; a row with none gets none."""
+_KEY_CLEANERS = {
+    "nik": lambda s: _digits(s),
+    "phone": lambda s: _phone(s),
+    "email": lambda s: _lower(s),
+}
+
+
+def link_columns(cb: Codebook) -> list[tuple[str, str]]:
+    """(column, kind) of the answers that link respondents across waves, in the codebook's
+    `roles.link` order (default: every NIK, then phone, then e-mail question)."""
+    usable = {v.name: v.personal for v in cb.personal if v.personal in _KEY_CLEANERS}
+    if cb.roles.link:
+        return [(c, usable[c]) for c in cb.roles.link if c in usable]
+    order = list(_KEY_CLEANERS)
+    return sorted(usable.items(), key=lambda kv: order.index(kv[1]))
+
+
+def respondent_keys(
+    df: pd.DataFrame, secret: bytes, link: list[tuple[str, str]] | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """A keyed pseudonym per row from the first linking answer it has (NIK, phone, e-mail by
+    default); a row with none gets none. ``source`` names the kind used."""
+    link = link if link is not None else [(k, k) for k in _KEY_CLEANERS]
     key = pd.Series(np.nan, index=df.index, dtype=object)
     source = pd.Series("none", index=df.index, dtype=object)
-    for col, clean in (("nik", _digits), ("phone", _phone), ("email", _lower)):
+    for col, kind in link:
         if col not in df:
             continue
-        vals = clean(df[col])
+        vals = _KEY_CLEANERS[kind](df[col])
         use = key.isna() & vals.notna()
         if use.any():
-            key[use] = privacy.pseudonymise(vals[use], secret, prefix=col[0].upper())
-            source[use] = col
+            key[use] = privacy.pseudonymise(vals[use], secret, prefix=kind[0].upper())
+            source[use] = kind
     return key, source
 
 
@@ -588,8 +609,9 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
     text = df.columns.drop("source_row")
     df[text] = df[text].apply(as_text)
     df["source_row"] = df["source_row"].astype("int64")
-    key, source = respondent_keys(df, secret)
-    names = df.get("full_name", None)
+    key, source = respondent_keys(df, secret, link_columns(cb))
+    name_cols = [v.name for v in cb.personal if v.personal == "name" and v.name in df]
+    names = df[name_cols[0]] if name_cols else None
     fingerprints = privacy.name_fingerprints(names, secret) if names is not None else set()
     masked = {}
     for v in cb.by_type("text"):

@@ -36,6 +36,7 @@ from pipelines.design import SurveyDesign, fit_glm
 __all__ = [
     "NOTE_OBSERVATIONAL",
     "Fit",
+    "average_marginal_effect",
     "design_matrix",
     "dose_response",
     "mixed_effects",
@@ -159,6 +160,7 @@ class Fit:
     n: int
     family: str
     se_kind: str  # "design" or "robust"
+    rows: np.ndarray | None = None  # positions of the rows fitted
 
     def index(self, term: str) -> int:
         return self.names.index(term)
@@ -233,7 +235,43 @@ def svy_fit(
         df = design.degf_of(use)
         kind = "design"
     vcov = a_inv @ meat @ a_inv
-    return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind)
+    return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind, kept)
+
+
+def average_marginal_effect(
+    design: SurveyDesign,
+    fit: Fit,
+    y: np.ndarray,
+    x: np.ndarray,
+    term: str,
+    independent_parts: bool = False,
+) -> tuple[float, float]:
+    """Average marginal effect of a 0/1 ``term`` in a logistic :func:`svy_fit`: the weighted
+    mean over the fitted rows of P(y=1 | term=1, x) - P(y=1 | term=0, x) (a difference in
+    proportions; x100 for percentage points), with a design-based SE by linearisation of both
+    the coefficients and the averaging (influence values summed per PSU, as svy_fit does).
+    ``independent_parts`` adds the two variances instead, ignoring their covariance, as R's
+    ``svycontrast(svypredmeans(...))`` does (the test pins both parts to R with it)."""
+    k = fit.rows
+    xk, yk = x[k], np.asarray(y, dtype=np.float64)[k]
+    w = design.row_weights[k]
+    w = w / w.mean()
+    j = fit.index(term)
+    x1, x0 = xk.copy(), xk.copy()
+    x1[:, j], x0[:, j] = 1.0, 0.0
+    p1, p0, mu = (1 / (1 + np.exp(-(m @ fit.beta))) for m in (x1, x0, xk))
+    total = w.sum()
+    d = p1 - p0
+    ame = float(np.dot(w, d) / total)
+    grad = (x1.T @ (w * p1 * (1 - p1)) - x0.T @ (w * p0 * (1 - p0))) / total
+    a_inv = np.linalg.inv((xk * (w * mu * (1 - mu))[:, None]).T @ xk)
+    averaging = w * (d - ame) / total
+    model = (xk * (w * (yk - mu))[:, None]) @ (a_inv @ grad)
+    if independent_parts:
+        var = design.score_vcov(k, averaging[:, None])[0, 0] + grad @ fit.vcov @ grad
+    else:
+        var = design.score_vcov(k, (averaging + model)[:, None])[0, 0]
+    return ame, float(np.sqrt(max(var, 0.0)))
 
 
 def method_text(fit: Fit, what: str | None = None) -> str:
@@ -320,6 +358,22 @@ def participation_effects(
         xx, nn = drop_constant(x, names, use, keep=[treatment])
         fit = svy_fit(design, y, xx, nn, outcome_family(outcome, families), rows=use)
         rows += fit_rows(fit, [treatment], "participation", outcome, method_text(fit))
+        if fit.family == "binomial":
+            est, se = average_marginal_effect(design, fit, y, xx, treatment)
+            lo, hi, p = t_stats(est, se, fit.df)
+            rows.append(
+                rows[-1]
+                | {
+                    "analysis": "participation_ame",
+                    "estimate": est,
+                    "se": se,
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                    "p": float(p),
+                    "method": "average marginal effect of the logistic model (difference in "
+                    f"proportions; delta-method Taylor SE, t on {fit.df} df)",
+                }
+            )
     return frame(rows)
 
 

@@ -143,6 +143,22 @@ class Plan:
         t = self.table()
         return t[~t["runs"]].reset_index(drop=True)
 
+    def roles_table(self) -> pd.DataFrame:
+        """Which column plays which role in this survey's analysis (one row each)."""
+        ex = self.exposure
+        rows = [
+            ("took_part", ex.took_part),
+            ("programme", ex.programme),
+            ("programme_kind", ex.programme_kind),
+            ("dose", ex.dose),
+            ("strata", self.strata),
+            ("cluster", self.cluster),
+            *(("covariate", c) for c in self.covariates),
+            *(("breakdown", b) for b in self.breakdowns),
+            *(("option", o) for o in ex.options),
+        ]
+        return pd.DataFrame([(r, c) for r, c in rows if c is not None], columns=["role", "column"])
+
     def outcome_table(self) -> pd.DataFrame:
         """The outcomes with their kind, range and labels (reports read this, not the codebook)."""
         return pd.DataFrame(

@@ -25,60 +25,110 @@ from pipelines.i18n import (
     fmt_percent,
     fmt_rupiah,
     fmt_rupiah_band,
+    has_key,
     t,
 )
 from pipelines.paths import Layout
 from pipelines.render import Callout, Document, Section, Table
 
-SCALES_SHOWN = ("skills", "confidence", "social")
-BREAKDOWNS = ("gender", "age_band", "disability", "income_band")
 STATS = ["estimate", "se", "ci_low", "ci_high"]
+MAX_LIKERT_ITEMS = 12
 
 
 # --- labels -------------------------------------------------------------------------------------
 
 
 class Labels:
-    """Translate outcome, group and site codes into the report's language."""
+    """Translate outcome, group and site codes into the report's language. Outcome names,
+    kinds and ranges come from the results' ``outcomes`` table (the analysis plan)."""
 
-    def __init__(self, cfg: SurveyConfig, cb: Codebook, lang: str):
+    def __init__(self, cfg: SurveyConfig, cb: Codebook, lang: str, outcomes=None):
         self.cfg, self.cb, self.lang = cfg, cb, lang
+        o = outcomes if outcomes is not None else pd.DataFrame(columns=["outcome", "column"])
+        self.outcomes = o
+        self._by_name = {r["outcome"]: r for r in o.to_dict("records")}
+        self._by_name |= {r["column"]: r for r in o.to_dict("records")}
+
+    def info(self, name: str) -> dict | None:
+        return self._by_name.get(name)
 
     def outcome(self, name: str) -> str:
+        r = self.info(name)
+        if r is not None:
+            return r["label_en"] if self.lang == "en" else r["label_id"]
         if name in self.cb.scales:
             return self.cb.scales[name].label(self.lang)
-        return t(f"outcome.{name}", self.lang)
+        return self.variable(name)
+
+    def variable(self, name: str) -> str:
+        """A question's short name: a report term if there is one, else the codebook's."""
+        for key in (f"group.{name}", f"outcome.{name}"):
+            if has_key(key, self.lang):
+                return t(key, self.lang)
+        if self.cb.has(name):
+            v = self.cb.var(name)
+            return (v.label or v.question)(self.lang)
+        derived = self.cb.roles.derived.get(name)
+        if derived is not None and derived.label is not None:
+            return derived.label(self.lang)
+        return name
+
+    def range_text(self, name: str) -> str:
+        """The scale's real range, e.g. "1–4" (empty when the outcome has none)."""
+        r = self.info(name)
+        if r is None or pd.isna(r.get("range_low")) or r["kind"] not in ("scale", "likert"):
+            return ""
+        return f"{fmt_number(r['range_low'], self.lang, 0)}–{fmt_number(r['range_high'], self.lang, 0)}"
 
     def group(self, var: str, code) -> str:
         code = str(code)
         if var == "site":
             return self.site(code)
-        if var == "disability":
-            return t(
-                "group.with_disability" if code in ("1", "1.0") else "group.without_disability",
-                self.lang,
-            )
         if var == "income_band":
             return fmt_rupiah_band(code, self.lang)
         if var == "programme" and code == "none":
             return t("group.non_participants", self.lang)
-        names = [v for v in self.cb.variables if v.name == var and v.levels]
-        if names and code in names[0].levels:
-            level = names[0].levels[code]
-            return level.en if self.lang == "en" else level.id
+        if self.cb.has(var):
+            v = self.cb.var(var)
+            if v.type == "yesno" and code in ("0", "1", "0.0", "1.0"):
+                key = "stat.yes" if code.startswith("1") else "stat.no"
+                return f"{self.variable(var)}: {t(key, self.lang)}"
+            levels = v.levels or v.options
+            if code in levels:
+                return levels[code].en if self.lang == "en" else levels[code].id
         return code
 
     def scale_range(self, *names: str) -> tuple[float, float] | None:
-        """The lowest and highest possible score of these scales, so charts show the scale's
-        real range; None when none of them is a scale of the codebook."""
-        ranges = [self.cb.scale_range(n) for n in names if n in self.cb.scales]
-        return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+        """The lowest and highest possible value of these outcomes (the plan's ranges), so
+        charts show the scale's real range; None when none of them has a range."""
+        ranges = []
+        for name in names:
+            r = self.info(name)
+            if r is not None and pd.notna(r.get("range_low")) and pd.notna(r.get("range_high")):
+                ranges.append((float(r["range_low"]), float(r["range_high"])))
+        return (min(a for a, _ in ranges), max(b for _, b in ranges)) if ranges else None
 
     def site(self, site_id: str) -> str:
         return next((s.name for s in self.cfg.sites if s.id == site_id), site_id)
 
     def wave(self, wave_id: str) -> str:
         return next((w.label(self.lang) for w in self.cfg.waves if w.id == wave_id), wave_id)
+
+
+def outcomes_of(res: dict) -> pd.DataFrame:
+    """The plan's outcomes table (empty for results written before the plan existed)."""
+    o = res.get("outcomes")
+    return o if o is not None else pd.DataFrame(columns=["outcome", "column", "kind", "unit"])
+
+
+def _kind(lab: Labels, name: str) -> str:
+    r = lab.info(name)
+    return r["kind"] if r is not None else ""
+
+
+def _unit(lab: Labels, name: str) -> str:
+    r = lab.info(name)
+    return r["unit"] if r is not None else "points"
 
 
 # --- selecting and suppressing results ---------------------------------------------------------
@@ -110,26 +160,117 @@ def _sig(row) -> bool:
 # --- the city report ---------------------------------------------------------------------------
 
 
+def _signed(x: float, lang: str, decimals: int) -> str:
+    text = fmt_number(x, lang, decimals)
+    return text if text.startswith("−") or x == 0 else "+" + text
+
+
+def effect_text(lab: Labels, outcome: str, r, decimals: int | None = None) -> dict:
+    """An effect's numbers in the outcome's reader unit: points on its range, percentage
+    points or percent (the estimate and interval of an ``effect`` row)."""
+    unit = _unit(lab, outcome)
+    lang = lab.lang
+    dec = decimals if decimals is not None else (2 if unit == "points" else 1)
+    unit_text = {
+        "points": t("unit.points", lang, range=lab.range_text(outcome))
+        if lab.range_text(outcome)
+        else t("unit.points_plain", lang),
+        "pp": t("unit.pp", lang),
+        "percent": t("unit.percent", lang),
+    }.get(unit, "")
+    return {
+        "outcome": lab.outcome(outcome),
+        "est": fmt_number(abs(r.estimate), lang, dec),
+        "lo": _signed(r.ci_low, lang, dec),
+        "hi": _signed(r.ci_high, lang, dec),
+        "unit": unit_text,
+        "n": fmt_int(r.n, lang),
+    }
+
+
+def effect_sentence(lab: Labels, outcome: str, r) -> str:
+    """One finding: clearly higher, clearly lower, or not clear with the interval said."""
+    if _unit(lab, outcome) == "or":
+        lang = lab.lang
+        f = {
+            "outcome": lab.outcome(outcome),
+            "est": fmt_number(r.estimate, lang, 2),
+            "ci": fmt_ci(r.ci_low, r.ci_high, lang, 2),
+            "n": fmt_int(r.n, lang),
+        }
+        key = "summary.or_up" if r.estimate > 1 else "summary.or_down"
+        return t(key if _sig(r) else "summary.or_unclear", lang, **f)
+    f = effect_text(lab, outcome, r)
+    if _sig(r) and r.estimate > 0:
+        return t("summary.effect_up", lab.lang, **f)
+    if _sig(r) and r.estimate < 0:
+        return t("summary.effect_down", lab.lang, **f)
+    return t("summary.effect_unclear", lab.lang, **f)
+
+
+def level_sentence(lab: Labels, outcome: str, r) -> str:
+    """A descriptive finding (when the survey has no comparison group)."""
+    lang = lab.lang
+    if r.term == "proportion":
+        return t(
+            "summary.level_prop",
+            lang,
+            outcome=lab.outcome(outcome),
+            pct=fmt_percent(r.estimate, lang),
+            ci=fmt_ci(r.ci_low, r.ci_high, lang, percent=True),
+            n=fmt_int(r.n, lang),
+        )
+    rng = lab.range_text(outcome)
+    return t(
+        "summary.level_mean_range" if rng else "summary.level_mean",
+        lang,
+        outcome=lab.outcome(outcome),
+        est=fmt_number(r.estimate, lang, 2),
+        ci=fmt_ci(r.ci_low, r.ci_high, lang, 2),
+        range=rng,
+        n=fmt_int(r.n, lang),
+    )
+
+
+def summary_findings(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
+    """One sentence per analysed outcome of the latest wave, in plan order: the participation
+    effect on the reader's scale where the survey compares participants, else its level."""
+    k, last = cfg.report.suppression_threshold, cfg.waves[-1].id
+    est = res["estimates"]
+    out = []
+    for o in lab.outcomes.itertuples():
+        r = _one(publishable(pick(est, analysis="effect", outcome=o.outcome, wave=last), k))
+        if r is not None and not r["suppressed"]:
+            out.append(effect_sentence(lab, o.outcome, r))
+            continue
+        r = _one(
+            publishable(
+                pick(est, analysis="descriptive", outcome=o.column, wave=last, group_var=None), k
+            )
+        )
+        if r is not None and not r["suppressed"]:
+            out.append(level_sentence(lab, o.outcome, r))
+    return out
+
+
 def executive_summary(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) -> Section:
     lang, k = lab.lang, cfg.report.suppression_threshold
     est = res["estimates"]
     last = cfg.waves[-1].id
     n_total = sum(q["rows_out"] for w, q in quality.items() if w != "attrition")
-    bullets = [
-        t(
-            "summary.intro",
-            lang,
-            n=fmt_int(n_total, lang),
-            sites=len(cfg.sites),
-            waves=len(cfg.waves),
-        )
-    ]
-    part = _one(
-        publishable(
-            pick(est, analysis="descriptive", outcome="participated", wave=last, group_var=None), k
-        )
+    intro = t(
+        "summary.intro_one" if len(cfg.waves) == 1 else "summary.intro",
+        lang,
+        n=fmt_int(n_total, lang),
+        sites=len(cfg.sites),
+        waves=len(cfg.waves),
     )
-    if part is not None and not part["suppressed"]:
+    bullets = []
+    took = _took_part(res)
+    part = _one(
+        publishable(pick(est, analysis="descriptive", outcome=took, wave=last, group_var=None), k)
+    )
+    if took and part is not None and not part["suppressed"]:
         bullets.append(
             t(
                 "summary.participation",
@@ -141,72 +282,80 @@ def executive_summary(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) 
                 n=fmt_int(part.n, lang),
             )
         )
-    for outcome in SCALES_SHOWN:
-        r = _one(publishable(pick(est, analysis="participation", outcome=outcome, wave=last), k))
-        if r is None or r["suppressed"]:
-            continue
-        key = "summary.scale_up" if _sig(r) and r.estimate > 0 else "summary.scale_none"
-        bullets.append(
-            t(
-                key,
-                lang,
-                outcome=lab.outcome(outcome).lower(),
-                est=fmt_number(r.estimate, lang, 2),
-                lo=fmt_number(r.ci_low, lang, 2),
-                hi=fmt_number(r.ci_high, lang, 2),
-                n=fmt_int(r.n, lang),
-            )
-        )
-    r = _one(publishable(pick(est, analysis="participation", outcome="business", wave=last), k))
-    if r is not None and not r["suppressed"]:
-        key = "summary.odds_up" if _sig(r) and r.estimate > 0 else "summary.odds_none"
-        bullets.append(
-            t(
-                key,
-                lang,
-                outcome_lower=lab.outcome("business").lower(),
-                est=fmt_number(np.exp(r.estimate), lang, 2),
-                lo=fmt_number(np.exp(r.ci_low), lang, 2),
-                hi=fmt_number(np.exp(r.ci_high), lang, 2),
-                n=fmt_int(r.n, lang),
-            )
-        )
-    r = _one(publishable(pick(est, analysis="did", outcome="skills"), k))
-    if r is not None and not r["suppressed"] and _sig(r):
-        bullets.append(
-            t(
-                "summary.did",
-                lang,
-                outcome=lab.outcome("skills").lower(),
-                est=fmt_number(r.estimate, lang, 2),
-                lo=fmt_number(r.ci_low, lang, 2),
-                hi=fmt_number(r.ci_high, lang, 2),
-                n=fmt_int(r.n, lang),
-            )
-        )
+    bullets += summary_findings(res, cfg, lab)
+    for r in publishable(pick(est, analysis="did"), k).itertuples():
+        if not r.suppressed and _sig(r._asdict()):
+            bullets.append(did_sentence(lab, r))
     gaps = flagged_gaps(est, last, k)
-    if gaps.empty:
-        bullets.append(t("summary.no_gap", lang))
-    for r in gaps.head(2).itertuples():
-        bullets.append(_gap_sentence(r, lab))
-    blocks = [bullets[0], bullets[1:6], Callout(t("summary.association", lang), "info")]
+    if took:
+        if gaps.empty:
+            bullets.append(t("summary.no_gap", lang))
+        for r in gaps.head(3).itertuples():
+            bullets.append(_gap_sentence(r, lab))
+    blocks: list = [intro, bullets]
+    if took:
+        blocks.append(Callout(t("summary.association", lang), "info"))
     return Section(t("section.executive_summary", lang), blocks)
+
+
+def roles(res: dict, role: str) -> list[str]:
+    """The columns that played ``role`` in the analysis (from the plan's roles table)."""
+    r = res.get("roles")
+    if r is None or r.empty:
+        return []
+    return list(r.loc[r["role"] == role, "column"])
+
+
+def _took_part(res: dict) -> str | None:
+    """The exposure column the plan used (None when the survey has no comparison group)."""
+    cols = roles(res, "took_part")
+    return cols[0] if cols else None
+
+
+def _reader(lab: Labels, outcome: str, x: float) -> float:
+    """A model-scale value on the reader's scale (did rows: pp for yes/no, % for money)."""
+    unit = _unit(lab, outcome)
+    if unit == "pp":
+        return 100 * x
+    if unit == "percent":
+        return 100 * np.expm1(x)
+    return x
+
+
+def did_sentence(lab: Labels, r) -> str:
+    name = _outcome_name(lab, r.outcome)
+    row = pd.Series(
+        {
+            "estimate": _reader(lab, name, r.estimate),
+            "ci_low": _reader(lab, name, r.ci_low),
+            "ci_high": _reader(lab, name, r.ci_high),
+            "n": r.n,
+        }
+    )
+    key = "summary.did" if r.estimate > 0 else "summary.did_down"
+    return t(key, lab.lang, **effect_text(lab, name, row))
+
+
+def _outcome_name(lab: Labels, column: str) -> str:
+    r = lab.info(column)
+    return r["outcome"] if r is not None else column
 
 
 def flagged_gaps(est: pd.DataFrame, wave: str, k: int) -> pd.DataFrame:
     """Groups flagged as gaining significantly less, largest gaps first, small groups left out."""
     gaps = pick(est, analysis="inclusion_gap", wave=wave)
-    gaps = gaps[gaps["flag"].fillna("").str.contains("less") & gaps["outcome"].isin(SCALES_SHOWN)]
+    gaps = gaps[gaps["flag"].fillna("").str.contains("less")]
     gaps = publishable(gaps, k)
     return gaps[~gaps["suppressed"]].sort_values("estimate")
 
 
 def _gap_sentence(r, lab: Labels) -> str:
+    name = _outcome_name(lab, r.outcome)
     return t(
         "summary.gap",
         lab.lang,
         group=lab.group(r.group_var, r.group),
-        outcome=lab.outcome(r.outcome).lower(),
+        outcome=lab.outcome(name).lower(),
         est=fmt_number(r.estimate, lab.lang, 2),
         lo=fmt_number(r.ci_low, lab.lang, 2),
         hi=fmt_number(r.ci_high, lab.lang, 2),
@@ -227,10 +376,12 @@ def who_was_surveyed(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     )
     last = cfg.waves[-1].id
     rep = res["representativeness"]
-    rep = rep[(rep["wave"] == last) & rep["variable"].isin(["gender", "age_band"])]
+    rep = rep[rep["wave"] == last]
+    small = rep.groupby("variable")["level"].transform("size") <= 8  # kelurahan lists are long
+    rep = rep[small]
     match = pd.DataFrame(
         {
-            t("who.variable", lang): [t(f"group.{v}", lang) for v in rep["variable"]],
+            t("who.variable", lang): [lab.variable(v) for v in rep["variable"]],
             t("who.level", lang): [
                 lab.group(v, lv) for v, lv in zip(rep["variable"], rep["level"], strict=True)
             ],
@@ -252,10 +403,32 @@ def who_was_surveyed(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     )
 
 
-def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
+def _scale_outcomes(lab: Labels, headline_only: bool = True) -> list[str]:
+    o = lab.outcomes
+    if o.empty:
+        return []
+    keep = o["kind"].eq("scale") & (o["headline"].astype(bool) if headline_only else True)
+    return list(o.loc[keep, "outcome"])
+
+
+def _money_outcomes(lab: Labels) -> list[tuple[str, str]]:
+    o = lab.outcomes
+    return (
+        []
+        if o.empty
+        else list(
+            o.loc[o["kind"].eq("money"), ["outcome", "column"]].itertuples(index=False, name=None)
+        )
+    )
+
+
+def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
+    took = _took_part(res)
+    if took is None:
+        return None
     lang, k = lab.lang, cfg.report.suppression_threshold
     est = res["estimates"]
-    rows = publishable(pick(est, analysis="descriptive", outcome="participated", group_var=None), k)
+    rows = publishable(pick(est, analysis="descriptive", outcome=took, group_var=None), k)
     rows = rows.assign(label=[lab.wave(w) for w in rows["wave"]])
     fig = charts.bars(
         rows,
@@ -268,98 +441,184 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
         percent=True,
         threshold=k,
     )
+    blocks: list = [t("participation.intro", lang), fig]
     last = cfg.waves[-1].id
     by = publishable(
         pick(est, analysis="descriptive", wave=last, group_var="programme", term="mean"), k
     )
-    income = by[by["outcome"] == "log_income"].set_index("group")["estimate"]
-    by = by[by["outcome"].isin(SCALES_SHOWN)]
-    wide = by.pivot(index="group", columns="outcome", values="estimate")
-    ns = by.groupby("group")["n"].max()
-    table = pd.DataFrame(
-        {t("group.programme", lang): [lab.group("programme", g) for g in wide.index]}
-    )
-    for o in SCALES_SHOWN:
-        if o in wide:
-            table[lab.outcome(o)] = [_num_or_supp(x, lang, k) for x in wide[o]]
-    table[t("outcome.income_typical", lang)] = [
-        t("stat.suppressed", lang, k=k)
-        if pd.isna(income.get(g))
-        else fmt_rupiah(np.exp(income.get(g)), lang)
-        for g in wide.index
-    ]
-    table[t("stat.n", lang)] = [fmt_int(ns[g], lang) for g in wide.index]
-    return Section(
-        t("section.participation", lang),
-        [
-            t("participation.intro", lang),
-            fig,
+    shown = _scale_outcomes(lab)
+    money = _money_outcomes(lab)
+    if not by.empty and (shown or money):
+        wide = by.pivot_table(index="group", columns="outcome", values="estimate", aggfunc="first")
+        ns = by.groupby("group")["n"].max()
+        table = pd.DataFrame(
+            {t("group.programme", lang): [lab.group("programme", g) for g in wide.index]}
+        )
+        for o in shown:
+            if o in wide:
+                head = f"{lab.outcome(o)} ({lab.range_text(o)})"
+                table[head] = [_num_or_supp(x, lang, k) for x in wide[o]]
+        for name, col in money:
+            if col in wide:
+                table[t("outcome.typical", lang, outcome=lab.outcome(name))] = [
+                    t("stat.suppressed", lang, k=k) if pd.isna(x) else fmt_rupiah(np.exp(x), lang)
+                    for x in wide[col]
+                ]
+        table[t("stat.n", lang)] = [fmt_int(ns[g], lang) for g in wide.index]
+        note = t("stat.suppressed_note", lang, k=k)
+        if money:
+            note = t("outcome.income_note", lang) + " " + note
+        blocks += [
             t("participation.by_programme_intro", lang),
-            Table(
-                table,
-                t("participation.by_programme_caption", lang, wave=lab.wave(last)),
-                t("outcome.income_note", lang) + " " + t("stat.suppressed_note", lang, k=k),
-            ),
-        ],
-    )
+            Table(table, t("participation.by_programme_caption", lang, wave=lab.wave(last)), note),
+        ]
+    return Section(t("section.participation", lang), blocks)
 
 
 def _num_or_supp(x, lang, k, decimals=2) -> str:
     return t("stat.suppressed", lang, k=k) if pd.isna(x) else fmt_number(x, lang, decimals)
 
 
-def outcomes_by_programme(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
+def _axis_label(lab: Labels, name: str, key: str) -> str:
+    unit = _unit(lab, name)
+    if unit == "percent":
+        return t(f"{key}_percent", lab.lang)
+    rng = lab.range_text(name)
+    return t(f"{key}_points", lab.lang, range=rng) if rng else t(f"{key}_plain", lab.lang)
+
+
+def _on_reader_scale(lab: Labels, name: str, rows: pd.DataFrame) -> pd.DataFrame | None:
+    """Model rows shown on the reader's scale: points as they are, money as percent; a
+    yes/no model's log odds are not shown in charts (the summary gives percentage points)."""
+    unit = _unit(lab, name)
+    if unit == "percent":
+        rows = rows.copy()
+        for c in ("estimate", "ci_low", "ci_high"):
+            rows[c] = 100 * np.expm1(rows[c])
+        return rows
+    return rows if unit == "points" else None
+
+
+MAX_EFFECT_CHARTS = 3  # charts per section; a table carries every outcome
+
+
+def _cell(lab: Labels, name: str, r) -> str:
+    """One effect in a table cell, on the reader's scale: "+0,45 (0,30 s.d. 0,60)"; a yes/no
+    model's coefficient as an odds ratio ("OR 1,4 (0,9–2,1)")."""
+    lang = lab.lang
+    if r.get("suppressed", False):
+        return t("stat.suppressed_short", lang)
+    unit = _unit(lab, name)
+    if unit == "pp":
+        est, lo, hi = np.exp([r["estimate"], r["ci_low"], r["ci_high"]])
+        return f"OR {fmt_number(est, lang, 2)} ({fmt_ci(lo, hi, lang, 2)})"
+    est, lo, hi = (_reader(lab, name, r[c]) for c in ("estimate", "ci_low", "ci_high"))
+    dec = 1 if unit == "percent" else 2
+    suffix = "%" if unit == "percent" else ""
+    return f"{_signed(est, lang, dec)}{suffix} ({fmt_ci(lo, hi, lang, dec)})"
+
+
+def effects_table(
+    rows: pd.DataFrame, lab: Labels, key: str, group_label, caption: str, note: str = ""
+) -> Table | None:
+    """Groups (rows) x outcomes (columns) of one analysis, every outcome it covers."""
+    if rows.empty:
+        return None
+    rows = rows.assign(_g=[group_label(r) for r in rows.itertuples()])
+    order = list(dict.fromkeys(rows["_g"]))
+    outcomes = [o for o in lab.outcomes.itertuples() if o.column in set(rows["outcome"])]
+    table = pd.DataFrame({key: order})
+    for o in outcomes:
+        sub = rows[rows["outcome"] == o.column].set_index("_g")
+        head = lab.outcome(o.outcome)
+        table[head] = [_cell(lab, o.outcome, sub.loc[g]) if g in sub.index else "–" for g in order]
+    return Table(table, caption, note)
+
+
+def _programme_label(lab: Labels):
+    return lambda r: lab.group("programme", str(r.term).split("[")[-1].rstrip("]"))
+
+
+def outcomes_by_programme(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     lang, k = lab.lang, cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
-    blocks: list = [t("programme.intro", lang)]
-    for outcome in SCALES_SHOWN:
-        rows = publishable(pick(est, analysis="programme", outcome=outcome, wave=last), k)
-        if rows.empty:
-            continue
-        rows = rows.assign(
-            label=[lab.group("programme", term.split("[")[-1].rstrip("]")) for term in rows["term"]]
-        )
-        blocks.append(
-            charts.forest(
-                rows,
-                "label",
-                "estimate",
-                "ci_low",
-                "ci_high",
-                lang,
-                t(
-                    "programme.chart_title",
+    all_rows = publishable(pick(est, analysis="programme", wave=last), k)
+    blocks: list = []
+    if not all_rows.empty:
+        blocks.append(t("programme.intro", lang))
+        if all_rows["note"].fillna("").str.contains("Multi-select", regex=False).any():
+            blocks.append(t("programme.multi_note", lang))
+        charted = 0
+        for o in lab.outcomes.itertuples():
+            rows = all_rows[all_rows["outcome"] == o.column]
+            rows = _on_reader_scale(lab, o.outcome, rows) if not rows.empty else None
+            if rows is None or charted >= MAX_EFFECT_CHARTS:
+                continue
+            charted += 1
+            rows = rows.assign(label=[_programme_label(lab)(r) for r in rows.itertuples()])
+            blocks.append(
+                charts.forest(
+                    rows,
+                    "label",
+                    "estimate",
+                    "ci_low",
+                    "ci_high",
                     lang,
-                    outcome=lab.outcome(outcome).lower(),
-                    wave=lab.wave(last),
-                ),
-                ref=0,
-                xlabel=t("programme.xlabel", lang),
-                threshold=k,
+                    t(
+                        "programme.chart_title",
+                        lang,
+                        outcome=lab.outcome(o.outcome).lower(),
+                        wave=lab.wave(last),
+                    ),
+                    ref=0,
+                    xlabel=_axis_label(lab, o.outcome, "programme.xlabel"),
+                    threshold=k,
+                )
             )
+        table = effects_table(
+            all_rows,
+            lab,
+            t("group.programme", lang),
+            _programme_label(lab),
+            t("programme.table_caption", lang, wave=lab.wave(last)),
+            t("programme.table_note", lang),
         )
-    lik = res["likert"]
-    lik = lik[(lik["wave"] == last) & lik["item"].str.match(r"^(skill|conf)_")].copy()
-    if not lik.empty:
-        lik["suppressed"] = lik["n_item"] < k
-        lik["item_label"] = [_item_label(lab, i) for i in lik["item"]]
-        labels = {
-            int(lv): (r.label_en if lang == "en" else r.label_id)
-            for lv, r in lik.drop_duplicates("level").set_index("level").iterrows()
-        }
-        blocks.append(
-            charts.likert_diverging(
-                lik,
-                "item_label",
-                "level",
-                "pct",
-                labels,
-                lang,
-                t("programme.likert_title", lang, wave=lab.wave(last)),
-                threshold=k,
-            )
-        )
+        if table is not None:
+            blocks.append(table)
+    likert = likert_block(res, cfg, lab)
+    if likert is not None:
+        blocks.append(likert)
+    if not blocks:
+        return None
     return Section(t("section.outcomes_by_programme", lang), blocks)
+
+
+def likert_block(res: dict, cfg: SurveyConfig, lab: Labels):
+    """Answers to the items of the plan's scales (latest wave), as diverging bars."""
+    lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
+    items = [i for s in _scale_outcomes(lab, False) for i in lab.cb.scales[s].items]
+    lik = res["likert"]
+    if lik.empty or not items:
+        return None
+    lik = lik[(lik["wave"] == last) & lik["item"].isin(items[:MAX_LIKERT_ITEMS])].copy()
+    if lik.empty:
+        return None
+    lik["suppressed"] = lik["n_item"] < k
+    lik["item_label"] = [_item_label(lab, i) for i in lik["item"]]
+    labels = {
+        int(lv): (r.label_en if lang == "en" else r.label_id)
+        for lv, r in lik.drop_duplicates("level").set_index("level").iterrows()
+    }
+    return charts.likert_diverging(
+        lik,
+        "item_label",
+        "level",
+        "pct",
+        labels,
+        lang,
+        t("programme.likert_title", lang, wave=lab.wave(last)),
+        threshold=k,
+    )
 
 
 def _item_label(lab: Labels, item: str) -> str:
@@ -372,37 +631,46 @@ def change(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     if len(cfg.waves) < 2:
         return Section(t("section.change_since_last_wave", lang), [t("change.none", lang)])
     est = res["estimates"]
+    shown = _scale_outcomes(lab)
     trend = publishable(pick(est, analysis="descriptive", group_var=None, term="mean"), k)
-    trend = trend[trend["outcome"].isin(SCALES_SHOWN)].assign(
+    trend = trend[trend["outcome"].isin(shown)].assign(
         x=lambda d: [lab.wave(w) for w in d["wave"]],
         group=lambda d: [lab.outcome(o) for o in d["outcome"]],
     )
-    blocks: list = [
-        t("change.intro", lang),
-        charts.trend(
-            trend,
-            "x",
-            "estimate",
-            "ci_low",
-            "ci_high",
-            "group",
-            lang,
-            t("change.chart_title", lang),
-            decimals=2,
-            threshold=k,
-            value_range=lab.scale_range(*SCALES_SHOWN),
-        ),
-    ]
+    blocks: list = [t("change.intro", lang)]
+    if not trend.empty:
+        blocks.append(
+            charts.trend(
+                trend,
+                "x",
+                "estimate",
+                "ci_low",
+                "ci_high",
+                "group",
+                lang,
+                t("change.chart_title", lang),
+                decimals=2,
+                threshold=k,
+                value_range=lab.scale_range(*shown),
+            )
+        )
     did = publishable(pick(est, analysis="did"), k)
-    did = did[did["outcome"].isin([*SCALES_SHOWN, "log_income"])]
     if not did.empty:
+        names = [_outcome_name(lab, o) for o in did["outcome"]]
+        vals = {
+            c: [_reader(lab, n, x) for n, x in zip(names, did[c], strict=True)]
+            for c in ("estimate", "ci_low", "ci_high")
+        }
         table = pd.DataFrame(
             {
-                t("site.measure", lang): [lab.outcome(o) for o in did["outcome"]],
-                t("stat.difference", lang): [_num_or_supp(x, lang, k) for x in did["estimate"]],
+                t("site.measure", lang): [lab.outcome(n) for n in names],
+                t("stat.difference", lang): [
+                    f"{_num_or_supp(x, lang, k)} {_unit_short(lab, n)}".strip()
+                    for n, x in zip(names, vals["estimate"], strict=True)
+                ],
                 t("stat.ci95", lang): [
                     fmt_ci(a, b, lang, 2)
-                    for a, b in zip(did["ci_low"], did["ci_high"], strict=True)
+                    for a, b in zip(vals["ci_low"], vals["ci_high"], strict=True)
                 ],
                 "p": [fmt_p(p, lang) for p in did["p"]],
                 t("stat.n", lang): [fmt_int(n, lang) for n in did["n"]],
@@ -426,19 +694,37 @@ def change(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     return Section(t("section.change_since_last_wave", lang), blocks)
 
 
-def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
+def _unit_short(lab: Labels, name: str) -> str:
+    return t(f"unit.short_{_unit(lab, name)}", lab.lang)
+
+
+def _group_label(lab: Labels):
+    def label(r) -> str:
+        name = lab.group(r.group_var, r.group)
+        var = lab.variable(r.group_var)
+        return name if name.startswith(var) else f"{var}: {name}"
+
+    return label
+
+
+def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
+    """Who gains less: the participation effect within each group, for every outcome the
+    inclusion lens covers (breakdowns; libraries are compared in their own reports)."""
     lang, k = lab.lang, cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
-    blocks: list = [t("inclusion.intro", lang, outcome=lab.outcome("skills").lower())]
-    rows = pick(est, analysis="inclusion", outcome="skills", wave=last)
-    rows = publishable(rows[rows["group_var"].isin(BREAKDOWNS)], k)
-    if not rows.empty:
-        rows = rows.assign(
-            label=[
-                f"{t(f'group.{v}', lang)}: {lab.group(v, g)}"
-                for v, g in zip(rows["group_var"], rows["group"], strict=True)
-            ]
-        )
+    all_rows = pick(est, analysis="inclusion", wave=last)
+    all_rows = publishable(all_rows[all_rows["group_var"] != cfg.design.cluster], k)
+    if all_rows.empty:
+        return None
+    blocks: list = [t("inclusion.intro", lang)]
+    charted = 0
+    for o in lab.outcomes.itertuples():
+        rows = all_rows[all_rows["outcome"] == o.column]
+        rows = _on_reader_scale(lab, o.outcome, rows) if not rows.empty else None
+        if rows is None or charted >= 1:
+            continue
+        charted += 1
+        rows = rows.assign(label=[_group_label(lab)(r) for r in rows.itertuples()])
         blocks.append(
             charts.forest(
                 rows,
@@ -450,14 +736,24 @@ def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
                 t(
                     "inclusion.chart_title",
                     lang,
-                    outcome=lab.outcome("skills").lower(),
+                    outcome=lab.outcome(o.outcome).lower(),
                     wave=lab.wave(last),
                 ),
                 ref=0,
-                xlabel=t("inclusion.xlabel", lang),
+                xlabel=_axis_label(lab, o.outcome, "inclusion.xlabel"),
                 threshold=k,
             )
         )
+    table = effects_table(
+        all_rows,
+        lab,
+        t("inclusion.group", lang),
+        _group_label(lab),
+        t("inclusion.table_caption", lang, wave=lab.wave(last)),
+        t("programme.table_note", lang),
+    )
+    if table is not None:
+        blocks.append(table)
     gaps = flagged_gaps(est, last, k)
     if gaps.empty:
         blocks.append(t("summary.no_gap", lang))
@@ -508,7 +804,7 @@ def data_quality(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) -> Se
     table.columns = ["", *[lab.wave(w) for w in waves]]
     table = table.map(lambda x: fmt_int(x, lang) if isinstance(x, int | np.integer) else x)
     rel = res["reliability"]
-    rel = rel[rel["wave"] == waves[-1]]
+    rel = rel[rel["wave"] == waves[-1]] if "wave" in rel else rel
     reltab = pd.DataFrame(
         {
             t("quality.scale", lang): [lab.outcome(s) for s in rel["scale"]],
@@ -559,25 +855,65 @@ def indicators(cfg: SurveyConfig, lab: Labels) -> Section:
     )
 
 
-def methods(cfg: SurveyConfig, lab: Labels) -> Section:
+def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
+    """How the numbers were made: the margins really used, the design, the models with the
+    covariates really used, and every planned analysis that was skipped, with its reason."""
     lang = lab.lang
-    trim = cfg.design.weights.trim_ratio or 0
-    return Section(
-        t("section.methods_appendix", lang),
-        [
-            t("methods.weighting", lang, trim=fmt_number(trim, lang, 0)),
-            t("methods.design", lang),
-            t("methods.models", lang),
-            t("methods.scales", lang),
-            t("methods.limits", lang, k=cfg.report.suppression_threshold),
-            t("stat.suppressed_note", lang, k=cfg.report.suppression_threshold),
-        ],
-    )
+    k = cfg.report.suppression_threshold
+    blocks: list = [weighting_text(res, cfg, lab), t("methods.design", lang)]
+    plan = res.get("plan")
+    covs = roles(res, "covariate") if _took_part(res) else []
+    if covs:
+        blocks.append(
+            t("methods.models", lang, covariates=_and_list([lab.variable(c) for c in covs], lang))
+        )
+    blocks.append(t("methods.effects", lang))
+    if len(res.get("reliability", [])):
+        blocks.append(t("methods.scales", lang))
+    blocks += [t("methods.limits", lang, k=k), t("stat.suppressed_note", lang, k=k)]
+    if plan is not None and not plan.empty:
+        skipped = plan[~plan["runs"].astype(bool)]
+        if not skipped.empty:
+            reason = "reason_en" if lang == "en" else "reason_id"
+            items = []
+            for (analysis, why), g in skipped.groupby(["analysis", reason], sort=False):
+                outs = [lab.outcome(o) for o in g["outcome"].dropna().unique()]
+                what = t(f"plan.{analysis}", lang)
+                items.append(f"{what}{': ' + ', '.join(outs) if outs else ''} — {why}.")
+            blocks += [t("methods.skipped", lang), items]
+    return Section(t("section.methods_appendix", lang), blocks)
+
+
+def weighting_text(res: dict, cfg: SurveyConfig, lab: Labels) -> str:
+    lang = lab.lang
+    w = res["weights"]
+    method = str(w["method"].iloc[-1]) if len(w) else "none"
+    if method == "rake":
+        used = (
+            [m for m in str(w["margins_used"].iloc[-1]).split(",") if m]
+            if "margins_used" in w
+            else []
+        )
+        trim = cfg.design.weights.trim_ratio or 0
+        return t(
+            "methods.weighting",
+            lang,
+            margins=_and_list([lab.variable(m) for m in used], lang),
+            trim=fmt_number(trim, lang, 0),
+        )
+    return t(f"methods.weighting_{method}", lang)
+
+
+def _and_list(items: list[str], lang: str) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {t('stat.and', lang)} " + items[-1]
 
 
 def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lang: str) -> Document:
     """The city report in one language."""
-    lab = Labels(cfg, cb, lang)
+    lab = Labels(cfg, cb, lang, outcomes_of(res))
     waves = ", ".join(lab.wave(w.id) for w in cfg.waves)
     sub = "city.subtitle" if cfg.survey.synthetic else "city.subtitle_real"
     sections = [
@@ -590,7 +926,7 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         voices(res, lab),
         data_quality(res, cfg, lab, quality),
         indicators(cfg, lab),
-        methods(cfg, lab),
+        methods(res, cfg, lab),
     ]
     sections = [s for s in sections if s is not None]
     other = [x for x in cfg.report.languages if x != lang]
@@ -626,7 +962,7 @@ def site_sizes(est: pd.DataFrame, wave: str, k: int) -> pd.DataFrame:
 
 def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: str) -> Document:
     """One library's short report in one language, compared with the city."""
-    lab = Labels(cfg, cb, lang)
+    lab = Labels(cfg, cb, lang, outcomes_of(res))
     k = cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
     name = lab.site(site)
@@ -641,14 +977,18 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
         blocks.append(Callout(t("site.too_small", lang, k=k), "warning"))
     else:
         blocks.append(t("site.intro", lang, site=name, n=shown_n, wave=lab.wave(last)))
-        outcomes = [*SCALES_SHOWN, "participated", "business"]
+        scales_ = _scale_outcomes(lab)
+        o_tab = lab.outcomes
+        yesno = list(o_tab.loc[o_tab["kind"].eq("yesno"), "column"]) if not o_tab.empty else []
+        took = _took_part(res)
+        outcomes = [*scales_, *([took] if took else []), *yesno]
         mine = publishable(mine[mine["outcome"].isin(outcomes)], k).set_index("outcome")
         city = city[city["outcome"].isin(outcomes)].set_index("outcome")
         rows = []
         for o in outcomes:
             if o not in mine.index or o not in city.index:
                 continue
-            pct = o in ("participated", "business")
+            pct = o not in scales_
 
             def f(x, pct=pct):
                 return fmt_percent(x, lang) if pct else fmt_number(x, lang, 2)
@@ -656,7 +996,9 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
             m, c = mine.loc[o], city.loc[o]
             rows.append(
                 {
-                    t("site.measure", lang): lab.outcome(o),
+                    t("site.measure", lang): lab.outcome(o)
+                    if o != took
+                    else t("outcome.took_part", lang),
                     t("site.this_site", lang): (
                         t("stat.suppressed", lang, k=k)
                         if m["suppressed"]
@@ -679,7 +1021,7 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
             )
         )
         scales_rows = []
-        for o in SCALES_SHOWN:
+        for o in scales_:
             if o in mine.index and o in city.index:
                 here, town = t("site.this_site", lang), t("site.city", lang)
                 for who, r in ((here, mine.loc[o]), (town, city.loc[o])):
@@ -705,7 +1047,7 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     t("site.chart_title", lang, site=name),
                     ref=None,
                     threshold=k,
-                    value_range=lab.scale_range(*SCALES_SHOWN),
+                    value_range=lab.scale_range(*scales_),
                     style_col="who",
                 )
             )

@@ -141,6 +141,41 @@ def test_headline_participation_equals_the_results_table(run):
     assert fmt_percent(row["ci_low"], "id") in text
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_summary_has_every_analysed_outcome_with_the_results_numbers(run, lang):
+    """Issue 11/13: each outcome of the plan gets a summary sentence whose effect (on the
+    reader's scale: points, percentage points, percent) equals the results table."""
+    from pipelines.i18n import fmt_number
+
+    results = run["result"].layout.processed / "results"
+    est = pd.read_parquet(results / "estimates.parquet")
+    outcomes = pd.read_parquet(results / "outcomes.parquet")
+    eff = est[(est["analysis"] == "effect") & (est["wave"] == "2026")].set_index("outcome")
+    html = (run["result"].layout.reports / f"city.{lang}.html").read_text()
+    import html as html_lib
+
+    summary = html_lib.unescape(
+        html[html.index('<section id="s1"') : html.index('<section id="s2"')]
+    )
+    assert set(eff.index) == set(outcomes["outcome"])  # every outcome has a reader-scale effect
+    for o in outcomes.itertuples():
+        r = eff.loc[o.outcome]
+        label = o.label_en if lang == "en" else o.label_id
+        assert label in summary, label
+        dec = 2 if o.unit in ("points", "or") else 1
+        assert (
+            fmt_number(abs(r.estimate), lang, dec) in summary
+            or (fmt_number(r.ci_low, lang, dec) in summary and o.unit == "or")
+            or (
+                fmt_number(r.ci_low, lang, dec) in summary
+                and fmt_number(r.ci_high, lang, dec) in summary
+            )
+        ), o.outcome
+    assert ("1–5" if lang == "en" else "skala 1–5") in summary  # the scale's real range
+    assert ("percentage points" if lang == "en" else "poin persentase") in summary
+    assert "no difference" not in summary.lower()
+
+
 def test_a_report_per_site_and_language_and_an_index(run):
     rep = run["result"].layout.reports
     cfg_sites = 14

@@ -297,3 +297,24 @@ def test_undecoded_utf8_path_reads_what_the_decoded_path_reads(case, tmp_path, m
     # decoded whole: the cp1252 file, and for pandas the files Arrow refuses (a cut row; a
     # BOM kept by 'encoding: utf-8' in the first header, which Arrow drops)
     assert bool(calls) == (case in ("cp1252", "cut_last_row", "bom_utf8_explicit"))
+
+
+def test_link_key_follows_the_codebook_roles():
+    """A form whose phone question is called `no_hp` and that names it as the link key:
+    respondents are linked by it (no NIK question), pseudonymised with the phone cleaner."""
+    from pipelines.codebook import Codebook, load_codebook
+
+    data = load_codebook("tpbis").model_dump(by_alias=True)
+    for v in data["variables"]:
+        if v["name"] == "phone":
+            v["name"] = "no_hp"
+    data["variables"] = [v for v in data["variables"] if v["name"] != "nik"]
+    data["roles"]["link"] = ["no_hp", "email"]
+    cb = Codebook.model_validate(data)
+    assert ingest.link_columns(cb) == [("no_hp", "phone"), ("email", "email")]
+    df = pd.DataFrame({"no_hp": ["0812-3456-7890", "+62 812 3456 7890", "", "12"]})
+    df["email"] = ["", "", "A@b.id", ""]
+    key, source = ingest.respondent_keys(df, b"k" * 32, ingest.link_columns(cb))
+    assert source.tolist() == ["phone", "phone", "email", "none"]
+    assert key[0] == key[1] and key[0].startswith("P")  # the same phone written two ways
+    assert pd.isna(key[3])

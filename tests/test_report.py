@@ -10,6 +10,7 @@ from pipelines.codebook import load_codebook
 from pipelines.config import load_config
 from pipelines.i18n import fmt_number, fmt_percent, t
 from pipelines.paths import SAMPLE_CONFIG
+from pipelines.plan import build_plan
 
 CFG = load_config(SAMPLE_CONFIG, check_files=False)
 CB = load_codebook("tpbis")
@@ -56,13 +57,20 @@ def results():
             _row("site", o, kota, 60, "site", "kota", term="proportion"),
             _row("site", o, 0.5, 4, "site", "laing", term="proportion"),
         ]
-    return {"estimates": pd.DataFrame(rows)}
+    plan = build_plan(CB, CFG, {v.name for v in CB.variables} | {"respondent_key"})
+    return {
+        "estimates": pd.DataFrame(rows),
+        "outcomes": plan.outcome_table(),
+        "roles": plan.roles_table(),
+        "plan": plan.table(),
+    }
 
 
 def test_labels_in_both_languages():
     id_, en = report.Labels(CFG, CB, "id"), report.Labels(CFG, CB, "en")
     assert id_.group("gender", "female") == "Perempuan" and en.group("gender", "female") == "Female"
-    assert en.group("disability", 1.0) == "With a disability"
+    assert en.group("disability", 1.0) == "Disability: yes"
+    assert id_.group("disability", "0") == "Disabilitas: tidak"
     assert id_.group("site", "laing") == "Perpustakaan Kelurahan Laing"
     assert en.outcome("skills") == "Digital and work skills"
     assert id_.outcome("business") == "Memulai atau mengembangkan usaha"
