@@ -694,6 +694,16 @@ def _col_widths(
     return [m + spare * s / total_slack for m, s in zip(minimum, slack, strict=True)], pdf.epw
 
 
+def _row_height(pdf: Any, cells: list[str], widths: list[float], size: float, pad: float) -> float:
+    """Height (mm) of one table row as fpdf2 will wrap it."""
+    pdf.set_font(FONT, "B", size)  # bold is the wider face: a safe estimate for any row
+    lines = max(
+        len(pdf.multi_cell(w - 2 * pad, size * 0.47, c, dry_run=True, output="LINES"))
+        for c, w in zip(cells, widths, strict=True)
+    )
+    return lines * size * 0.47 + 2 * pad
+
+
 def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
     from fpdf.fonts import FontFace
 
@@ -701,11 +711,15 @@ def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
     size = 8.5 if len(head) <= 7 else 7.0
     pad = 1.2
     caption = f"{block['label']}. {block['caption']}" if block["caption"] else block["label"]
-    _ensure_space(pdf, 28)
+    widths, total = _col_widths(pdf, head, rows, size, pad)
+    pdf.set_font(FONT, "B", 9)
+    caption_h = pdf.multi_cell(0, 4.6, caption, dry_run=True, output="HEIGHT") + 1
+    # the caption, the heading row and the first two rows stay together
+    start = sum(_row_height(pdf, r, widths, size, pad) for r in [head, *rows[:2]])
+    _ensure_space(pdf, caption_h + min(start, pdf.eph * 0.5))
     pdf.set_font(FONT, "B", 9)
     pdf.multi_cell(0, 4.6, caption, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
-    widths, total = _col_widths(pdf, head, rows, size, pad)
     aligns = tuple("RIGHT" if num else "LEFT" for num in block["numeric"])
     pdf.set_font(FONT, "", size)
     pdf.set_draw_color(190, 196, 204)

@@ -498,3 +498,17 @@ def test_report_css_colours_meet_wcag_aa():
     for fg, bg in pairs:
         fg = "#" + "".join(c * 2 for c in fg[1:]) if len(fg) == 4 else fg
         assert charts.contrast_ratio(fg, bg) >= 4.5, (fg, bg)
+
+
+def test_pdf_table_caption_stays_with_its_heading_row_and_first_rows():
+    long_heads = {
+        f"Keterampilan digital dan kerja, kepercayaan diri dan jejaring sosial nomor {i} "
+        "(skor rata-rata pada skala 1–5, dibobot)": ["4,46", "4,33"]
+        for i in range(6)
+    }
+    table = Table(pd.DataFrame({"Jenis program": ["Komputer", "Kerajinan"], **long_heads}), "Skor")
+    filler = "Kalimat pengisi halaman untuk menguji tata letak laporan PDF. " * 2
+    for n in range(20, 44, 2):  # move the table down the page until it would start at the foot
+        doc = Document("t", "s", "id", [Section("Isi", [filler] * n + [table])])
+        reader, _ = read_pdf(render_pdf(doc))
+        assert _page_of(reader, "Tabel 1. Skor") == _page_of(reader, "Komputer")
