@@ -63,6 +63,7 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
     a margin absent from the sample are dropped from it, with a note; the remaining totals
     are rescaled to the full population) and trimmed at ``trim_ratio`` x the median; rows
     missing a margin variable get the mean weight.  ``column``: the named column.
+    ``file``: a weights file joined by a key (:func:`pipelines.weights.from_file`).
     ``none``: 1 for everyone.
     """
     from pipelines import weights as wts
@@ -72,6 +73,8 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
     info: dict = {"method": spec.method, "n_not_raked": 0, "note": ""}
     if spec.method == "none":
         return np.ones(n), info | {"note": "unweighted (design.weights.method: none)"}
+    if spec.method == "file":  # delivered weights joined by a key (site, kelurahan, id)
+        return wts.from_file(df, spec, cfg.base_dir)
     if spec.method == "column":
         w = models.as_float(df[spec.column])
         bad = ~np.isfinite(w) | (w <= 0)
@@ -159,12 +162,12 @@ def likert_distribution(df: pd.DataFrame, w: np.ndarray, cb: Codebook, wave: str
 
 
 def representativeness(
-    df: pd.DataFrame, w: np.ndarray, cfg: SurveyConfig, wave: str
+    df: pd.DataFrame, w: np.ndarray, cfg: SurveyConfig, wave: str, breakdowns=()
 ) -> pd.DataFrame:
     """Sample, weighted and population share of every level of every margin variable
-    (population shares only when the config gives margins)."""
+    (population shares only when the config gives margins; else the plan's breakdowns)."""
     margins = cfg.design.weights.margins
-    variables = list(margins) or [c for c in ("kelurahan", "gender", "age_band") if c in df]
+    variables = list(margins) or [c for c in breakdowns if c in df]
     rows = []
     for var in variables:
         if var not in df:
@@ -539,7 +542,7 @@ def analyse(
             r = scales_reliability(raw, plan)
             rel.append(_with_wave(r, wave))
         lik.append(likert_distribution(d, w, cb, wave))
-        rep.append(representativeness(d, w, cfg, wave))
+        rep.append(representativeness(d, w, cfg, wave, plan.breakdowns))
         parts, balance = _wave_estimates(
             design, d, plan, cfg, cb, max_model_rows, seed, inclusion_family
         )

@@ -71,8 +71,19 @@ class Places(_Model):
 
 
 class Weights(_Model):
-    method: Literal["rake", "column", "none"]
+    """How the analysis weights rows. ``file``: weights delivered in a CSV/Excel file beside
+    the config (``path``), one row per ``key`` value - a respondent id or a group such as
+    ``site`` or ``kelurahan`` - with the weight in ``column`` (decimal commas allowed);
+    ``file_key`` names the file's key column when it differs from the data's ``key``;
+    data rows whose key the file lacks stop the run (``unmatched: error``) or get the mean
+    weight (``unmatched: mean``), and are reported either way."""
+
+    method: Literal["rake", "column", "none", "file"]
     column: str | None = None
+    path: str | None = None
+    key: str | None = None
+    file_key: str | None = None
+    unmatched: Literal["error", "mean"] = "error"
     trim_ratio: Annotated[float, Field(gt=1)] | None = 5.0
     margins: dict[str, dict[str, float]] = {}
 
@@ -82,6 +93,18 @@ class Weights(_Model):
             raise ValueError("method 'rake' needs 'margins' (population totals per variable)")
         if self.method == "column" and not self.column:
             raise ValueError("method 'column' needs 'column' (the weight column's name)")
+        if self.method == "file":
+            lacking = [k for k in ("path", "key", "column") if not getattr(self, k)]
+            if lacking:
+                raise ValueError(
+                    f"method 'file' needs {', '.join(lacking)} (path: the weights file beside "
+                    "the config; key: the data column its rows match, e.g. site; column: the "
+                    "file's weight column)"
+                )
+            if not self.path.lower().endswith((".csv", ".xlsx", ".xls")):
+                raise ValueError("method 'file': 'path' must be a .csv, .xlsx or .xls file")
+        elif self.path or self.key or self.file_key:
+            raise ValueError("'path', 'key' and 'file_key' belong to method 'file'")
         return self
 
 
@@ -267,24 +290,28 @@ def _known_keys() -> list[str]:
 
 
 def _check_paths(cfg: SurveyConfig) -> None:
+    """Every file the config names (raw exports, a weights file) exists inside its folder."""
     root = cfg.base_dir.resolve()
-    for wave in cfg.waves:
-        for i, f in enumerate(wave.files):
-            p = (cfg.base_dir / f.path).resolve()
-            key = f"waves.{wave.id}.files.{i}.path"
-            if not p.is_relative_to(root):
-                raise ConfigError(
-                    f"Config file {cfg.source}, key '{key}': {f.path} lies outside the survey's "
-                    f"folder {root}; put raw files in that folder.",
-                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {f.path} berada di "
-                    f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
-                )
-            if not p.is_file():
-                raise ConfigError(
-                    f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
-                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
-                    "tidak ditemukan.",
-                )
+    named = [
+        (f"waves.{w.id}.files.{i}.path", f.path) for w in cfg.waves for i, f in enumerate(w.files)
+    ]
+    if cfg.design.weights.method == "file":
+        named.append(("design.weights.path", cfg.design.weights.path))
+    for key, path in named:
+        p = (cfg.base_dir / path).resolve()
+        if not p.is_relative_to(root):
+            raise ConfigError(
+                f"Config file {cfg.source}, key '{key}': {path} lies outside the survey's "
+                f"folder {root}; put raw files in that folder.",
+                id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {path} berada di "
+                f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
+            )
+        if not p.is_file():
+            raise ConfigError(
+                f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
+                id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
+                "tidak ditemukan.",
+            )
 
 
 def read_yaml(text: str):
