@@ -16,7 +16,18 @@ import pandas as pd
 from pipelines import charts, render, steps, suppress
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.i18n import fmt_ci, fmt_int, fmt_number, fmt_percent, fmt_rupiah, has_key, t
+from pipelines.i18n import (
+    fmt_ci,
+    fmt_date,
+    fmt_int,
+    fmt_number,
+    fmt_p,
+    fmt_percent,
+    fmt_rupiah,
+    fmt_rupiah_band,
+    has_key,
+    t,
+)
 from pipelines.paths import Layout
 from pipelines.render import Callout, Document, Section, Table
 
@@ -74,7 +85,7 @@ class Labels:
         if var == "site":
             return self.site(code)
         if var == "income_band":
-            return code.replace("jt", " jt" if self.lang == "id" else "m").replace("-", "–")
+            return fmt_rupiah_band(code, self.lang)
         if var == "programme" and code == "none":
             return t("group.non_participants", self.lang)
         if self.cb.has(var):
@@ -86,6 +97,16 @@ class Labels:
             if code in levels:
                 return levels[code].en if self.lang == "en" else levels[code].id
         return code
+
+    def scale_range(self, *names: str) -> tuple[float, float] | None:
+        """The lowest and highest possible value of these outcomes (the plan's ranges), so
+        charts show the scale's real range; None when none of them has a range."""
+        ranges = []
+        for name in names:
+            r = self.info(name)
+            if r is not None and pd.notna(r.get("range_low")) and pd.notna(r.get("range_high")):
+                ranges.append((float(r["range_low"]), float(r["range_high"])))
+        return (min(a for a, _ in ranges), max(b for _, b in ranges)) if ranges else None
 
     def site(self, site_id: str) -> str:
         return next((s.name for s in self.cfg.sites if s.id == site_id), site_id)
@@ -340,13 +361,6 @@ def _gap_sentence(r, lab: Labels) -> str:
         hi=fmt_number(r.ci_high, lab.lang, 2),
         p=fmt_p(r.p_adj, lab.lang),
     )
-
-
-def fmt_p(p: float, lang: str) -> str:
-    """A p-value as readers expect it: "< 0,001" rather than "0,000"."""
-    if pd.isna(p):
-        return "–"
-    return "< " + fmt_number(0.001, lang, 3) if p < 0.001 else fmt_number(p, lang, 3)
 
 
 def who_was_surveyed(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
@@ -637,6 +651,7 @@ def change(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
                 t("change.chart_title", lang),
                 decimals=2,
                 threshold=k,
+                value_range=lab.scale_range(*shown),
             )
         )
     did = publishable(pick(est, analysis="did"), k)
@@ -914,11 +929,6 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         methods(res, cfg, lab),
     ]
     sections = [s for s in sections if s is not None]
-    if cfg.survey.synthetic:
-        sections[0] = Section(
-            sections[0].heading,
-            [Callout(t("city.synthetic_banner", lang), "warning"), *sections[0].blocks],
-        )
     other = [x for x in cfg.report.languages if x != lang]
     links = [(t("report.language_switch", lang), f"city.{other[0]}.html")] if other else []
     links.append((t("site.back", lang), "index.html"))
@@ -928,8 +938,14 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         lang=lang,
         sections=sections,
         links=links,
-        footer=t("city.footer", lang, survey=cfg.survey.id, date=dt.date.today().isoformat()),
+        footer=t("city.footer", lang, survey=cfg.survey.id, date=fmt_date(dt.date.today(), lang)),
+        notice=synthetic_notice(cfg, lang),
     )
+
+
+def synthetic_notice(cfg: SurveyConfig, lang: str) -> str:
+    """The notice every page of a report made from synthetic data carries ("" for real data)."""
+    return t("city.synthetic_banner", lang) if cfg.survey.synthetic else ""
 
 
 # --- the site report ---------------------------------------------------------------------------
@@ -1007,10 +1023,12 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
         scales_rows = []
         for o in scales_:
             if o in mine.index and o in city.index:
-                for who, r in ((name, mine.loc[o]), (t("site.city", lang), city.loc[o])):
+                here, town = t("site.this_site", lang), t("site.city", lang)
+                for who, r in ((here, mine.loc[o]), (town, city.loc[o])):
                     scales_rows.append(
                         {
                             "label": f"{lab.outcome(o)} – {who}",
+                            "who": who,
                             "estimate": r.estimate,
                             "ci_low": r.ci_low,
                             "ci_high": r.ci_high,
@@ -1029,6 +1047,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     t("site.chart_title", lang, site=name),
                     ref=None,
                     threshold=k,
+                    value_range=lab.scale_range(*scales_),
+                    style_col="who",
                 )
             )
         blocks.append(Callout(t("summary.association", lang), "info"))
@@ -1041,7 +1061,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
         lang=lang,
         sections=[Section(t("group.site", lang) + ": " + name, blocks)],
         links=links,
-        footer=t("city.footer", lang, survey=cfg.survey.id, date=dt.date.today().isoformat()),
+        footer=t("city.footer", lang, survey=cfg.survey.id, date=fmt_date(dt.date.today(), lang)),
+        notice=synthetic_notice(cfg, lang),
     )
 
 
@@ -1098,7 +1119,9 @@ def write_index(cfg: SurveyConfig, out: Layout) -> Path:
                     (f"{s.name} ({lg.upper()}, {fmt.upper()})", f"sites/{s.id}.{lg}.{fmt}")
                 )
     entries.append((t("index.manifest", lang), "manifest.json"))
-    html = render.render_index(cfg.survey.title(lang), lang, entries)
+    html = render.render_index(
+        cfg.survey.title(lang), lang, entries, notice=synthetic_notice(cfg, lang)
+    )
     path = out.reports / "index.html"
     path.write_text(html, encoding="utf-8")
     return path
