@@ -190,41 +190,57 @@ class Codebook(_Model):
 
     @model_validator(mode="after")
     def _consistent(self):
+        """Every cross-reference checked; all problems reported together, one per line."""
+        problems = self._check_variables() + self._check_roles()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _check_variables(self) -> list[str]:
         names = [v.name for v in self.variables]
+        problems = []
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
-            raise ValueError(f"variable names must be unique: {sorted(dupes)}")
+            problems.append(f"variable names must be unique: {sorted(dupes)}")
         for v in self.variables:
             if v.labels and v.labels not in self.label_sets:
-                raise ValueError(f"variable '{v.name}' uses unknown label set '{v.labels}'")
+                problems.append(f"variable '{v.name}' uses unknown label set '{v.labels}'")
         for s_name, s in self.scales.items():
             unknown = [i for i in s.items + s.reverse if i not in names]
             if unknown:
-                raise ValueError(f"scale '{s_name}' names unknown items {unknown}")
+                problems.append(f"scale '{s_name}' names unknown items {unknown}")
+                continue
             not_likert = [i for i in s.items if self.var(i).type != "likert"]
             if not_likert:
-                raise ValueError(f"scale '{s_name}': items {not_likert} are not likert")
+                problems.append(f"scale '{s_name}': items {not_likert} are not likert")
+                continue
+            if any(self.var(i).labels not in (None, *self.label_sets) for i in s.items):
+                continue  # the unknown label set is reported above
             ranges = {i: self.item_range(self.var(i)) for i in s.items}
             if len(set(ranges.values())) > 1:
-                raise ValueError(
+                problems.append(
                     f"scale '{s_name}': its items have different answer ranges {ranges}; "
                     "a scale's items must share one range"
                 )
-        self._check_roles(set(names))
-        return self
+        return problems
 
-    def _check_roles(self, names: set[str]) -> None:
+    def _check_roles(self) -> list[str]:
         """Every role names a variable, a scale or a derived column of the right type."""
+        names = {v.name for v in self.variables}
         r = self.roles
         known = names | set(self.scales) | set(r.derived) | {o.var for o in r.outcomes}
+        problems = []
         for k, col in r.exposure.model_dump().items():
             if col is not None and col not in names:
-                raise ValueError(f"roles.exposure.{k}: '{col}' is not a variable")
+                problems.append(f"roles.exposure.{k}: '{col}' is not a variable")
         ex = r.exposure
-        if ex.took_part and self.var(ex.took_part).type != "yesno":
-            raise ValueError(f"roles.exposure.took_part: '{ex.took_part}' must be yesno")
-        if ex.programme and self.var(ex.programme).type not in ("categorical", "multiselect"):
-            raise ValueError(
+        if ex.took_part in names and self.var(ex.took_part).type != "yesno":
+            problems.append(f"roles.exposure.took_part: '{ex.took_part}' must be yesno")
+        if ex.programme in names and self.var(ex.programme).type not in (
+            "categorical",
+            "multiselect",
+        ):
+            problems.append(
                 f"roles.exposure.programme: '{ex.programme}' must be categorical or multiselect"
             )
         want = {"scale": None, "likert": ("likert",), "yesno": ("yesno",)}
@@ -233,42 +249,44 @@ class Codebook(_Model):
         for i, o in enumerate(r.outcomes):
             where = f"roles.outcomes[{i}] ('{o.var}')"
             if o.var in seen:
-                raise ValueError(f"{where}: listed twice")
+                problems.append(f"{where}: listed twice")
             seen.add(o.var)
             if o.from_ is not None:
                 if o.kind != "yesno" or not o.levels:
-                    raise ValueError(f"{where}: 'from' derives a yesno outcome and needs 'levels'")
+                    problems.append(f"{where}: 'from' derives a yesno outcome and needs 'levels'")
                 if o.from_ not in names or self.var(o.from_).type != "categorical":
-                    raise ValueError(f"{where}: 'from: {o.from_}' must be a categorical variable")
-                bad = [lv for lv in o.levels if lv not in self.var(o.from_).levels]
-                if bad:
-                    raise ValueError(f"{where}: levels {bad} are not levels of '{o.from_}'")
+                    problems.append(f"{where}: 'from: {o.from_}' must be a categorical variable")
+                else:
+                    bad = [lv for lv in o.levels if lv not in self.var(o.from_).levels]
+                    if bad:
+                        problems.append(f"{where}: levels {bad} are not levels of '{o.from_}'")
                 if o.label is None:
-                    raise ValueError(f"{where}: a derived outcome needs a 'label' (id, en)")
+                    problems.append(f"{where}: a derived outcome needs a 'label' (id, en)")
                 if o.var in names:
-                    raise ValueError(f"{where}: a derived outcome needs a new name")
+                    problems.append(f"{where}: a derived outcome needs a new name")
             elif o.kind == "scale":
                 if o.var not in self.scales:
-                    raise ValueError(f"{where}: kind scale needs a key of 'scales'")
+                    problems.append(f"{where}: kind scale needs a key of 'scales'")
             elif o.var not in names or self.var(o.var).type not in want[o.kind]:
-                raise ValueError(
+                problems.append(
                     f"{where}: kind {o.kind} needs a variable of type {' or '.join(want[o.kind])}"
                 )
         for k in ("covariates", "breakdowns", "link"):
             unknown = [c for c in getattr(r, k) if c not in known]
             if unknown:
-                raise ValueError(f"roles.{k}: {unknown} are not variables or derived columns")
+                problems.append(f"roles.{k}: {unknown} are not variables or derived columns")
         if r.headline is not None:
             unknown = [h for h in r.headline if h not in seen]
             if unknown:
-                raise ValueError(f"roles.headline: {unknown} are not among roles.outcomes")
+                problems.append(f"roles.headline: {unknown} are not among roles.outcomes")
         for name, d in r.derived.items():
             if name in names:
-                raise ValueError(f"roles.derived.{name}: a variable already has this name")
+                problems.append(f"roles.derived.{name}: a variable already has this name")
             if d.from_ not in known:
-                raise ValueError(f"roles.derived.{name}: 'from: {d.from_}' is unknown")
+                problems.append(f"roles.derived.{name}: 'from: {d.from_}' is unknown")
             if d.how == "bands" and d.cuts is None:
-                raise ValueError(f"roles.derived.{name}: bands need 'cuts'")
+                problems.append(f"roles.derived.{name}: bands need 'cuts'")
+        return problems
 
     def item_range(self, v: Variable) -> tuple[float, float]:
         """The answer range of a Likert item: its label set's codes, else its `range`."""
@@ -341,9 +359,22 @@ def load_codebook(ref: str, base_dir: Path = Path(".")) -> Codebook:
     except yaml.YAMLError as e:
         raise ConfigError(f"Codebook {path} is not valid YAML: {e}") from None
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"Codebook {path}, key '{loc}': {first['msg']}.") from None
+        en, idn = codebook_problems(path, e)
+        raise ConfigError(en, id_text=idn) from None
+
+
+def codebook_problems(path: Path, err: ValidationError) -> tuple[str, str]:
+    """Every problem pydantic found in a codebook, one per line, in English and Indonesian."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        lines += [f"  - {loc}: {m}" if loc else f"  - {m}" for m in msg.split("; ")]
+    n = len(lines)
+    head_en = f"Codebook {path} has {n} problem{'s' if n > 1 else ''}; fix each key named:"
+    head_id = f"Buku kode {path} punya {n} masalah; perbaiki setiap kunci yang disebut:"
+    body = "\n".join(lines)
+    return f"{head_en}\n{body}", f"{head_id}\n{body}"
 
 
 def _bundled() -> str:

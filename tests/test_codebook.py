@@ -68,3 +68,24 @@ def test_categorical_keys_keep_meaningful_punctuation():
     from pipelines import clean
 
     assert clean._fold("≥ 3.50") != clean._fold("< 3.50")
+
+
+def test_a_codebook_with_several_problems_names_every_one(tmp_path):
+    """`check` reports every problem in one go, so the codebook loader lists all of them,
+    in English and Indonesian."""
+    import yaml
+
+    from pipelines.codebook import INSTRUMENTS
+
+    data = yaml.safe_load((INSTRUMENTS / "tpbis.yaml").read_text())
+    data["scales"]["skills"]["items"].append("skill_9")
+    data["roles"]["covariates"].append("height")
+    data["roles"]["exposure"]["took_part"] = "gender"
+    path = tmp_path / "cb.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(ConfigError) as err:
+        load_codebook(str(path))
+    text = err.value.text("en")
+    assert "has 3 problems" in text
+    assert "skill_9" in text and "height" in text and "must be yesno" in text
+    assert err.value.text("id").startswith(f"Buku kode {path} punya 3 masalah")
