@@ -26,3 +26,19 @@ def select_quotes(
     pool = df.loc[ok, ["wave", "site", column]].rename(columns={column: "text"})
     pool = pool.drop_duplicates("text")
     return pool.sample(n=min(k, len(pool)), random_state=seed).reset_index(drop=True)
+
+
+def site_quotes(
+    df: pd.DataFrame, min_n: int, threshold: int, k: int = 2, column: str = "feedback"
+) -> pd.DataFrame:
+    """Up to `k` quotes per library for the libraries' own reports, only from libraries with at
+    least `min_n` respondents (a larger bar than the city's: a library's voices are fewer)."""
+    if column not in df or df.empty:
+        return pd.DataFrame(columns=["wave", "site", "text"])
+    sizes = df.groupby("site")["respondent_key"].transform("size")
+    big = df[sizes >= max(min_n, threshold)]
+    parts = [
+        select_quotes(g, threshold, k=k, column=column) for _, g in big.groupby("site", sort=True)
+    ]
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else select_quotes(big.head(0), threshold)

@@ -267,9 +267,23 @@ def write_html(doc: Document, path: str | Path) -> Path:
     return path
 
 
-def render_index(title: str, lang: str, entries: Sequence[tuple[str, str]], intro: str = "") -> str:
-    """An index page linking to reports: ``entries`` are ``(label, relative href)`` pairs."""
+def render_index(
+    title: str,
+    lang: str,
+    entries: Sequence[tuple[str, str]],
+    intro: str = "",
+    *,
+    headline: Sequence[str] = (),
+    headline_title: str = "",
+    groups: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
+) -> str:
+    """An index page linking to reports: ``entries`` are ``(label, relative href)`` pairs;
+    ``headline`` sentences come first, then each of ``groups`` as a heading over its links."""
     _check_lang(lang)
+
+    def links(pairs):
+        return [(_clean(label), _safe_href(href)) for label, href in pairs]
+
     return (
         _env()
         .get_template("index.html.j2")
@@ -277,7 +291,10 @@ def render_index(title: str, lang: str, entries: Sequence[tuple[str, str]], intr
             lang=lang,
             title=_clean(title),
             intro=_clean(intro),
-            entries=[(_clean(label), _safe_href(href)) for label, href in entries],
+            entries=links(entries),
+            headline=[_clean(x) for x in headline],
+            headline_title=_clean(headline_title),
+            groups=[(_clean(h), links(pairs)) for h, pairs in groups],
         )
     )
 

@@ -106,7 +106,7 @@ def test_city_reports_in_both_languages(run):
     rep = run["result"].layout.reports
     id_page, en_page = _page(rep / "city.id.html"), _page(rep / "city.en.html")
     assert id_page.lang == "id" and en_page.lang == "en"
-    assert "Ringkasan eksekutif" in id_page.h and "Lensa inklusi" in id_page.h
+    assert "Ringkasan eksekutif" in id_page.h and "Siapa yang manfaatnya lebih kecil" in id_page.h
     assert "Executive summary" in en_page.h and "Methods appendix" in en_page.h
     for page in (id_page, en_page):
         assert page.scripts == 0
