@@ -933,7 +933,17 @@ def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     blocks.append(t("methods.effects", lang))
     if len(res.get("reliability", [])):
         blocks.append(t("methods.scales", lang))
-    blocks += [t("methods.limits", lang, k=k), t("stat.suppressed_note", lang, k=k)]
+    blocks += [
+        t("methods.limits", lang, k=k),
+        t("stat.suppressed_note", lang, k=k),
+        t(
+            "methods.precision",
+            lang,
+            m=cfg.report.precision_min_n,
+            share=fmt_percent(cfg.report.precision_max_ci_share, lang, 0),
+        ),
+        t("methods.next_steps", lang, ratio=NEED_MAX_RATIO),
+    ]
     if plan is not None and not plan.empty:
         skipped = plan[~plan["runs"].astype(bool)]
         if not skipped.empty:
@@ -1117,8 +1127,9 @@ def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None
                 continue
             rec[head] = fmt_percent(r.estimate, lang) if pct else fmt_number(r.estimate, lang, 2)
             notes.add(precision_note(cfg, lab, o, r, False))
-        rec[t("precision.column", lang)] = "; ".join(sorted(notes - {""})) or t(
-            "precision.ok", lang
+        shown = bool(notes)  # a published estimate was seen (its note may be empty)
+        rec[t("precision.column", lang)] = "; ".join(sorted(notes - {""})) or (
+            t("precision.ok", lang) if shown else "–"
         )
         table.append(rec)
     if not table:

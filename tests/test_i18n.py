@@ -45,7 +45,7 @@ def test_locale_entries_are_non_empty_and_share_placeholders():
         ("section.participation", "Partisipasi", "Participation"),
         (
             "section.outcomes_by_programme",
-            "Hasil menurut jenis program",
+            "Hasil menurut jenis kegiatan",
             "Outcomes by programme type",
         ),
         (
