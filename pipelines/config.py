@@ -132,7 +132,8 @@ class Report(_Model):
     # wider than this share of the outcome's range (a proportion's range is 0-1)
     precision_min_n: Annotated[int, Field(ge=1)] = 30
     precision_max_ci_share: Annotated[float, Field(gt=0, le=1)] = 0.25
-    # the cover: who publishes, whom to ask, how to cite (each in Indonesian and English)
+    # the cover: who publishes, whom to ask (an office, not an e-mail or phone: the privacy scan
+    # refuses those in outputs), how to cite (each in Indonesian and English)
     institution: Text | None = None
     contact: str | None = None
     citation: Text | None = None

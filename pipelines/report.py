@@ -1704,3 +1704,62 @@ def write_index(
     path = out.reports / index_name(cfg, lang)
     path.write_text(html, encoding="utf-8")
     return path
+
+
+# --- notebooks -----------------------------------------------------------------------------------
+
+
+def effects_frame(res: dict, cfg: SurveyConfig, lab: Labels) -> pd.DataFrame:
+    """The summary's effect rows as a readable table (outcome, reader unit, estimate, interval,
+    corrected p, n) — what the analysis notebook shows beside the summary chart."""
+    rows = []
+    for name, r in summary_effects(res, cfg, lab):
+        rows.append(
+            {
+                "outcome": lab.outcome(name),
+                "unit": _unit(lab, name),
+                "estimate": round(float(r.estimate), 3),
+                "ci_low": round(float(r.ci_low), 3),
+                "ci_high": round(float(r.ci_high), 3),
+                "p_adj": r.get("p_adj"),
+                "n": int(r.n),
+                "finding": effect_sentence(lab, name, r),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def show(*items) -> None:
+    """Display report sections, tables and figures in a notebook as the report shows them:
+    headings and paragraphs as Markdown, tables as DataFrames with their caption, figures as
+    images with their caption (so an executed notebook reads as a document)."""
+    from IPython.display import SVG, Image, Markdown, display
+
+    def one(block) -> None:
+        if isinstance(block, Section):
+            display(Markdown(f"### {block.heading}"))
+            for b in block.blocks:
+                one(b)
+        elif isinstance(block, str):
+            display(Markdown(block.replace("*", r"\*")))
+        elif isinstance(block, list):
+            display(Markdown("\n".join(f"- {x}" for x in block)))
+        elif isinstance(block, Table):
+            display(block.frame.style.set_caption(block.caption).hide(axis="index"))
+            if block.note:
+                display(Markdown(f"*{block.note}*"))
+        elif isinstance(block, Callout):
+            display(Markdown(f"> **{block.kind}**: {block.text}"))
+        elif isinstance(block, pd.DataFrame):
+            display(block)
+        elif hasattr(block, "png"):
+            display(Image(data=block.png))
+            display(Markdown(f"*{block.caption or block.alt}*"))
+        elif hasattr(block, "svg"):
+            display(SVG(data=block.svg))
+            display(Markdown(f"*{block.caption or block.alt}*"))
+        else:
+            display(block)
+
+    for item in items:
+        one(item)

@@ -1876,7 +1876,8 @@ def write_config(
                 "id": "Dinas Perpustakaan dan Kearsipan Kota Solok (contoh)",
                 "en": "Kota Solok Library and Archives Office (example)",
             },
-            "contact": "dampak@example.org",
+            "contact": "Bidang Layanan Perpustakaan, Dinas Perpustakaan dan Kearsipan Kota Solok "
+            "(contoh)",
             "citation": {
                 "id": "Dinas Perpustakaan dan Kearsipan Kota Solok (2026). Survei Dampak TPBIS "
                 "Kota Solok 2025-2026: laporan kota. Data sintetis untuk contoh.",

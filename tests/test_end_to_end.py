@@ -151,9 +151,10 @@ def test_summary_has_every_analysed_outcome_with_the_results_numbers(run, lang):
     html = (run["result"].layout.reports / f"city.{lang}.html").read_text()
     import html as html_lib
 
-    summary = html_lib.unescape(
-        html[html.index('<section id="s1"') : html.index('<section id="s2"')]
-    )
+    from pipelines.i18n import t
+
+    head = html.index(">" + t("section.executive_summary", lang) + "</h2>")
+    summary = html_lib.unescape(html[head : html.index("<section", head)])
     assert set(eff.index) == set(outcomes["outcome"])  # every outcome has a reader-scale effect
     for o in outcomes.itertuples():
         r = eff.loc[o.outcome]
@@ -171,6 +172,32 @@ def test_summary_has_every_analysed_outcome_with_the_results_numbers(run, lang):
     assert ("1–5" if lang == "en" else "skala 1–5") in summary  # the scale's real range
     assert ("percentage points" if lang == "en" else "poin persentase") in summary
     assert "no difference" not in summary.lower()
+
+
+def test_publication_parts_beside_the_reports(run):
+    """Issue 13: workbook of the published tables, landing page in both languages grouped by
+    kecamatan, cover/next steps/glossary in the city report, both waves in library reports."""
+    from openpyxl import load_workbook
+
+    from pipelines.i18n import t
+
+    rep = run["result"].layout.reports
+    for lang, book, index in (
+        ("id", "tables.xlsx", "index.html"),
+        ("en", "tables.en.xlsx", "index.en.html"),
+    ):
+        page = _page(rep / f"city.{lang}.html")
+        for key in ("cover", "executive_summary", "next_steps", "libraries", "glossary"):
+            assert t(f"section.{key}", lang) in page.h, key
+        sheets = load_workbook(rep / book).sheetnames
+        assert len(sheets) > 5 and sheets[1] == f"{t('chart.table', lang)} 1"
+        html = (rep / index).read_text()
+        assert t("index.headline", lang) in html and "Kecamatan" in html
+        kota = _page(rep / "sites" / f"kota.{lang}.html")
+        assert t("site.change_heading", lang) in kota.h
+    for p in (rep / "sites").glob("*.html"):
+        text = p.read_text()
+        assert "disembunyikan responden" not in text and "suppressed respondents" not in text
 
 
 def test_a_report_per_site_and_language_and_an_index(run):
