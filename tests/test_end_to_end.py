@@ -205,7 +205,7 @@ def test_a_report_per_site_and_language_and_an_index(run):
     cfg_sites = 14
     assert len(list((rep / "sites").glob("*.html"))) == 2 * cfg_sites
     assert len(list((rep / "sites").glob("*.pdf"))) == 2 * cfg_sites
-    index = (rep / "index.html").read_text()
+    index = (rep / "index.html").read_text() + (rep / "index.en.html").read_text()
     for p in (rep / "sites").glob("*.html"):
         assert f"sites/{p.name}" in index
     kota = _page(rep / "sites" / "kota.id.html")
