@@ -7,7 +7,7 @@ SURVEY  ?= data/raw/solok/solok_2026.yaml
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lint format lab bench bench-smoke sample clean-outputs
+.PHONY: help setup report test lint format lab bench bench-smoke sample screenshots clean-outputs
 
 help: ## Show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -25,10 +25,11 @@ setup: $(STAMP) ## Create .venv and install Dampak (done once; reused afterwards
 report: $(STAMP) ## Run the whole pipeline on SURVEY (default: the bundled sample) and write reports/
 	$(BIN)/python -m pipelines run $(SURVEY)
 
-test: $(STAMP) ## Lint, check formatting and run the whole test suite
+test: $(STAMP) ## Lint, check formatting and run the whole test suite (browser tests need chromium)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@command -v chromium >/dev/null || echo "NOTE: Chromium is not installed, so tests/test_browser.py is skipped (apt-get install -y chromium)."
+	$(BIN)/python -m pytest -rs $(PYTEST_ARGS)
 
 format: $(STAMP) ## Format the code with ruff and re-pair the notebooks with their .py twins
 	$(BIN)/ruff format .
@@ -48,6 +49,9 @@ bench-smoke: $(STAMP) ## Quick check that the benchmark runs (500 respondents, n
 
 sample: $(STAMP) ## Regenerate the bundled synthetic sample survey (seed 2025)
 	$(BIN)/python -m pipelines simulate --n 2000 --seed 2025 --out data/raw/solok --formats csv,xlsx,sav
+
+screenshots: $(STAMP) ## Regenerate docs/screenshots/ (city and one library report at 390 and 1280 px; after make report)
+	$(BIN)/python docs/make_screenshots.py
 
 clean-outputs: ## Delete generated data/processed and reports (raw data is never touched)
 	find data/processed reports -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

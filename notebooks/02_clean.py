@@ -46,6 +46,17 @@ cleaned["summary"].query("rows_touched > 0 or values_touched > 0")
 }
 
 # %% [markdown]
+# Values set missing because they were out of range, not among the options or not possible
+# dates, per column, with masked examples:
+
+# %%
+{
+    w: {k: v for k, v in q["flagged_examples"].items() if v}
+    for w, q in cleaned["quality"].items()
+    if w != "attrition"
+}
+
+# %% [markdown]
 # Respondents found again in the next wave (linked by pseudonymous key):
 
 # %%

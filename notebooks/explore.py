@@ -42,7 +42,7 @@ results["estimates"].head(20)
 
 # %%
 from pipelines import analysis
-from pipelines.design import svyglm
+from pipelines.stats import svyglm
 
 data = analysis.prepare(latest, cfg, cb)
 design = analysis.design_for(data, cfg)  # the same design the pipeline's estimates use

@@ -57,6 +57,10 @@ def _check(args) -> int:
         got = ingest.ingest_wave(cfg, cb, wave, secret)
         data, log = clean.clean_wave(got.data, cfg, cb, wave)
         logs.append(log.summary().assign(wave=wave.id))
+        if cfg.design.weights.method == "file":  # a weights file's keys checked now, not later
+            from pipelines import weightfile
+
+            print(weightfile.from_file(data, cfg.design.weights, cfg.base_dir)[1]["note"])
         print(
             say(
                 f"Wave {wave.id}: {len(got.data)} rows read, {len(data)} kept.",

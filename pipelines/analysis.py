@@ -17,11 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines import change, inclusion, models, scales
+from pipelines import change, inclusion, models, scales, weightfile
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.design import SurveyDesign, svyby, svymean, svyprop
 from pipelines.plan import Plan, build_plan
+from pipelines.stats import calibrate
+from pipelines.stats.design import SurveyDesign, svyby, svymean, svyprop
 
 __all__ = [
     "ESTIMATE_COLUMNS",
@@ -63,15 +64,18 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
     a margin absent from the sample are dropped from it, with a note; the remaining totals
     are rescaled to the full population) and trimmed at ``trim_ratio`` x the median; rows
     missing a margin variable get the mean weight.  ``column``: the named column.
+    ``file``: a weights file joined by a key (:func:`pipelines.weightfile.from_file`).
     ``none``: 1 for everyone.
     """
-    from pipelines import weights as wts
+    from pipelines.stats import weights as wts
 
     spec = cfg.design.weights
     n = len(df)
     info: dict = {"method": spec.method, "n_not_raked": 0, "note": ""}
     if spec.method == "none":
         return np.ones(n), info | {"note": "unweighted (design.weights.method: none)"}
+    if spec.method == "file":  # delivered weights joined by a key (site, kelurahan, id)
+        return weightfile.from_file(df, spec, cfg.base_dir)
     if spec.method == "column":
         w = models.as_float(df[spec.column])
         bad = ~np.isfinite(w) | (w <= 0)
@@ -159,12 +163,12 @@ def likert_distribution(df: pd.DataFrame, w: np.ndarray, cb: Codebook, wave: str
 
 
 def representativeness(
-    df: pd.DataFrame, w: np.ndarray, cfg: SurveyConfig, wave: str
+    df: pd.DataFrame, w: np.ndarray, cfg: SurveyConfig, wave: str, breakdowns=()
 ) -> pd.DataFrame:
     """Sample, weighted and population share of every level of every margin variable
-    (population shares only when the config gives margins)."""
+    (population shares only when the config gives margins; else the plan's breakdowns)."""
     margins = cfg.design.weights.margins
-    variables = list(margins) or [c for c in ("kelurahan", "gender", "age_band") if c in df]
+    variables = list(margins) or [c for c in breakdowns if c in df]
     rows = []
     for var in variables:
         if var not in df:
@@ -319,17 +323,46 @@ def prepare(df: pd.DataFrame, cfg: SurveyConfig, cb: Codebook) -> pd.DataFrame:
 
 
 def design_for(d: pd.DataFrame, cfg: SurveyConfig) -> SurveyDesign:
-    """The survey design of a prepared wave (``weight`` column, the config's strata, clusters
-    and fpc): the one the pipeline's estimates use, for a researcher's own models too."""
-    strata, cluster = cfg.design.strata, cfg.design.cluster
-    return SurveyDesign(
+    """The survey design of a prepared wave (``weight`` column from :func:`make_weights`): the
+    config's strata, sampling units per stage and fpc (those the data has); raked weights carry
+    their raking (``design.weights.variance: calibrated``, the default), so SEs are those of R's
+    raked design. The one the pipeline's estimates use, for a researcher's own models too."""
+    strata, stages, fpc = cfg.design.strata, cfg.design.stage_ids, cfg.design.fpc
+    if not stages or stages[0] not in d:
+        stages = []
+        fpc = None if isinstance(fpc, list) else fpc
+    design = SurveyDesign(
         d,
         weights="weight",
         strata=strata if strata in d else None,
-        cluster=cluster if cluster in d else None,
-        fpc=cfg.design.fpc,
+        cluster=stages or None,
+        fpc=fpc,
         lonely_psu="adjust",
     )
+    spec = cfg.design.weights
+    margins = _spread_margins(d, [m for m in spec.margins if m in d], stages[:1])
+    if spec.method == "rake" and spec.variance == "calibrated" and margins:
+        design = calibrate.declare_raked(design, margins)
+    return design
+
+
+def _spread_margins(d: pd.DataFrame, margins: list[str], psu: list[str]) -> list[str]:
+    """The raking margins the variance may use: those whose levels spread over the libraries.
+
+    A margin whose levels sit mostly inside one library each (a kelurahan served by its own
+    library: more than half a level's weight in a single first-stage unit) is left out of the
+    calibration residuals (the weights are still raked on it): with libraries as ultimate
+    clusters, projecting out such a margin would remove the between-library variation that
+    stands for all the sampling variance, and the SEs would collapse towards zero."""
+    if not psu:
+        return margins
+    keep = []
+    for m in margins:
+        t = d.groupby([m, psu[0]], observed=True)["weight"].sum()
+        top = t.groupby(level=0).max() / t.groupby(level=0).sum()
+        if len(top) and float(top.median()) <= 0.5:
+            keep.append(m)
+    return keep
 
 
 def _columns(waves: dict[str, pd.DataFrame]) -> set[str]:
@@ -343,7 +376,7 @@ def _prepare_wave(
     """Rows usable in the design (stratum and cluster known), with scale scores, derived
     outcomes and exposure columns; yes/no and Likert columns as float, categorical answers
     ordered as the codebook lists their levels (the first is the reference level)."""
-    need = [c for c in (plan.strata, plan.cluster) if c]
+    need = [c for c in (plan.strata, plan.cluster, *cfg.design.stage_ids[1:]) if c]
     ok = df[need].notna().all(axis=1) if need else pd.Series(True, index=df.index)
     d = score_scales(df.loc[ok], plan).reset_index(drop=True)
     for c in d.columns:
@@ -360,7 +393,7 @@ def _prepare_wave(
             x = models.as_float(d[o.source])
             d[o.column] = np.log(np.where(x > 0, x, np.nan))
     ex = plan.exposure
-    if ex.took_part_derived:
+    if ex.took_part_derived and all(c in d for c in ex.options.values()):
         ticks = np.column_stack([models.as_float(d[c]) for c in ex.options.values()])
         answered = np.isfinite(ticks).any(axis=1)
         d[ex.took_part] = np.where(answered, (np.nan_to_num(ticks) == 1).any(axis=1), np.nan)
@@ -523,7 +556,7 @@ def analyse(
         d["weight"] = w
         prepared[wave] = d
         design = design_for(d, cfg)
-        from pipelines.weights import weight_summary
+        from pipelines.stats.weights import weight_summary
 
         wtab.append(
             {
@@ -539,7 +572,7 @@ def analyse(
             r = scales_reliability(raw, plan)
             rel.append(_with_wave(r, wave))
         lik.append(likert_distribution(d, w, cb, wave))
-        rep.append(representativeness(d, w, cfg, wave))
+        rep.append(representativeness(d, w, cfg, wave, plan.breakdowns))
         parts, balance = _wave_estimates(
             design, d, plan, cfg, cb, max_model_rows, seed, inclusion_family
         )

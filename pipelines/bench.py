@@ -492,7 +492,7 @@ PY_SCRIPT = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import pandas as pd
-from pipelines.design import SurveyDesign, svyby, svyglm, svymean, svytotal
+from pipelines.stats.design import SurveyDesign, svyby, svyglm, svymean, svytotal
 d = pd.read_csv(sys.argv[1], dtype={"site": str, "kecamatan": str, "gender": str}, engine="pyarrow")
 t_read = time.perf_counter()
 des = SurveyDesign(d, weights="weight", strata="kecamatan", cluster="site", fpc="fpc")

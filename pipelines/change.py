@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from pipelines.design import SurveyDesign
 from pipelines.models import (
     NOTE_OBSERVATIONAL,
     as_float,
@@ -38,6 +37,7 @@ from pipelines.models import (
     svy_fit,
     t_stats,
 )
+from pipelines.stats.design import SurveyDesign
 
 __all__ = ["attrition_table", "cohen_dz", "did", "ipw", "link_waves", "paired_change"]
 

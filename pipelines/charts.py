@@ -2,12 +2,21 @@
 
 Every function takes one row per plotted quantity (estimates and interval bounds computed
 elsewhere, design-aware) and never aggregates or bootstraps itself: a duplicated key raises.
-Each returns a :class:`pipelines.render.Figure` with PNG bytes (7 in wide at 110 dpi) and alt
-text that reads the key numbers out in the report language.
+Each returns a :class:`pipelines.render.Figure` with an SVG (inlined in the HTML, its text kept as
+text), a PNG of the same drawing (for the PDF), the value-axis tick labels as shown, a caption
+that says what the figure shows and alt text that reads the key numbers out in the report
+language.
+
+Phone first: figures are drawn 5 in (360 pt) wide with text of at least 12.5 pt, and the HTML
+shows the SVG at most that wide, so on a 390 px phone (358 px of content) every letter is
+at least 12 px tall. Row labels sit above their bars or dots, using the whole width, instead of
+in a left margin. Value axes run over the scale's real range when ``value_range`` is given; an
+axis cut to the data is said in the caption. Tick labels are evenly spaced and printed with as
+many decimals as make them exact and distinct ("3,95", never "4,0" at 3.95).
 
 Figures are built with matplotlib's object-oriented API on an explicit Agg canvas, so they never
-touch pyplot's global figure registry (nothing to leak, nothing to ``plt.close``) and importing
-this module does not change the backend of a notebook kernel.
+touch pyplot's global figure registry and importing this module does not change the backend of a
+notebook kernel.
 
 Percent conventions: ``percent=True`` means the estimate columns are proportions (0–1) and are
 shown as percentages. ``likert_diverging`` accepts shares either as proportions or as percents
@@ -25,41 +34,49 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.image import imsave
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import Formatter, MaxNLocator
 
 from pipelines.i18n import fmt_number, fmt_percent, t
-from pipelines.render import Figure
+from pipelines.render import FIGURE_DPI, Figure
 
-WIDTH_IN = 7.0
-DPI = 110
-# Okabe & Ito (2008) colour-blind-safe categorical palette, ordered for contrast on white
+WIDTH_IN = 5.0  # 360 pt: shown at most 480 px wide, 358 px on a 390 px phone
+DPI = FIGURE_DPI  # the PNG twin, for the PDF
+FONT_PT = 13.0
+SMALL_PT = 12.5  # the smallest text in any figure: 12.4 px at 358 px wide
+LINE_IN = FONT_PT * 1.25 / 72
+MARK_IN = 0.30  # height of one row's bar or dot
+GAP_IN = 0.14  # space between rows
+LABEL_CHARS = 42  # wrap width of row labels at FONT_PT across the figure
+# Okabe & Ito (2008) colour-blind-safe colours with at least 3:1 contrast on white (WCAG 1.4.11);
+# their orange, sky blue and yellow (2.3:1 and less) are left out
 OKABE_ITO = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#D55E00",  # vermillion
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
+    "#0072B2",  # blue 5.2:1
+    "#D55E00",  # vermillion 3.9:1
+    "#009E73",  # bluish green 3.4:1
+    "#CC79A7",  # reddish purple 3.1:1
     "#000000",  # black
-    "#F0E442",  # yellow (last: weak contrast on white)
 )
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":")
 NEUTRAL_GREY = "#BDBDBD"
+EDGE = "#333333"  # outline of light fills, so every bar keeps 3:1 against white
+TEXT_MUTED = "#555555"  # 7.5:1 on white
 MAX_ALT_ITEMS = 20
-LABEL_WRAP = 32
 
 _RC = {
     "font.family": "DejaVu Sans",
-    "font.size": 9.5,
-    "axes.titlesize": 11,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
+    "font.size": FONT_PT,
+    "axes.labelsize": FONT_PT,
+    "xtick.labelsize": FONT_PT,
+    "ytick.labelsize": FONT_PT,
+    "legend.fontsize": SMALL_PT,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.edgecolor": "#555555",
@@ -68,6 +85,8 @@ _RC = {
     "ytick.color": "#333333",
     "legend.frameon": False,
     "axes.unicode_minus": True,
+    "svg.fonttype": "none",  # text stays text: sharp, searchable, measured by the browser test
+    "svg.hashsalt": "dampak",  # stable ids (render prefixes them per figure)
 }
 
 
@@ -76,16 +95,20 @@ _RC = {
 # ---------------------------------------------------------------------------------------------
 
 
-def _new_figure(height_in: float) -> MplFigure:
-    fig = MplFigure(figsize=(WIDTH_IN, max(2.2, height_in)), dpi=DPI, layout="constrained")
+def _new_figure(height_in: float, constrained: bool = False) -> MplFigure:
+    fig = MplFigure(
+        figsize=(WIDTH_IN, max(1.6, height_in)),
+        dpi=DPI,
+        layout="constrained" if constrained else None,
+    )
     FigureCanvasAgg(fig)
+    fig.set_facecolor("white")
     return fig
 
 
 def _to_png(fig: MplFigure) -> bytes:
     """The figure as PNG: one draw (layout included) instead of savefig's layout pass plus draw;
     the same pixels. The figure is not registered with pyplot: it is freed with its last use."""
-    fig.set_facecolor("white")
     fig.canvas.draw()
     buf = io.BytesIO()
     imsave(
@@ -95,12 +118,47 @@ def _to_png(fig: MplFigure) -> bytes:
         origin="upper",
         dpi=DPI,
         metadata={"Software": None},
+        pil_kwargs={"compress_level": 3},  # 6 (the default) took a fifth of a chart's time
     )
     return buf.getvalue()
 
 
-def _wrap(text: Any, width: int = LABEL_WRAP) -> str:
+def _to_svg(fig: MplFigure) -> str:
+    """The figure as SVG with text as ``<text>`` (drawn after the PNG, so the layout is done)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return buf.getvalue()
+
+
+def _render(fig: MplFigure, *axes: tuple[Axes, str]) -> tuple[bytes, str, tuple[str, ...]]:
+    png = _to_png(fig)
+    return png, _to_svg(fig), _shown_ticks(*axes)
+
+
+def _shown_ticks(*axes: tuple[Axes, str]) -> tuple[str, ...]:
+    """The value-axis tick labels inside the axis limits, as printed (for tests and alt text)."""
+    out: list[str] = []
+    for ax, which in axes:
+        axis = ax.xaxis if which == "x" else ax.yaxis
+        lo, hi = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+        for loc, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels(), strict=False):
+            if lo - 1e-9 <= loc <= hi + 1e-9 and label.get_text():
+                out.append(label.get_text())
+    return tuple(out)
+
+
+def _wrap(text: Any, width: int = LABEL_CHARS) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _label_with_value(label: Any, value: str) -> str:
+    """A row label and its printed value: on the label's last line when it fits, else on a
+    line of its own (a value is never split across lines)."""
+    text = _wrap(label)
+    last = text.rsplit("\n", 1)[-1]
+    if len(last) + 2 + len(value) <= LABEL_CHARS:
+        return f"{text}: {value}"
+    return f"{text}:\n{value}"
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str | None]) -> None:
@@ -128,13 +186,38 @@ def _val(x: Any, lang: str, percent: bool, decimals: int) -> str:
     return fmt_percent(x, lang, decimals) if percent else fmt_number(x, lang, decimals)
 
 
-def _tick_formatter(lang: str, suffix: str = "", absolute: bool = False) -> FuncFormatter:
-    def fmt(v: float, _pos: Any) -> str:
-        v = abs(v) if absolute else v
-        decimals = 0 if math.isclose(v, round(v), abs_tol=1e-9) else 1
-        return fmt_number(v, lang, decimals) + suffix
+def tick_decimals(locs: Sequence[float]) -> int:
+    """The fewest decimals that print every tick exactly and every two ticks differently."""
+    vals = [float(v) for v in locs if np.isfinite(v)]
+    for d in range(0, 5):
+        exact = all(math.isclose(v, round(v, d), abs_tol=1e-9 * max(1.0, abs(v))) for v in vals)
+        if exact and len({round(v, d) for v in vals}) == len(vals):
+            return d
+    return 4
 
-    return FuncFormatter(fmt)
+
+class LocaleTicks(Formatter):
+    """Tick labels in the report language's number format, with one number of decimals for the
+    whole axis (see :func:`tick_decimals`); ``absolute`` prints magnitudes (diverging bars)."""
+
+    def __init__(self, lang: str, suffix: str = "", absolute: bool = False):
+        self.lang, self.suffix, self.absolute = lang, suffix, absolute
+        self.decimals = 1
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        self.decimals = tick_decimals(locs)
+
+    def __call__(self, x: float, pos: Any = None) -> str:
+        v = abs(x) if self.absolute else x
+        if math.isclose(v, 0.0, abs_tol=1e-12):
+            v = 0.0
+        return fmt_number(v, self.lang, self.decimals) + self.suffix
+
+
+def _value_axis(axis: Any, lang: str, suffix: str = "", absolute: bool = False) -> None:
+    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(LocaleTicks(lang, suffix, absolute))
 
 
 def _join_alt(intro: str, parts: list[str], lang: str) -> str:
@@ -145,30 +228,136 @@ def _join_alt(intro: str, parts: list[str], lang: str) -> str:
     return text.rstrip() + "."
 
 
+def relative_luminance(colour: Any) -> float:
+    """WCAG 2 relative luminance of a colour."""
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in to_rgb(colour))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: Any, b: Any) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
 def _text_colour(face: Any) -> str:
-    r, g, b = to_rgb(face)
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "black" if luminance > 0.5 else "white"
+    """Black or white, whichever contrasts more with ``face``."""
+    return "black" if contrast_ratio(face, "black") >= contrast_ratio(face, "white") else "white"
 
 
-def _pad_limits(values: list[float], pad: float = 0.06) -> tuple[float, float]:
+def _limits(values: list[float], value_range: tuple[float, float] | None, pad: float = 0.06):
+    """Axis limits: the scale's range when given (a little padded, so end marks show), else the
+    data's padded range. The second value says whether the axis was cut to the data."""
+    if value_range is not None:
+        lo, hi = float(value_range[0]), float(value_range[1])
+        if not lo < hi:
+            raise ValueError(f"value_range must be (low, high), got {value_range!r}")
+        span = hi - lo
+        return (lo - 0.02 * span, hi + 0.02 * span), False
     finite = [v for v in values if v is not None and np.isfinite(v)]
     if not finite:
-        return (0.0, 1.0)
+        return (0.0, 1.0), False
     lo, hi = min(finite), max(finite)
     span = hi - lo or abs(hi) or 1.0
-    return lo - pad * span, hi + pad * span
+    return (lo - pad * span, hi + pad * span), True
 
 
 def _diverging_palette(n_levels: int) -> list[Any]:
     """ColorBrewer BrBG (brown = disagree, teal = agree); grey for a neutral midpoint."""
-    # as seaborn.color_palette("BrBG", n) (n evenly spaced inner points of the colormap),
-    # without importing seaborn (2 s) in every report kernel
     bins = np.linspace(0, 1, int(n_levels) + 2)[1:-1]
     colours = [tuple(c) for c in mpl.colormaps["BrBG"](bins)[:, :3]]
     if n_levels % 2 == 1:
         colours[n_levels // 2] = to_rgb(NEUTRAL_GREY)
     return colours
+
+
+def _row_layout(labels: Sequence[str]) -> tuple[list[float], list[float], float]:
+    """Vertical positions (inches from the axes' bottom) of each row's label top and mark, top
+    row first, and the height the rows need: a label above each mark, across the full width."""
+    y = 0.0
+    label_top, mark_y = [], []
+    for text in labels:
+        lines = text.count("\n") + 1
+        label_top.append(y)
+        y += lines * LINE_IN + 0.04
+        mark_y.append(y + MARK_IN / 2)
+        y += MARK_IN + GAP_IN
+    total = y - GAP_IN + 0.05
+    return [total - v for v in label_top], [total - v for v in mark_y], total
+
+
+def _rows_figure(total_in: float, bottom_in: float, top_in: float = 0.12):
+    """A figure whose axes are exactly ``total_in`` tall (data y = inches), ``bottom_in`` below
+    for the value axis and any legend; row labels start at the axes' left edge."""
+    height = top_in + total_in + bottom_in
+    fig = _new_figure(height)
+    left, right = 0.045, 0.05
+    ax = fig.add_axes((left, bottom_in / height, 1 - left - right, total_in / height))
+    ax.set_ylim(0, total_in)
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    return fig, ax
+
+
+def _row_label(ax: Axes, y: float, text: str, **kw: Any) -> None:
+    ax.text(
+        0,
+        y,
+        text,
+        transform=ax.get_yaxis_transform(),
+        ha="left",
+        va="top",
+        fontsize=FONT_PT,
+        color="#1b1b1b",
+        linespacing=1.15,
+        clip_on=False,
+        **kw,
+    )
+
+
+def _band_lines(ax: Axes, mark_y: Sequence[float], ref: float | None) -> None:
+    """Grid lines at the value ticks and the reference line, drawn only beside the marks, so
+    they never run through the row labels (one artist each: cheap to draw)."""
+    half = MARK_IN / 2 + 0.06
+    lows = [y - half for y in mark_y]
+    highs = [y + half for y in mark_y]
+    lo, hi = sorted(ax.get_xlim())
+    ticks = [x for x in ax.xaxis.get_major_locator()() if lo <= x <= hi]
+    if ticks:
+        xs = [x for x in ticks for _ in mark_y]
+        ax.vlines(xs, lows * len(ticks), highs * len(ticks), color="#e5e5e5", lw=0.6, zorder=0.5)
+    if ref is not None:
+        ax.vlines([ref] * len(mark_y), lows, highs, color="#555555", linestyles="--", lw=1.1)
+
+
+def _axis_bottom_in(xlabel: str, legend_rows: int = 0) -> float:
+    """Room under the rows for tick labels, the axis title and legend rows."""
+    lines = xlabel.count("\n") + 1 if xlabel else 0
+    return 0.42 + lines * LINE_IN + (legend_rows * (LINE_IN + 0.06) + 0.1 if legend_rows else 0)
+
+
+def _cut_note(cut: bool, lo: float, hi: float, lang: str, percent: bool) -> str:
+    if not cut:
+        return ""
+    suffix = "%" if percent else ""
+    d = tick_decimals([round(lo, 2), round(hi, 2)])
+    return " " + t(
+        "chart.axis_cut",
+        lang,
+        lo=fmt_number(lo, lang, d) + suffix,
+        hi=fmt_number(hi, lang, d) + suffix,
+    )
+
+
+def _figure(
+    drawn: tuple[bytes, str, tuple[str, ...]], title: str, alt: str, caption: str
+) -> Figure:
+    png, svg, ticks = drawn
+    return Figure(png=png, alt=alt, caption=caption, svg=svg, title=title, ticks=ticks)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,8 +383,9 @@ def likert_diverging(
     ``df`` has one row per (item, level) with the share of respondents in ``pct_col``
     (proportions or percents). ``labels`` maps every level code, in scale order, to its
     translated label (e.g. ``{1: t("likert.strongly_disagree", lang), ...}``). Items are drawn
-    top-down in order of first appearance; an item whose shares are all missing (or flagged in
-    ``suppressed_col``) is shown as "suppressed (n < threshold)".
+    top-down in order of first appearance, each under its own full-width label; an item whose
+    shares are all missing (or flagged in ``suppressed_col``) is shown as "suppressed
+    (n < threshold)".
     """
     _require(df, [item_col, level_col, pct_col])
     _require_unique(df, [item_col, level_col])
@@ -224,13 +414,26 @@ def likert_diverging(
     wide = wide.fillna(0.0) * factor
 
     colours = _diverging_palette(k)
-    n_items = len(items)
+    wrapped = [_wrap(i) for i in items]
+    label_top, mark_y, total = _row_layout(wrapped)
+    xlabel = t("chart.percent_axis", lang)
+    legend_cols = 2
     with mpl.rc_context(_RC):
-        fig = _new_figure(1.5 + 0.5 * n_items + 0.35 * math.ceil(k / 3))
-        ax = fig.add_subplot()
+        fig, ax = _rows_figure(total, _axis_bottom_in(xlabel, math.ceil(k / legend_cols)))
         extent = 0.0
+        for item in items:
+            shares = wide.loc[item]
+            neu = shares[neutral] if neutral is not None else 0.0
+            extent = max(
+                extent,
+                sum(shares[lv] for lv in disagree) + neu / 2,
+                sum(shares[lv] for lv in agree) + neu / 2,
+            )
+        limit = max(10.0, math.ceil((extent + 2) / 10) * 10)
+        pt_per_unit = (WIDTH_IN * 72 * 0.905) / (2 * limit)
         for row, item in enumerate(items):
-            y = n_items - 1 - row
+            _row_label(ax, label_top[row], wrapped[row])
+            y = mark_y[row]
             if supp_flag[item]:
                 ax.text(
                     0,
@@ -239,46 +442,59 @@ def likert_diverging(
                     ha="center",
                     va="center",
                     style="italic",
-                    color="#555555",
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 2},
+                    color=TEXT_MUTED,
+                    fontsize=SMALL_PT,
                 )
                 continue
             shares = wide.loc[item]
             neu = shares[neutral] if neutral is not None else 0.0
             left = -(sum(shares[lv] for lv in disagree) + neu / 2)
-            extent = max(extent, -left, sum(shares[lv] for lv in agree) + neu / 2)
             for lv, colour in zip(levels, colours, strict=True):
                 width = shares[lv]
                 if width > 0:
-                    ax.barh(y, width, left=left, color=colour, edgecolor="white", height=0.7)
-                    if width >= 6:
+                    ax.barh(
+                        y,
+                        width,
+                        left=left,
+                        color=colour,
+                        edgecolor=EDGE,
+                        linewidth=0.6,
+                        height=MARK_IN,
+                    )
+                    if width * pt_per_unit >= 22:
                         ax.text(
                             left + width / 2,
                             y,
                             fmt_number(width, lang, 0),
                             ha="center",
                             va="center",
-                            fontsize=8.5,
+                            fontsize=SMALL_PT,
                             color=_text_colour(colour),
                         )
                 left += width
-        limit = max(10.0, math.ceil((extent + 2) / 10) * 10)
         ax.set_xlim(-limit, limit)
-        ax.set_ylim(-0.6, n_items - 0.4)
-        ax.axvline(0, color="#333333", linewidth=0.8)
-        ax.set_yticks(range(n_items))
-        ax.set_yticklabels([_wrap(i) for i in reversed(items)])
-        ax.xaxis.set_major_formatter(_tick_formatter(lang, "%", absolute=True))
-        ax.set_xlabel(t("chart.percent_axis", lang))
-        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
-        ax.spines["left"].set_visible(False)
-        ax.tick_params(axis="y", length=0)
+        _value_axis(ax.xaxis, lang, "%", absolute=True)
+        ax.vlines(
+            [0] * len(mark_y),
+            [y - MARK_IN / 2 - 0.06 for y in mark_y],
+            [y + MARK_IN / 2 + 0.06 for y in mark_y],
+            color="#333333",
+            linewidth=0.8,
+        )
+        ax.set_xlabel(xlabel)
         handles = [
-            Patch(facecolor=c, edgecolor="#999999", label=_wrap(labels[lv], 20))
+            Patch(facecolor=c, edgecolor=EDGE, linewidth=0.6, label=labels[lv])
             for lv, c in zip(levels, colours, strict=True)
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(k, 5), fontsize=8.5)
-        png = _to_png(fig)
+        fig.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0.03, 0.01),
+            ncol=legend_cols,
+            handlelength=1.2,
+            columnspacing=1.0,
+        )
+        drawn = _render(fig, (ax, "x"))
 
     parts = []
     for item in items:
@@ -310,8 +526,9 @@ def likert_diverging(
                     disagree=disagree_s,
                 )
             )
-    alt = _join_alt(t("chart.alt_likert_intro", lang, title=title, n=n_items), parts, lang)
-    return Figure(png=png, alt=alt, caption=caption)
+    alt = _join_alt(t("chart.alt_likert_intro", lang, title=title, n=len(items)), parts, lang)
+    auto = t("chart.caption_likert", lang)
+    return _figure(drawn, title, alt, caption or auto)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,6 +574,27 @@ def _interval_parts(
     return parts
 
 
+def _interval_text(est: Any, lo: Any, hi: Any, lang: str, percent: bool, decimals: int) -> str:
+    """``"0,12 (0,02 s.d. 0,22)"``: the printed value beside a row's label."""
+    text = _val(est, lang, percent, decimals)
+    if pd.notna(lo) and pd.notna(hi):
+        text += " (" + t(
+            "chart.interval_short",
+            lang,
+            lo=_val(lo, lang, percent, decimals),
+            hi=_val(hi, lang, percent, decimals),
+        )
+        text += ")"
+    return text
+
+
+def _styles(data: pd.DataFrame, style_col: str | None) -> tuple[list[Any], dict[Any, int]]:
+    if not style_col:
+        return [None], {None: 0}
+    groups = list(pd.unique(data[style_col]))
+    return groups, {g: i for i, g in enumerate(groups)}
+
+
 def forest(
     df: pd.DataFrame,
     label_col: str,
@@ -374,33 +612,48 @@ def forest(
     suppressed_col: str | None = "suppressed",
     threshold: int = 10,
     annotate: bool = True,
+    value_range: tuple[float, float] | None = None,
+    style_col: str | None = None,
 ) -> Figure:
     """Dot + 95% interval per row (model coefficients, subgroup estimates), top-down in ``df``
-    order, with a dashed reference line at ``ref`` (None for none). Rows with a missing estimate
-    or flagged in ``suppressed_col`` show the text "suppressed (n < threshold)" instead of a dot.
-    With ``annotate`` the formatted estimate and interval are printed at the right."""
-    _require(df, [label_col, est_col, lo_col, hi_col])
+    order, each under its label, with a dashed reference line at ``ref`` (None for none).
+
+    ``value_range`` puts the axis on the scale's real range (in the estimates' units); without
+    it the axis follows the data, and for levels (``ref=None``) the caption says it was cut.
+    ``style_col`` names a column whose values (e.g. "library" / "city") get their own colour
+    and marker shape, explained in a legend. Rows with a missing estimate or flagged in
+    ``suppressed_col`` show "suppressed (n < threshold)" instead of a dot. With ``annotate``
+    the formatted estimate and interval follow the label."""
+    _require(df, [label_col, est_col, lo_col, hi_col, style_col])
     _require_unique(df, [label_col])
     data = df.reset_index(drop=True)
     supp = _is_suppressed(data, est_col, suppressed_col)
     scale = 100.0 if percent else 1.0
-    n = len(data)
+    groups, style_of = _styles(data, style_col)
+    texts = []
+    for i, row in data.iterrows():
+        label = str(data.at[i, label_col])
+        if annotate and not supp[i]:
+            value = _interval_text(row[est_col], row[lo_col], row[hi_col], lang, percent, decimals)
+            texts.append(_label_with_value(label, value))
+        else:
+            texts.append(_wrap(label))
+    label_top, mark_y, total = _row_layout(texts)
+    xlabel = _wrap(xlabel or t("chart.estimate_axis", lang), LABEL_CHARS + 4)
+    legend_rows = len(groups) if style_col else 0
+    shown = data[~supp]
+    xs = [float(v) * scale for c in (est_col, lo_col, hi_col) for v in shown[c]]
+    xs += [ref * scale] if ref is not None else []
+    scaled_range = None if value_range is None else tuple(v * scale for v in value_range)
+    (x0, x1), cut = _limits(xs, scaled_range)
     with mpl.rc_context(_RC):
-        fig = _new_figure(1.3 + 0.42 * n)
-        ax = fig.add_subplot()
-        shown = data[~supp]
-        xs = (
-            list(shown[est_col] * scale)
-            + list(shown[lo_col] * scale)
-            + list(shown[hi_col] * scale)
-            + ([ref * scale] if ref is not None else [])
-        )
-        x0, x1 = _pad_limits([float(v) for v in xs])
+        fig, ax = _rows_figure(total, _axis_bottom_in(xlabel, legend_rows))
         ax.set_xlim(x0, x1)
-        if ref is not None:
-            ax.axvline(ref * scale, color="#777777", linestyle="--", linewidth=1)
+        _value_axis(ax.xaxis, lang, "%" if percent else "")
+        _band_lines(ax, mark_y, None if ref is None else ref * scale)
         for i, row in data.iterrows():
-            y = n - 1 - i
+            _row_label(ax, label_top[i], texts[i])
+            y = mark_y[i]
             if supp[i]:
                 ax.text(
                     0.02,
@@ -409,9 +662,12 @@ def forest(
                     transform=ax.get_yaxis_transform(),
                     va="center",
                     style="italic",
-                    color="#555555",
+                    color=TEXT_MUTED,
+                    fontsize=SMALL_PT,
                 )
                 continue
+            s = style_of[data.at[i, style_col] if style_col else None]
+            colour, marker = OKABE_ITO[s % len(OKABE_ITO)], MARKERS[s % len(MARKERS)]
             est = row[est_col] * scale
             lo, hi = row[lo_col] * scale, row[hi_col] * scale
             if pd.notna(lo) and pd.notna(hi):
@@ -419,46 +675,45 @@ def forest(
                     est,
                     y,
                     xerr=[[max(est - lo, 0)], [max(hi - est, 0)]],
-                    fmt="o",
-                    color=OKABE_ITO[0],
-                    ecolor=OKABE_ITO[0],
-                    elinewidth=1.6,
-                    capsize=3,
-                    markersize=6,
+                    fmt=marker,
+                    color=colour,
+                    ecolor=colour,
+                    elinewidth=2,
+                    capsize=4,
+                    markersize=8,
                 )
             else:
-                ax.plot(est, y, "o", color=OKABE_ITO[0], markersize=6)
-            if annotate:
-                text = _val(row[est_col], lang, percent, decimals)
-                if pd.notna(lo) and pd.notna(hi):
-                    text += " [" + _val(row[lo_col], lang, percent, decimals)
-                    text += "; " + _val(row[hi_col], lang, percent, decimals) + "]"
-                ax.text(
-                    1.02,
-                    y,
-                    text,
-                    transform=ax.get_yaxis_transform(),
-                    va="center",
-                    fontsize=8.5,
-                    clip_on=False,
+                ax.plot(est, y, marker, color=colour, markersize=8)
+        ax.set_xlabel(xlabel)
+        if style_col:
+            handles = [
+                Line2D(
+                    [],
+                    [],
+                    color=OKABE_ITO[j % len(OKABE_ITO)],
+                    marker=MARKERS[j % len(MARKERS)],
+                    linestyle="none",
+                    markersize=8,
+                    label=_wrap(g, LABEL_CHARS - 4),
                 )
-        ax.set_ylim(-0.7, n - 0.3)
-        ax.set_yticks(range(n))
-        ax.set_yticklabels([_wrap(v) for v in reversed(list(data[label_col]))])
-        ax.tick_params(axis="y", length=0)
-        ax.xaxis.set_major_formatter(_tick_formatter(lang, "%" if percent else ""))
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=7))
-        ax.set_xlabel(xlabel or t("chart.estimate_axis", lang))
-        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
-        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-        ax.set_axisbelow(True)
-        png = _to_png(fig)
+                for j, g in enumerate(groups)
+            ]
+            fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.03, 0.01), ncol=1)
+        drawn = _render(fig, (ax, "x"))
     parts = _interval_parts(
         data, label_col, est_col, lo_col, hi_col, supp, lang, percent, decimals, threshold
     )
-    ref_s = _val(ref, lang, percent, decimals) if ref is not None else "–"
-    intro = t("chart.alt_forest_intro", lang, title=title, n=n, ref=ref_s)
-    return Figure(png=png, alt=_join_alt(intro, parts, lang), caption=caption)
+    if ref is None:
+        intro = t("chart.alt_forest_intro_noref", lang, title=title, n=len(data))
+    else:
+        ref_s = _val(ref, lang, percent, decimals)
+        intro = t("chart.alt_forest_intro", lang, title=title, n=len(data), ref=ref_s)
+    auto = t("chart.caption_forest", lang)
+    if ref is not None:
+        auto += " " + t("chart.caption_ref", lang, ref=_val(ref, lang, percent, decimals))
+    if ref is None:
+        auto += _cut_note(cut, x0, x1, lang, percent)
+    return _figure(drawn, title, _join_alt(intro, parts, lang), caption or auto)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -483,16 +738,21 @@ def trend(
     decimals: int = 1,
     suppressed_col: str | None = "suppressed",
     threshold: int = 10,
+    value_range: tuple[float, float] | None = None,
 ) -> Figure:
-    """Lines across waves (one per group, Okabe-Ito colours plus distinct markers and dash
-    styles) with shaded 95% interval bands. ``x_col`` may be numeric or labels (kept in order of
-    appearance, or category order). Missing/suppressed points break the line."""
+    """Lines across waves (one per group, each with its own colour, marker and dash style) with
+    shaded 95% interval bands. ``x_col`` may be numeric or labels (kept in order of appearance,
+    or category order). Missing/suppressed points break the line. The value axis spans
+    ``value_range`` (the scale's real range; 0–100% for percentages by default); without one it
+    follows the data and the caption says the axis is cut."""
     _require(df, [x_col, est_col, lo_col, hi_col, group_col])
     _require_unique(df, [x_col] + ([group_col] if group_col else []))
     data = df.reset_index(drop=True).copy()
     supp = _is_suppressed(data, est_col, suppressed_col)
     data.loc[supp, est_col] = np.nan
     scale = 100.0 if percent else 1.0
+    if value_range is None and percent:
+        value_range = (0.0, 1.0)
 
     if isinstance(data[x_col].dtype, pd.CategoricalDtype):
         order = [c for c in data[x_col].cat.categories if c in set(data[x_col])]
@@ -502,9 +762,13 @@ def trend(
         order = list(pd.unique(data[x_col]))
     pos = {x: i for i, x in enumerate(order)}
     groups = list(pd.unique(data[group_col])) if group_col else [None]
+    ok = ~supp
+    ys = [float(v) * scale for c in (est_col, lo_col, hi_col) if c for v in data.loc[ok, c]]
+    scaled_range = None if value_range is None else tuple(v * scale for v in value_range)
+    (y0, y1), cut = _limits(ys, scaled_range)
 
     with mpl.rc_context(_RC):
-        fig = _new_figure(3.6 + (0.3 * math.ceil(len(groups) / 3) if group_col else 0))
+        fig = _new_figure(3.4 + (len(groups) * (LINE_IN + 0.06) if group_col else 0), True)
         ax = fig.add_subplot()
         for g_i, group in enumerate(groups):
             sub = data if group is None else data[data[group_col] == group]
@@ -515,13 +779,13 @@ def trend(
             if lo_col and hi_col:
                 lo = sub[lo_col].to_numpy(dtype=float) * scale
                 hi = sub[hi_col].to_numpy(dtype=float) * scale
-                ok = ~np.isnan(y)
+                good = ~np.isnan(y)
                 ax.fill_between(
                     x,
-                    np.where(ok, lo, np.nan),
-                    np.where(ok, hi, np.nan),
+                    np.where(good, lo, np.nan),
+                    np.where(good, hi, np.nan),
                     color=colour,
-                    alpha=0.15,
+                    alpha=0.18,
                     linewidth=0,
                 )
             ax.plot(
@@ -531,23 +795,23 @@ def trend(
                 marker=MARKERS[g_i % len(MARKERS)],
                 linestyle=LINESTYLES[g_i % len(LINESTYLES)],
                 linewidth=2,
-                markersize=6,
-                label=None if group is None else _wrap(group, 24),
+                markersize=8,
+                label=None if group is None else _wrap(group, LABEL_CHARS - 4),
             )
         ax.set_xticks(range(len(order)))
-        ax.set_xticklabels([_wrap(o, 14) for o in order])
+        ax.set_xticklabels([_wrap(o, 16) for o in order])
         ax.set_xlim(-0.3, len(order) - 0.7)
-        ax.yaxis.set_major_formatter(_tick_formatter(lang, "%" if percent else ""))
+        ax.set_ylim(y0, y1)
+        _value_axis(ax.yaxis, lang, "%" if percent else "")
         ax.set_xlabel(xlabel or t("chart.wave", lang))
         ax.set_ylabel(
             ylabel or (t("chart.percent_axis", lang) if percent else t("chart.estimate_axis", lang))
         )
-        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
         ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
         if group_col:
-            fig.legend(loc="outside lower center", ncol=min(len(groups), 4), fontsize=8.5)
-        png = _to_png(fig)
+            fig.legend(loc="outside lower left", ncol=1)
+        drawn = _render(fig, (ax, "y"))
 
     parts = []
     for group in groups:
@@ -586,7 +850,8 @@ def trend(
             else t("chart.alt_trend_group", lang, group=group, points=joined)
         )
     intro = t("chart.alt_trend_intro", lang, title=title)
-    return Figure(png=png, alt=_join_alt(intro, parts, lang), caption=caption)
+    auto = t("chart.caption_trend", lang) + _cut_note(cut, y0, y1, lang, percent)
+    return _figure(drawn, title, _join_alt(intro, parts, lang), caption or auto)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -612,9 +877,11 @@ def bars(
     threshold: int = 10,
     color: str | None = None,
     annotate: bool = True,
+    value_range: tuple[float, float] | None = None,
 ) -> Figure:
-    """Horizontal bars with 95% error bars, top-down in ``df`` order (or largest first with
-    ``sort``). With ``percent`` (default) estimates are proportions shown as percentages.
+    """Horizontal bars from zero with 95% error bars, top-down in ``df`` order (or largest
+    first with ``sort``), each under its label. With ``percent`` (default) estimates are
+    proportions shown as percentages on a 0–100% axis (unless ``value_range`` says otherwise).
     Suppressed rows show "suppressed (n < threshold)" instead of a bar."""
     _require(df, [label_col, est_col, lo_col, hi_col])
     _require_unique(df, [label_col])
@@ -623,22 +890,37 @@ def bars(
         data = data.sort_values(est_col, ascending=False, na_position="last").reset_index(drop=True)
     supp = _is_suppressed(data, est_col, suppressed_col)
     scale = 100.0 if percent else 1.0
-    n = len(data)
     colour = color or OKABE_ITO[0]
+    if value_range is None and percent:
+        value_range = (0.0, 1.0)
+    texts = []
+    for i in range(len(data)):
+        label = str(data.at[i, label_col])
+        if annotate and not supp[i]:
+            texts.append(
+                _label_with_value(label, _val(data.at[i, est_col], lang, percent, decimals))
+            )
+        else:
+            texts.append(_wrap(label))
+    label_top, mark_y, total = _row_layout(texts)
+    xlabel = _wrap(
+        xlabel or (t("chart.percent_axis", lang) if percent else t("chart.estimate_axis", lang)),
+        LABEL_CHARS + 4,
+    )
+    shown = data[~supp]
+    vals = [0.0] + [float(v) * scale for c in (est_col, lo_col, hi_col) if c for v in shown[c]]
+    scaled_range = None if value_range is None else tuple(v * scale for v in value_range)
+    (x0, x1), _cut = _limits(vals, scaled_range)
+    if value_range is None:
+        x0 = min(0.0, x0)  # bars start at zero
     with mpl.rc_context(_RC):
-        fig = _new_figure(1.3 + 0.42 * n)
-        ax = fig.add_subplot()
-        shown = data[~supp]
-        vals = [0.0] + [float(v) * scale for v in shown[est_col]]
-        if hi_col:
-            vals += [float(v) * scale for v in shown[hi_col] if pd.notna(v)]
-        if lo_col:
-            vals += [float(v) * scale for v in shown[lo_col] if pd.notna(v)]
-        lo_lim, hi_lim = min(vals), max(vals)
-        span = (hi_lim - lo_lim) or 1.0
-        ax.set_xlim(lo_lim - (0.05 * span if lo_lim < 0 else 0), hi_lim + 0.22 * span)
+        fig, ax = _rows_figure(total, _axis_bottom_in(xlabel))
+        ax.set_xlim(x0, x1)
+        _value_axis(ax.xaxis, lang, "%" if percent else "")
+        _band_lines(ax, mark_y, None)
         for i, row in data.iterrows():
-            y = n - 1 - i
+            _row_label(ax, label_top[i], texts[i])
+            y = mark_y[i]
             if supp[i]:
                 ax.text(
                     0.01,
@@ -647,12 +929,12 @@ def bars(
                     transform=ax.get_yaxis_transform(),
                     va="center",
                     style="italic",
-                    color="#555555",
+                    color=TEXT_MUTED,
+                    fontsize=SMALL_PT,
                 )
                 continue
             est = float(row[est_col]) * scale
-            ax.barh(y, est, color=colour, height=0.65)
-            right = est
+            ax.barh(y, est, color=colour, edgecolor=EDGE, linewidth=0.6, height=MARK_IN)
             if lo_col and hi_col and pd.notna(row[lo_col]) and pd.notna(row[hi_col]):
                 lo, hi = float(row[lo_col]) * scale, float(row[hi_col]) * scale
                 ax.errorbar(
@@ -661,32 +943,14 @@ def bars(
                     xerr=[[max(est - lo, 0)], [max(hi - est, 0)]],
                     fmt="none",
                     ecolor="#222222",
-                    elinewidth=1.2,
-                    capsize=3,
+                    elinewidth=1.4,
+                    capsize=4,
                 )
-                right = max(est, hi)
-            if annotate:
-                ax.text(
-                    right + 0.015 * span,
-                    y,
-                    _val(row[est_col], lang, percent, decimals),
-                    va="center",
-                    fontsize=8.5,
-                )
-        ax.set_ylim(-0.6, n - 0.4)
-        ax.set_yticks(range(n))
-        ax.set_yticklabels([_wrap(v) for v in reversed(list(data[label_col]))])
-        ax.tick_params(axis="y", length=0)
-        ax.xaxis.set_major_formatter(_tick_formatter(lang, "%" if percent else ""))
-        ax.set_xlabel(
-            xlabel or (t("chart.percent_axis", lang) if percent else t("chart.estimate_axis", lang))
-        )
-        fig.suptitle(_wrap(title, 62), fontweight="bold", fontsize="medium")
-        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-        ax.set_axisbelow(True)
-        png = _to_png(fig)
+        ax.set_xlabel(xlabel)
+        drawn = _render(fig, (ax, "x"))
     parts = _interval_parts(
         data, label_col, est_col, lo_col, hi_col, supp, lang, percent, decimals, threshold
     )
-    intro = t("chart.alt_bars_intro", lang, title=title, n=n)
-    return Figure(png=png, alt=_join_alt(intro, parts, lang), caption=caption)
+    intro = t("chart.alt_bars_intro", lang, title=title, n=len(data))
+    auto = t("chart.caption_bars" if lo_col and hi_col else "chart.caption_bars_plain", lang)
+    return _figure(drawn, title, _join_alt(intro, parts, lang), caption or auto)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines import errors, multiselect, parse, schema
-from pipelines.codebook import Codebook
+from pipelines.codebook import Codebook, unify_text
 from pipelines.config import SurveyConfig, Wave
 
 FLAGS = ["flag_straightline", "flag_fast", "flag_unmatched_site", "flag_unmatched_kelurahan"]
@@ -144,7 +144,10 @@ def missing_codes(df, ctx, log):
         if v.type == "identifier":
             continue
         cols = [v.name, *v.option_columns().values()] if v.type == "multiselect" else [v.name]
-        for col in [c for c in cols if c in df]:
+        options = set(v.option_columns().values())
+        kinds = ("multiselect", "categorical")
+        other_text = multiselect.other_text_column(v) if v.type in kinds else None
+        for col in [c for c in [*cols, other_text] if c and c in df]:
             # both code lists are checked once per distinct answer, then spread to the rows
             codes_, uniques = pd.factorize(df[col], use_na_sentinel=True)
             given = codes_ >= 0
@@ -152,14 +155,15 @@ def missing_codes(df, ctx, log):
             skip_u = np.append(parse.missing_codes(u, NOT_APPLICABLE).to_numpy(bool), False)
             skipped = pd.Series(skip_u[codes_] & given, index=df.index, name=col)
             coded = pd.Series(False, index=df.index)
-            if v.type != "text":  # a free-text '-' or '99' is an answer, not a code
+            if v.type != "text" and col != other_text:  # a free-text '-' or '99' is an answer
                 code_u = np.append(parse.missing_codes(u, other).to_numpy(bool), False)
                 coded = pd.Series(code_u[codes_] & given & ~skip_u[codes_], index=df.index)
             for kind, m in (("na", skipped), ("codes", coded)):
                 counts[kind][0] += int(m.sum())
                 counts[kind][1] = counts[kind][1] | m.to_numpy()
-            if (skipped | coded).any():
-                df.loc[skipped | coded, col] = np.nan
+            gone = coded if col in options else skipped | coded  # multi_select reads N/A ticks
+            if gone.any():
+                df.loc[gone, col] = np.nan
     log.record(
         "not_applicable",
         f"Skipped questions ({', '.join(NOT_APPLICABLE)}) treated as missing",
@@ -168,7 +172,7 @@ def missing_codes(df, ctx, log):
     )
     log.record(
         "missing_codes",
-        f"Answers {', '.join(other)} treated as missing",
+        f"Answers {', '.join(other) or '(none)'} treated as missing",
         pd.Series(counts["codes"][1], index=df.index),
         values=counts["codes"][0],
     )
@@ -336,8 +340,8 @@ def multi_select(df, ctx, log):
             parsed = {
                 c: multiselect.parse_option(df[c], v, c.split(multiselect.SEP)[1]) for c in opt_cols
             }
-            answered = pd.concat([vals.notna() for vals, _ in parsed.values()], axis=1).any(axis=1)
-            for c, (vals, invalid) in parsed.items():
+            answered = pd.concat([p[0].notna() for p in parsed.values()], axis=1).any(axis=1)
+            for c, (vals, invalid, not_asked) in parsed.items():
                 log.record(
                     "multiselect_option_unknown",
                     "Option column value not 1/0, TRUE/FALSE, Ya/Tidak or the option: set missing",
@@ -347,13 +351,13 @@ def multi_select(df, ctx, log):
                     df[c],
                 )
                 # unticked options are blank in SurveyMonkey exports: 0 once the row answered
-                vals = vals.mask(answered & vals.isna() & ~invalid, 0)
+                # N/A (not asked, e.g. an option added in a later form version) stays missing
+                vals = vals.mask(answered & vals.isna() & ~invalid & ~not_asked, 0)
                 out.loc[answered, c] = vals[answered]
             absent = [c for c in v.option_columns().values() if c not in opt_cols]
             out.loc[answered, absent] = pd.NA  # an option this export has no column for
-        df = df.drop(columns=[c for c in [v.name, *opt_cols] if c in df])
-        for c in out.columns:
-            df[c] = out[c].astype("Int64")
+        df = df.drop(columns=[c for c in [v.name, *opt_cols, *out.columns] if c in df])
+        df = pd.concat([df, out.astype("Int64")], axis=1)  # at once: no fragmented frame
     return df
 
 
@@ -367,6 +371,54 @@ def other_dates(df, ctx, log):
         p = parse.dates(raw)
         df[v.name] = p.values
         log.record("unknown_date", "Date not understood: set missing", p.invalid, df, v.name, raw)
+    return df
+
+
+def not_asked(df, ctx, log):
+    """XLSForm `relevant`: a row where a question's condition is false was not asked that
+    question, so its answer is missing and counted apart from questions asked but left blank."""
+    from pipelines.xlsform import relevant_mask
+
+    for v in ctx.cb.variables:
+        if not v.relevant:
+            continue
+        cols = [v.name] if v.type != "multiselect" else list(v.option_columns().values())
+        cols = [c for c in cols if c in df]
+        if not cols:
+            continue
+        asked = relevant_mask(v.relevant, df, ctx.cb)
+        if asked is None:  # an expression we cannot evaluate: nothing is guessed
+            log.record(
+                "relevant_not_evaluated",
+                f"XLSForm relevant not evaluated (unsupported or unknown question): {v.relevant}",
+                column=v.name,
+            )
+            continue
+        answered = df[cols].notna().any(axis=1)
+        log.record(
+            "not_asked",
+            "Not asked (the question's XLSForm 'relevant' is false for the row): missing, "
+            "not counted as unanswered",
+            ~asked,
+            column=v.name,
+        )
+        log.record(
+            "not_answered",
+            "Asked (its 'relevant' is true) but not answered: missing",
+            asked & ~answered,
+            column=v.name,
+        )
+        extra = ~asked & answered
+        log.record(
+            "answer_not_asked",
+            "Answer given where the question was not asked (its 'relevant' is false): set missing",
+            extra,
+            df,
+            v.name,
+            df[cols[0]].map(lambda x: f"{x:g}" if isinstance(x, float) else str(x)),
+        )
+        for c in cols:
+            df[c] = df[c].mask(~asked)
     return df
 
 
@@ -397,7 +449,10 @@ def categorical(df, ctx, log):
 
 
 def _fold(x) -> str:
-    return " ".join(str(x).casefold().replace("-", " ").replace("/", " / ").split())
+    """Key of a categorical answer: apostrophes, dashes and spaces unified (unify_text), case,
+    "-" and spacing around "/" ignored; other punctuation kept ("< 3.50" is not "≥ 3.50")."""
+    t = unify_text(x).casefold()
+    return " ".join(t.replace("-", " ").replace("/", " / ").split())
 
 
 def yes_no(df, ctx, log):
@@ -472,13 +527,16 @@ def derive(df, ctx, log):
     if "birth_year" in df:
         age = ref.year - df["birth_year"]
         bad = age.notna() & ~age.between(10, 100)
+        shown = df["birth_year"].map("{:g}".format, na_action="ignore") + age.map(
+            " (age {:g})".format, na_action="ignore"
+        )  # the log's examples say the age, not only the year
         log.record(
             "impossible_age",
             "Age outside 10–100 years: set missing",
             bad,
             df,
             "birth_year",
-            df["birth_year"],
+            shown,
         )
         df["age"] = age.mask(bad)
         df = df.drop(columns=["birth_year"])
@@ -563,6 +621,7 @@ RULES = (
     likert,
     numbers,
     other_dates,
+    not_asked,
     derive,
     quality_flags,
 )
@@ -603,6 +662,7 @@ def _order(df: pd.DataFrame, cb: Codebook) -> list[str]:
         if c in df and c not in first
     ]
     derived = [c for c in ("age", "age_band", "log_income", "income_band") if c in df]
+    derived = [c for c in derived if c not in body]  # an instrument may ask "age" itself
     rest = [c for c in df.columns if c not in first + body + derived]
     return [c for c in first if c in df] + body + derived + rest
 
@@ -639,9 +699,54 @@ def attrition(waves: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Cleaning rules that set a value missing because it was out of range, not an option or not a
+# possible date: counted together in quality.json's "flagged" and in the console summary.
+FLAGGED_VALUES = {
+    "out_of_range": ("impossible_value", "impossible_age", "likert_out_of_scale"),
+    "unknown_option": (
+        "unknown_category",
+        "multiselect_unknown",
+        "multiselect_option_unknown",
+        "unknown_yes_no",
+    ),
+    "impossible_date": ("unknown_date", "parse_*"),
+}
+
+
+def flagged_kind(rule: str) -> str | None:
+    """Which kind of flagged value (see FLAGGED_VALUES) a cleaning rule reports, if any."""
+    for kind, rules in FLAGGED_VALUES.items():
+        if any(rule == r or (r.endswith("*") and rule.startswith(r[:-1])) for r in rules):
+            return kind
+    return None
+
+
+def flagged_values(summary: pd.DataFrame) -> tuple[dict[str, int], dict[str, list[dict]]]:
+    """Counts of values flagged per kind and, per kind, each column's count and masked examples."""
+    counts = dict.fromkeys(FLAGGED_VALUES, 0)
+    examples: dict[str, list[dict]] = {k: [] for k in FLAGGED_VALUES}
+    for rec in summary.to_dict("records"):
+        kind = flagged_kind(str(rec["rule"]))
+        if kind is None or not rec["values_touched"]:
+            continue
+        counts[kind] += int(rec["values_touched"])
+        examples[kind].append(
+            {
+                "column": rec["column"],
+                "rule": rec["rule"],
+                "n": int(rec["values_touched"]),
+                "examples": rec["examples"],
+            }
+        )
+    return counts, examples
+
+
 def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebook) -> dict:
-    """Counts in, removed and why, flags, and item missingness: the data-quality summary."""
-    s = log.summary().set_index("rule")
+    """Counts in, removed and why, flags (rows flagged for review and values set missing as out
+    of range, unknown or impossible, with masked examples), questions not asked, and item
+    missingness: the data-quality summary."""
+    summary = log.summary()
+    s = summary.set_index("rule")
     removed = {
         r: int(s.loc[r, "rows_touched"])
         for r in ("no_consent", "duplicate_submission")
@@ -649,11 +754,17 @@ def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebo
     }
     items = [v.name for v in cb.variables if v.name in clean and v.type not in ("text",)]
     items += [c for v in cb.by_type("multiselect") for c in multiselect.option_columns_in(clean, v)]
+    counts, examples = flagged_values(summary)
+    asked = summary[summary["rule"].eq("not_asked")]
     return {
         "rows_in": len(raw),
         "rows_out": len(clean),
         "removed": removed,
-        "flagged": {f: int(clean[f].sum()) for f in FLAGS if f in clean},
+        "flagged": {**{f: int(clean[f].sum()) for f in FLAGS if f in clean}, **counts},
+        "flagged_examples": examples,
+        "not_asked": {
+            str(c): int(n) for c, n in zip(asked["column"], asked["rows_touched"], strict=True)
+        },
         "item_missing_share": {c: round(float(clean[c].isna().mean()), 4) for c in items},
     }
 
@@ -673,6 +784,18 @@ def dictionary(cb: Codebook, columns: list[str]) -> pd.DataFrame:
                     "question_id": f"{ms.question.id}: {lvl.id}",
                     "question_en": f"{ms.question.en}: {lvl.en}",
                     "values": "1 = dipilih / selected; 0 = tidak dipilih / not selected",
+                }
+            )
+            continue
+        other = next((x for x in cb.variables if multiselect.other_text_column(x) == c), None)
+        if v is None and other is not None:
+            rows.append(
+                {
+                    "variable": c,
+                    "type": "text (other, specify)",
+                    "question_id": f"{other.question.id}: lainnya (sebutkan)",
+                    "question_en": f"{other.question.en}: other (please specify)",
+                    "values": "free text, personal data masked",
                 }
             )
             continue

@@ -84,6 +84,9 @@ class Variable(_Model):
     labels: str | None = None
     range: tuple[float, float] | None = None
     sensitive: bool = False
+    # XLSForm `relevant` (e.g. "selected(${hh_hosting}, 'yes')"): where false, the question
+    # was not asked; cleaning counts that apart from "not answered" (pipelines.xlsform)
+    relevant: str | None = None
 
     @model_validator(mode="after")
     def _typed(self):
@@ -297,9 +300,24 @@ class Codebook(_Model):
         return self.label_sets[v.labels]
 
 
+_APOSTROPHES = re.compile("['\u2018\u2019\u02bc\u02b9`\u00b4]")
+_DASHES = re.compile("[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+
+
+def unify_text(text) -> str:
+    """One spelling for what exports write in several: NFKC (non-breaking spaces become spaces),
+    apostrophes of any kind dropped ("master’s" = "master's" = "masters"), en/em/minus dashes
+    as "-", zero-width characters removed, whitespace collapsed."""
+    t = unicodedata.normalize("NFKC", str(text))
+    t = _DASHES.sub("-", _APOSTROPHES.sub("", _INVISIBLE.sub("", t)))
+    return " ".join(t.split())
+
+
 def header_key(text: str) -> str:
-    """Normalise a header for matching: NFKC, case-folded, punctuation and spacing ignored."""
-    t = unicodedata.normalize("NFKC", str(text)).casefold().lstrip("\ufeff")
+    """Normalise a header for matching: unified punctuation (:func:`unify_text`), case-folded,
+    punctuation and spacing ignored."""
+    t = unify_text(str(text).lstrip("\ufeff")).casefold()
     t = re.sub(r"^x\.u\.feff\.", "", t)  # a BOM as R's read.csv mangles it: X.U.FEFF.start
     t = re.sub(r"^[^/]*/", "", t) if "/" in t and " " not in t else t  # kobo group/question
     return re.sub(r"[\W_]+", " ", t).strip()

@@ -71,10 +71,23 @@ class Places(_Model):
 
 
 class Weights(_Model):
-    method: Literal["rake", "column", "none"]
+    """How the analysis weights rows. ``file``: weights delivered in a CSV/Excel file beside
+    the config (``path``), one row per ``key`` value - a respondent id or a group such as
+    ``site`` or ``kelurahan`` - with the weight in ``column`` (decimal commas allowed);
+    ``file_key`` names the file's key column when it differs from the data's ``key``;
+    data rows whose key the file lacks stop the run (``unmatched: error``) or get the mean
+    weight (``unmatched: mean``), and are reported either way."""
+
+    method: Literal["rake", "column", "none", "file"]
     column: str | None = None
+    path: str | None = None
+    key: str | None = None
+    file_key: str | None = None
+    unmatched: Literal["error", "mean"] = "error"
     trim_ratio: Annotated[float, Field(gt=1)] | None = 5.0
     margins: dict[str, dict[str, float]] = {}
+    # raked weights: SEs from the raking residuals (as R's rake() design), or weights as fixed
+    variance: Literal["calibrated", "fixed"] = "calibrated"
 
     @model_validator(mode="after")
     def _complete(self):
@@ -82,14 +95,60 @@ class Weights(_Model):
             raise ValueError("method 'rake' needs 'margins' (population totals per variable)")
         if self.method == "column" and not self.column:
             raise ValueError("method 'column' needs 'column' (the weight column's name)")
+        if self.method == "file":
+            lacking = [k for k in ("path", "key", "column") if not getattr(self, k)]
+            if lacking:
+                raise ValueError(
+                    f"method 'file' needs {', '.join(lacking)} (path: the weights file beside "
+                    "the config; key: the data column its rows match, e.g. site; column: the "
+                    "file's weight column)"
+                )
+            if not self.path.lower().endswith((".csv", ".xlsx", ".xls")):
+                raise ValueError("method 'file': 'path' must be a .csv, .xlsx or .xls file")
+        elif self.path or self.key or self.file_key:
+            raise ValueError("'path', 'key' and 'file_key' belong to method 'file'")
         return self
 
 
 class Design(_Model):
     strata: str | None = "kecamatan"
-    cluster: str | None = "site"
-    fpc: str | None = None
+    # one sampling-unit column, or one per stage (e.g. [site, respondent_key]); the first is the
+    # library (site) the reports break down by
+    cluster: str | list[str] | None = "site"
+    # population number of units per stratum (or sampling fractions), one column per stage
+    fpc: str | list[str] | None = None
     weights: Weights = Weights(method="none")
+
+    @model_validator(mode="after")
+    def _stages(self):
+        ids = self.stage_ids
+        fpcs = [] if self.fpc is None else [self.fpc] if isinstance(self.fpc, str) else self.fpc
+        if isinstance(self.cluster, list) and not ids:
+            raise ValueError("design.cluster is an empty list; give a column name or leave it out")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"design.cluster names a column twice: {ids}")
+        if isinstance(self.fpc, list) and len(fpcs) != len(ids):
+            raise ValueError(
+                f"design.fpc lists {len(fpcs)} columns but design.cluster {len(ids)} stages; "
+                "give one fpc per stage"
+            )
+        if len(ids) > 1 and isinstance(self.fpc, str):
+            raise ValueError(
+                f"design.cluster has {len(ids)} stages, so design.fpc must be a list with one "
+                "column per stage (or left out)"
+            )
+        return self
+
+    @property
+    def stage_ids(self) -> list[str]:
+        """Sampling-unit columns, one per stage (empty: respondents are the units)."""
+        c = self.cluster
+        return [] if c is None else [c] if isinstance(c, str) else list(c)
+
+    @property
+    def site(self) -> str | None:
+        """The first-stage sampling unit (the library), or None."""
+        return (self.stage_ids or [None])[0]
 
 
 class Analysis(_Model):
@@ -276,24 +335,28 @@ def _known_keys() -> list[str]:
 
 
 def _check_paths(cfg: SurveyConfig) -> None:
+    """Every file the config names (raw exports, a weights file) exists inside its folder."""
     root = cfg.base_dir.resolve()
-    for wave in cfg.waves:
-        for i, f in enumerate(wave.files):
-            p = (cfg.base_dir / f.path).resolve()
-            key = f"waves.{wave.id}.files.{i}.path"
-            if not p.is_relative_to(root):
-                raise ConfigError(
-                    f"Config file {cfg.source}, key '{key}': {f.path} lies outside the survey's "
-                    f"folder {root}; put raw files in that folder.",
-                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {f.path} berada di "
-                    f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
-                )
-            if not p.is_file():
-                raise ConfigError(
-                    f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
-                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
-                    "tidak ditemukan.",
-                )
+    named = [
+        (f"waves.{w.id}.files.{i}.path", f.path) for w in cfg.waves for i, f in enumerate(w.files)
+    ]
+    if cfg.design.weights.method == "file":
+        named.append(("design.weights.path", cfg.design.weights.path))
+    for key, path in named:
+        p = (cfg.base_dir / path).resolve()
+        if not p.is_relative_to(root):
+            raise ConfigError(
+                f"Config file {cfg.source}, key '{key}': {path} lies outside the survey's "
+                f"folder {root}; put raw files in that folder.",
+                id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {path} berada di "
+                f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
+            )
+        if not p.is_file():
+            raise ConfigError(
+                f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
+                id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
+                "tidak ditemukan.",
+            )
 
 
 def read_yaml(text: str):

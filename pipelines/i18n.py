@@ -12,6 +12,7 @@ and which spreadsheets will not mistake for the start of a formula.
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
@@ -254,3 +255,49 @@ def fmt_est_ci(
     if ci == MISSING:
         return head
     return f"{head} ({t('stat.ci95', lang)} {ci})"
+
+
+def fmt_p(p: Any, lang: str = DEFAULT_LANG) -> str:
+    """A p-value as published: ``"< 0,001"`` below 0.001 (never ``"0,000"``), else three
+    decimals (``"0,018"``; en ``"0.018"``)."""
+    _check_lang(lang)
+    value = _as_float(p)
+    if value is None:
+        return MISSING
+    if value < 0.001:
+        return "< " + fmt_number(0.001, lang, 3)
+    return fmt_number(min(value, 1.0), lang, 3)
+
+
+def fmt_date(d: Any, lang: str = DEFAULT_LANG) -> str:
+    """A date in words, day first: id ``"2 Desember 2026"``, en ``"2 December 2026"``.
+
+    Babel supplies the month names from CLDR (the same data phones use), so no language's
+    month names are typed by hand here."""
+    from babel.dates import format_date
+
+    _check_lang(lang)
+    return format_date(d, "d MMMM y", locale=lang)
+
+
+_BAND = re.compile(r"^(\d+(?:\.\d+)?)(?:jt)?(?:-(\d+(?:\.\d+)?)jt|(\+))$")
+
+
+def fmt_rupiah_band(code: Any, lang: str = DEFAULT_LANG) -> str:
+    """An income band code made by ``clean.band_labels`` (millions of rupiah: ``"0-1jt"``,
+    ``"1jt-2.5jt"``, ``"5jt+"``) in words: id ``"Rp 1–2,5 jt"``, ``"Rp 5 jt ke atas"``; en
+    ``"IDR 1–2.5 m"``, ``"IDR 5 m and over"``. Codes of another form are returned as they are."""
+    _check_lang(lang)
+    text = str(code).strip()
+    m = _BAND.match(text)
+    if not m:
+        return text
+    lo, hi, plus = m.groups()
+
+    def num(x: str) -> str:
+        return fmt_number(float(x), lang, 0 if float(x).is_integer() else 1)
+
+    unit = "jt" if lang == "id" else "m"
+    if plus:
+        return t("stat.band_over", lang, amount=f"{_RUPIAH_PREFIX[lang]} {num(lo)} {unit}")
+    return f"{_RUPIAH_PREFIX[lang]} {num(lo)}–{num(hi)} {unit}"

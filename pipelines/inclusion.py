@@ -27,7 +27,6 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from pipelines.design import SurveyDesign
 from pipelines.models import (
     NOTE_OBSERVATIONAL,
     as_float,
@@ -40,6 +39,7 @@ from pipelines.models import (
     svy_fit,
     t_stats,
 )
+from pipelines.stats.design import SurveyDesign
 
 __all__ = ["bh_adjust", "subgroup_effects"]
 
@@ -104,7 +104,7 @@ def subgroup_effects(
         raise ValueError(f"family must be 'grid' or 'outcome_breakdown', not {family!r}")
     df = design.data
     t = as_float(df[treatment])
-    cluster = design.cluster
+    cluster = (design.stage_ids or (None,))[0]  # the first-stage sampling unit
     rows: list[dict] = []
     for breakdown in breakdowns:
         if breakdown not in df:
@@ -283,7 +283,7 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     per group plus a Schur complement on the few covariate columns. Cost is linear in rows
     and in groups, contrasts included (see :func:`_effect_variances`).
     """
-    from pipelines.design import DesignError
+    from pipelines.stats.design import DesignError
 
     z, znames, zok = base
     z, znames = z[:, 1:], znames[1:]  # the per-group intercepts replace the intercept

@@ -24,6 +24,7 @@ ENCODINGS = ("utf-8-sig", "cp1252")
 MAX_FILE_MB = 100  # larger exports are refused before reading (env DAMPAK_MAX_FILE_MB overrides)
 DELIMITERS = ",;\t|"
 META = ["wave", "source_file", "source_row", "respondent_key", "key_source"]
+TEXT = multiselect.TEXT_SUFFIX
 
 
 def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
@@ -276,9 +277,11 @@ def _join_two_row_header(cols) -> list[str]:
 
 
 def read_xlsx(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
+    from pipelines.xlsform import excel_file
+
     try:
-        xl = pd.ExcelFile(path, engine="openpyxl")
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+        xl = excel_file(path)  # .xlsx, or legacy .xls
+    except Exception:  # noqa: BLE001 - openpyxl/xlrd raise many kinds for a damaged file
         with open(path, "rb") as fh:
             head = fh.read(4096)
         if head and b"\x00" not in head and not head.startswith(b"PK"):
@@ -459,8 +462,9 @@ def prepare_export(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
     """Before header matching: take the submission id out (it goes to the restricted log only,
     never into the data or the key), translate XLSForm choice codes to labels, and rename
-    one-column-per-option multi-select headers. Returns the frame, the ids (source_file,
-    source_row, source_id), the option columns and the number of codes translated."""
+    one-column-per-option multi-select headers and "Other (please specify)" text columns.
+    Returns the frame, the ids (source_file, source_row, source_id), the option and other-text
+    columns and the number of codes translated."""
     id_col = next((h for h in df.columns if header_key(h) in SOURCE_ID_KEYS), None)
     ids = df[["source_file", "source_row"]].copy()
     ids["source_id"] = df[id_col].astype(str) if id_col is not None else ""
@@ -471,9 +475,11 @@ def prepare_export(
         from pipelines.xlsform import read_xlsform
 
         form = read_xlsform(cfg.base_dir / spec.xlsform)
+    df, texts = multiselect.split_other_text(df, cb, cfg.columns)
     df, options = multiselect.split_option_columns(
         df, cb, cfg.columns, form.option_labels if form else None
     )
+    options += multiselect.add_other_ticks(df, cb, texts) + texts
     if form is not None:
         df, translated = form.translate(df)
     return df, ids, options, translated
@@ -597,7 +603,8 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
                 "columns_dropped_unknown": len(mapping.unmatched),
                 "dropped_headers": "; ".join(mapping.unmatched),
                 "blank_rows_dropped": blank_rows,
-                "option_columns": len(options),
+                "option_columns": len([o for o in options if not o.endswith(TEXT)]),
+                "other_text_columns": len([o for o in options if o.endswith(TEXT)]),
                 "xlsform_codes_translated": translated,
             }
         )
@@ -614,9 +621,11 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
     names = df[name_cols[0]] if name_cols else None
     fingerprints = privacy.name_fingerprints(names, secret) if names is not None else set()
     masked = {}
-    for v in cb.by_type("text"):
-        df[v.name], counts = privacy.mask_text(df[v.name], names=names)
-        masked.update({f"{v.name}:{k}": n for k, n in counts.items()})
+    other_texts = [multiselect.other_text_column(v) for v in cb.variables]
+    free = [v.name for v in cb.by_type("text")] + [c for c in other_texts if c and c in df]
+    for col in free:  # every free text is masked here, before anything is written
+        df[col], counts = privacy.mask_text(df[col], names=names)
+        masked.update({f"{col}:{k}": n for k, n in counts.items()})
     personal = [v.name for v in cb.personal]
     out = df.drop(columns=[c for c in personal if c in df])
     out.insert(0, "key_source", source.values)

@@ -7,7 +7,7 @@ caller adds ``wave``, ``group_var``, ``group``).  All of them are observational:
 
 * :func:`svy_fit` fits a design-weighted GLM (gaussian identity / binomial logit) with the
   same estimating equations and Taylor-linearisation (sandwich) variance as
-  :func:`pipelines.design.svyglm`, but from numpy arrays and returning the full
+  :func:`pipelines.stats.design.svyglm`, but from numpy arrays and returning the full
   covariance matrix, so contrasts (group-specific effects, differences between groups)
   get design-based SEs too.  Coefficients and SEs equal ``svyglm``'s (pinned in
   ``tests/test_models.py``).  Degrees of freedom are the design df (#PSUs - #strata of the
@@ -15,7 +15,7 @@ caller adds ``wave``, ``group_var``, ``group``).  All of them are observational:
   ``degf + 1 - p``: with few clusters and many terms the latter can reach zero.
 * :func:`participation_effects` (linear for scale scores and log income, logistic for
   yes/no outcomes), :func:`ordinal_effects` (weighted proportional odds with Taylor SEs,
-  through statsmodels ``OrderedModel``), :func:`mixed_effects` (``MixedLM`` random
+  coefficients and thresholds as R's ``polr`` / ``svyolr``), :func:`mixed_effects` (``MixedLM`` random
   intercept per site, unweighted, model-based SEs), :func:`dose_response` (log1p sessions)
   and :func:`programme_effects` (each programme against non-participants).
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.design import SurveyDesign, fit_glm
+from pipelines.stats.design import DesignError, SurveyDesign, fit_glm
 
 __all__ = [
     "NOTE_OBSERVATIONAL",
@@ -517,23 +517,16 @@ def ordinal_effects(
 ) -> pd.DataFrame:
     """Proportional-odds (ordered logit) model of each single Likert item.
 
-    Fitted by weighted pseudo-maximum likelihood with statsmodels ``OrderedModel`` (design
-    weights, normalised to mean 1); the participation coefficient is a log odds ratio of a
-    higher answer.  SEs are design-based: Taylor linearisation of the weighted score
-    contributions (numerical derivatives) over the design's strata and PSUs.  Above
-    ``max_rows`` complete rows the model is fitted on a seeded subsample (noted in
+    Fitted by weighted maximum pseudo-likelihood (:func:`pipelines.stats.ordinal.fit_polr`:
+    Newton with analytic derivatives, equal to R's ``MASS::polr`` to 1e-8; design weights
+    normalised to mean 1); the participation coefficient is a log odds ratio of a higher answer.
+    SEs are design-based (``svyolr``): Taylor linearisation of the weighted score contributions
+    over the design's strata and PSUs.  The thresholds ``zeta_k`` (logit P(answer <= k) at
+    zero covariates) follow as ``analysis = "ordinal_threshold"`` rows (term ``"2|3"``, no p).
+    Above ``max_rows`` complete rows the model is fitted on a seeded subsample (noted in
     ``method``).
     """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-    from statsmodels.tools.numdiff import approx_fprime, approx_hess
-
-    class _Weighted(OrderedModel):
-        def __init__(self, endog, exog, w, **kw):
-            super().__init__(endog, exog, **kw)
-            self.w_ = w
-
-        def loglike(self, params):
-            return float(np.sum(self.w_ * self.loglikeobs(params)))
+    from pipelines.stats.ordinal import fit_polr
 
     df = design.data
     t = as_float(df[treatment])
@@ -550,43 +543,64 @@ def ordinal_effects(
         sub = np.zeros(len(df), dtype=bool)
         sub[pos] = True
         xx, nn = drop_constant(x, names, sub, keep=[treatment])
-        xx, nn = xx[:, 1:], nn[1:]  # OrderedModel has thresholds instead of an intercept
+        xx, nn = xx[:, 1:], nn[1:]  # thresholds instead of an intercept
         yk = y[pos].astype(int)
-        levels = np.unique(yk)
+        levels, codes = np.unique(yk, return_inverse=True)
         if len(levels) < 3:
             continue
         w = design.row_weights[pos]
-        w = w / w.mean()
-        endog = pd.Series(pd.Categorical(yk, categories=levels, ordered=True))
-        model = _Weighted(endog, xx[pos], w, distr="logit")
-        res = model.fit(method="bfgs", disp=False, maxiter=500)
-        params = np.asarray(res.params)
-        hess = approx_hess(params, model.loglike)
-        a_inv = np.linalg.inv(-hess)
-        scores = approx_fprime(params, model.loglikeobs, centered=True) * w[:, None]
-        vcov = design.score_vcov(pos, scores @ a_inv)
+        try:
+            fit = fit_polr(xx[pos], codes, w / w.mean(), len(levels))
+        except DesignError:
+            continue  # separation or collinearity: no estimate rather than a wild one
+        a_inv = np.linalg.inv(-fit.hessian) / w.mean()
+        vcov = design.score_vcov(pos, (fit.scores * w[:, None]) @ a_inv)
         dfd = design.degf_of(sub)
+        est_all = np.r_[fit.beta, fit.zeta]
+        se_all = np.sqrt(np.clip(np.diag(vcov), 0, None))
+        method = (
+            "proportional-odds logistic regression (log odds ratio of a higher answer; "
+            "design-weighted pseudo-likelihood as R's svyolr; "
+            f"Taylor SE, t on {dfd} df{sub_note})"
+        )
         j = nn.index(treatment)
-        est, se = float(params[j]), float(np.sqrt(max(vcov[j, j], 0.0)))
-        lo, hi, p = t_stats(est, se, dfd)
+        lo, hi, p = t_stats(est_all[j], se_all[j], dfd)
         rows.append(
             {
                 "analysis": "ordinal",
                 "outcome": item,
                 "term": treatment,
-                "estimate": est,
-                "se": se,
+                "estimate": float(est_all[j]),
+                "se": float(se_all[j]),
                 "ci_low": float(lo),
                 "ci_high": float(hi),
                 "df": dfd,
                 "p": float(p),
                 "n": len(pos),
-                "method": "proportional-odds logistic regression (log odds ratio of a higher "
-                "answer; design-weighted pseudo-likelihood, statsmodels OrderedModel; "
-                f"Taylor SE, t on {dfd} df{sub_note})",
+                "method": method,
                 "note": NOTE_OBSERVATIONAL,
             }
         )
+        k0 = len(fit.beta)
+        for i, (a, b) in enumerate(zip(levels[:-1], levels[1:], strict=True)):
+            lo, hi, _ = t_stats(est_all[k0 + i], se_all[k0 + i], dfd)
+            rows.append(
+                {
+                    "analysis": "ordinal_threshold",
+                    "outcome": item,
+                    "term": f"{a}|{b}",
+                    "estimate": float(est_all[k0 + i]),
+                    "se": float(se_all[k0 + i]),
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                    "df": dfd,
+                    "p": np.nan,
+                    "n": len(pos),
+                    "method": "threshold (logit of P(answer <= lower level) at zero covariates) "
+                    "of the " + method,
+                    "note": "",
+                }
+            )
     return frame(rows)
 
 

@@ -20,13 +20,12 @@ either shape into 0/1.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from pipelines.codebook import Codebook, Variable, header_key
+from pipelines.codebook import Codebook, Variable, header_key, unify_text
 
 SEP = "__"
 _SELECTED = {"1", "1 0", "true", "ya", "iya", "yes", "y", "selected", "dipilih", "checked", "x"}
@@ -41,12 +40,19 @@ _NOT_SELECTED = {
     "tidak dipilih",
     "unchecked",
 }
+_SKIPPED = {"n a", "na"}  # N/A, n/a, NA, #N/A: the question was not asked (Kobo, R)
 _HEADER_SEPARATORS = ("/", ".", " - ", ": ")
+_OTHER_WORDS = {"other", "others", "lainnya", "lain lain", "lain", "yang lain", "other option"}
+# "Other (please specify)", "Lainnya (sebutkan)", "Other, specify": a free-text answer column
+_SPECIFY = re.compile(
+    r"^(?:other|others|lainnya|lain lain|lain)\b.*\b(?:specify|sebutkan|tuliskan|isi)\b"
+)
 
 
 def fold(x) -> str:
-    """Case-, accent-, punctuation- and spacing-insensitive key of a label or code."""
-    t = unicodedata.normalize("NFKC", str(x)).casefold()
+    """Case-, punctuation- and spacing-insensitive key of a label or code (curly and straight
+    apostrophes, dashes and non-breaking spaces unified first, see codebook.unify_text)."""
+    t = unify_text(x).casefold()
     return " ".join(re.sub(r"[\W_]+", " ", t).split())
 
 
@@ -107,6 +113,101 @@ def split_option_columns(
             df = df.drop(columns=parent_cols).rename(columns=renames)
             renamed += list(renames.values())
     return df, renamed
+
+
+# --- "Other (please specify)" ------------------------------------------------------------------
+
+TEXT_SUFFIX = "_text"
+
+
+def other_code(v: Variable) -> str | None:
+    """The option (multiselect) or level (categorical) that stands for "other", if any."""
+    choices = v.options if v.type == "multiselect" else v.levels
+    for code, lvl in choices.items():
+        if any(fold(t) in _OTHER_WORDS for t in [code, lvl.id, lvl.en, *lvl.match]):
+            return code
+    return None
+
+
+def other_text_column(v: Variable) -> str | None:
+    """Processed column of the free text that goes with the "other" answer of `v`:
+    `<variable>__<other code>_text` (masked like every free text)."""
+    code = other_code(v)
+    return f"{v.name}{SEP}{code}{TEXT_SUFFIX}" if code else None
+
+
+def _is_text(col: pd.Series, v: Variable, code: str) -> bool:
+    """Whether a column holds typed answers rather than ticks (1/0, TRUE/FALSE, the label)."""
+    own = {fold(t) for t in [code, v.options[code].id, v.options[code].en]} if v.options else set()
+    keys = {fold(x) for x in pd.unique(col.dropna().astype(str))} - {""}
+    return bool(keys - _SELECTED - _NOT_SELECTED - _SKIPPED - own)
+
+
+def _other_kind(header: str, keys: set[str], col: pd.Series, v: Variable, code: str) -> bool:
+    """Whether `header` is the specify-text column of `v`'s "other" answer: Kobo
+    `<question>_other`, `<question>/other` or `.other` holding text, SurveyMonkey
+    `<question> - Other (please specify)`."""
+    h = str(header)
+    for suffix in ("_other", "_lainnya"):
+        if h.endswith(suffix) and header_key(h[: -len(suffix)]) in keys:
+            return True
+    for parent, option in _splits(h):
+        if header_key(parent) not in keys:
+            continue
+        if _SPECIFY.match(fold(option)):
+            return True
+        if fold(option) in _OTHER_WORDS | {fold(code)} and _is_text(col, v, code):
+            return True
+    return False
+
+
+def split_other_text(
+    df: pd.DataFrame, cb: Codebook, overrides: dict[str, str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rename "Other (please specify)" columns to `<variable>__<code>_text` (multi-select and
+    categorical questions with an "other" answer); where a multi-select export has no tick
+    column for "other" (SurveyMonkey), one is added: ticked wherever text was typed, "N/A"
+    where the text column says the question was not asked. Returns the frame and the text
+    columns. Run before :func:`split_option_columns` (a Kobo `/other` column may hold text)."""
+    texts: list[str] = []
+    for v in cb.by_type("multiselect", "categorical"):
+        code, target = other_code(v), other_text_column(v)
+        if code is None or target in df:
+            continue
+        keys = _header_keys(v, overrides)
+        h = next(
+            (
+                h
+                for h in df.columns
+                if h not in ("source_file", "source_row")
+                and SEP not in str(h)
+                and _other_kind(h, keys, df[h], v, code)
+            ),
+            None,
+        )
+        if h is None:
+            continue
+        df = df.rename(columns={h: target})
+        texts.append(target)
+    return df, texts
+
+
+def add_other_ticks(df: pd.DataFrame, cb: Codebook, texts: list[str]) -> list[str]:
+    """For multi-select questions exported one column per option without a tick column for
+    "other": `<variable>__<other>` from its text (1 where typed), added to `df` in place.
+    Returns the columns added."""
+    added = []
+    for v in cb.by_type("multiselect"):
+        target, code = other_text_column(v), other_code(v)
+        tick = f"{v.name}{SEP}{code}" if code else None
+        if target not in texts or tick in df or not option_columns_in(df, v):
+            continue
+        text = df[target].astype(str).str.strip()
+        keys = text.map(fold)
+        typed = text.ne("") & text.ne("nan")
+        df[tick] = np.where(keys.isin(_SKIPPED), "N/A", np.where(typed, "1", ""))
+        added.append(tick)
+    return added
 
 
 def option_columns_in(df: pd.DataFrame, v: Variable) -> list[str]:
@@ -179,15 +280,18 @@ def parse_question(s: pd.Series, v: Variable) -> tuple[pd.DataFrame, pd.Series, 
     return out, pd.Series(bad[codes], index=s.index), pd.Series(other[codes], index=s.index)
 
 
-def parse_option(s: pd.Series, v: Variable, code: str) -> tuple[pd.Series, pd.Series]:
+def parse_option(s: pd.Series, v: Variable, code: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     """One per-option column -> 0/1 (Int64): 1/0, TRUE/FALSE, Ya/Tidak, or the option's own
-    label in a ticked cell (SurveyMonkey). Blank stays missing here; returns (values, invalid)."""
+    label in a ticked cell (SurveyMonkey). Blank stays missing here; N/A (not asked) is missing
+    too and never becomes 0. Returns (values, invalid, not asked)."""
     own = {fold(t) for t in [code, v.options[code].id, v.options[code].en, *v.options[code].match]}
 
     def one(x) -> int | None | str:
         k = fold(x) if isinstance(x, str) else ("" if pd.isna(x) else fold(x))
         if not k:
             return "blank"
+        if k in _SKIPPED:
+            return "skipped"
         if k in _SELECTED or k in own:
             return 1
         if k in _NOT_SELECTED:
@@ -199,5 +303,6 @@ def parse_option(s: pd.Series, v: Variable, code: str) -> tuple[pd.Series, pd.Se
     ints = np.array([r if isinstance(r, int) else 0 for r in res], dtype="int64")
     missing = np.array([not isinstance(r, int) for r in res])
     bad = np.array([r is None for r in res])
+    skipped = np.array([r == "skipped" for r in res])
     values = pd.Series(pd.arrays.IntegerArray(ints[codes], missing[codes]), index=s.index)
-    return values, pd.Series(bad[codes], index=s.index)
+    return values, pd.Series(bad[codes], index=s.index), pd.Series(skipped[codes], index=s.index)

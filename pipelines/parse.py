@@ -475,11 +475,13 @@ def missing_codes(s: pd.Series, codes: Iterable[Any] | None = None) -> pd.Series
     """
     codes = DEFAULT_MISSING_CODES if codes is None else list(codes)
     wanted = {_norm(_scalar_text(c)).casefold() for c in codes}
+    s = _as_series(s)
+    if not wanted:  # an empty code list (e.g. a codebook whose codes are all N/A-like)
+        return pd.Series(False, index=s.index, name=s.name)
 
     def one(x: Any) -> Any:
         return _norm(_scalar_text(x)).casefold() in wanted
 
-    s = _as_series(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     u = pd.Series(uniques)
     normal = _already_normal(u)  # plain ASCII text: compared in compiled code
@@ -489,7 +491,9 @@ def missing_codes(s: pd.Series, codes: Iterable[Any] | None = None) -> pd.Series
         import pyarrow.compute as pc
 
         lower = pc.utf8_lower(_arrow_text(u[normal]))  # = casefold for ASCII
-        hit[np.flatnonzero(normal)] = pc.is_in(lower, value_set=pa.array(sorted(wanted)))
+        hit[np.flatnonzero(normal)] = pc.is_in(
+            lower, value_set=pa.array(sorted(wanted), pa.large_string())
+        )
     for i in np.flatnonzero(~normal):
         hit[i] = one(uniques[i])
     return pd.Series(hit[codes], index=s.index, name=s.name)
@@ -813,7 +817,7 @@ _TIME = r"(?:[ T,]+(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,6}))?)?(?:\s*(
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})" + _TIME + r"$")
 _ISO_DATE = re.compile(
     r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _TEXT_DATE = re.compile(r"^(\d{1,2})\s*[- ]?\s*([a-z]+)\.?[- ,]*\s*(\d{4})" + _TIME + r"$")
 _TEXT_DATE_EN = re.compile(r"^([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})" + _TIME + r"$")
@@ -947,8 +951,10 @@ def dates(
 
     Recognised: Google Forms ``"11/25/2025 14:03:22"`` (M/D/Y), Indonesian Google Forms
     ``"25/11/2025 14.03.22"`` (D/M/Y, dotted time), ``"25-11-2025"``, two-digit years,
-    ISO/Kobo ``"2025-11-25T14:03:22.123+07:00"`` (the offset is dropped and the local
-    wall-clock time kept), Excel serial numbers (20000-80000, text or numeric),
+    ISO/Kobo ``"2025-11-25T14:03:22.123+07:00"`` with any offset (``+07:00``, ``+0700``,
+    ``+03``, ``Z``): the offset is dropped and the wall-clock time the device showed kept,
+    i.e. every timestamp is in the survey's local time as the respondent saw it (a ``Z``
+    timestamp therefore stays in UTC; Kobo's own ``_submission_time`` is UTC too), Excel serial numbers (20000-80000, text or numeric),
     ``"25 November 2025"``, ``"25 Nov 2025"``, ``"Selasa, 25 Nopember 2025"``,
     ``"November 25, 2025"`` with Indonesian and English month names/abbreviations
     (Agu/Agt, Okt, Des, Mei, ...). Real datetimes pass through (tz-aware ones lose the zone,
@@ -987,7 +993,7 @@ def dates(
 
 # Every timestamp of an export has one of these shapes (Google Forms, Kobo): parsed at once.
 _FAST_NUMERIC = r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}[:.]\d{2}[:.]\d{2}$"
-_FAST_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})?$"
+_FAST_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
 
 
 def _fast_dates(uniques: np.ndarray, dayfirst: bool) -> list[Any]:
@@ -1005,7 +1011,7 @@ def _fast_dates(uniques: np.ndarray, dayfirst: bool) -> list[Any]:
     numeric = rf"^(?P<{a}>\d{{1,2}})/(?P<{b}>\d{{1,2}})/(?P<y>\d{{4}}) (?P<H>\d{{1,2}})"
     numeric += r"[:.](?P<M>\d{2})[:.](?P<S>\d{2})(?P<f>)(?P<z>)$"
     iso = r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})"
-    iso += r"(?:\.(?P<f>\d{1,6}))?(?P<z>Z|[+-]\d{2}:?\d{2})?$"
+    iso += r"(?:\.(?P<f>\d{1,6}))?(?P<z>Z|[+-]\d{2}(?::?\d{2})?)?$"
     for pattern in (numeric, iso):
         parts = pc.extract_regex(arr, pattern)  # null where the shape does not match
         hit = parts.is_valid().to_numpy(zero_copy_only=False)

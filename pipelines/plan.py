@@ -286,7 +286,7 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
     }
     in_scales = {i for s in cb.scales.values() for i in s.items}
     single = [v.name for v in cb.by_type("likert") if v.name in columns and v.name not in in_scales]
-    strata, cluster = cfg.design.strata, cfg.design.cluster
+    strata, cluster = cfg.design.strata, cfg.design.site  # site: the first-stage unit
     strata = strata if strata in columns else None
     cluster = cluster if cluster in columns else None
     n_waves = len(cfg.waves)

@@ -15,6 +15,10 @@ a longer run of digits or letters):
 * **Email**: ``local@domain.tld``; "file@2x.png"-style asset names (TLD is a file extension)
   are ignored.
 
+Digits inside machine identifiers are not personal data: a NIK or phone match that lies inside
+a UUID (Kobo ``_uuid``, ODK ``uuid:…`` instance ids, cut or without hyphens) or a hex digest is
+ignored (:func:`_in_identifier`), while one written beside such an identifier is still found.
+
 Names cannot be found by pattern. :func:`mask_text` masks each respondent's *own* name in
 their free text, and :func:`scan_paths` looks for names through keyed fingerprints
 (:func:`name_fingerprints`) so the scan never needs the names themselves.
@@ -158,8 +162,35 @@ def _valid_email(m: re.Match[str]) -> bool:
     return m.group("tld").lower() not in _FILE_TLDS
 
 
+# Machine identifiers whose digits may look like a phone or NIK: UUIDs (Kobo `_uuid`, ODK
+# `instanceID`, with or without hyphens), hex digests (hashes, submission ids) and cut UUIDs
+# ("a78-4cac-b6dc-081755611568": 3+ hex groups, 20+ characters, a letter a-f among them).
+_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_:")
+_IDENTIFIER = re.compile(
+    r"(?:uuid:)?-?(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|(?=[0-9a-f-]*[a-f])(?:[0-9a-f]{1,12}-(?:[0-9a-f]{4,12}-)+[0-9a-f]{1,12}"
+    r"|[0-9a-f]{20,}))-?",
+    re.IGNORECASE,
+)
+
+
+def _in_identifier(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` lies inside a UUID or a hex digest: the whole run of
+    letters, digits, "-", "_" and ":" around it has that shape, so its digits are not a phone
+    or NIK. A phone written beside an identifier (after a space, "/", ",") is still found."""
+    a, b = start, end
+    while a > 0 and text[a - 1] in _ID_CHARS and start - a < 80:
+        a -= 1
+    while b < len(text) and text[b] in _ID_CHARS and b - end < 80:
+        b += 1
+    return b - a >= 20 and _IDENTIFIER.fullmatch(text, a, b) is not None
+
+
 def _kind_of(m: re.Match[str]) -> str | None:
-    """Kind of a :data:`PII_RE` match after validation, or None for a false positive."""
+    """Kind of a :data:`PII_RE` match after validation, or None for a false positive (digits
+    inside a UUID or hash included, see :func:`_in_identifier`)."""
+    if m.group("email") is None and _in_identifier(m.string, m.start(), m.end()):
+        return None
     if m.group("nik") is not None:
         return "nik" if _valid_nik(m.group(0)) else None
     if m.group("phone") is not None:

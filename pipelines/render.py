@@ -4,8 +4,14 @@ Build a :class:`Document` of :class:`Section` s whose blocks are plain-text para
 bullet lists (``list[str]``), :class:`Figure`, :class:`Table` and :class:`Callout`; then call
 :func:`write_html` / :func:`write_pdf`. All text is treated as plain text: HTML output escapes it
 (autoescape on) and the PDF never interprets markup, so nothing in survey answers can inject
-code or formatting. The HTML has no scripts, no external resources (images are ``data:`` URIs,
-CSS is inline) and a Content-Security-Policy that forbids both.
+code or formatting. The HTML has no scripts, no external resources (charts are inline SVG
+checked for scripts and outside links, other images ``data:`` URIs, CSS is inline) and a
+Content-Security-Policy that forbids both.
+
+Phone first: tables become one card per row ("column: value") on narrow screens instead of
+hiding columns in a scroll box; a document's ``notice`` (e.g. synthetic data) heads every HTML
+page and every PDF page. The PDF prints no web links, keeps each heading on the page of what it
+introduces, and lays out again with smaller charts when that saves a nearly empty last page.
 """
 
 from __future__ import annotations
@@ -28,13 +34,16 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from pipelines.errors import DampakError
 from pipelines.i18n import LANGS, MISSING, fmt_int, fmt_number, t
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FIGURE_DPI = 150  # pixels per inch of chart PNGs (pipelines.charts draws them at this density)
 CALLOUT_KINDS = ("warning", "info", "note", "success")
+WIDE_TABLE_COLUMNS = 5
 
 
 class RenderError(DampakError):
@@ -48,11 +57,16 @@ class RenderError(DampakError):
 
 @dataclass(frozen=True)
 class Figure:
-    """A chart as PNG bytes plus alt text that states its key numbers in words."""
+    """A chart: PNG bytes (for the PDF), optionally the same drawing as SVG (inlined in the HTML,
+    so it is drawn for the width it is shown at), alt text that states its key numbers in words,
+    a title, a caption saying what the figure shows, and the value-axis tick labels as drawn."""
 
     png: bytes
     alt: str
     caption: str = ""
+    svg: str = ""
+    title: str = ""
+    ticks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.alt, str) or not self.alt.strip():
@@ -90,6 +104,8 @@ class Document:
     sections: list[Section]
     footer: str = ""
     links: Sequence[tuple[str, str]] = ()
+    # shown on every page (HTML banner, PDF page header), e.g. "synthetic data, not real results"
+    notice: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,6 +141,37 @@ def _safe_href(href: str) -> str:
     if scheme and scheme not in ("http", "https", "mailto"):
         raise RenderError(f"Refusing link with scheme {scheme!r}: {href!r}")
     return href
+
+
+_SVG_PROLOG = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.S)
+_SVG_UNSAFE = re.compile(
+    r"<\s*(script|foreignObject|iframe|object|embed)\b|<[^>]*\son[a-z]+\s*=|javascript:"
+    r"|(?:xlink:)?href\s*=\s*\"(?!#)",
+    re.I,
+)
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _inline_svg(svg: str, uid: str) -> Markup:
+    """A chart's SVG ready to inline: no XML prolog, no fixed size (CSS sets it, the viewBox
+    keeps the proportions), ids made unique on the page, hidden from screen readers (the
+    figure's role="img" wrapper carries the alt text). Refuses anything script-like or linking
+    outside the drawing, although the page's Content-Security-Policy would block it anyway."""
+    if not isinstance(svg, str) or "<svg" not in svg:
+        raise RenderError("Figure.svg must be SVG markup.")
+    if _SVG_UNSAFE.search(svg):
+        raise RenderError("Figure.svg contains script, event handlers or outside links.")
+    body = _SVG_PROLOG.sub("", svg, count=1)
+    body = re.sub(r"\s*<metadata>.*?</metadata>", "", body, count=1, flags=re.S)
+    ids = set(_SVG_ID.findall(body))
+    if ids:
+        pattern = re.compile(r'(id="|url\(#|href="#)(' + "|".join(map(re.escape, ids)) + r")\b")
+        body = pattern.sub(lambda m: f"{m.group(1)}{uid}-{m.group(2)}", body)
+    start = body.index("<svg")
+    end = body.index(">", start)
+    root = re.sub(r'\s(width|height)="[^"]*"', "", body[start:end])
+    root += ' class="chart" aria-hidden="true" focusable="false"'
+    return Markup(body[:start] + root + body[end:])
 
 
 def _cell_text(value: Any, lang: str) -> str:
@@ -181,16 +228,20 @@ def _prepare(doc: Document) -> dict[str, Any]:
                 fig_no += 1
                 w, h = _png_size(block.png)
                 uri = "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
+                label = f"{t('chart.figure', lang)} {fig_no}"
                 blocks.append(
                     {
                         "kind": "figure",
                         "src": uri,
                         "png": block.png,
+                        "svg": _inline_svg(block.svg, f"f{fig_no}") if block.svg else "",
                         "width": w,
                         "height": h,
                         "alt": _clean(block.alt),
+                        "title": _clean(block.title),
                         "caption": _clean(block.caption),
-                        "label": f"{t('chart.figure', lang)} {fig_no}",
+                        "label": label,
+                        "id": f"f{fig_no}",
                     }
                 )
             elif isinstance(block, Table):
@@ -205,6 +256,8 @@ def _prepare(doc: Document) -> dict[str, Any]:
                         "caption": _clean(block.caption),
                         "note": _clean(block.note),
                         "label": f"{t('chart.table', lang)} {tab_no}",
+                        # wide tables stack their rows (one card per row) on all but wide screens
+                        "layout": "stack-wide" if len(head) > WIDE_TABLE_COLUMNS else "stack",
                     }
                 )
             elif isinstance(block, Callout):
@@ -231,6 +284,7 @@ def _prepare(doc: Document) -> dict[str, Any]:
         "subtitle": _clean(doc.subtitle),
         "footer": _clean(doc.footer),
         "links": [(_clean(label), _safe_href(href)) for label, href in doc.links],
+        "notice": _clean(doc.notice),
         "sections": sections,
     }
 
@@ -272,13 +326,15 @@ def render_index(
     lang: str,
     entries: Sequence[tuple[str, str]],
     intro: str = "",
+    notice: str = "",
     *,
     headline: Sequence[str] = (),
     headline_title: str = "",
     groups: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
 ) -> str:
     """An index page linking to reports: ``entries`` are ``(label, relative href)`` pairs;
-    ``headline`` sentences come first, then each of ``groups`` as a heading over its links."""
+    ``notice`` is shown at the top (e.g. that the data are synthetic); ``headline`` sentences
+    come first, then each of ``groups`` as a heading over its links."""
     _check_lang(lang)
 
     def links(pairs):
@@ -291,6 +347,7 @@ def render_index(
             lang=lang,
             title=_clean(title),
             intro=_clean(intro),
+            notice=_clean(notice),
             entries=links(entries),
             headline=[_clean(x) for x in headline],
             headline_title=_clean(headline_title),
@@ -307,8 +364,12 @@ FONT = "DejaVu"
 BODY_PT = 10
 LINE_MM = 5.0
 MARGIN_MM = 18.0
+PDF_FIGURE_SCALE = 0.7  # 13 pt chart text prints at about 9 pt, between table and body text
+# a last page less full than this is laid out again with smaller charts, kept if a page goes
+MIN_LAST_PAGE_FILL = 0.25
+TIGHTER_FIGURE_SCALES = (0.6, 0.5)
 _CALLOUT_COLOURS = {
-    "warning": ((255, 244, 224), (180, 95, 6)),
+    "warning": ((255, 244, 224), (143, 74, 0)),
     "info": ((232, 241, 251), (11, 83, 148)),
     "note": ((240, 240, 240), (90, 90, 90)),
     "success": ((230, 245, 238), (0, 112, 80)),
@@ -331,10 +392,22 @@ def _font_paths() -> dict[str, Path]:
     return paths
 
 
-def _make_pdf(lang: str, footer_text: str, fonts: dict[str, Path]):
+def _make_pdf(lang: str, footer_text: str, fonts: dict[str, Path], notice: str = ""):
     from fpdf import FPDF
 
     class ReportPDF(FPDF):
+        def header(self) -> None:
+            if not notice:
+                return
+            # the notice (e.g. synthetic data) on every page, above the text
+            self.set_y(6)
+            self.set_font(FONT, "B", 8)
+            self.set_text_color(92, 51, 0)
+            self.set_fill_color(255, 244, 224)
+            self.multi_cell(0, 4, notice, fill=True, align="C", padding=(1, 2, 1, 2))
+            self.set_y(max(self.get_y() + 2, MARGIN_MM))
+            self.set_text_color(20, 20, 20)
+
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font(FONT, "", 7.5)
@@ -633,6 +706,16 @@ def _col_widths(
     return [m + spare * s / total_slack for m, s in zip(minimum, slack, strict=True)], pdf.epw
 
 
+def _row_height(pdf: Any, cells: list[str], widths: list[float], size: float, pad: float) -> float:
+    """Height (mm) of one table row as fpdf2 will wrap it."""
+    pdf.set_font(FONT, "B", size)  # bold is the wider face: a safe estimate for any row
+    lines = max(
+        len(pdf.multi_cell(w - 2 * pad, size * 0.47, c, dry_run=True, output="LINES"))
+        for c, w in zip(cells, widths, strict=True)
+    )
+    return lines * size * 0.47 + 2 * pad
+
+
 def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
     from fpdf.fonts import FontFace
 
@@ -640,11 +723,15 @@ def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
     size = 8.5 if len(head) <= 7 else 7.0
     pad = 1.2
     caption = f"{block['label']}. {block['caption']}" if block["caption"] else block["label"]
-    _ensure_space(pdf, 28)
+    widths, total = _col_widths(pdf, head, rows, size, pad)
+    pdf.set_font(FONT, "B", 9)
+    caption_h = pdf.multi_cell(0, 4.6, caption, dry_run=True, output="HEIGHT") + 1
+    # the caption, the heading row and the first two rows stay together
+    start = sum(_row_height(pdf, r, widths, size, pad) for r in [head, *rows[:2]])
+    _ensure_space(pdf, caption_h + min(start, pdf.eph * 0.5))
     pdf.set_font(FONT, "B", 9)
     pdf.multi_cell(0, 4.6, caption, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
-    widths, total = _col_widths(pdf, head, rows, size, pad)
     aligns = tuple("RIGHT" if num else "LEFT" for num in block["numeric"])
     pdf.set_font(FONT, "", size)
     pdf.set_draw_color(190, 196, 204)
@@ -673,15 +760,30 @@ def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
     pdf.ln(2.5)
 
 
-def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
+def _figure_size(pdf: Any, block: dict[str, Any]) -> tuple[float, float]:
+    """Printed width and height (mm) of a chart: its text at about the body's size."""
     w_px, h_px = block["width"], block["height"]
-    width = min(pdf.epw, w_px / 110 * 25.4)
+    width = min(pdf.epw, w_px / FIGURE_DPI * 25.4 * getattr(pdf, "fig_scale", PDF_FIGURE_SCALE))
     height = width * h_px / w_px
-    max_h = pdf.eph - 14
+    max_h = pdf.eph - 24
     if height > max_h:
         height = max_h
         width = height * w_px / h_px
-    _ensure_space(pdf, height + 8)
+    return width, height
+
+
+def _figure_title(block: dict[str, Any]) -> str:
+    return f"{block['label']}. {block['title']}" if block["title"] else f"{block['label']}."
+
+
+def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
+    width, height = _figure_size(pdf, block)
+    pdf.set_font(FONT, "B", 9)
+    title_h = pdf.multi_cell(0, 4.6, _figure_title(block), dry_run=True, output="HEIGHT")
+    _ensure_space(pdf, title_h + height + 10)
+    pdf.set_text_color(20, 20, 20)
+    pdf.multi_cell(0, 4.6, _figure_title(block), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
     y = pdf.get_y()
     x = pdf.l_margin + (pdf.epw - width) / 2
     pdf.image(
@@ -691,12 +793,46 @@ def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
         w=width,
         h=height,
         alt_text=block["alt"],
-        title=block["caption"] or block["label"],
+        title=block["title"] or block["caption"] or block["label"],
     )
     pdf.set_y(y + height + 1.5)
-    caption = f"{block['label']}. {block['caption']}" if block["caption"] else block["label"]
-    _pdf_small(pdf, caption)
+    if block["caption"]:
+        _pdf_small(pdf, block["caption"])
     pdf.ln(3)
+
+
+def _opening_height(pdf: Any, blocks: list[dict[str, Any]]) -> float:
+    """What must stay on a heading's page: its first block, and the next one too when the
+    first is a short lead-in paragraph (a heading and one sentence alone at a page's foot say
+    nothing); at most what a fresh page holds under the heading."""
+    height = _block_height(pdf, blocks[0] if blocks else None)
+    if len(blocks) > 1 and blocks[0]["kind"] == "p" and height <= 3 * LINE_MM:
+        height += 2 + _block_height(pdf, blocks[1])
+    return min(height, pdf.eph - 12)
+
+
+def _block_height(pdf: Any, block: dict[str, Any] | None) -> float:
+    """About how tall (mm) the start of a block is: what must fit under a heading."""
+    if block is None:
+        return 0.0
+    kind = block["kind"]
+    if kind == "figure":
+        return _figure_size(pdf, block)[1] + 12
+    if kind == "table":
+        return 28.0
+    pdf.set_font(FONT, "", BODY_PT)
+    if kind == "p":
+        text = block["text"]
+    elif kind == "ul":
+        text = block["items"][0] if block["items"] else ""
+    else:
+        text = block["text"]
+        return min(
+            pdf.multi_cell(pdf.epw - 6, LINE_MM, text, dry_run=True, output="HEIGHT") + 12,
+            40.0,
+        )
+    lines = pdf.multi_cell(0, LINE_MM, text, dry_run=True, output="LINES")
+    return min(len(lines), 3) * LINE_MM
 
 
 def _pdf_callout(pdf: Any, block: dict[str, Any]) -> None:
@@ -748,7 +884,7 @@ def render_pdf(doc: Document) -> bytes:
     ctx = _prepare(doc)
     chars = set("".join(_strings(ctx))) | set(t("render.page_of", ctx["lang"], page=0, total=0))
     fonts = _document_fonts(chars | set("•…0123456789"))
-    pdf = _render_pdf(ctx, fonts)
+    pdf = _laid_out(ctx, fonts)
     full = _font_paths()
     if fonts != full:
         # safety net: text drawn but not walked above, missing from a reduced font (checked
@@ -756,14 +892,35 @@ def render_pdf(doc: Document) -> bytes:
         # walked above)
         missing = {chr(u) for f in pdf.fonts.values() for u in getattr(f, "missing_glyphs", ())}
         if missing and _document_fonts(missing) == full:
-            pdf = _render_pdf(ctx, full)
+            pdf = _laid_out(ctx, full)
     return bytes(pdf.output())
 
 
-def _render_pdf(ctx: dict[str, Any], fonts: dict[str, Path]) -> Any:
+def _last_page_fill(pdf: Any) -> float:
+    """How much of the last page's text area is used (0 to 1)."""
+    return (pdf.get_y() - pdf.t_margin) / pdf.eph
+
+
+def _laid_out(ctx: dict[str, Any], fonts: dict[str, Path]) -> Any:
+    """The laid-out PDF; a nearly empty last page is avoided by smaller charts when that saves
+    the page (otherwise the first layout is kept)."""
+    pdf = _render_pdf(ctx, fonts)
+    if pdf.page_no() < 2 or _last_page_fill(pdf) >= MIN_LAST_PAGE_FILL:
+        return pdf
+    for scale in TIGHTER_FIGURE_SCALES:
+        tighter = _render_pdf(ctx, fonts, scale)
+        if tighter.page_no() < pdf.page_no():
+            return tighter
+    return pdf
+
+
+def _render_pdf(
+    ctx: dict[str, Any], fonts: dict[str, Path], fig_scale: float = PDF_FIGURE_SCALE
+) -> Any:
     """Lay the prepared document out on an ``FPDF`` with these font files (not yet output)."""
     lang = ctx["lang"]
-    pdf = _make_pdf(lang, ctx["footer"], fonts)
+    pdf = _make_pdf(lang, ctx["footer"], fonts, ctx["notice"])
+    pdf.fig_scale = fig_scale
     pdf.set_lang(lang)
     pdf.set_title(ctx["title"])
     if ctx["subtitle"]:
@@ -780,20 +937,15 @@ def _render_pdf(ctx: dict[str, Any], fonts: dict[str, Path]) -> Any:
         pdf.set_font(FONT, "", 11.5)
         pdf.set_text_color(85, 85, 85)
         pdf.multi_cell(0, 6, ctx["subtitle"], align="L", new_x="LMARGIN", new_y="NEXT")
-    if ctx["links"]:
-        pdf.ln(1)
-        pdf.set_font(FONT, "", 8.5)
-        pdf.set_text_color(11, 83, 148)
-        for label, href in ctx["links"]:
-            pdf.write(4.5, label, link=href)
-            pdf.ln(4.5)
+    # the HTML's links (other language, back to the index) are not printed: a PDF is read on
+    # paper or forwarded alone, where a relative web link leads nowhere
     pdf.ln(2)
     pdf.set_draw_color(200, 205, 212)
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
     pdf.ln(4)
 
     for sec in ctx["sections"]:
-        _ensure_space(pdf, 30)
+        _ensure_space(pdf, 7 + 1.5 + _opening_height(pdf, sec["blocks"]))
         pdf.start_section(sec["heading"], level=0)
         pdf.set_font(FONT, "B", 13.5)
         pdf.set_text_color(11, 83, 148)

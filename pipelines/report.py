@@ -16,7 +16,18 @@ import pandas as pd
 from pipelines import charts, render, steps, suppress
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.i18n import fmt_ci, fmt_int, fmt_number, fmt_percent, fmt_rupiah, has_key, t
+from pipelines.i18n import (
+    fmt_ci,
+    fmt_date,
+    fmt_int,
+    fmt_number,
+    fmt_p,
+    fmt_percent,
+    fmt_rupiah,
+    fmt_rupiah_band,
+    has_key,
+    t,
+)
 from pipelines.paths import Layout
 from pipelines.render import Callout, Document, Section, Table
 
@@ -74,7 +85,7 @@ class Labels:
         if var == "site":
             return self.site(code)
         if var == "income_band":
-            return code.replace("jt", " jt" if self.lang == "id" else "m").replace("-", "–")
+            return fmt_rupiah_band(code, self.lang)
         if var == "programme" and code == "none":
             return t("group.non_participants", self.lang)
         if self.cb.has(var):
@@ -86,6 +97,16 @@ class Labels:
             if code in levels:
                 return levels[code].en if self.lang == "en" else levels[code].id
         return code
+
+    def scale_range(self, *names: str) -> tuple[float, float] | None:
+        """The lowest and highest possible value of these outcomes (the plan's ranges), so
+        charts show the scale's real range; None when none of them has a range."""
+        ranges = []
+        for name in names:
+            r = self.info(name)
+            if r is not None and pd.notna(r.get("range_low")) and pd.notna(r.get("range_high")):
+                ranges.append((float(r["range_low"]), float(r["range_high"])))
+        return (min(a for a, _ in ranges), max(b for _, b in ranges)) if ranges else None
 
     def site(self, site_id: str) -> str:
         return next((s.name for s in self.cfg.sites if s.id == site_id), site_id)
@@ -405,13 +426,6 @@ def _gap_sentence(r, lab: Labels) -> str:
     )
 
 
-def fmt_p(p: float, lang: str) -> str:
-    """A p-value as readers expect it: "< 0,001" rather than "0,000"."""
-    if pd.isna(p):
-        return "–"
-    return "< " + fmt_number(0.001, lang, 3) if p < 0.001 else fmt_number(p, lang, 3)
-
-
 def who_was_surveyed(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     lang = lab.lang
     w = res["weights"]
@@ -701,6 +715,7 @@ def change(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
                 t("change.chart_title", lang),
                 decimals=2,
                 threshold=k,
+                value_range=lab.scale_range(*shown),
             )
         )
     did = publishable(pick(est, analysis="did"), k)
@@ -762,7 +777,7 @@ def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     lang, k = lab.lang, cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
     all_rows = pick(est, analysis="inclusion", wave=last)
-    all_rows = publishable(all_rows[all_rows["group_var"] != cfg.design.cluster], k)
+    all_rows = publishable(all_rows[all_rows["group_var"] != cfg.design.site], k)
     if all_rows.empty:
         return None
     blocks: list = [t("inclusion.intro", lang)]
@@ -1002,8 +1017,6 @@ def cover(cfg: SurveyConfig, lab: Labels) -> Section:
         t("cover.contact", lang, value=rep.contact) if rep.contact else "",
     ]
     blocks: list = [[i for i in items if i], t("cover.cite_intro", lang), cite]
-    if cfg.survey.synthetic:
-        blocks.append(Callout(t("city.synthetic_banner", lang), "warning"))
     return Section(t("section.cover", lang), blocks)
 
 
@@ -1224,8 +1237,14 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         lang=lang,
         sections=sections,
         links=links,
-        footer=t("city.footer", lang, survey=cfg.survey.id, date=dt.date.today().isoformat()),
+        footer=t("city.footer", lang, survey=cfg.survey.id, date=fmt_date(dt.date.today(), lang)),
+        notice=synthetic_notice(cfg, lang),
     )
+
+
+def synthetic_notice(cfg: SurveyConfig, lang: str) -> str:
+    """The notice every page of a report made from synthetic data carries ("" for real data)."""
+    return t("city.synthetic_banner", lang) if cfg.survey.synthetic else ""
 
 
 # --- the site report ---------------------------------------------------------------------------
@@ -1375,13 +1394,12 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
         scales_rows = []
         for o in scales_:
             if o in m_by and o in c_by:
-                for who, r in (
-                    (t("site.this_site", lang), m_by[o]),
-                    (t("site.city", lang), c_by[o]),
-                ):
+                here, town = t("site.this_site", lang), t("site.city", lang)
+                for who, r in ((here, m_by[o]), (town, c_by[o])):
                     scales_rows.append(
                         {
                             "label": f"{lab.outcome(o)} – {who}",
+                            "who": who,
                             "estimate": r.estimate,
                             "ci_low": r.ci_low,
                             "ci_high": r.ci_high,
@@ -1401,6 +1419,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     ref=None,
                     caption=t("site.chart_caption", lang, site=name, wave=lab.wave(last)),
                     threshold=k,
+                    value_range=lab.scale_range(*scales_),
+                    style_col="who",
                 )
             )
         blocks.append(Callout(t("summary.association", lang), "info"))
@@ -1422,7 +1442,8 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
         lang=lang,
         sections=[Section(t("group.site", lang) + ": " + name, blocks), *sections],
         links=links,
-        footer=t("city.footer", lang, survey=cfg.survey.id, date=dt.date.today().isoformat()),
+        footer=t("city.footer", lang, survey=cfg.survey.id, date=fmt_date(dt.date.today(), lang)),
+        notice=synthetic_notice(cfg, lang),
     )
 
 
@@ -1690,13 +1711,12 @@ def write_index(
         lab = Labels(cfg, cb, lang, outcomes_of(res))
         lines = headline(res, cfg, lab)
     intro = t("index.intro", lang, survey=cfg.survey.title(lang), city=cfg.survey.city)
-    if cfg.survey.synthetic:
-        intro += " " + t("city.synthetic_banner", lang)
     html = render.render_index(
         cfg.survey.title(lang),
         lang,
         [],
         intro=intro,
+        notice=synthetic_notice(cfg, lang),
         headline=lines,
         headline_title=t("index.headline", lang),
         groups=groups,
@@ -1752,12 +1772,9 @@ def show(*items) -> None:
             display(Markdown(f"> **{block.kind}**: {block.text}"))
         elif isinstance(block, pd.DataFrame):
             display(block)
-        elif hasattr(block, "png"):
-            display(Image(data=block.png))
-            display(Markdown(f"*{block.caption or block.alt}*"))
-        elif hasattr(block, "svg"):
-            display(SVG(data=block.svg))
-            display(Markdown(f"*{block.caption or block.alt}*"))
+        elif isinstance(block, render.Figure):
+            display(SVG(data=block.svg) if block.svg else Image(data=block.png))
+            display(Markdown(f"*{block.title + '. ' if block.title else ''}{block.caption}*"))
         else:
             display(block)
 

@@ -218,7 +218,55 @@ WARN_RULES = {
         "{n} submission time(s) were not understood (e.g. {ex}): set missing.",
         "{n} waktu pengisian tidak dipahami (mis. {ex}): dikosongkan.",
     ),
+    "parse_started_at": (
+        "{n} start time(s) are not possible dates (e.g. {ex}): set missing.",
+        "{n} waktu mulai bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "parse_ended_at": (
+        "{n} end time(s) are not possible dates (e.g. {ex}): set missing.",
+        "{n} waktu selesai bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "impossible_value": (
+        "{n} value(s) outside the codebook's valid range in {col} (e.g. {ex}): set missing; "
+        "see cleaning_rows in restricted/ for the rows.",
+        "{n} nilai di luar rentang yang sah di {col} (mis. {ex}): dikosongkan; baris-barisnya "
+        "ada di cleaning_rows di restricted/.",
+    ),
+    "impossible_age": (
+        "{n} impossible age(s) (e.g. {ex}): set missing.",
+        "{n} umur yang tidak mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "multiselect_unknown": (
+        "{n} multi-select answer(s) in {col} name an option the codebook does not list "
+        "(e.g. {ex}): set missing; add the option to the codebook if it is real.",
+        "{n} jawaban pilihan ganda di {col} menyebut pilihan yang tidak ada di codebook "
+        "(mis. {ex}): dikosongkan; tambahkan pilihannya ke codebook bila memang ada.",
+    ),
+    "multiselect_option_unknown": (
+        "{n} option cell(s) in {col} are not a tick (1/0, TRUE/FALSE, the option) (e.g. {ex}): "
+        "set missing.",
+        "{n} sel pilihan di {col} bukan centang (1/0, TRUE/FALSE, pilihannya) (mis. {ex}): "
+        "dikosongkan.",
+    ),
+    "unknown_date": (
+        "{n} date(s) in {col} are not possible dates (e.g. {ex}): set missing.",
+        "{n} tanggal di {col} bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
+    ),
+    "answer_not_asked": (
+        "{n} answer(s) in {col} were given where the form did not ask the question (its "
+        "'relevant' is false) (e.g. {ex}): set missing.",
+        "{n} jawaban di {col} diisi padahal pertanyaannya tidak ditanyakan ('relevant' "
+        "bernilai salah) (mis. {ex}): dikosongkan.",
+    ),
 }
+TOTAL_LINE = (
+    "Flagged in wave {wave}: {out_of_range} out-of-range value(s), {unknown_option} unknown "
+    "option(s), {impossible_date} impossible date(s); counts and masked examples are in "
+    "quality.json ('flagged', 'flagged_examples').",
+    "Ditandai di gelombang {wave}: {out_of_range} nilai di luar rentang, {unknown_option} "
+    "pilihan tidak dikenal, {impossible_date} tanggal tidak mungkin; jumlah dan contohnya "
+    "(disamarkan) ada di quality.json ('flagged', 'flagged_examples').",
+)
 
 
 def cleaning_warnings(summary) -> list[str]:
@@ -232,11 +280,43 @@ def cleaning_warnings(summary) -> list[str]:
         en, idn = WARN_RULES[rule]
         ex = grp["examples"].dropna().astype(str) if "examples" in grp else []
         ex = next((e for e in ex if e), "")
-        text = say(en, idn).format(n=int(grp["values_touched"].sum()), ex=ex or "-")
+        cols = grp["column"].dropna().astype(str).unique() if "column" in grp else []
+        col = ", ".join(f'"{c}"' for c in cols[:5]) + (" …" if len(cols) > 5 else "") or "-"
+        text = say(en, idn).format(n=int(grp["values_touched"].sum()), ex=ex or "-", col=col)
         head = say("WARNING", "PERINGATAN") + (
             f": {say('wave', 'gelombang')} {wave}: " if wave != "" else ": "
         )
         lines.append(head + text)
+    return lines + flagged_totals(summary)
+
+
+def skipped_analyses(plan) -> list[str]:
+    """One line per planned analysis not run, with its reason and the outcomes it concerns."""
+    skipped = plan[~plan["runs"].astype(bool)]
+    if skipped.empty:
+        return []
+    reason = say("reason_en", "reason_id")
+    lines = []
+    for (analysis, why), grp in skipped.groupby(["analysis", reason], sort=False):
+        outs = ", ".join(str(o) for o in grp["outcome"].dropna().unique())
+        lines.append(
+            say("NOT RUN", "TIDAK DIJALANKAN")
+            + f": {analysis}{' (' + outs + ')' if outs else ''} — {why}."
+        )
+    return lines
+
+
+def flagged_totals(summary) -> list[str]:
+    """One line per wave with values flagged: out of range, unknown options, impossible dates."""
+    from pipelines.clean import flagged_values
+
+    if "wave" not in summary:
+        summary = summary.assign(wave="")
+    lines = []
+    for wave, grp in summary.groupby(summary["wave"].astype(str), sort=False):
+        counts, _ = flagged_values(grp)
+        if any(counts.values()):
+            lines.append(say(*TOTAL_LINE).format(wave=wave or "-", **counts))
     return lines
 
 
@@ -404,6 +484,8 @@ class Run:
                     raise
                 if stage.name == "clean":
                     self._warn(staged)
+                if stage.name == "analyse":
+                    self._skipped(staged)
                 result.stages[stage.name] = round(time.perf_counter() - t0, 3)
                 self.progress(
                     f"[{i}/{total}] {stage.name} done in {result.stages[stage.name]:.1f} s"
@@ -483,6 +565,14 @@ class Run:
         log = staged.clean / "cleaning_log.csv"
         if log.exists():
             for line in cleaning_warnings(pd.read_csv(log, dtype={"wave": str})):
+                self.progress(line)
+
+    def _skipped(self, staged: paths.Layout) -> None:
+        import pandas as pd
+
+        plan = staged.results / "plan.parquet"
+        if plan.exists():
+            for line in skipped_analyses(pd.read_parquet(plan)):
                 self.progress(line)
 
     def _scan(self, staged: paths.Layout) -> None:

@@ -6,6 +6,11 @@ Kobo exports answers of `select_one` and `select_multiple` questions as choice *
 `label::Indonesian (id)`, `label::English (en)`, ...) gives the labels, so the codebook can match
 answers by their label as it does for Google Forms. Codes the form does not list are left as
 they are (and then logged by cleaning if the codebook does not know them either).
+
+:func:`codebook_from_xlsform` turns a form (``.xlsx`` or legacy ``.xls``) into a codebook:
+select_one/select_multiple with their lists, integer/decimal constraints as ranges, ``relevant``
+kept so cleaning can tell "not asked" from "not answered" (:func:`relevant_mask`), labels per
+language (``label::Indonesian (id)``, ``label::English (en)``, plain ``label``).
 """
 
 from __future__ import annotations
@@ -80,33 +85,77 @@ def _label_columns(cols: list[str]) -> list[str]:
     return sorted(labels, key=rank)
 
 
-def read_xlsform(path: Path) -> XLSForm:
-    """Read the survey and choices sheets of an XLSForm (.xlsx)."""
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Excel 97-2003 (.xls) files start so
 
-    def fail(en: str, idn: str) -> InputError:
-        loc_en, loc_id = located(Path(path).name)
-        return InputError(f"In {loc_en}: {en}", id_text=f"Di {loc_id}: {idn}")
 
+def excel_engine(path: Path) -> str:
+    """The pandas engine for an Excel file by its first bytes, not its name: ``xlrd`` for
+    legacy .xls (Kobo and ODK still offer forms in it), ``openpyxl`` for .xlsx."""
+    with open(path, "rb") as fh:
+        return "xlrd" if fh.read(8) == OLE2 else "openpyxl"
+
+
+def excel_file(path: Path) -> pd.ExcelFile:
+    """An Excel file opened with the engine its bytes call for (see :func:`excel_engine`)."""
+    import warnings
+
+    with warnings.catch_warnings():  # pandas 3 announces calamine; xlrd reads .xls today
+        warnings.filterwarnings("ignore", message="The xlrd engine is deprecated")
+        return pd.ExcelFile(path, engine=excel_engine(path))
+
+
+def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
+    loc_en, loc_id = located(Path(path).name, row, column)
+    return InputError(f"In {loc_en}: {en}", id_text=f"Di {loc_id}: {idn}")
+
+
+def read_sheets(path: Path) -> dict[str, pd.DataFrame]:
+    """The survey, choices (and settings, if any) sheets of an XLSForm, .xlsx or .xls, as text;
+    sheet and column names trimmed, sheet names lower-cased."""
+    path = Path(path)
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
+        sheets = pd.read_excel(excel_file(path), sheet_name=None, dtype=str)
     except FileNotFoundError:
-        raise fail(
-            "the XLSForm named by 'xlsform' in the config does not exist.",
-            "XLSForm yang disebut 'xlsform' di konfigurasi tidak ada.",
+        raise _fail(
+            path,
+            "the XLSForm named in the config does not exist; check the file name.",
+            "XLSForm yang disebut di konfigurasi tidak ada; periksa nama berkasnya.",
         ) from None
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
-        raise fail(
-            "this XLSForm is not a readable Excel (.xlsx) file; download the form again.",
-            "XLSForm ini bukan berkas Excel (.xlsx) yang bisa dibaca; unduh ulang formulirnya.",
+    except ImportError:
+        raise _fail(
+            path,
+            "this is a legacy .xls file and the xlrd package is missing; run 'make setup' "
+            "(or open the form in Excel and save it as .xlsx).",
+            "ini berkas .xls lama dan paket xlrd belum terpasang; jalankan 'make setup' "
+            "(atau buka formulir di Excel lalu simpan sebagai .xlsx).",
         ) from None
-    sheets = {k.strip().lower(): v for k, v in sheets.items()}
+    except Exception:  # noqa: BLE001 - openpyxl and xlrd raise many kinds for a damaged file
+        raise _fail(
+            path,
+            "this XLSForm is neither a readable .xlsx nor a readable .xls file (damaged or cut "
+            "off); open it in Excel and save it again as .xlsx, or download the form again.",
+            "XLSForm ini bukan berkas .xlsx maupun .xls yang bisa dibaca (rusak atau terpotong); "
+            "buka di Excel lalu simpan ulang sebagai .xlsx, atau unduh ulang formulirnya.",
+        ) from None
+    sheets = {
+        k.strip().lower(): v.rename(columns=lambda c: str(c).strip()) for k, v in sheets.items()
+    }
     for name, need in (("survey", {"type", "name"}), ("choices", {"list_name", "name"})):
         cols = set(sheets.get(name, pd.DataFrame()).columns)
         if name not in sheets or not need <= cols:
-            raise fail(
-                f"the XLSForm needs a '{name}' sheet with columns {', '.join(sorted(need))}.",
-                f"XLSForm harus punya sheet '{name}' dengan kolom {', '.join(sorted(need))}.",
+            raise _fail(
+                path,
+                f"the XLSForm needs a '{name}' sheet with columns {', '.join(sorted(need))}; "
+                "check that this is the form (not the data export).",
+                f"XLSForm harus punya sheet '{name}' dengan kolom {', '.join(sorted(need))}; "
+                "periksa bahwa ini formulirnya (bukan hasil ekspor data).",
             )
+    return sheets
+
+
+def read_xlsform(path: Path) -> XLSForm:
+    """Read the survey and choices sheets of an XLSForm (.xlsx or legacy .xls)."""
+    sheets = read_sheets(path)
     questions: dict[str, tuple[str, str]] = {}
     for t, n in sheets["survey"][["type", "name"]].dropna().itertuples(index=False):
         m = re.match(r"^\s*(select_one|select_multiple)\s+(\S+)", t)
@@ -119,3 +168,413 @@ def read_xlsform(path: Path) -> XLSForm:
         labs = [str(rec[c]).strip() for c in label_cols if pd.notna(rec[c]) and str(rec[c]).strip()]
         labels.setdefault(rec["list_name"].strip(), {})[str(rec["name"]).strip()] = labs
     return XLSForm(questions, labels)
+
+
+# --- XLSForm -> codebook ---------------------------------------------------------------------
+
+_SKIP_TYPES = {
+    "note", "calculate", "begin_group", "end_group", "begin group", "end group", "geopoint",
+    "geotrace", "geoshape", "audit", "deviceid", "subscriberid", "simserial", "phonenumber",
+    "username", "email", "image", "audio", "video", "file", "barcode", "acknowledge", "hidden",
+    "xml-external", "start-geopoint", "background-audio", "rank",
+}  # fmt: skip
+_DATE_TYPES = {"today", "date", "datetime", "start", "end"}
+_META_ROLES = {"start": "started_at", "end": "ended_at"}
+# free-text questions whose answers are personal: never kept (dropped at ingest after the key)
+_PERSONAL_HINTS = (
+    ("nik", r"\bnik\b|nomor induk|national id"),
+    ("phone", r"phone|telep|telp|\bhp\b|whatsapp|\bwa\b|handphone|nomor hp|mobile"),
+    ("email", r"e-?mail|surel"),
+    ("address", r"alamat|address"),
+    ("name", r"\bnama\b|\bname\b|full_name|nama_lengkap"),
+)
+
+
+def _languages(cols: list[str]) -> tuple[str | None, str | None, str | None]:
+    """(Indonesian, English, plain) label columns of a sheet, where present."""
+    labels = [c for c in cols if c.split("::")[0].strip().lower() == "label"]
+    idn = next((c for c in labels if re.search(r"indonesia|bahasa|\(id\)", c, re.I)), None)
+    en = next((c for c in labels if re.search(r"english|\(en\)", c, re.I)), None)
+    plain = next((c for c in labels if "::" not in c), None)
+    return idn, en, plain
+
+
+def _text_of(rec: dict, langs, fallback: str) -> dict[str, str]:
+    """{id, en} from a row's labels: each language's own column, else the plain label, else
+    the other language, else the name."""
+
+    def get(c):
+        v = rec.get(c) if c else None
+        return str(v).strip() if v is not None and pd.notna(v) and str(v).strip() else None
+
+    idn, en, plain = (get(c) for c in langs)
+    return {"id": idn or plain or en or fallback, "en": en or plain or idn or fallback}
+
+
+def _code(name: str, taken: set[str]) -> str:
+    """A codebook option code (a-z, 0-9, _) for a choice name; unique within its list."""
+    base = re.sub(r"[^a-z0-9_]+", "_", str(name).strip().lower()).strip("_") or "option"
+    code, i = base, 2
+    while code in taken:
+        code, i = f"{base}_{i}", i + 1
+    taken.add(code)
+    return code
+
+
+def _choices(sheets, langs) -> dict[str, dict[str, dict]]:
+    """list_name -> {code: {id, en, match}} with every label and the original name in match."""
+    out: dict[str, dict[str, dict]] = {}
+    ch = sheets["choices"]
+    label_cols = [c for c in ch.columns if c.split("::")[0].strip().lower() == "label"]
+    for rec in ch.dropna(subset=["list_name", "name"]).to_dict("records"):
+        lst = str(rec["list_name"]).strip()
+        name = str(rec["name"]).strip()
+        taken = {c for c in out.get(lst, {})}
+        code = _code(name, taken)
+        text = _text_of(rec, langs, name)
+        extra = {str(rec[c]).strip() for c in label_cols if pd.notna(rec.get(c))}
+        match = sorted({name, *extra} - {code, text["id"], text["en"], ""})
+        out.setdefault(lst, {})[code] = {**text, "match": match}
+    return out
+
+
+_CMP = re.compile(r"^\s*\.\s*(>=|<=|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def constraint_range(constraint: str, integer: bool) -> tuple[float, float] | None:
+    """The range a numeric constraint allows: ". >= 0 and . <= 120" -> (0, 120); strict bounds
+    of an integer move by one (". > 0" -> 1); a bound not given is infinite. None when the
+    constraint is anything else (an "or", another question, a regex)."""
+    if not isinstance(constraint, str) or not constraint.strip():
+        return None
+    lo, hi = float("-inf"), float("inf")
+    for part in re.split(r"\band\b", constraint):
+        m = _CMP.match(part.strip().strip("()"))
+        if not m:
+            return None
+        op, v = m.group(1), float(m.group(2))
+        step = 1.0 if integer else 0.0
+        if op in (">=", "="):
+            lo = max(lo, v)
+        if op in ("<=", "="):
+            hi = min(hi, v)
+        if op == ">":
+            lo = max(lo, v + step)
+        if op == "<":
+            hi = min(hi, v - step)
+    return None if (lo, hi) == (float("-inf"), float("inf")) else (lo, hi)
+
+
+def _personal_kind(name: str, label: str) -> str | None:
+    text = f"{name} {label}".lower()
+    return next((k for k, rx in _PERSONAL_HINTS if re.search(rx, text)), None)
+
+
+def codebook_from_xlsform(path: Path, codebook_id: str | None = None):
+    """A codebook (:class:`pipelines.codebook.Codebook`) from an XLSForm (.xlsx or .xls).
+
+    Every question becomes a variable named as in the form (Kobo exports use those names as
+    headers; the labels in each language are aliases too): select_one -> categorical with the
+    list's choices as levels, select_multiple -> multiselect (one 0/1 column per choice),
+    integer/decimal -> numeric with the constraint's range, text -> text (or personal when the
+    name or label says name/phone/NIK/e-mail/address), date/start/end/today -> datetime
+    (start/end with their roles), plus Kobo's ``_submission_time``. ``relevant`` (with the
+    relevance of enclosing groups) is kept for cleaning, and such a question is not required in
+    an export (Kobo leaves out the column of a question nobody was asked). A text question ``<select>_other`` is
+    the "other, specify" answer of that select: it is not a variable of its own but kept,
+    masked, beside the question's "other" option (``<question>__other_text``). Notes, calculations, GPS and repeats
+    are left out. Choice names outside a-z, 0-9, _ get a code and keep the name in ``match``.
+    """
+    from pipelines.codebook import Codebook
+
+    path = Path(path)
+    sheets = read_sheets(path)
+    survey = sheets["survey"]
+    langs = _languages(list(survey.columns))
+    choice_langs = _languages(list(sheets["choices"].columns))
+    lists = _choices(sheets, choice_langs)
+    settings = sheets.get("settings")
+    info = settings.iloc[0].to_dict() if settings is not None and len(settings) else {}
+    label_cols = [c for c in survey.columns if c.split("::")[0].strip().lower() == "label"]
+    variables: list[dict] = [
+        {
+            "name": "submitted_at",
+            "type": "datetime",
+            "role": "submitted_at",
+            "required": False,
+            "question": {"id": "Waktu kirim", "en": "Submission time"},
+            "aliases": ["_submission_time", "X_submission_time", "SubmissionDate"],
+        }
+    ]
+    selects = {
+        str(n).strip()
+        for t, n in survey[["type", "name"]].dropna().itertuples(index=False)
+        if re.match(r"^\s*select_(one|multiple)\s", str(t))
+    }
+    groups: list[str | None] = []  # relevance of each open group
+    repeat = 0
+    for i, rec in enumerate(survey.to_dict("records")):
+        row = i + 2  # spreadsheet row (row 1 holds the headers)
+        t = str(rec.get("type") or "").strip()
+        name = str(rec.get("name") or "").strip()
+        low = t.lower()
+        kind = low.split()[0] if low else ""
+        if low.startswith(("begin_group", "begin group", "begin_repeat", "begin repeat")):
+            rel = rec.get("relevant")
+            groups.append(str(rel).strip() if pd.notna(rel) and str(rel).strip() else None)
+            repeat += "repeat" in low
+            continue
+        if low.startswith(("end_group", "end group", "end_repeat", "end repeat")):
+            if "repeat" in low:
+                repeat = max(0, repeat - 1)
+            if groups:
+                groups.pop()
+            continue
+        if not t or not name or repeat or kind in _SKIP_TYPES or low in _SKIP_TYPES:
+            continue
+        if kind == "text" and name.endswith("_other") and name[: -len("_other")] in selects:
+            continue  # the "other, specify" text: kept with its question as <q>__other_text
+        text = _text_of(rec, langs, name)
+        aliases = sorted(
+            {str(rec[c]).strip() for c in label_cols if pd.notna(rec.get(c))}
+            - {text["id"], text["en"], ""}
+        )
+        rels = [g for g in groups if g]
+        if pd.notna(rec.get("relevant")) and str(rec.get("relevant")).strip():
+            rels.append(str(rec["relevant"]).strip())
+        var: dict = {"name": name, "question": text, "aliases": [name, *aliases]}
+        if rels:  # a question nobody was asked may be missing from the export altogether
+            var["relevant"] = " and ".join(f"({r})" for r in rels) if len(rels) > 1 else rels[0]
+            var["required"] = False
+        m = re.match(r"^(select_one|select_multiple)\s+(\S+)(\s+or_other)?", t)
+        if m:
+            options = dict(lists.get(m.group(2), {}))
+            if not options:
+                raise _fail(
+                    path,
+                    f"question '{name}' uses the choice list '{m.group(2)}', which the "
+                    "choices sheet does not have; add the list or fix the type.",
+                    f"pertanyaan '{name}' memakai daftar pilihan '{m.group(2)}' yang tidak ada "
+                    "di sheet choices; tambahkan daftarnya atau perbaiki tipenya.",
+                    row=row,
+                    column="type",
+                )
+            if m.group(3) and "other" not in options:
+                options["other"] = {"id": "Lainnya", "en": "Other", "match": []}
+            key = "levels" if m.group(1) == "select_one" else "options"
+            var |= {"type": "categorical" if key == "levels" else "multiselect", key: options}
+        elif kind in ("integer", "decimal", "range"):
+            var["type"] = "numeric"
+            rng = constraint_range(rec.get("constraint"), integer=kind == "integer")
+            if kind == "range":
+                params = dict(re.findall(r"(\w+)\s*=\s*(-?[\d.]+)", str(rec.get("parameters"))))
+                rng = (float(params.get("start", 1)), float(params.get("end", 10)))
+            if rng:
+                var["range"] = rng
+        elif kind in _DATE_TYPES:
+            var["type"] = "datetime"
+            if kind in _META_ROLES:
+                var |= {"role": _META_ROLES[kind], "required": False}
+        elif kind in ("text", "string"):
+            personal = _personal_kind(name, f"{text['id']} {text['en']}")
+            var |= {"type": "personal", "personal": personal} if personal else {"type": "text"}
+        elif kind == "time":
+            var["type"] = "text"
+        else:
+            continue
+        variables.append(var)
+    title = str(info.get("form_title") or path.stem)
+    data = {
+        "id": codebook_id or str(info.get("form_id") or re.sub(r"\W+", "-", path.stem).lower()),
+        "version": str(info.get("version") or "1"),
+        "title": {"id": title, "en": title},
+        "variables": variables,
+    }
+    return Codebook.model_validate(data)
+
+
+# --- relevant: "not asked" -------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<ref>\$\{[^}]+\})|(?P<str>'[^']*'|\"[^\"]*\")|(?P<num>-?\d+(?:\.\d+)?)"
+    r"|(?P<op>!=|>=|<=|=|>|<)|(?P<punct>[(),])|(?P<word>[A-Za-z][\w:-]*))"
+)
+
+
+class _Unsupported(Exception):
+    """An expression this evaluator does not know: the rule is skipped, never guessed."""
+
+
+def _tokens(expr: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    expr = expr.strip()
+    while pos < len(expr):
+        m = _TOKEN.match(expr, pos)
+        if not m or m.end() == pos:
+            raise _Unsupported(expr[pos:])
+        kind = m.lastgroup
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+    return out
+
+
+def relevant_mask(expr: str, df: pd.DataFrame, cb) -> pd.Series | None:
+    """Where an XLSForm ``relevant`` expression is true, row by row, on cleaned data (level
+    codes, 0/1 option columns, numbers), with ODK's rules for empty answers (``${x} = 'a'`` is
+    false, ``!=`` true, ``selected`` false). Supports ``${q}``, literals, = != < <= > >=,
+    and/or/not(), selected(), count-selected(), string-length(). None when the expression
+    uses anything else or names a question the data lack (then nothing is set missing)."""
+    try:
+        toks = _tokens(expr)
+        val, pos = _or(toks, 0, df, cb)
+        if pos != len(toks):
+            raise _Unsupported(expr)
+        return _truth(val, df).astype(bool)
+    except (_Unsupported, KeyError, StopIteration, IndexError):
+        return None
+
+
+class _Ref:
+    def __init__(self, name: str, df: pd.DataFrame, cb):
+        self.var = next((v for v in cb.variables if v.name == name), None)
+        if self.var is None:
+            raise _Unsupported(name)
+        cols = self.var.option_columns().values() if self.var.type == "multiselect" else []
+        if self.var.name not in df and not any(c in df for c in cols):
+            raise _Unsupported(name)
+        self.df = df
+
+    def values(self) -> pd.Series:
+        v = self.var
+        if v.type == "multiselect":
+            return self.count()
+        return self.df[v.name]
+
+    def code(self, literal: str):
+        """A form literal as the cleaned data hold it (a level code, 1/0, a number)."""
+        v, lit = self.var, str(literal)
+        if v.type == "yesno":
+            return {"yes": 1, "ya": 1, "true": 1, "1": 1, "no": 0, "tidak": 0}.get(lit.lower())
+        if v.type in ("numeric", "currency"):
+            return float(lit)
+        table = v.levels or v.options
+        for code, lvl in table.items():
+            if lit in (code, *lvl.match):
+                return code
+        return lit
+
+    def selected(self, literal: str) -> pd.Series:
+        code = self.code(literal)
+        if self.var.type == "multiselect":
+            col = f"{self.var.name}__{code}"
+            if col not in self.df:
+                raise _Unsupported(col)
+            return self.df[col].eq(1).fillna(False).astype(bool)
+        return self.df[self.var.name].astype(object).eq(code).fillna(False).astype(bool)
+
+    def count(self) -> pd.Series:
+        cols = [c for c in self.var.option_columns().values() if c in self.df]
+        sub = self.df[cols].astype("float64")
+        return sub.sum(axis=1).where(sub.notna().any(axis=1))
+
+
+def _or(toks, pos, df, cb):
+    left, pos = _and(toks, pos, df, cb)
+    while pos < len(toks) and toks[pos] == ("word", "or"):
+        right, pos = _and(toks, pos + 1, df, cb)
+        left = _truth(left, df) | _truth(right, df)
+    return left, pos
+
+
+def _and(toks, pos, df, cb):
+    left, pos = _cmp(toks, pos, df, cb)
+    while pos < len(toks) and toks[pos] == ("word", "and"):
+        right, pos = _cmp(toks, pos + 1, df, cb)
+        left = _truth(left, df) & _truth(right, df)
+    return left, pos
+
+
+def _cmp(toks, pos, df, cb):
+    left, pos = _term(toks, pos, df, cb)
+    if pos < len(toks) and toks[pos][0] == "op":
+        op = toks[pos][1]
+        right, pos = _term(toks, pos + 1, df, cb)
+        return _compare(left, op, right, df), pos
+    return left, pos
+
+
+def _compare(a, op: str, b, df) -> pd.Series:
+    if isinstance(b, _Ref) and not isinstance(a, _Ref):
+        a, b = b, a
+        op = {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(op, op)
+    if isinstance(a, _Ref):
+        x = a.values()
+        y = (
+            a.code(b)
+            if isinstance(b, str | float | int)
+            else (b.values() if isinstance(b, _Ref) else b)
+        )
+    else:
+        x, y = a, b
+    if isinstance(y, str) and not isinstance(x, pd.Series):
+        raise _Unsupported(op)
+    if op in ("=", "!="):
+        same = pd.Series(x, index=df.index).astype(object).eq(y).fillna(False).astype(bool)
+        return same if op == "=" else ~same
+    xf = pd.to_numeric(pd.Series(x, index=df.index), errors="coerce")
+    yf = (
+        pd.to_numeric(pd.Series(y, index=df.index), errors="coerce")
+        if isinstance(y, pd.Series)
+        else float(y)
+    )
+    res = {">": xf > yf, "<": xf < yf, ">=": xf >= yf, "<=": xf <= yf}[op]
+    return res.fillna(False).astype(bool)
+
+
+def _term(toks, pos, df, cb):
+    kind, text = toks[pos]
+    if kind == "ref":
+        return _Ref(text[2:-1].strip(), df, cb), pos + 1
+    if kind == "str":
+        return text[1:-1], pos + 1
+    if kind == "num":
+        return float(text), pos + 1
+    if (kind, text) == ("punct", "("):
+        val, pos = _or(toks, pos + 1, df, cb)
+        if toks[pos] != ("punct", ")"):
+            raise _Unsupported(")")
+        return val, pos + 1
+    if kind == "word" and pos + 1 < len(toks) and toks[pos + 1] == ("punct", "("):
+        args, pos = [], pos + 2
+        while toks[pos] != ("punct", ")"):
+            val, pos = _or(toks, pos, df, cb)
+            args.append(val)
+            if toks[pos] == ("punct", ","):
+                pos += 1
+        pos += 1
+        return _call(text, args, df), pos
+    if (kind, text) in (("word", "true"), ("word", "false")):
+        return pd.Series(text == "true", index=df.index), pos + 1
+    raise _Unsupported(text)
+
+
+def _call(fn: str, args: list, df) -> pd.Series:
+    if fn == "not" and len(args) == 1:
+        return ~_truth(args[0], df)
+    if fn == "selected" and len(args) == 2 and isinstance(args[0], _Ref):
+        return args[0].selected(str(args[1]))
+    if fn == "count-selected" and len(args) == 1 and isinstance(args[0], _Ref):
+        return args[0].count()
+    if fn == "string-length" and len(args) == 1 and isinstance(args[0], _Ref):
+        return args[0].values().astype("string").str.len().fillna(0)
+    raise _Unsupported(fn)
+
+
+def _truth(val, df) -> pd.Series:
+    if isinstance(val, _Ref):  # a bare ${q}: true when answered
+        return val.values().notna().astype(bool)
+    if isinstance(val, pd.Series):
+        if val.dtype == bool:
+            return val
+        return val.fillna(0).astype(bool) if pd.api.types.is_numeric_dtype(val) else val.notna()
+    return pd.Series(bool(val), index=df.index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers_analysis import make_config, make_waves
 
@@ -129,3 +130,153 @@ def test_end_to_end_simulate_ingest_clean_analyse(tmp_path):
     did = e[e.analysis == "did"].set_index("outcome")
     att = truth["did"]["skills"]["att"]
     assert did.loc["skills", "ci_low"] - 0.1 <= att <= did.loc["skills", "ci_high"] + 0.1
+
+
+def _with_weights_spec(cfg, **update):
+    spec = cfg.design.weights.model_copy(update=update)
+    return cfg.model_copy(update={"design": cfg.design.model_copy(update={"weights": spec})})
+
+
+def test_design_for_carries_the_raking_into_the_variance():
+    """When the config rakes, the pipeline's design has R's raked-design SEs (those of
+    stats.calibrate.rake, pinned to R) for the margins spread over the libraries; kelurahan,
+    nested in the libraries, is raked but left out of the variance; variance: fixed keeps the
+    weights as fixed."""
+    from pipelines.stats import SurveyDesign, svyby, svymean
+    from pipelines.stats.calibrate import declare_raked, rake
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+    cfg = _with_weights_spec(cfg, trim_ratio=None)  # trimming would move weights off the margins
+    spread = {k: v for k, v in cfg.design.weights.margins.items() if k != "kelurahan"}
+    only_spread = _with_weights_spec(cfg, margins=spread)
+    d = analysis.prepare(waves["2026"], only_spread, cb)
+    des = analysis.design_for(d, only_spread)
+    assert des.calibrated
+    direct = rake(
+        SurveyDesign(d.astype({k: str for k in spread}), strata="kecamatan", cluster="site"),
+        spread,
+    )
+    for var in ("confidence", "log_income"):
+        a, b = svymean(des, var), svymean(direct, var)
+        assert a["estimate"][0] == pytest.approx(b["estimate"][0], rel=1e-6)
+        assert a["se"][0] == pytest.approx(b["se"][0], rel=1e-4)
+    a, b = svyby(des, "confidence", "gender"), svyby(direct, "confidence", "gender")
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-4)
+
+    full = analysis.prepare(waves["2026"], cfg, cb)
+    assert analysis._spread_margins(full, ["kelurahan", "gender", "age_band"], ["site"]) == [
+        "gender",
+        "age_band",
+    ]
+    with_kel = analysis.design_for(full, cfg)
+    by_hand = declare_raked(
+        SurveyDesign(
+            full, weights="weight", strata="kecamatan", cluster="site", lonely_psu="adjust"
+        ),
+        ["gender", "age_band"],
+    )
+    assert svymean(with_kel, "confidence")["se"][0] == pytest.approx(
+        svymean(by_hand, "confidence")["se"][0], rel=1e-12
+    )
+
+    fixed_cfg = _with_weights_spec(cfg, variance="fixed")
+    fixed = analysis.design_for(analysis.prepare(waves["2026"], fixed_cfg, cb), fixed_cfg)
+    assert not fixed.calibrated
+    assert svymean(fixed, "confidence")["se"][0] > svymean(des, "confidence")["se"][0]
+
+
+def test_design_for_takes_a_unit_and_fpc_per_stage():
+    """design.cluster / design.fpc as lists give the pipeline a two-stage design."""
+    from pipelines.stats import svymean
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+    two = cfg.design.model_copy(
+        update={"cluster": ["site", "respondent_key"], "fpc": ["n_sites", "n_members"]}
+    )
+    cfg2 = cfg.model_copy(update={"design": two})
+    d = analysis.prepare(waves["2026"], cfg2, cb)
+    d["n_sites"] = d.groupby("kecamatan")["site"].transform("nunique") * 2
+    d["n_members"] = d.groupby("site")["respondent_key"].transform("nunique") * 10
+    des = analysis.design_for(d, cfg2)
+    assert des.stage_ids == ("site", "respondent_key") and des.calibrated
+    first = analysis.design_for(
+        d, cfg.model_copy(update={"design": cfg.design.model_copy(update={"fpc": "n_sites"})})
+    )
+    assert svymean(des, "confidence")["se"][0] > svymean(first, "confidence")["se"][0]
+
+
+def _without(waves, panel, columns):
+    drop = lambda d: d.drop(columns=[c for c in columns if c in d])  # noqa: E731
+    return {w: drop(d) for w, d in waves.items()}, drop(panel)
+
+
+def test_a_form_without_participation_or_income_change_gets_descriptives_not_a_crash():
+    """Issue 11: analyse stopped with KeyError 'income_change' / 'participated'."""
+    waves, panel, _ = make_waves(600, 3)
+    waves, panel = _without(
+        waves, panel, ["participated", "programme", "sessions", "income_change"]
+    )
+    cfg, cb = make_config()
+    res = analysis.analyse(waves, panel, cfg, cb)
+    est, plan = res["estimates"], res["plan"]
+    assert not est["analysis"].isin(["participation", "effect", "did", "inclusion"]).any()
+    desc = est[(est["analysis"] == "descriptive") & est["group_var"].isna()]
+    assert {"skills", "confidence", "log_income", "business"} <= set(desc["outcome"])
+    skipped = plan[~plan["runs"]]
+    part = skipped[skipped["analysis"] == "participation"]
+    assert len(part) and part["reason_en"].str.contains("took part").all()
+    assert "income_rose" not in set(res["outcomes"]["outcome"])
+    assert (
+        skipped.loc[skipped["outcome"] == "income_rose", "reason_id"]
+        .str.contains("income_change")
+        .all()
+    )
+
+
+def test_multiselect_programme_gives_one_effect_per_option_with_the_overlap_stated():
+    """Issue 11: a 'tick all that apply' programme question lost the by-programme effects.
+    Planted: ticking 'enterprise' adds 0.3 to log income on top of taking part (0.15)."""
+    from pipelines.codebook import Codebook
+
+    waves, panel, _ = make_waves(2000, 5)
+    rng = np.random.default_rng(0)
+    options = ["computer", "enterprise", "literacy", "marketing"]
+    for d in waves.values():
+        took = d["participated"].eq(1).to_numpy()
+        main = d["programme"].to_numpy()
+        extra = rng.choice(options, len(d))
+        also = took & (rng.random(len(d)) < 0.3)
+        for o in options:
+            d[f"programme__{o}"] = np.where(took, (main == o) | (also & (extra == o)), 0)
+        ent = d["programme__enterprise"].eq(1).to_numpy()
+        d.loc[ent, "log_income"] += 0.3
+        d.loc[ent, "income"] *= np.exp(0.3)
+    cols = ["respondent_key", "wave", *(f"programme__{o}" for o in options)]
+    ticks = pd.concat([d[cols] for d in waves.values()])
+    panel = panel.drop(columns=["log_income", "income"]).merge(
+        pd.concat([d[[*cols, "log_income", "income"]] for d in waves.values()]),
+        on=["respondent_key", "wave"],
+    )
+    assert len(ticks) and len(panel)
+    waves, panel = _without(waves, panel, ["participated", "programme"])
+    cfg, cb = make_config()
+    data = cb.model_dump(by_alias=True)
+    prog = next(v for v in data["variables"] if v["name"] == "programme")
+    prog.update(type="multiselect", options=prog.pop("levels"), ordered=False)
+    data["roles"]["exposure"]["took_part"] = None
+    cb = Codebook.model_validate(data)
+    res = analysis.analyse(waves, panel, cfg, cb)
+    est = res["estimates"]
+    prog_rows = est[(est["analysis"] == "programme") & (est["wave"] == "2026")]
+    inc = prog_rows[prog_rows["outcome"] == "log_income"].set_index("term")
+    assert set(inc.index) == {f"programme[{o}]" for o in options}
+    ent = inc.loc["programme[enterprise]"]
+    assert ent.ci_low < 0.45 < ent.ci_high and ent.ci_low > 0.15
+    assert ent.estimate > inc.loc["programme[computer]", "estimate"]
+    assert ent.note.startswith("Observational") and "also ticked another option" in ent.note
+    # taking part is derived from the ticks, so the participation effects still run
+    eff = est[(est["analysis"] == "effect") & (est["outcome"] == "skills")]
+    assert len(eff) == 2 and (eff["ci_low"] > 0).all()
+    assert "took_part" in set(res["roles"]["column"])

@@ -236,6 +236,30 @@ def xlsx_spec(**spec):
     return file_spec(path=XLSX, format="xlsx", **spec)
 
 
+WEIGHTS_FILE = {
+    "strata": "kecamatan",
+    "cluster": "site",
+    "weights": {"method": "file", "path": "bobot.csv", "key": "kelurahan", "column": "bobot"},
+}
+
+
+def weights_file(drop: str | None, bad: str | None = None):
+    """A weights file per kelurahan as a statistics office sends it (';', decimal commas)."""
+
+    def build(folder: Path):
+        from pipelines.config import load_config
+
+        kel = load_config(write_config(folder, waves=(WAVE,)), check_files=False).kelurahan
+        rows = [
+            f"{k};{'nol' if k == bad else f'{0.5 + i / 10:.2f}'.replace('.', ',')}"
+            for i, k in enumerate(kel)
+            if k != drop
+        ]
+        (folder / "bobot.csv").write_text("kelurahan;bobot\n" + "\n".join(rows) + "\n")
+
+    return build
+
+
 def damaged_config(text: str):
     def make(folder: Path) -> Path:
         p = folder / "survey.yaml"
@@ -616,6 +640,32 @@ CASES: list[Case] = [
         "messages_in_english_en",
         both(raw_bytes(lambda b: b""), cfg(messages_language="en")),
         Fail([f"In file {CSV}", "the file is empty; download the export again."]),
+    ),
+    # --- issue 12: real export shapes ---------------------------------------------------------
+    Case(
+        "kobo_times_with_short_utc_offsets",
+        edit(
+            set_cells(
+                "Timestamp",
+                ["2025-03-07T09:20:54.819+03", "2025-03-07T09:21:00+0700", "2025-03-07T02:21:00Z"],
+            )
+        ),
+        Ok({("parse_submitted_at", "submitted_at"): 0}),
+    ),
+    Case(
+        "weights_file_with_decimal_commas",
+        both(weights_file(drop=None), cfg(design=WEIGHTS_FILE)),
+        Ok(out=["weights from bobot.csv by kelurahan"]),
+    ),
+    Case(
+        "weights_file_without_a_kelurahan",
+        both(weights_file(drop="Laing"), cfg(design=WEIGHTS_FILE)),
+        Fail(["berkas bobot.csv", 'kolom "kelurahan"', "'Laing'", "unmatched: mean"]),
+    ),
+    Case(
+        "weights_file_with_a_broken_weight",
+        both(weights_file(drop=None, bad="KTK"), cfg(design=WEIGHTS_FILE)),
+        Fail(["berkas bobot.csv", "baris", 'kolom "bobot"', "'nol'", "koma desimal"]),
     ),
     Case(
         "site_in_english_en",

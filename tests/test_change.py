@@ -7,7 +7,7 @@ import pytest
 from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 
 from pipelines import change, scales
-from pipelines.design import SurveyDesign
+from pipelines.stats.design import SurveyDesign
 
 COVS = ["age", "gender", "education", "disability"]
 

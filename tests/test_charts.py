@@ -1,3 +1,4 @@
+import re
 import struct
 
 import matplotlib.pyplot as plt
@@ -177,3 +178,133 @@ def test_charts_leave_no_pyplot_figures(forest_df):
 def test_missing_columns_raise(forest_df):
     with pytest.raises(KeyError):
         charts.forest(forest_df, "label", "nope", "lo", "hi", "en", "x")
+
+
+# ---------------------------------------------------------------------------------------------
+# phone-first drawing: SVG text sizes, ticks, ranges, captions, marks, contrast
+# ---------------------------------------------------------------------------------------------
+
+SVG_FONT = re.compile(r"font-size:\s*([\d.]+)px")
+
+
+def _tick_values(ticks: tuple[str, ...], lang: str) -> list[float]:
+    out = []
+    for s in ticks:
+        s = s.rstrip("%").replace("−", "-")
+        s = s.replace(".", "").replace(",", ".") if lang == "id" else s.replace(",", "")
+        out.append(float(s))
+    return out
+
+
+def test_tick_decimals_print_every_tick_exactly_and_distinctly():
+    assert charts.tick_decimals([3.6, 3.7, 3.8, 3.9]) == 1
+    assert charts.tick_decimals([3.85, 3.9, 3.95, 4.0]) == 2  # never "4,0" at 3.95
+    assert charts.tick_decimals([0, 25, 50, 75, 100]) == 0
+    assert charts.tick_decimals([0.0, 0.25, 0.5]) == 2
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_trend_ticks_are_unique_monotone_evenly_spaced_and_exact(lang):
+    # the sample's trend: 3.70 to 3.95 used to print "3,7 · 3,7 · 3,8 · 3,8" and "4,0" at 3.95
+    df = pd.DataFrame(
+        {
+            "wave": ["W1", "W2"] * 3,
+            "est": [3.70, 3.75, 3.80, 3.85, 3.78, 3.95],
+            "lo": [3.66, 3.71, 3.76, 3.81, 3.74, 3.91],
+            "hi": [3.74, 3.79, 3.84, 3.89, 3.82, 3.99],
+            "scale": ["a", "a", "b", "b", "c", "c"],
+        }
+    )
+    fig = charts.trend(df, "wave", "est", "lo", "hi", "scale", lang, "Skor", decimals=2)
+    values = _tick_values(fig.ticks, lang)
+    assert len(fig.ticks) >= 3 and len(set(fig.ticks)) == len(fig.ticks)
+    assert values == sorted(values)
+    steps = np.diff(values)
+    assert np.allclose(steps, steps[0])
+    # printed exactly: the label is the tick's value, not a rounding of it
+    assert all(s.count("," if lang == "id" else ".") <= 1 for s in fig.ticks)
+    # an axis cut to the data is said in the caption
+    assert t("chart.axis_cut", lang, lo="X", hi="Y").split("X")[0] in fig.caption
+
+
+def test_value_range_puts_the_axis_on_the_scales_real_range():
+    df = pd.DataFrame(
+        {"wave": ["W1", "W2"], "est": [3.70, 3.75], "lo": [3.6, 3.7], "hi": [3.8, 3.8]}
+    )
+    fig = charts.trend(df, "wave", "est", "lo", "hi", None, "id", "Skor", value_range=(1, 5))
+    assert fig.ticks[0] == "1" and fig.ticks[-1] == "5"
+    assert "sumbu" not in fig.caption.lower()  # no cut to announce
+    site = pd.DataFrame(
+        {
+            "label": ["Skor – Perpustakaan", "Skor – Kota"],
+            "est": [4.02, 3.85],
+            "lo": [3.8, 3.77],
+            "hi": [4.24, 3.93],
+            "who": ["Perpustakaan", "Kota"],
+        }
+    )
+    fig = charts.forest(
+        site,
+        "label",
+        "est",
+        "lo",
+        "hi",
+        "id",
+        "Skor",
+        ref=None,
+        value_range=(1, 5),
+        style_col="who",
+    )
+    assert fig.ticks == ("1", "2", "3", "4", "5")
+    # library and city: different colour and different marker shape, explained in a legend
+    assert ">Perpustakaan<" in fig.svg and ">Kota<" in fig.svg
+    assert charts.OKABE_ITO[0].lower() in fig.svg.lower()
+    assert charts.OKABE_ITO[1].lower() in fig.svg.lower()
+    assert "garis acuan pada –" not in fig.alt and " pada –" not in fig.alt
+
+
+def test_every_chart_has_a_title_and_a_caption_saying_what_it_shows(forest_df, likert_df):
+    made = [
+        charts.forest(forest_df, "label", "est", "lo", "hi", "id", "Subkelompok"),
+        charts.likert_diverging(likert_df, "item", "level", "pct", likert_labels("id"), "id", "L"),
+        charts.bars(forest_df, "label", "est", "lo", "hi", "id", "Batang"),
+    ]
+    for fig in made:
+        assert fig.title and len(fig.caption) > 30
+        assert not re.fullmatch(r"(Gambar|Figure) \d+\.?", fig.caption)
+    assert "0,00" in made[0].caption  # the reference line is named
+
+
+def test_svg_text_is_at_least_12px_on_a_390px_phone(forest_df, likert_df):
+    """The SVG is 360 units wide and shown at most 358 px wide on a 390 px phone (1 rem page
+    padding each side): every font size in units, scaled, must stay >= 12 px."""
+    made = [
+        charts.forest(forest_df, "label", "est", "lo", "hi", "id", "Subkelompok"),
+        charts.likert_diverging(likert_df, "item", "level", "pct", likert_labels("id"), "id", "L"),
+        charts.bars(forest_df, "label", "est", "lo", "hi", "id", "Batang"),
+        charts.trend(
+            pd.DataFrame({"w": ["a", "b"], "e": [1.0, 2.0], "lo": [0.5, 1.5], "hi": [1.5, 2.5]}),
+            "w",
+            "e",
+            "lo",
+            "hi",
+            None,
+            "id",
+            "Tren",
+        ),
+    ]
+    for fig in made:
+        width = float(re.search(r'viewBox="0 0 ([\d.]+) ', fig.svg).group(1))
+        sizes = [float(x) for x in SVG_FONT.findall(fig.svg)]
+        assert sizes and min(sizes) * 358 / width >= 12.0
+        assert "<text" in fig.svg  # text stays text (searchable, sharp, measurable)
+
+
+def test_chart_colours_meet_wcag_contrast():
+    for colour in charts.OKABE_ITO:
+        assert charts.contrast_ratio(colour, "white") >= 3.0  # graphics: 3:1
+    for k in (4, 5, 7):
+        for fill in charts._diverging_palette(k):
+            text = charts._text_colour(fill)
+            assert charts.contrast_ratio(fill, text) >= 4.5  # numbers printed on the bars
+    assert charts.contrast_ratio(charts.EDGE, "white") >= 3.0  # outline of light fills

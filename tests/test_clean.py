@@ -273,3 +273,18 @@ def test_source_ids_joined_to_the_row_log_as_a_full_merge_would():
         )
         full = log.merge(ids.drop_duplicates(keys), on=keys, how="left")
         pd.testing.assert_frame_equal(_with_source_ids(log, ids), full)
+
+
+def test_a_codebook_whose_missing_codes_are_all_not_applicable_cleans(small_survey, tmp_path):
+    """Issue 12: missing_codes [N/A, NA, n/a] left no other code and crashed with an
+    ArrowTypeError; skipped answers are still counted, nothing else is a code."""
+    cfg = load_config(write_config(small_survey, "csv"))
+    data = CB.model_dump()
+    data["missing_codes"] = ["N/A", "NA", "n/a"]
+    cb = type(CB).model_validate(data)
+    wave = cfg.waves[0]
+    raw = ingest.ingest_wave(cfg, cb, wave, b"k" * 32).data
+    raw.loc[raw.index[:3], "income"] = ["N/A", "99", "n/a"]
+    out, log = clean.clean_wave(raw, cfg, cb, wave)
+    assert _touched(log, "missing_codes") == 0
+    assert _touched(log, "not_applicable") >= 2

@@ -43,3 +43,28 @@ def test_headers_map_by_question_alias_and_override(cb):
 def test_unknown_instrument_is_a_clear_error():
     with pytest.raises(ConfigError, match="tpbis"):
         load_codebook("nosuch")
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Master’s degree", "Masters degree"),  # curly apostrophe vs none
+        ("master's", "MASTERS"),
+        ("Ibu rumah tangga – IRT", "Ibu rumah tangga - IRT"),  # en dash
+        ("Ibu rumah tangga — IRT", "ibu rumah tangga-IRT"),  # em dash
+        ("Jenis\u00a0kelamin", "Jenis kelamin"),  # non-breaking space
+        ("Kegiatan\u200b anak", "Kegiatan anak"),  # zero-width space
+    ],
+)
+def test_labels_and_headers_match_across_apostrophes_dashes_and_spaces(a, b):
+    from pipelines import clean, multiselect
+
+    assert header_key(a) == header_key(b)
+    assert multiselect.fold(a) == multiselect.fold(b)
+    assert clean._fold(a) == clean._fold(b)
+
+
+def test_categorical_keys_keep_meaningful_punctuation():
+    from pipelines import clean
+
+    assert clean._fold("≥ 3.50") != clean._fold("< 3.50")

@@ -112,3 +112,35 @@ def test_messages_in_indonesian(tmp_path):
         assert "tidak ada" in str(e.value)
     finally:
         set_language("en")
+
+
+def test_weight_variance_defaults_to_calibrated_and_is_validated(survey_dir):
+    cfg = load_config(SAMPLE / "solok_2026.yaml", check_files=False)
+    assert cfg.design.weights.variance == "calibrated"
+    p = _edit(
+        survey_dir / "solok_2025.yaml", lambda d: d["design"]["weights"].update(variance="exact")
+    )
+    with pytest.raises(ConfigError, match=r"design\.weights\.variance"):
+        load_config(p, check_files=False)
+
+
+def test_multistage_design_config(survey_dir):
+    """design.cluster and design.fpc take one column per stage; mismatches are named."""
+    path = survey_dir / "solok_2025.yaml"
+    p = _edit(
+        path,
+        lambda d: d["design"].update(
+            cluster=["site", "respondent_key"], fpc=["n_sites", "n_members"]
+        ),
+    )
+    cfg = load_config(p, check_files=False)
+    assert cfg.design.stage_ids == ["site", "respondent_key"] and cfg.design.site == "site"
+    p = _edit(path, lambda d: d["design"].update(fpc=["n_sites"]))
+    with pytest.raises(ConfigError, match="one fpc per stage"):
+        load_config(p, check_files=False)
+    p = _edit(path, lambda d: d["design"].update(fpc="n_sites"))
+    with pytest.raises(ConfigError, match="one\\s+column per stage"):
+        load_config(p, check_files=False)
+    p = _edit(path, lambda d: d["design"].update(cluster=["site", "site"], fpc=None))
+    with pytest.raises(ConfigError, match="twice"):
+        load_config(p, check_files=False)

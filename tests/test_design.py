@@ -1,4 +1,4 @@
-"""Tests for pipelines.design against R survey 4.x reference values.
+"""Tests for pipelines.stats.design against R survey 4.x reference values.
 
 The reference values come from ``Rscript tests/reference/r_survey_reference.R`` (R is
 not needed to run these tests); the R call behind each comparison is quoted beside it.
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.design import (
+from pipelines.errors import DampakError
+from pipelines.stats.design import (
     DesignError,
     SurveyDesign,
     svyby,
@@ -24,7 +25,6 @@ from pipelines.design import (
     svyprop,
     svytotal,
 )
-from pipelines.errors import DampakError
 
 REF_DIR = Path(__file__).parent / "reference"
 RTOL = 1e-6
@@ -443,7 +443,7 @@ def test_design_is_frozen(data):
 
 def test_svyby_sparse_path_equals_dense_path(monkeypatch):
     """Thousands of groups use the (PSU, group) pairs that occur: same SEs and df as dense."""
-    from pipelines import design as dmod
+    from pipelines.stats import design as dmod
 
     rng = np.random.default_rng(3)
     n = 6000
@@ -492,3 +492,174 @@ def test_svyglm_formula_c_terms_and_caller_variables():
     k = 2.0
     scaled = svyglm(des, "y ~ I(x * k) + g").set_index("term")["estimate"]
     np.testing.assert_allclose(scaled["I(x * k)"], plain.set_index("term")["estimate"]["x"] / k)
+
+
+def test_stats_layer_is_domain_free():
+    """pipelines.stats imports nothing from the config or codebook (issue 11, item 8)."""
+    import ast
+    import subprocess
+    import sys
+
+    import pipelines.stats
+
+    pkg = Path(pipelines.stats.__file__).parent
+    for path in pkg.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                assert not name.startswith(("pipelines.config", "pipelines.codebook")), path
+                assert (
+                    name == "pipelines.errors"
+                    or not name.startswith("pipelines.")
+                    or (name.startswith("pipelines.stats"))
+                ), (path, name)
+    code = "import sys, pipelines.stats; print(sorted(m for m in sys.modules if m.startswith('pipelines')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = eval(out.stdout)
+    assert "pipelines.config" not in loaded and "pipelines.codebook" not in loaded
+    assert set(pipelines.stats.__all__) <= set(dir(pipelines.stats))
+
+
+# ---------------------------------------------------------------------- multi-stage designs
+def _two_stage_cases():
+    from helpers_designs import api
+
+    from pipelines.stats.calibrate import rake
+
+    clus2 = api("clus2")
+    return {
+        # svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)
+        "clus2": lambda: SurveyDesign(clus2, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"]),
+        "clus2_first_stage": lambda: SurveyDesign(clus2, weights="pw", cluster="dnum", fpc="fpc1"),
+        # without an fpc only the first stage counts (with replacement), as R
+        "clus2_nofpc": lambda: SurveyDesign(clus2, weights="pw", cluster=["dnum", "snum"]),
+        "clus2_rake": lambda: rake(
+            SurveyDesign(clus2, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"]),
+            {"stype": {"E": 4421, "H": 755, "M": 1018}},
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["clus2", "clus2_first_stage", "clus2_nofpc", "clus2_rake"])
+def test_multistage_design_equals_r(name):
+    """Two-stage SEs (and their raked version) equal R's svydesign(id = ~dnum + snum, ...)."""
+    from helpers_designs import load_designs_reference, max_diff_to_r
+
+    ref = load_designs_reference()["multistage"][name]
+    des = _two_stage_cases()[name]()
+    assert des.df == ref["df"]
+    diffs = max_diff_to_r(des, ref)
+    assert max(diffs.values()) < 1e-6, diffs
+
+
+def test_multistage_weights_and_fractions():
+    """Without weights the design weights are N1/n1 x N2/n2 (apiclus2's pw); fpc given as
+    sampling fractions gives the same design as population counts."""
+    from helpers_designs import api
+
+    clus2 = api("clus2")
+    des = SurveyDesign(clus2, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    np.testing.assert_allclose(des.row_weights, clus2["pw"], rtol=1e-4)  # pw is rounded in R
+    n1 = clus2["dnum"].nunique()
+    n2 = clus2.groupby("dnum")["snum"].transform("nunique")
+    frac = clus2.assign(f1=n1 / clus2["fpc1"], f2=n2 / clus2["fpc2"])
+    by_fraction = SurveyDesign(frac, cluster=["dnum", "snum"], fpc=["f1", "f2"])
+    a, b = svymean(des, "api00"), svymean(by_fraction, "api00")
+    assert a["se"][0] == pytest.approx(b["se"][0], rel=1e-12)
+    assert des.stage_ids == ("dnum", "snum")
+
+
+def test_planted_two_stage_sample_equals_r_and_its_se_is_right():
+    """A planted two-stage sample (kecamatan strata, libraries, then members; both fractions
+    known) equals R; over repeated samples from the planted population its SE tracks the true
+    sampling SD, while first-stage-only SEs understate it."""
+    from helpers_designs import (
+        REF_DIR,
+        TWO_STAGE_SEED,
+        library_index,
+        load_designs_reference,
+        rel_diff,
+        two_stage_population,
+        two_stage_sample,
+    )
+
+    ref = load_designs_reference()["multistage"]
+    sample = pd.read_csv(REF_DIR / "twostage_sample.csv")
+
+    def two(d):
+        return SurveyDesign(
+            d,
+            weights="weight",
+            strata="kecamatan",
+            cluster=["library", "member"],
+            fpc=["n_libraries", "n_members"],
+        )
+
+    def first(d):
+        return SurveyDesign(
+            d, weights="weight", strata="kecamatan", cluster="library", fpc="n_libraries"
+        )
+
+    for name, make in (("planted_two_stage", two), ("planted_first_stage", first)):
+        des, want = make(sample), ref[name]
+        checks = [
+            (svymean(des, "y"), want["mean_y"]),
+            (svytotal(des, "y"), want["total_y"]),
+            (svyprop(des, "z"), want["prop_z"]),
+            (svyby(des, "y", "gender", "mean"), want["by_mean_y_gender"]),
+            (svyby(des, "z", "kecamatan", "prop"), want["by_prop_z_kecamatan"]),
+        ]
+        for got, w in checks:
+            assert rel_diff(np.r_[got["estimate"], got["se"]], np.r_[w["estimate"], w["se"]]) < 1e-6
+        for formula, family, key in (
+            ("y ~ x + C(gender)", "gaussian", "glm_gaussian"),
+            ("z ~ x", "binomial", "glm_binomial"),
+        ):
+            got = svyglm(des, formula, family=family).set_index("r_term").loc[want[key]["term"]]
+            assert (
+                rel_diff(
+                    np.r_[got["estimate"], got["se"]], np.r_[want[key]["estimate"], want[key]["se"]]
+                )
+                < 1e-6
+            )
+
+    pop = two_stage_population()
+    truth = pop["y"].mean()
+    rng = np.random.default_rng(TWO_STAGE_SEED + 2)
+    est, var_two, var_first = [], [], []
+    index = library_index(pop)
+    for _ in range(200):
+        s = two_stage_sample(pop, rng, index=index)
+        res = svymean(two(s), "y")
+        est.append(res["estimate"][0])
+        var_two.append(res["se"][0] ** 2)
+        var_first.append(svymean(first(s), "y")["se"][0] ** 2)
+    true_var = np.mean((np.array(est) - truth) ** 2)
+    assert np.mean(var_two) == pytest.approx(true_var, rel=0.2)
+    assert np.mean(var_first) < np.mean(var_two)
+
+
+def test_multistage_errors_name_the_problem():
+    from helpers_designs import api
+
+    clus2 = api("clus2")
+    with pytest.raises(DesignError, match="one fpc per stage"):
+        SurveyDesign(clus2, cluster=["dnum", "snum"], fpc="fpc1")
+    with pytest.raises(DesignError, match="names 3 columns"):
+        SurveyDesign(clus2, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2", "fpc2"])
+    bad = clus2.assign(fpc2=np.arange(len(clus2)) + 10.0)
+    with pytest.raises(DesignError, match="constant within each unit"):
+        SurveyDesign(bad, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    lonely = clus2.groupby("dnum").head(1).assign(fpc2=5.0)
+    with pytest.raises(DesignError, match="only one sampled"):
+        SurveyDesign(lonely, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    adjusted = SurveyDesign(
+        lonely, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"], lonely_psu="adjust"
+    )
+    assert svymean(adjusted, "api00")["se"][0] > 0

@@ -317,9 +317,12 @@ def test_multiselect_cells(cell, want):
     ],
 )
 def test_option_columns(values, want):
-    vals, bad = multiselect.parse_option(pd.Series(values), CB.var("services_used"), "borrow")
+    vals, bad, not_asked = multiselect.parse_option(
+        pd.Series(values), CB.var("services_used"), "borrow"
+    )
     assert [None if pd.isna(x) else int(x) for x in vals] == want
-    assert bad.sum() == (1 if "n/a" in values else 0)
+    assert bad.sum() == 0  # n/a is "not asked", not an unknown value
+    assert not_asked.tolist() == [v == "n/a" for v in values]
 
 
 @pytest.mark.parametrize(
@@ -363,3 +366,146 @@ def test_dictionary_describes_option_columns(processed):
     row = d.loc["services_used__children"]
     assert row["type"] == "multiselect option"
     assert row["question_en"].endswith("Children's activities and storytelling")
+
+
+# --- a second instrument from its own XLSForm: the real Kobo / SurveyMonkey shapes of issue 12 --
+
+WATER = {
+    "kobo_water": [{"path": "kobo_water.csv", "format": "kobo", "xlsform": "kobo_water_form.xls"}],
+    "surveymonkey_water": [{"path": "surveymonkey_water.xlsx", "format": "xlsx", "header_rows": 2}],
+}
+
+
+def _codebook_yaml(cb, path: Path, **changes) -> Path:
+    """A codebook made from the water XLSForm, written as a YAML a survey can name."""
+    data = cb.model_dump(mode="python", exclude_defaults=True)
+    for v in data["variables"]:
+        v.update(changes)
+        if "range" in v:
+            v["range"] = list(v["range"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def run_water(folder: Path, name: str):
+    from pipelines.xlsform import codebook_from_xlsform
+
+    form = codebook_from_xlsform(FIX / "kobo_water_form.xlsx")
+    optional = {"required": False} if name == "surveymonkey_water" else {}
+    _codebook_yaml(form, folder / "water.yaml", **optional)
+    cfg = load_config(survey_config(folder, WATER[name], instrument="water.yaml"))
+    cb = load_codebook("water.yaml", folder)
+    got = ingest.ingest_wave(cfg, cb, cfg.waves[0], SECRET)
+    data, log = clean.clean_wave(got.data, cfg, cb, cfg.waves[0])
+    return got, data, log, clean.quality(got.data, data, log, cb)
+
+
+@pytest.fixture(scope="module")
+def water(tmp_path_factory):
+    return {name: run_water(tmp_path_factory.mktemp(name), name) for name in WATER}
+
+
+def _rule(log, rule, column=None):
+    s = log.summary()
+    s = s[s["rule"].eq(rule) & (s["column"].eq(column) if column else True)]
+    return int(s["values_touched"].sum())
+
+
+def test_kobo_times_with_any_utc_offset_parse_as_local_wall_clock(water):
+    got, data, log, _ = water["kobo_water"]
+    assert data["start"].notna().all() and data["end"].notna().all()
+    assert data["start"].iloc[0] == pd.Timestamp("2021-07-05 10:58:34.147")  # +03
+    assert data["start"].iloc[1] == pd.Timestamp("2021-07-05 10:08:54")  # +0700
+    assert data["start"].iloc[2] == pd.Timestamp("2021-07-05 08:22:14.739")  # Z
+    assert _rule(log, "parse_start") == _rule(log, "parse_end") == 0
+
+
+def test_relevant_tells_not_asked_from_not_answered(water):
+    _, data, log, q = water["kobo_water"]
+    assert _rule(log, "not_asked", "age_hoh") == 2  # head of household: not asked
+    assert _rule(log, "not_answered", "age_hoh") == 1  # asked, left blank
+    assert _rule(log, "answer_not_asked", "age_hoh") == 1  # answered though not asked: removed
+    assert data["age_hoh"].iloc[1] == 61 and data["age_hoh"].iloc[[0, 2, 3]].isna().all()
+    assert _rule(log, "not_asked", "pay_fair") == 3
+    assert data["pay_fair"].tolist()[0] == "fair" and data["pay_fair"].iloc[1:].isna().all()
+    assert q["not_asked"]["age_hoh"] == 2 and q["not_asked"]["pay_amount"] == 2
+
+
+def test_kobo_option_column_with_na_is_missing_not_zero(water):
+    _, data, _, _ = water["kobo_water"]
+    # respondent 1 answered before "dont_know" joined the form: that option is unknown, not 0
+    assert pd.isna(data["sources__dont_know"].iloc[0])
+    assert data["sources__piped"].iloc[0] == 1 and data["sources__well"].iloc[0] == 0
+    assert data["sources__dont_know"].iloc[1:].tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize("name", list(WATER))
+def test_other_please_specify_is_kept_masked_beside_its_ticked_option(water, name):
+    got, data, _, _ = water[name]
+    assert data["sources__other"].tolist() == [1, 0, 0, 0]  # the tick stays
+    text = data["sources__other_text"]
+    assert text.iloc[0] == "sumur tetangga, hp [TELEPON]" and text.iloc[1:].isna().all()
+    assert "0812" not in _text(got.data) and "0812" not in _text(data)
+    from pipelines.xlsform import codebook_from_xlsform
+
+    d = clean.dictionary(codebook_from_xlsform(FIX / "kobo_water_form.xlsx"), list(data.columns))
+    row = d.set_index("variable").loc["sources__other_text"]
+    assert row["type"] == "text (other, specify)" and "other (please specify)" in row["question_en"]
+    if name == "kobo_water":  # select_one `or_other`: its text too, the respondent's name masked
+        assert data["tenure"].iloc[2] == "other"
+        assert data["tenure__other_text"].iloc[2] == "gubuk di kebun Pak [NAMA]"
+
+
+def test_header_and_ticks_with_different_apostrophes_still_match(water):
+    got, data, log, _ = water["surveymonkey_water"]
+    # header "Dont know", cells "Don’t know", codebook "Don't know": one option
+    assert data["sources__dont_know"].tolist() == [0, 0, 1, 0]
+    assert _rule(log, "multiselect_option_unknown") == 0
+    assert got.log["columns_dropped_unknown"].iloc[0] == 3  # Respondent ID, Start/End Date
+
+
+@pytest.mark.parametrize("name", list(WATER))
+def test_out_of_range_unknown_options_and_impossible_dates_in_one_summary(water, name):
+    from pipelines.runner import cleaning_warnings
+
+    _, data, log, q = water[name]
+    assert pd.isna(data["age"].iloc[1])  # the seeded age of 2
+    assert q["flagged"]["out_of_range"] >= 1
+    shown = [e for e in q["flagged_examples"]["out_of_range"] if e["column"] == "age"]
+    assert shown and shown[0]["examples"] == '"2"' and shown[0]["n"] == 1
+    lines = cleaning_warnings(log.summary().assign(wave="2025"))
+    assert any('"age"' in line and '"2"' in line for line in lines)
+    assert any(line.startswith("Flagged in wave 2025:") for line in lines)
+    if name == "kobo_water":
+        assert q["flagged"]["unknown_option"] == 1  # tenure "numpang"
+        assert q["flagged"]["impossible_date"] == 1  # visit on 30 February
+        assert q["flagged_examples"]["impossible_date"][0]["examples"] == '"2021-02-30"'
+        assert "1 out-of-range value(s), 1 unknown option(s), 1 impossible date(s)" in lines[-1]
+
+
+def test_kobo_uuids_with_phone_shaped_tails_pass_the_privacy_scan(water, tmp_path):
+    got, data, _, _ = water["kobo_water"]
+    assert got.ids["source_id"].str.endswith("081234567890").any()
+    got.ids.astype(str).to_parquet(tmp_path / "source_ids.parquet", index=False)
+    data.to_parquet(tmp_path / "data.parquet", index=False)
+    assert privacy.scan_paths([tmp_path]) == []
+    assert set(data["key_source"]) == {"phone"}  # the codebook's own phone column keys rows
+
+
+@pytest.mark.parametrize(
+    "header, values, is_text",
+    [
+        ("sources_other", ["sumur", ""], True),  # Kobo <question>_other
+        ("grp/sources/other", ["sumur tetangga", "0"], True),  # Kobo /other holding text
+        ("sources.other", ["TRUE", "FALSE"], False),  # the option's tick, not text
+        ("Where does your water come from? - Other (please specify)", ["", ""], True),
+        ("Where does your water come from? - Lainnya (sebutkan)", ["kali", ""], True),
+    ],
+)
+def test_other_text_headers(header, values, is_text):
+    from pipelines.xlsform import codebook_from_xlsform
+
+    cb = codebook_from_xlsform(FIX / "kobo_water_form.xlsx")
+    df = pd.DataFrame({"source_file": "f", "source_row": [2, 3], header: values})
+    out, texts = multiselect.split_other_text(df, cb, {})
+    assert (texts == ["sources__other_text"]) is is_text

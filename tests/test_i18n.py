@@ -205,3 +205,37 @@ def test_no_stray_placeholders_in_plain_strings():
     # every "{...}" must be a proper named placeholder
     for text in catalog("id").values():
         assert not re.search(r"\{\s*\}", text)
+
+
+def test_p_values_never_print_as_zero():
+    from pipelines.i18n import fmt_p
+
+    assert fmt_p(0.0004, "id") == "< 0,001" and fmt_p(0.0004, "en") == "< 0.001"
+    assert fmt_p(0.0, "id") == "< 0,001"
+    assert fmt_p(0.0183, "id") == "0,018" and fmt_p(0.386, "en") == "0.386"
+    assert fmt_p(float("nan"), "id") == "–"
+
+
+def test_dates_in_words_day_first():
+    import datetime as dt
+
+    from pipelines.i18n import fmt_date
+
+    assert fmt_date(dt.date(2026, 12, 2), "id") == "2 Desember 2026"
+    assert fmt_date(dt.date(2026, 12, 2), "en") == "2 December 2026"
+    assert fmt_date(dt.date(2025, 3, 15), "id") == "15 Maret 2025"
+
+
+def test_income_bands_use_the_locales_decimal_mark():
+    from pipelines.clean import band_labels
+    from pipelines.i18n import fmt_rupiah_band
+
+    codes = list(band_labels(pd.Series([5e5, 2e6, 3e6, 9e6]), [0, 1e6, 2.5e6, 5e6], money=True))
+    assert [fmt_rupiah_band(c, "id") for c in codes] == [
+        "Rp 0–1 jt",
+        "Rp 1–2,5 jt",
+        "Rp 2,5–5 jt",
+        "Rp 5 jt ke atas",
+    ]
+    assert fmt_rupiah_band(codes[1], "en") == "IDR 1–2.5 m"
+    assert fmt_rupiah_band("lainnya", "id") == "lainnya"

@@ -8,7 +8,7 @@ from helpers_analysis import BREAKDOWNS, FAMILIES, SCALES, TREATMENT, make_waves
 from statsmodels.stats.multitest import multipletests
 
 from pipelines import inclusion, scales
-from pipelines.design import SurveyDesign
+from pipelines.stats.design import SurveyDesign
 
 COVS = ["age", "gender", "education", "disability"]
 HEADLINE = ["skills", "confidence", "social", "library_roles", "log_income", "business"]

@@ -318,3 +318,18 @@ def test_link_key_follows_the_codebook_roles():
     assert source.tolist() == ["phone", "phone", "email", "none"]
     assert key[0] == key[1] and key[0].startswith("P")  # the same phone written two ways
     assert pd.isna(key[3])
+
+
+def test_a_legacy_xls_export_is_read_like_xlsx(tmp_path):
+    """Excel 97-2003 files (Kobo's and older office exports) are read by their bytes, whatever
+    the format or extension the config says."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Data")
+    for i, row in enumerate([["Nama", "Umur"], ["Siti", "34"], ["Budi", "2"]]):
+        for j, value in enumerate(row):
+            sheet.write(i, j, value)
+    book.save(str(tmp_path / "export.xls"))
+    df = ingest.read_file(tmp_path / "export.xls", InputFile(path="export.xls", format="xlsx"))
+    assert df["Umur"].tolist() == ["34", "2"] and df["source_row"].tolist() == [2, 3]

@@ -9,7 +9,7 @@ from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 from scipy import stats
 
 from pipelines import models, scales
-from pipelines.design import SurveyDesign, svyglm
+from pipelines.stats.design import SurveyDesign, svyglm
 
 COVS = ["age", "gender", "education", "disability"]
 
@@ -199,3 +199,23 @@ def test_average_marginal_effect_recovers_planted_difference():
     ame = out[out.analysis == "participation_ame"].iloc[0]
     assert ame.ci_low < truth < ame.ci_high
     assert 0.1 < ame.estimate < 0.25  # a difference in proportions, not a log odds ratio
+
+
+def test_ordinal_effects_equal_svyolr_with_thresholds():
+    """The pipeline's proportional-odds rows are svyolr's (pinned to R in test_ordinal.py):
+    the treatment's log odds ratio and every threshold, with design-based SEs."""
+    from helpers_designs import api
+
+    from pipelines.stats.ordinal import svyolr
+
+    des = SurveyDesign(api("clus1"), weights="pw", cluster="dnum", fpc="fpc")
+    got = models.ordinal_effects(des, ["api_band"], ["ell", "meals"], "comp_yes")
+    want = svyolr(des, "api_band ~ ell + meals + comp_yes").set_index("term")
+    eff = got[got["analysis"] == "ordinal"].iloc[0]
+    assert eff.estimate == pytest.approx(want.loc["comp_yes", "estimate"], rel=1e-8)
+    assert eff.se == pytest.approx(want.loc["comp_yes", "se"], rel=1e-8)
+    cuts = got[got["analysis"] == "ordinal_threshold"].set_index("term")
+    assert list(cuts.index) == ["1|2", "2|3", "3|4"]
+    np.testing.assert_allclose(cuts["estimate"], want.loc[cuts.index, "estimate"], rtol=1e-8)
+    np.testing.assert_allclose(cuts["se"], want.loc[cuts.index, "se"], rtol=1e-8)
+    assert cuts["p"].isna().all()

@@ -678,3 +678,31 @@ def test_timestamps_all_on_the_compiled_path_equal_value_by_value_rules():
         got.values, pd.Series(expected, dtype="datetime64[ns]"), check_names=False
     )
     assert not got.invalid.any()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2018-03-07T09:20:54.819+03",  # Kobo: an offset without minutes
+        "2018-03-07T09:20:54.819+0300",
+        "2018-03-07T09:20:54.819+03:00",
+        "2018-03-07T09:20:54.819Z",
+        "2018-03-07T09:20:54.819-05",
+        "2018-03-07 09:20:54.819 +07",
+    ],
+)
+def test_dates_keep_the_wall_clock_time_whatever_the_utc_offset(raw):
+    want = pd.Timestamp("2018-03-07 09:20:54.819")
+    assert dates(pd.Series([raw])).values.iloc[0] == want  # value by value
+    many = pd.Series([raw] * 3 + ["2018-03-08T10:00:00+0700"])
+    got = dates(many)
+    assert got.values.iloc[0] == want and got.n_invalid == 0
+    fast = _fast_dates(np.array([raw], dtype=object), True)[0]  # the compiled path agrees
+    assert fast is _UNDECIDED if " +" in raw else pd.Timestamp(fast) == want
+
+
+def test_missing_codes_of_any_composition():
+    s = pd.Series(["N/A", "x", "n/a", "99"])
+    assert missing_codes(s, codes=[]).tolist() == [False] * 4  # was ArrowTypeError
+    assert missing_codes(s, codes=["N/A"]).tolist() == [True, False, True, False]
+    assert missing_codes(s, codes=[99]).tolist() == [False, False, False, True]

@@ -555,3 +555,55 @@ def test_mask_text_once_per_distinct_text_equals_row_by_row():
     named, named_counts = mask_text(pd.Series(texts, dtype="str"), names=pd.Series(names))
     assert named.iloc[5] == "[NAMA] bilang bagus" and named.iloc[0] == expected[0]
     assert named_counts["phone"] == counts["phone"] == 3
+
+
+# ---------------------------------------------------------------- identifiers are not personal
+
+
+def _uuid_like(rng, tail: str | None = None) -> str:
+    import uuid
+
+    u = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return u if tail is None else u[:24] + tail
+
+
+def test_uuids_hashes_and_submission_ids_are_never_phones_or_nik(tmp_path):
+    """2,000 random uuid4 plus uuids whose last group is phone- or NIK-shaped (the 8 of 107
+    Kobo exports that failed), cut uuids, hex digests and ODK instance ids: no finding, in text
+    and in a restricted/source_ids.parquet like the one ingest writes."""
+    import hashlib
+    import random
+
+    rng = random.Random(2026)
+    ids = [_uuid_like(rng) for _ in range(2000)]
+    phone_tails = [_uuid_like(rng, f"08{rng.randrange(10**10):010d}") for _ in range(50)]
+    nik_like = [f"{_uuid_like(rng)[:19]}1372-{rng.randrange(10**12):012d}" for _ in range(20)]
+    cut = [u[10:] for u in phone_tails]  # "…-4cac-b6dc-081755611568": a fragment of one
+    hashes = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(200)]
+    instance = [f"uuid:{u}" for u in phone_tails]
+    values = ids + phone_tails + nik_like + cut + hashes + instance
+    assert sum(bool(kinds(v)) for v in phone_tails) == 0
+    assert find_personal_data("\n".join(values)) == []
+    assert find_personal_data(" ".join(values)) == []
+    masked = mask_text(pd.Series(values)).text
+    assert masked.tolist() == values  # nothing masked inside an identifier either
+    pd.DataFrame({"source_id": values}).to_parquet(tmp_path / "source_ids.parquet")
+    assert scan_paths([tmp_path]) == []
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("id 5f0c2a7e-1b3d-4c8e-9a00-0d6e8f1a2b3c hp 081234567890", "phone"),
+        ("5f0c2a7e-1b3d-4c8e-9a00-0d6e8f1a2b3c\n0812-3456-7890", "phone"),
+        ("uuid:5f0c2a7e-1b3d-4c8e-9a00-0d6e8f1a2b3c, NIK 1372015501900001", "nik"),
+        ("hash 9f86d081884c7d659a2feaa0c55ad015 nik 1372 0112 3456 0001", "nik"),
+        ("HP:0812-3456-7890", "phone"),
+        ("cafe-0812-3456-7890", "phone"),  # hex-looking word before a phone: still a phone
+        ("ref-081234567890", "phone"),
+        ("+62 812 3456 7890/5f0c2a7e", "phone"),
+    ],
+)
+def test_real_phones_and_nik_beside_identifiers_are_still_found(text, kind):
+    assert kinds(text) == [kind]
+    assert f"[{'TELEPON' if kind == 'phone' else 'NIK'}]" in mask_text(pd.Series([text])).text[0]

@@ -29,7 +29,7 @@ def test_readme_api_example_runs(small_survey):
     des = scope["des"]
     assert des.n == len(scope["df"]) > 250
     assert abs(scope["df"]["weight"].sum() - 56000) < 1e-6 * 56000  # raked to the margins' total
-    from pipelines.design import svyglm
+    from pipelines.stats.design import svyglm
 
     fit = svyglm(des, "confidence ~ participated + age + C(gender)")
     assert isinstance(fit, pd.DataFrame) and {"estimate", "ci_low", "ci_high"} <= set(fit.columns)

@@ -59,6 +59,8 @@ def test_real_kobo_export_read_into_r_with_its_xlsform():
         base_dir, columns = folder, {}
 
     out, ids, options, _ = ingest.prepare_export(df, form_spec, _Cfg, cb)
+    assert "livelihood__other_text" in options  # primary_livelihood_other: the typed "other"
+    options = [o for o in options if not o.endswith("_text")]
     assert len(options) == len(codes) and "primary_livelihood" not in out
     assert ids["source_id"].str.fullmatch(r"[0-9a-f-]{36}").all()  # X_uuid, kept apart
     v = cb.var("livelihood")
@@ -88,3 +90,45 @@ def test_real_indonesian_google_forms_export():
     scale = df["Seberapa besar AI membantu produktivitas akademik anda?"]
     got = parse.likert(scale)  # "4.0": a linear scale re-saved as a float
     assert not got.invalid.any() and got.values.iloc[0] == 4
+
+
+def test_real_kobo_form_becomes_a_codebook_that_cleans_its_export(tmp_path):
+    """The real water XLSForm -> codebook -> the real export ingested and cleaned in memory:
+    every `relevant` evaluated, not asked counted apart from not answered, offsets parsed."""
+    import yaml
+
+    from pipelines import clean
+    from pipelines.config import load_config
+    from pipelines.paths import RAW
+    from pipelines.xlsform import codebook_from_xlsform
+
+    folder = _need(REAL / "kobo_iraq_water_2021")
+    cb = codebook_from_xlsform(folder / "xlsform_tool.xlsx")
+    assert cb.var("age_hoh").relevant == "selected(${hhh_r}, 'no')"
+    assert cb.var("age_respondent_r").range == (18, 119)
+    cb = Codebook.model_validate(
+        cb.model_dump()
+        | {"variables": [v.model_dump() | {"required": False} for v in cb.variables]}
+    )
+    cfg_data = yaml.safe_load((RAW / "solok" / "solok_2025.yaml").read_text())
+    cfg_data["waves"] = [
+        {
+            "id": "2021",
+            "label": {"id": "2021", "en": "2021"},
+            "reference_date": "2021-07-31",
+            "files": [{"path": "raw_data.xlsx", "format": "kobo", "xlsform": "xlsform_tool.xlsx"}],
+        }
+    ]
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(cfg_data))
+    cfg = load_config(tmp_path / "s.yaml", check_files=False).model_copy(
+        update={"base_dir": folder}
+    )
+    got = ingest.ingest_wave(cfg, cb, cfg.waves[0], b"r" * 32)
+    data, log = clean.clean_wave(got.data, cfg, cb, cfg.waves[0])
+    s = log.summary()
+    assert len(data) == 632 and data["start"].notna().all()
+    assert not s["rule"].eq("relevant_not_evaluated").any()
+    not_asked = int(s.loc[s["rule"].eq("not_asked"), "rows_touched"].sum())
+    not_answered = int(s.loc[s["rule"].eq("not_answered"), "rows_touched"].sum())
+    assert not_asked > 50 * not_answered > 0
+    assert "primary_livelihood__other_text" in data  # "_other" text kept beside its option

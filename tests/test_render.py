@@ -1,4 +1,5 @@
 import io
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -116,16 +117,18 @@ def test_html_is_self_contained_accessible_and_escaped(figure):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert SCRIPT in "".join(parsed.text)  # shown as text
     assert 'src="http' not in html and 'href="http' not in html and "<link" not in html
-    assert "url(" not in html and "@import" not in html and "@font-face" not in html
+    # the only url() are the inline charts' references to their own clip paths
+    assert not re.findall(r"url\((?!#f\d+-)", html)
+    assert "@import" not in html and "@font-face" not in html
     metas = [a for t, a in parsed.tags if t == "meta"]
     assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in metas
-    imgs = [a for t, a in parsed.tags if t == "img"]
-    assert len(imgs) == 1
-    for attrs in imgs:
-        assert attrs.get("alt", "").strip()
-        assert attrs["src"].startswith("data:image/png;base64,")
-    assert "55,0%" in imgs[0]["alt"]
-    assert "@media print" in html and "overflow-x: auto" in html and "max-width: 100%" in html
+    assert not [a for t, a in parsed.tags if t == "img"]  # charts are inline SVG, not images
+    charts_ = [a for t, a in parsed.tags if t == "div" and a.get("role") == "img"]
+    assert len(charts_) == 1 and "55,0%" in charts_[0]["aria-label"]
+    svgs = [a for t, a in parsed.tags if t == "svg"]
+    assert svgs == [{**svgs[0], "class": "chart", "aria-hidden": "true"}]
+    assert "width" not in svgs[0] and "height" not in svgs[0] and "viewbox" in svgs[0]
+    assert "@media print" in html and "max-width: 100%" in html
     text = "".join(parsed.text)
     for heading in ("Ringkasan eksekutif", "Partisipasi", "Lampiran metode", "Perhatian"):
         assert heading in text
@@ -137,8 +140,11 @@ def test_html_table_markup(figure):
     parsed = parse(render_html(make_doc(figure)))
     ths = [a for t, a in parsed.tags if t == "th"]
     assert {"scope": "col"} in ths and {"scope": "row"} in ths
-    wraps = [a for t, a in parsed.tags if t == "div" and a.get("class") == "table-wrap"]
-    assert wraps and wraps[0]["tabindex"] == "0"
+    wraps = [a for t, a in parsed.tags if t == "div" and "table-wrap" in a.get("class", "")]
+    assert wraps and wraps[0]["class"] == "table-wrap stack"
+    # each body cell names its column, so a phone can show rows as "column: value" cards
+    tds = [a for t, a in parsed.tags if t == "td"]
+    assert {a["data-label"] for a in tds} == {"n", "Persentase", "IK 95%"}
 
 
 def test_html_english_lang(figure):
@@ -370,3 +376,139 @@ def test_a_damaged_cached_font_is_rebuilt(font_cache, fonts_added, figure):
     _, text = read_pdf(render_pdf(make_doc(figure)))
     assert "Ringkasan eksekutif" in text
     assert regular in fonts_added and regular.stat().st_size > 50_000
+
+
+# ---------------------------------------------------------------------------------------------
+# inline SVG, notice on every page, PDF without links, headings kept with content
+# ---------------------------------------------------------------------------------------------
+
+NOTICE = "Data SINTETIS, bukan hasil survei nyata."
+
+
+def test_inline_charts_have_unique_ids_on_the_page(figure):
+    doc = make_doc(figure)
+    doc.sections.append(Section("Lagi", [figure]))
+    html = render_html(doc)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    refs = set(re.findall(r"url\(#([^)]+)\)", html))
+    assert refs and refs <= set(ids)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '<svg viewBox="0 0 1 1"><script>alert(1)</script></svg>',
+        '<svg viewBox="0 0 1 1"><rect onload="alert(1)"/></svg>',
+        '<svg viewBox="0 0 1 1"><a xlink:href="https://x.example">x</a></svg>',
+        "<p>no svg</p>",
+    ],
+)
+def test_unsafe_or_broken_svg_is_refused(figure, bad):
+    fig = Figure(png=figure.png, alt="x", svg=bad)
+    with pytest.raises(RenderError):
+        render_html(Document("t", "s", "id", [Section("h", [fig])]))
+
+
+def test_notice_is_on_every_html_page_and_every_pdf_page(figure):
+    doc = make_doc(figure, rows=160)
+    doc = Document(**{**doc.__dict__, "notice": NOTICE})
+    html = parse(render_html(doc))
+    notes = [a for t, a in html.tags if t == "aside" and a.get("class") == "notice"]
+    assert notes and NOTICE in "".join(html.text)
+    index = parse(render.render_index("Indeks", "id", [("Kota", "city.id.html")], notice=NOTICE))
+    assert NOTICE in "".join(index.text)
+    reader, _ = read_pdf(render_pdf(doc))
+    assert len(reader.pages) >= 3
+    for page in reader.pages:
+        assert NOTICE in page.extract_text().replace("\n", " ")
+
+
+def test_pdf_prints_no_web_links(figure):
+    reader, text = read_pdf(render_pdf(make_doc(figure)))
+    assert "laporan_en" not in text and "English version" not in text
+    assert not re.search(r"https?://|www\.|\.html\b", text)
+    assert not any("/Annots" in page for page in reader.pages)
+
+
+def _page_of(reader, needle: str) -> int:
+    return next(i for i, p in enumerate(reader.pages) if needle in p.extract_text())
+
+
+def test_pdf_heading_stays_with_its_content(figure):
+    filler = "Kalimat pengisi halaman untuk menguji tata letak laporan PDF. " * 6
+    for n in range(9, 18):  # one page of positions: the heading lands at the foot once
+        doc = Document(
+            "t",
+            "s",
+            "id",
+            [
+                Section("Pembuka", [filler] * n),
+                Section("Bagian akhir", ["Satu kalimat pengantar.", figure]),
+            ],
+        )
+        reader, _ = read_pdf(render_pdf(doc))
+        heading = _page_of(reader, "Bagian akhir")
+        assert _page_of(reader, "Satu kalimat pengantar.") == heading
+        assert _page_of(reader, "Layanan yang dipakai") == heading  # the figure's title
+
+
+def test_pdf_avoids_a_nearly_empty_last_page(figure):
+    tall = charts.bars(
+        pd.DataFrame({"label": [f"Layanan nomor {i}" for i in range(12)], "est": [0.5] * 12}),
+        "label",
+        "est",
+        lang="id",
+        title="Banyak layanan",
+    )
+    filler = "Kalimat pengisi halaman untuk menguji tata letak laporan PDF. " * 6
+    seen = 0
+    for n in range(0, 12):
+        doc = Document(
+            "t", "s", "id", [Section("Isi", [filler] * n + [tall, Callout("Catatan akhir.")])]
+        )
+        ctx = render._prepare(doc)
+        fonts = render._font_paths()
+        first = render._render_pdf(ctx, fonts)
+        if first.page_no() < 2 or render._last_page_fill(first) >= render.MIN_LAST_PAGE_FILL:
+            continue
+        chosen = render._laid_out(ctx, fonts)
+        fits = any(
+            render._render_pdf(ctx, fonts, s).page_no() < first.page_no()
+            for s in render.TIGHTER_FIGURE_SCALES
+        )
+        assert chosen.page_no() == first.page_no() - (1 if fits else 0)
+        seen += fits
+    assert seen  # some layout had a nearly empty last page, and it was avoided
+
+
+def test_report_css_colours_meet_wcag_aa():
+    """Text colours in the stylesheet against their backgrounds: >= 4.5:1 (the "Caution"
+    label was 4.2:1), checked on the stylesheet itself so a colour edit cannot slip through."""
+    css = (render.TEMPLATES_DIR / "report.css").read_text()
+    var = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{3,6})", css))
+    pairs = [
+        (var["warning-bd"], var["warning-bg"]),  # "Perhatian" label
+        (var["info-bd"], var["info-bg"]),
+        (var["success-bd"], var["success-bg"]),
+        (re.search(r"\.notice \{[^}]*?color: (#[0-9a-fA-F]{6})", css).group(1), var["warning-bg"]),
+        (var["muted"], "#ffffff"),
+        (var["accent"], "#ffffff"),
+    ]
+    for fg, bg in pairs:
+        fg = "#" + "".join(c * 2 for c in fg[1:]) if len(fg) == 4 else fg
+        assert charts.contrast_ratio(fg, bg) >= 4.5, (fg, bg)
+
+
+def test_pdf_table_caption_stays_with_its_heading_row_and_first_rows():
+    long_heads = {
+        f"Keterampilan digital dan kerja, kepercayaan diri dan jejaring sosial nomor {i} "
+        "(skor rata-rata pada skala 1–5, dibobot)": ["4,46", "4,33"]
+        for i in range(6)
+    }
+    table = Table(pd.DataFrame({"Jenis program": ["Komputer", "Kerajinan"], **long_heads}), "Skor")
+    filler = "Kalimat pengisi halaman untuk menguji tata letak laporan PDF. " * 2
+    for n in range(20, 44, 2):  # move the table down the page until it would start at the foot
+        doc = Document("t", "s", "id", [Section("Isi", [filler] * n + [table])])
+        reader, _ = read_pdf(render_pdf(doc))
+        assert _page_of(reader, "Tabel 1. Skor") == _page_of(reader, "Komputer")

@@ -8,7 +8,7 @@ import pytest
 from pipelines import render, report
 from pipelines.codebook import load_codebook
 from pipelines.config import load_config
-from pipelines.i18n import fmt_number, fmt_percent
+from pipelines.i18n import fmt_number, fmt_percent, t
 from pipelines.paths import SAMPLE_CONFIG
 from pipelines.plan import build_plan
 
@@ -126,6 +126,20 @@ def test_a_single_small_library_cannot_be_recovered_from_the_total(results):
     table = next(b for b in doc.sections[0].blocks if isinstance(b, render.Table)).frame
     assert set(table["n"]) == {"suppressed"}
     assert "60 respondents" not in render.render_html(doc)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_site_report_of_synthetic_data_says_so_and_its_chart_is_on_the_scale(results, lang):
+    assert CFG.survey.synthetic  # the bundled sample
+    doc = report.site_document(results, CFG, CB, "kota", lang)
+    assert doc.notice == report.synthetic_notice(CFG, lang) and doc.notice
+    real = CFG.model_copy(update={"survey": CFG.survey.model_copy(update={"synthetic": False})})
+    assert report.site_document(results, real, CB, "kota", lang).notice == ""
+    fig = next(b for b in doc.sections[0].blocks if isinstance(b, render.Figure))
+    assert fig.ticks[0] == "1" and fig.ticks[-1] == "5"  # the 1–5 scale, not cut to the data
+    assert fig.title and fig.caption
+    here, town = t("site.this_site", lang), t("site.city", lang)
+    assert f">{here}<" in fig.svg and f">{town}<" in fig.svg  # legend: two kinds of mark
 
 
 # --- issue 13: content of a publication ---------------------------------------------------------

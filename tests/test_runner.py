@@ -168,3 +168,29 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     assert len(set(pids[1:])) == 1  # ... by one kernel for every later site of that worker
     assert not any(_running(pid) for pid in pids)  # stopped when the worker ended
     assert len(list(sites_dir.glob("kernel.worker-*.log"))) == 1
+
+
+def test_skipped_analyses_are_said_once_each_with_their_reason():
+    import pandas as pd
+
+    from pipelines.errors import set_language
+    from pipelines.runner import skipped_analyses
+
+    plan = pd.DataFrame(
+        {
+            "analysis": ["participation", "participation", "did", "descriptive"],
+            "outcome": ["skills", "income", "skills", "skills"],
+            "needs": ["", "", "", ""],
+            "runs": [False, False, False, True],
+            "reason_en": ["no took part", "no took part", "one wave", ""],
+            "reason_id": ["tidak ada", "tidak ada", "satu gelombang", ""],
+        }
+    )
+    lines = skipped_analyses(plan)
+    assert lines == [
+        "NOT RUN: participation (skills, income) — no took part.",
+        "NOT RUN: did (skills) — one wave.",
+    ]
+    set_language("id")
+    assert skipped_analyses(plan)[1] == "TIDAK DIJALANKAN: did (skills) — satu gelombang."
+    assert skipped_analyses(plan[plan["runs"]]) == []

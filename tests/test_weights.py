@@ -1,4 +1,4 @@
-"""Tests for pipelines.weights; raking is compared with R survey 4.x (no R needed)."""
+"""Tests for pipelines.stats.weights; raking is compared with R survey 4.x (no R needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import DampakError
-from pipelines.weights import WeightingError, rake, trim, weight_summary
+from pipelines.stats.weights import WeightingError, rake, trim, weight_summary
 
 REF_DIR = Path(__file__).parent / "reference"
 
@@ -138,9 +138,124 @@ def test_weight_summary():
 
 
 def test_weight_summary_matches_design(data):
-    from pipelines.design import SurveyDesign
+    from pipelines.stats.design import SurveyDesign
 
     design = SurveyDesign(data, weights="w", strata="stratum", cluster="psu")
     s = weight_summary(data["w"])
     np.testing.assert_allclose(s["kish_deff"], design.kish_deff(), rtol=1e-12)
     np.testing.assert_allclose(s["effective_n"], design.effective_n(), rtol=1e-12)
+
+
+# --- weights delivered as a file ------------------------------------------------------------
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def _spec(**kw):
+    from pipelines.config import Weights
+
+    return Weights(method="file", **{"path": "w.csv", "key": "kelurahan", "column": "bobot"} | kw)
+
+
+def _people(*kel: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kelurahan": list(kel),
+            "source_file": "export.csv",
+            "source_row": np.arange(2, 2 + len(kel)),
+        }
+    )
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "w.csv").write_bytes((FIX / "weights_kelurahan.csv").read_bytes())
+    return tmp_path
+
+
+def test_weights_per_group_with_decimal_commas_and_unused_rows_reported(folder):
+    from pipelines.weightfile import from_file
+
+    w, info = from_file(_people("Laing", "aro iv korong", "Laing "), _spec(), folder)
+    assert w.tolist() == [0.38, 1.25, 0.38]  # "0,38": decimal comma; case/spaces ignored
+    assert info["n_unmatched_rows"] == 0
+    assert (info["n_file_rows_unused"], info["file_rows_unused"]) == (1, "4")  # Koto Panjang
+    assert "w.csv" in info["note"] and "rows 4" in info["note"]
+
+
+def test_unmatched_keys_stop_the_run_naming_file_rows_and_the_fix(folder):
+    from pipelines.weightfile import from_file
+
+    df = _people("Laing", "Tanah Garam", "Tanah Garam")
+    with pytest.raises(WeightingError) as e:
+        from_file(df, _spec(), folder)
+    en, idn = e.value.text("en"), e.value.text("id")
+    assert "w.csv" in en and 'column "kelurahan"' in en and "'Tanah Garam'" in en
+    assert "2 respondent(s)" in en and "export.csv, row 3" in en and "unmatched: mean" in en
+    assert "berkas w.csv" in idn and "tambahkan" in idn
+    w, info = from_file(df, _spec(unmatched="mean"), folder)
+    assert w.tolist() == [0.38, 0.38, 0.38] and info["n_unmatched_rows"] == 2
+    assert info["unmatched_keys"] == "Tanah Garam" and "mean weight" in info["note"]
+    # a row without any key (an unlisted kelurahan is set missing by cleaning): mean, no stop
+    w, info = from_file(_people("Laing", None, "Aro IV Korong"), _spec(), folder)
+    assert w.tolist() == [0.38, (0.38 + 1.25) / 2, 1.25] and info["n_unmatched_rows"] == 0
+    assert "1 row(s) without a kelurahan get the mean weight" in info["note"]
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("kelurahan;bobot\nLaing;0,38\nAro IV Korong;nol\n", ('row 3, column "bobot"', "'nol'")),
+        ("kelurahan;bobot\nLaing;0,38\nAro IV Korong;-1\n", ('row 3, column "bobot"', "'-1'")),
+        ("kelurahan;bobot\nLaing;0,38\nlaing;0,5\n", ('row 2, column "kelurahan"', "2, 3")),
+        ("desa;bobot\nLaing;0,38\n", ("column 'kelurahan'", "desa, bobot")),
+    ],
+)
+def test_a_broken_weights_file_is_named_with_row_and_column(folder, text, where):
+    from pipelines.weightfile import from_file
+
+    (folder / "w.csv").write_text(text)
+    with pytest.raises(WeightingError) as e:
+        from_file(_people("Laing"), _spec(), folder)
+    assert all(part in e.value.text("en") for part in where), e.value.text("en")
+    assert "w.csv" in e.value.text("id")
+
+
+def test_weights_per_respondent_id_and_file_key(folder):
+    from pipelines.weightfile import from_file
+
+    (folder / "w.csv").write_text("id_responden,weight\n007,2.5\n8,1.5\n9,1\n")
+    df = pd.DataFrame({"respondent_id": ["7", "008", "9"]})
+    spec = _spec(key="respondent_id", file_key="id_responden", column="weight")
+    w, _ = from_file(df, spec, folder)
+    assert w.tolist() == [2.5, 1.5, 1.0]  # "1.5" with a dot stays 1.5; "007" = "7"
+    (folder / "w.csv").write_text('id_responden,weight\n7,"1,500"\n8,"0,5"\n9,1\n')
+    assert from_file(df, spec, folder)[0].tolist() == [1.5, 0.5, 1.0]  # commas only: decimal
+
+
+def test_make_weights_uses_the_file_and_config_validates_it(folder):
+    import yaml
+    from conftest import write_config
+
+    from pipelines.analysis import make_weights
+    from pipelines.config import load_config
+    from pipelines.errors import ConfigError
+
+    weights = {"method": "file", "path": "w.csv", "key": "kelurahan", "column": "bobot"}
+    cfg_path = write_config(folder, design={"strata": None, "cluster": None, "weights": weights})
+    cfg = load_config(cfg_path, check_files=False)
+    w, info = make_weights(_people("Aro IV Korong", "Laing"), cfg)
+    assert w.tolist() == [1.25, 0.38] and info["method"] == "file"
+
+    data = yaml.safe_load(cfg_path.read_text())
+    del data["design"]["weights"]["key"]
+    cfg_path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"method 'file' needs key"):
+        load_config(cfg_path, check_files=False)
+    for w in ("2025", "2026"):
+        (folder / f"solok_{w}.csv").write_text("x\n1\n")  # the raw exports exist
+    for path in ("../elsewhere.csv", "missing.csv"):  # outside the survey's folder; absent
+        data["design"]["weights"].update(key="kelurahan", path=path)
+        cfg_path.write_text(yaml.safe_dump(data))
+        with pytest.raises(ConfigError, match=r"design\.weights\.path"):
+            load_config(cfg_path)

@@ -1,4 +1,4 @@
-# Reference values for pipelines/design.py and pipelines/weights.py from R's survey package.
+# Reference values for pipelines/stats/design.py and pipelines/stats/weights.py from R's survey package.
 #
 # Regenerate (from the repository root) with:
 #     python tests/reference/make_reference_data.py   # only if the dataset must change
@@ -14,21 +14,7 @@ script_arg <- sub("^--file=", "", args[grep("^--file=", args)])
 here <- if (length(script_arg)) dirname(normalizePath(script_arg)) else "tests/reference"
 d <- read.csv(file.path(here, "survey_reference_data.csv"), stringsAsFactors = FALSE)
 
-# ---------------------------------------------------------------- tiny exact JSON writer
-num <- function(x) ifelse(is.na(x), "null", sprintf("%.17g", x))
-to_json <- function(x) {
-  if (is.list(x)) {
-    if (!is.null(names(x))) {
-      parts <- vapply(names(x), function(k) paste0('"', k, '": ', to_json(x[[k]])), "")
-      return(paste0("{", paste(parts, collapse = ", "), "}"))
-    }
-    return(paste0("[", paste(vapply(x, to_json, ""), collapse = ", "), "]"))
-  }
-  vals <- if (is.character(x)) paste0('"', x, '"') else if (is.logical(x)) {
-    ifelse(is.na(x), "null", tolower(as.character(x)))
-  } else num(as.numeric(x))
-  if (inherits(x, "AsIs") || length(x) != 1) paste0("[", paste(vals, collapse = ", "), "]") else vals
-}
+source(file.path(here, "r_json.R"))  # to_json()
 
 # ---------------------------------------------------------------- helpers
 stat <- function(s, design) {

@@ -83,18 +83,11 @@ class DesignError(DampakError):
     """A survey design, or an estimate requested from it, cannot be used as given."""
 
 
-@dataclass(frozen=True)
-class _Structure:
-    """Integer codes and per-stratum constants shared by a design and its domains."""
+class _Units:
+    """Counts shared by the first stage (:class:`_Structure`) and later stages (:class:`_Stage`)."""
 
-    w: np.ndarray  # row weights (float64)
-    stratum_code: np.ndarray  # row -> stratum index (0..H-1)
-    psu_code: np.ndarray  # row -> PSU index (0..C-1), PSUs nested in strata
-    psu_stratum: np.ndarray  # PSU -> stratum index
-    n_h: np.ndarray  # PSUs per stratum in the full design
-    scale_h: np.ndarray  # (1 - f_h) n_h / (n_h - 1); (1 - f_h) for an adjusted lonely PSU
-    center_h: np.ndarray  # False for a lonely PSU under lonely_psu="adjust"
-    strata_labels: np.ndarray
+    n_h: np.ndarray
+    psu_stratum: np.ndarray
 
     @property
     def n_strata(self) -> int:
@@ -105,6 +98,36 @@ class _Structure:
         return len(self.psu_stratum)
 
 
+@dataclass(frozen=True)
+class _Structure(_Units):
+    """Integer codes and per-stratum constants shared by a design and its domains."""
+
+    w: np.ndarray  # row weights (float64)
+    stratum_code: np.ndarray  # row -> stratum index (0..H-1)
+    psu_code: np.ndarray  # row -> PSU index (0..C-1), PSUs nested in strata
+    psu_stratum: np.ndarray  # PSU -> stratum index
+    n_h: np.ndarray  # PSUs per stratum in the full design
+    scale_h: np.ndarray  # (1 - f_h) n_h / (n_h - 1); (1 - f_h) for an adjusted lonely PSU
+    center_h: np.ndarray  # False for a lonely PSU under lonely_psu="adjust"
+    strata_labels: np.ndarray
+    # stages after the first (multi-stage designs with an fpc per stage): each a _Stage whose
+    # "strata" are the units of the stage above, scale_h already multiplied by the sampling
+    # fractions of the stages above (R's multistage())
+    later: tuple = ()
+    fraction_h: np.ndarray | None = None  # first-stage sampling fraction n_h / N_h (0: no fpc)
+
+
+@dataclass(frozen=True)
+class _Stage(_Units):
+    """Sampling units of one later stage, nested in the units of the stage above."""
+
+    psu_code: np.ndarray  # row -> unit index at this stage
+    psu_stratum: np.ndarray  # unit -> its "stratum" (the unit above it)
+    n_h: np.ndarray  # units sampled per stratum
+    scale_h: np.ndarray  # (1 - f) n / (n - 1) x sampling fractions of the stages above
+    center_h: np.ndarray
+
+
 def _fmt_list(values: Sequence[Any], limit: int = 8) -> str:
     shown = ", ".join(repr(v) for v in list(values)[:limit])
     return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
@@ -112,12 +135,24 @@ def _fmt_list(values: Sequence[Any], limit: int = 8) -> str:
 
 @dataclass(frozen=True, eq=False)
 class SurveyDesign:
-    """A stratified one-stage cluster sample, like ``survey::svydesign``.
+    """A stratified (multi-stage) cluster sample, like ``survey::svydesign``.
 
     Parameters are column names of ``data``: ``weights`` (sampling weights, positive and
     finite), ``strata``, ``cluster`` (PSU ids, nested within strata) and ``fpc`` (the
     population number of PSUs in the stratum, or sampling fractions if every value is
     <= 1).  ``lonely_psu`` is ``"fail"`` (default, as R) or ``"adjust"``.
+
+    Multi-stage: ``cluster`` a list of unit ids per stage and ``fpc`` a list of the same
+    length (population number of units in the unit above, or fractions), as
+    ``svydesign(id = ~psu + ssu, fpc = ~fpc1 + fpc2)``: the variance adds each later stage's
+    within-unit variance times the sampling fractions of the stages above (R's
+    ``multistage``).  Without ``fpc`` only the first stage counts (with-replacement, as R).
+    ``df`` stays first-stage PSUs minus strata.
+
+    Calibrated designs (:func:`pipelines.stats.calibrate.calibrate`, ``rake``) carry the
+    calibration, and every estimator's variance uses the residuals of its scores on the
+    calibration variables (R's ``svyrecvar`` with ``postStrata``); their weights are
+    :attr:`row_weights` (the ``weights`` column holds the weights before calibration).
 
     The design is validated once, on construction; problems raise :class:`DesignError`.
     ``subset(mask)`` returns a domain design that keeps every row for variance
@@ -129,11 +164,12 @@ class SurveyDesign:
     data: pd.DataFrame = field(repr=False)
     weights: str | None = None
     strata: str | None = None
-    cluster: str | None = None
-    fpc: str | None = None
+    cluster: str | Sequence[str] | None = None
+    fpc: str | Sequence[str] | None = None
     lonely_psu: str = "fail"
     _struct: _Structure = field(init=False, repr=False)
     _domain: np.ndarray = field(init=False, repr=False)
+    _calib: tuple = field(init=False, repr=False, default=())
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
@@ -144,13 +180,21 @@ class SurveyDesign:
             raise DesignError("The survey data has no rows.")
         if self.lonely_psu not in ("fail", "adjust"):
             raise DesignError(f"lonely_psu must be 'fail' or 'adjust', not {self.lonely_psu!r}.")
-        for role in ("weights", "strata", "cluster", "fpc"):
-            col = getattr(self, role)
-            if col is not None and col not in data.columns:
-                raise DesignError(
-                    f"Column {col!r} given as {role}= is not in the data. "
-                    f"Available columns: {_fmt_list(list(data.columns), 20)}."
-                )
+        ids, fpcs = _stage_columns(self.cluster, self.fpc)
+        object.__setattr__(self, "cluster", ids[0] if len(ids) == 1 else (ids or None))
+        object.__setattr__(self, "fpc", fpcs[0] if len(fpcs) == 1 else (fpcs or None))
+        for role, cols in (
+            ("weights", [self.weights]),
+            ("strata", [self.strata]),
+            ("cluster", ids),
+            ("fpc", fpcs),
+        ):
+            for col in cols:
+                if col is not None and col not in data.columns:
+                    raise DesignError(
+                        f"Column {col!r} given as {role}= is not in the data. "
+                        f"Available columns: {_fmt_list(list(data.columns), 20)}."
+                    )
         n = len(data)
 
         # strata and PSUs
@@ -165,11 +209,11 @@ class SurveyDesign:
             strata_labels = np.asarray(uniques, dtype=object)
         n_strata = len(strata_labels)
 
-        if self.cluster is None:
+        if not ids:
             psu_code = np.arange(n, dtype=np.int64)
         else:
-            c = data[self.cluster]
-            _no_missing(c, self.cluster, "cluster")
+            c = data[ids[0]]
+            _no_missing(c, ids[0], "cluster")
             ccodes, cuniques = pd.factorize(c)
             key = stratum_code * len(cuniques) + ccodes.astype(np.int64)
             psu_code = pd.factorize(key)[0].astype(np.int64)
@@ -180,11 +224,14 @@ class SurveyDesign:
 
         # finite population correction
         fraction_h = np.zeros(n_strata)
-        if self.fpc is not None:
-            fpc = _numeric(data[self.fpc], self.fpc, "fpc")
+        fpc_name = fpcs[0] if fpcs else None
+        # as R's as.fpc: every fpc value <= 1 (all stages) means sampling fractions
+        as_fraction = bool(fpcs) and all(np.nanmax(_numeric(data[f], f, "fpc")) <= 1 for f in fpcs)
+        if fpc_name is not None:
+            fpc = _numeric(data[fpc_name], fpc_name, "fpc")
             if not np.all(np.isfinite(fpc)) or np.any(fpc <= 0):
                 raise DesignError(
-                    f"The fpc column {self.fpc!r} must hold positive numbers with no gaps."
+                    f"The fpc column {fpc_name!r} must hold positive numbers with no gaps."
                 )
             lo = np.full(n_strata, np.inf)
             hi = np.full(n_strata, -np.inf)
@@ -193,23 +240,26 @@ class SurveyDesign:
             bad = np.flatnonzero(lo != hi)
             if bad.size:
                 raise DesignError(
-                    f"The fpc column {self.fpc!r} must be constant within each stratum; it "
+                    f"The fpc column {fpc_name!r} must be constant within each stratum; it "
                     f"varies in strata {_fmt_list(strata_labels[bad].tolist())}."
                 )
-            if np.all(fpc <= 1):
+            if as_fraction:
                 fraction_h = lo
             else:
                 too_small = np.flatnonzero(lo < n_h)
                 if too_small.size:
                     h = too_small[0]
                     raise DesignError(
-                        f"The fpc column {self.fpc!r} gives a population of {lo[h]:g} PSUs "
+                        f"The fpc column {fpc_name!r} gives a population of {lo[h]:g} PSUs "
                         f"for stratum {strata_labels[h]!r}, but the sample has {n_h[h]} "
                         "PSUs there. fpc= must be the population number of PSUs."
                     )
                 fraction_h = n_h / lo
         f_h = 1.0 - fraction_h  # the (1 - n/N) factor; 1 without an fpc
         certainty = f_h < _CERTAINTY_TOL
+        later, stage_w = _later_stages(
+            data, ids, fpcs, psu_code, fraction_h[stratum_code], as_fraction, self.lonely_psu
+        )
 
         # weights
         if self.weights is not None:
@@ -221,8 +271,8 @@ class SurveyDesign:
                     f"Weights in column {self.weights!r} must be positive and finite; "
                     f"{int(bad.sum())} rows are not (first row labels: {idx})."
                 )
-        elif self.fpc is not None:
-            w = (1.0 / fraction_h)[stratum_code]
+        elif fpc_name is not None:
+            w = (1.0 / fraction_h)[stratum_code] * stage_w
         else:
             w = np.ones(n)
 
@@ -249,6 +299,8 @@ class SurveyDesign:
             scale_h=scale_h.astype(np.float64),
             center_h=center_h,
             strata_labels=strata_labels,
+            later=later,
+            fraction_h=fraction_h,
         )
         object.__setattr__(self, "_struct", struct)
         object.__setattr__(self, "_domain", np.ones(n, dtype=bool))
@@ -347,67 +399,240 @@ class SurveyDesign:
         n_str = (strata.reshape(s.n_strata, n_groups) > 0).sum(axis=0)
         return (n_psu - n_str).astype(np.int64)
 
-    def _var_from_psu_totals(self, totals: np.ndarray, diag: bool) -> np.ndarray:
-        """Stratified with-replacement variance from a (PSUs x k) matrix of score totals."""
-        s = self._struct
-        k = totals.shape[1]
-        sums = np.empty((s.n_strata, k))
-        for j in range(k):  # loop over score columns only
-            sums[:, j] = np.bincount(s.psu_stratum, weights=totals[:, j], minlength=s.n_strata)
-        means = sums / s.n_h[:, None]
-        means[~s.center_h] = 0.0
-        dev = totals - means[s.psu_stratum]
-        scale = s.scale_h[s.psu_stratum][:, None]
-        if diag:
-            return np.sum(scale * dev**2, axis=0)
-        return (dev * scale).T @ dev
+    def _replicate_version(self, name: str) -> Any:
+        """The replicate-weight implementation of estimator ``name`` (None: Taylor design)."""
+        return None
+
+    @property
+    def stage_ids(self) -> tuple[str, ...]:
+        """Column names of the sampling units, one per stage (empty: rows are the PSUs)."""
+        c = self.cluster
+        return () if c is None else (c,) if isinstance(c, str) else tuple(c)
+
+    @property
+    def calibrated(self) -> bool:
+        """True when the design carries a calibration (raking, linear or bounded)."""
+        return bool(self._calib)
 
     def score_vcov(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Variance matrix of estimators whose scores (influence values) on ``rows`` are given.
 
-        ``rows`` is a boolean mask or integer index; every other row scores zero.
+        ``rows`` is a boolean mask or integer index; every other row scores zero.  A calibrated
+        design first replaces the scores by their calibration residuals (as R's ``svyrecvar``).
         """
         s = self._struct
         scores = scores.reshape(len(scores), -1)
-        psu = s.psu_code[rows]
-        totals = np.empty((s.n_psu, scores.shape[1]))
-        for j in range(scores.shape[1]):
-            totals[:, j] = np.bincount(psu, weights=scores[:, j], minlength=s.n_psu)
-        return self._var_from_psu_totals(totals, diag=False)
+        cal, coef = None, None
+        if len(self._calib) > 1:  # chained calibrations: residuals of the full score matrix
+            full = np.zeros((len(s.w), scores.shape[1]))
+            full[rows] = scores
+            for c in self._calib:
+                full = c.residuals(full)
+            rows, scores = slice(None), full
+        elif self._calib:  # one calibration: its coefficients, then PSU totals of residuals
+            cal = self._calib[0]
+            idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+            coef = cal.coef(idx, scores)
+        out = 0.0
+        for st in (s, *s.later):
+            psu = st.psu_code[rows]
+            totals = np.empty((st.n_psu, scores.shape[1]))
+            for j in range(scores.shape[1]):
+                totals[:, j] = np.bincount(psu, weights=scores[:, j], minlength=st.n_psu)
+            if cal is not None:
+                totals -= cal.psu_fitted(st, coef)
+            out = out + _var_from_psu_totals(st, totals, diag=False)
+        return out
 
     def _var_by(
         self, rows: np.ndarray, scores: np.ndarray, gcode: np.ndarray, n_groups: int
     ) -> np.ndarray:
         """Variance of one estimator per group; each row scores only for its own group."""
         s = self._struct
-        if s.n_psu * n_groups > DENSE_LIMIT:  # e.g. rows as PSUs x hundreds of sites
-            return self._var_by_sparse(rows, scores, gcode, n_groups)
-        key = s.psu_code[rows] * n_groups + gcode
-        totals = np.bincount(key, weights=scores, minlength=s.n_psu * n_groups)
-        return self._var_from_psu_totals(totals.reshape(s.n_psu, n_groups), diag=True)
+        if self._calib:
+            return self._var_by_calibrated(rows, scores, gcode, n_groups)
+        out = 0.0
+        for st in (s, *s.later):
+            if st.n_psu * n_groups > DENSE_LIMIT:  # e.g. rows as PSUs x hundreds of sites
+                out = out + _var_by_sparse(st, rows, scores, gcode, n_groups)
+                continue
+            key = st.psu_code[rows] * n_groups + gcode
+            totals = np.bincount(key, weights=scores, minlength=st.n_psu * n_groups)
+            out = out + _var_from_psu_totals(st, totals.reshape(st.n_psu, n_groups), diag=True)
+        return out
 
-    def _var_by_sparse(
+    def _var_by_calibrated(
         self, rows: np.ndarray, scores: np.ndarray, gcode: np.ndarray, n_groups: int
     ) -> np.ndarray:
-        """:meth:`_var_by` from the (PSU, group) pairs that occur, never the dense PSUs x groups
-        matrix (quadratic: 10^6 PSUs x 2,400 sites would be 19 GB).
+        """:meth:`_var_by` of a calibrated design: PSU totals of each group's calibration
+        residuals, a block of groups at a time (PSUs x block below 10 x ``DENSE_LIMIT``)."""
+        from scipy import sparse
 
-        Per stratum h and group g, with T the PSU score totals (zero for absent pairs):
-        sum_j (T_hj - Tbar_h)^2 = S2 - S1^2 / n_h (S1 = sum T, S2 = sum T^2), or S2 where the
-        stratum is not centred (lonely PSU, "adjust"), exactly as the dense computation.
-        """
         s = self._struct
-        key = s.psu_code[rows].astype(np.int64) * n_groups + gcode
-        inv, pairs = pd.factorize(key)  # hash-based: no sort of a million keys
-        totals = np.bincount(inv, weights=scores, minlength=len(pairs))
-        psu, grp = np.divmod(pairs, n_groups)
-        stratum = s.psu_stratum[psu]
-        hinv, hg = pd.factorize(stratum * n_groups + grp)
-        s1 = np.bincount(hinv, weights=totals, minlength=len(hg))
-        s2 = np.bincount(hinv, weights=totals**2, minlength=len(hg))
-        h, g = np.divmod(hg, n_groups)
-        within = s2 - np.where(s.center_h[h], s1**2 / s.n_h[h], 0.0)
-        return np.bincount(g, weights=s.scale_h[h] * within, minlength=n_groups)
+        idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+        if len(self._calib) > 1:  # chained calibrations: residuals of full score columns
+            n, block = len(s.w), max(1, (10 * DENSE_LIMIT) // max(len(s.w), 1))
+        else:
+            n, block = 0, max(1, (10 * DENSE_LIMIT) // max(s.n_psu, 1))
+        out = np.zeros(n_groups)
+        for start in range(0, n_groups, block):
+            stop = min(n_groups, start + block)
+            sel = (gcode >= start) & (gcode < stop)
+            k = stop - start
+            if n:
+                x = np.zeros((n, k))
+                x[idx[sel], gcode[sel] - start] = scores[sel]
+                for cal in self._calib:
+                    x = cal.residuals(x)
+                at, sc, codes = np.arange(n), x, None
+            else:
+                cal = self._calib[0]
+                sc = sparse.csr_matrix(
+                    (scores[sel], (np.flatnonzero(sel), gcode[sel] - start)), shape=(len(idx), k)
+                )
+                coef = cal.coef(idx, sc)
+                at, codes = idx[sel], gcode[sel] - start
+            for st in (s, *s.later):
+                if codes is None:
+                    totals = np.empty((st.n_psu, k))
+                    for j in range(k):
+                        totals[:, j] = np.bincount(
+                            st.psu_code, weights=sc[:, j], minlength=st.n_psu
+                        )
+                else:
+                    key = st.psu_code[at] * k + codes
+                    totals = np.bincount(key, weights=scores[sel], minlength=st.n_psu * k)
+                    totals = totals.reshape(st.n_psu, k) - cal.psu_fitted(st, coef)
+                out[start:stop] += _var_from_psu_totals(st, totals, diag=True)
+        return out
+
+
+def _var_from_psu_totals(st: Any, totals: np.ndarray, diag: bool) -> np.ndarray:
+    """Stratified with-replacement variance from a (PSUs x k) matrix of score totals."""
+    k = totals.shape[1]
+    sums = np.empty((st.n_strata, k))
+    for j in range(k):  # loop over score columns only
+        sums[:, j] = np.bincount(st.psu_stratum, weights=totals[:, j], minlength=st.n_strata)
+    means = sums / st.n_h[:, None]
+    means[~st.center_h] = 0.0
+    dev = totals - means[st.psu_stratum]
+    scale = st.scale_h[st.psu_stratum][:, None]
+    if diag:
+        return np.sum(scale * dev**2, axis=0)
+    return (dev * scale).T @ dev
+
+
+def _var_by_sparse(
+    st: Any, rows: np.ndarray, scores: np.ndarray, gcode: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """``_var_by`` from the (PSU, group) pairs that occur, never the dense PSUs x groups
+    matrix (quadratic: 10^6 PSUs x 2,400 sites would be 19 GB).
+
+    Per stratum h and group g, with T the PSU score totals (zero for absent pairs):
+    sum_j (T_hj - Tbar_h)^2 = S2 - S1^2 / n_h (S1 = sum T, S2 = sum T^2), or S2 where the
+    stratum is not centred (lonely PSU, "adjust"), exactly as the dense computation.
+    """
+    key = st.psu_code[rows].astype(np.int64) * n_groups + gcode
+    inv, pairs = pd.factorize(key)  # hash-based: no sort of a million keys
+    totals = np.bincount(inv, weights=scores, minlength=len(pairs))
+    psu, grp = np.divmod(pairs, n_groups)
+    stratum = st.psu_stratum[psu]
+    hinv, hg = pd.factorize(stratum * n_groups + grp)
+    s1 = np.bincount(hinv, weights=totals, minlength=len(hg))
+    s2 = np.bincount(hinv, weights=totals**2, minlength=len(hg))
+    h, g = np.divmod(hg, n_groups)
+    within = s2 - np.where(st.center_h[h], s1**2 / st.n_h[h], 0.0)
+    return np.bincount(g, weights=st.scale_h[h] * within, minlength=n_groups)
+
+
+def _stage_columns(cluster: Any, fpc: Any) -> tuple[list[str], list[str]]:
+    """Per-stage id and fpc column names from ``cluster=`` / ``fpc=`` (a name or a list)."""
+    ids = [] if cluster is None else [cluster] if isinstance(cluster, str) else list(cluster)
+    fpcs = [] if fpc is None else [fpc] if isinstance(fpc, str) else list(fpc)
+    if not all(isinstance(c, str) for c in [*ids, *fpcs]):
+        raise DesignError("cluster= and fpc= take column names (a name or a list of names).")
+    if len(fpcs) > 1 and len(fpcs) != len(ids):
+        raise DesignError(
+            f"fpc= names {len(fpcs)} columns but cluster= names {len(ids)} stages; give one "
+            "fpc per stage (as svydesign(id = ~psu + ssu, fpc = ~fpc1 + fpc2))."
+        )
+    if len(fpcs) == 1 and len(ids) > 1:
+        raise DesignError(
+            f"A {len(ids)}-stage design needs one fpc per stage (or none, for a with-replacement "
+            "first stage); fpc= names one column."
+        )
+    return ids, fpcs
+
+
+def _later_stages(
+    data: pd.DataFrame,
+    ids: list[str],
+    fpcs: list[str],
+    unit_code: np.ndarray,
+    above_fraction: np.ndarray,
+    as_fraction: bool,
+    lonely_psu: str,
+) -> tuple[tuple, np.ndarray]:
+    """The stages after the first (only with an fpc per stage, as R) and the product of their
+    inverse sampling fractions (the weights when none are given)."""
+    n = len(data)
+    stage_w = np.ones(n)
+    if len(ids) < 2 or not fpcs:
+        return (), stage_w
+    stages = []
+    multiplier = above_fraction.copy()  # row -> product of sampling fractions above
+    for col, fcol in zip(ids[1:], fpcs[1:], strict=True):
+        c = data[col]
+        _no_missing(c, col, "cluster")
+        parent = unit_code
+        n_parent = int(parent.max()) + 1
+        ccodes, cuniques = pd.factorize(c)
+        unit_code = pd.factorize(parent * len(cuniques) + ccodes.astype(np.int64))[0]
+        unit_code = unit_code.astype(np.int64)
+        n_unit = int(unit_code.max()) + 1
+        unit_parent = np.empty(n_unit, dtype=np.int64)
+        unit_parent[unit_code] = parent
+        n_h = np.bincount(unit_parent, minlength=n_parent).astype(np.int64)
+        fpc = _numeric(data[fcol], fcol, "fpc")
+        if not np.all(np.isfinite(fpc)) or np.any(fpc <= 0):
+            raise DesignError(f"The fpc column {fcol!r} must hold positive numbers with no gaps.")
+        lo = np.full(n_parent, np.inf)
+        hi = np.full(n_parent, -np.inf)
+        np.minimum.at(lo, parent, fpc)
+        np.maximum.at(hi, parent, fpc)
+        if np.any(lo != hi):
+            raise DesignError(
+                f"The fpc column {fcol!r} must be constant within each unit of the stage above "
+                f"(column {col!r} is nested in it)."
+            )
+        if as_fraction:
+            fraction = lo
+        else:
+            if np.any(lo < n_h):
+                raise DesignError(
+                    f"The fpc column {fcol!r} gives fewer population units than the sample "
+                    f"has in some unit of the stage above {col!r}."
+                )
+            fraction = n_h / lo
+        f_h = 1.0 - fraction
+        certainty = f_h < _CERTAINTY_TOL
+        lonely = (n_h == 1) & ~certainty
+        if lonely.any() and lonely_psu == "fail":
+            raise DesignError(
+                f"{int(lonely.sum())} unit(s) of the stage above {col!r} have only one sampled "
+                f"{col!r}, so its variance cannot be estimated. Build the design with "
+                "lonely_psu='adjust' (R: options(survey.lonely.psu = 'adjust'))."
+            )
+        parent_mult = np.empty(n_parent)
+        parent_mult[parent] = multiplier
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale_h = np.where(n_h > 1, f_h * n_h / np.maximum(n_h - 1, 1), f_h)
+        scale_h = np.where(certainty, 0.0, scale_h) * parent_mult
+        stages.append(_Stage(unit_code, unit_parent, n_h, scale_h, ~lonely))
+        row_fraction = fraction[parent]
+        stage_w = stage_w / row_fraction
+        multiplier = multiplier * row_fraction
+    return tuple(stages), stage_w
 
 
 # ---------------------------------------------------------------------- helpers
@@ -529,6 +754,8 @@ def svymean(design: SurveyDesign, var: str, conf_level: float = 0.95) -> pd.Data
     ``svymean(~y, des, na.rm = TRUE)``.
     """
     design = _check_design(design)
+    if (rep := design._replicate_version("svymean")) is not None:
+        return rep(design, var, conf_level)
     y, rows = _numeric_var(design, var)
     w = design._struct.w[rows]
     yr = y[rows]
@@ -547,6 +774,8 @@ def svytotal(design: SurveyDesign, var: str, conf_level: float = 0.95) -> pd.Dat
     ``svytotal(~y, des, na.rm = TRUE)``.
     """
     design = _check_design(design)
+    if (rep := design._replicate_version("svytotal")) is not None:
+        return rep(design, var, conf_level)
     y, rows = _numeric_var(design, var)
     scores = design._struct.w[rows] * y[rows]
     est = float(scores.sum())
@@ -628,18 +857,28 @@ def svyprop(
     Validated against R survey 4.x (tests/reference/r_survey_reference.R).
     """
     design = _check_design(design)
-    col = _column(design, var)
-    levels, _ = _prop_levels(col, var, level)
-    ok = col.notna().to_numpy()
-    rows = design._domain & ok
-    if not rows.any():
-        raise DesignError(f"The variable {var!r} has no non-missing values in this design.")
-    values = col.to_numpy()[rows]
-    ind = _indicators(values, levels)
+    if (rep := design._replicate_version("svyprop")) is not None:
+        return rep(design, var, level, conf_level)
+    levels, rows, ind = _prop_inputs(design, var, level)
     w = design._struct.w[rows]
     p = w @ ind / w.sum()
     vc = design.score_vcov(rows, w[:, None] * (ind - p) / w.sum())
     se = np.sqrt(np.clip(np.diag(vc), 0, None))
+    return _prop_result(design, var, levels, p, se, int(rows.sum()), "taylor-logit", conf_level)
+
+
+def _prop_inputs(design: SurveyDesign, var: str, level: Any):
+    """Levels, the domain rows with a value, and the (rows x levels) indicators of ``var``."""
+    col = _column(design, var)
+    levels, _ = _prop_levels(col, var, level)
+    rows = design._domain & col.notna().to_numpy()
+    if not rows.any():
+        raise DesignError(f"The variable {var!r} has no non-missing values in this design.")
+    return levels, rows, _indicators(col.to_numpy()[rows], levels)
+
+
+def _prop_result(design, var, levels, p, se, n, method, conf_level) -> pd.DataFrame:
+    """svyprop's frame: one row per level, logit interval on the design df."""
     df = np.full(len(levels), design.df)
     lo, hi = _logit_interval(p, se, df, conf_level)
     return _frame(
@@ -653,8 +892,8 @@ def svyprop(
             "ci_low": lo,
             "ci_high": hi,
             "df": df,
-            "n": int(rows.sum()),
-            "method": "taylor-logit",
+            "n": n,
+            "method": method,
         }
     )
 
@@ -681,36 +920,16 @@ def svyby(
     Validated against R survey 4.x (tests/reference/r_survey_reference.R).
     """
     design = _check_design(design)
-    if stat not in ("mean", "total", "prop"):
-        raise DesignError(f"stat must be 'mean', 'total' or 'prop', not {stat!r}.")
-    gcode_all, labels, by_name = _group_codes(design, by)
-    n_groups = len(labels)
-    if n_groups == 0:
-        raise DesignError(f"The grouping column(s) {by!r} have no non-missing values.")
-    in_group = design._domain & (gcode_all >= 0)
-    group_df = design._degf_by(in_group, gcode_all[in_group], n_groups)
-    w_all = design._struct.w
-
-    if stat == "prop":
-        col = _column(design, var)
-        levels, _ = _prop_levels(col, var, level)
-        ok = col.notna().to_numpy()
-        rows = in_group & ok
-        values = col.to_numpy()[rows]
-        indicators = list(_indicators(values, levels).T)
-    else:
-        y, ok = _numeric_var(design, var)
-        rows = in_group & ok
-        indicators = [y[rows]]
-        levels = [None]
-    gcode = gcode_all[rows]
-    w = w_all[rows]
-    n_by = np.bincount(gcode, minlength=n_groups)
-    w_by = np.bincount(gcode, weights=w, minlength=n_groups)
-
+    if (rep := design._replicate_version("svyby")) is not None:
+        return rep(design, var, by, stat, conf_level, level)
+    g = _by_inputs(design, var, by, stat, level)
+    group_df = design._degf_by(g.in_group, g.gcode_all[g.in_group], g.n_groups)
+    w = design._struct.w[g.rows]
+    gcode = g.gcode
+    w_by = np.bincount(gcode, weights=w, minlength=g.n_groups)
     frames = []
-    for lv, yv in zip(levels, indicators, strict=True):  # one pass per level, not per row
-        sums = np.bincount(gcode, weights=w * yv, minlength=n_groups)
+    for lv, yv in zip(g.levels, g.values, strict=True):  # one pass per level, not per row
+        sums = np.bincount(gcode, weights=w * yv, minlength=g.n_groups)
         if stat == "total":
             est = sums
             scores = w * yv
@@ -718,26 +937,72 @@ def svyby(
             with np.errstate(invalid="ignore", divide="ignore"):
                 est = sums / w_by
             scores = w * (yv - est[gcode]) / w_by[gcode]
-        se = np.sqrt(np.clip(design._var_by(rows, scores, gcode, n_groups), 0, None))
-        if stat == "prop":
-            lo, hi = _logit_interval(est, se, group_df, conf_level)
-        else:
-            lo, hi = _t_interval(est, se, group_df, conf_level)
-        part = {
-            "variable": var,
-            "group_var": by_name,
-            "group": labels,
-            "estimate": est,
-            "se": se,
-            "ci_low": lo,
-            "ci_high": hi,
-            "df": group_df,
-            "n": n_by,
-            "method": "taylor-logit" if stat == "prop" else "taylor",
-        }
-        if stat == "prop":
-            part["level"] = lv
-        frames.append(_frame(part))
+        se = np.sqrt(np.clip(design._var_by(g.rows, scores, gcode, g.n_groups), 0, None))
+        method = "taylor-logit" if stat == "prop" else "taylor"
+        frames.append(_by_part(g, var, stat, lv, est, se, group_df, method, conf_level))
+    return _by_finish(frames, stat, g.levels)
+
+
+@dataclass(frozen=True)
+class _ByInputs:
+    gcode_all: np.ndarray  # group code of every row (-1: none)
+    labels: list
+    by_name: str
+    in_group: np.ndarray  # domain rows with a group
+    rows: np.ndarray  # ... and a value of var
+    gcode: np.ndarray  # group codes of rows
+    levels: list  # [None] for a mean or total; the levels for a proportion
+    values: list  # one value vector (over rows) per level
+    n_by: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+
+def _by_inputs(design: SurveyDesign, var: str, by: Any, stat: str, level: Any) -> _ByInputs:
+    """Group codes, rows and values shared by the Taylor and replicate ``svyby``."""
+    if stat not in ("mean", "total", "prop"):
+        raise DesignError(f"stat must be 'mean', 'total' or 'prop', not {stat!r}.")
+    gcode_all, labels, by_name = _group_codes(design, by)
+    if not labels:
+        raise DesignError(f"The grouping column(s) {by!r} have no non-missing values.")
+    in_group = design._domain & (gcode_all >= 0)
+    if stat == "prop":
+        col = _column(design, var)
+        levels, _ = _prop_levels(col, var, level)
+        rows = in_group & col.notna().to_numpy()
+        values = list(_indicators(col.to_numpy()[rows], levels).T)
+    else:
+        y, ok = _numeric_var(design, var)
+        rows = in_group & ok
+        values, levels = [y[rows]], [None]
+    gcode = gcode_all[rows]
+    n_by = np.bincount(gcode, minlength=len(labels))
+    return _ByInputs(gcode_all, labels, by_name, in_group, rows, gcode, levels, values, n_by)
+
+
+def _by_part(g: _ByInputs, var, stat, lv, est, se, df, method, conf_level) -> pd.DataFrame:
+    interval = _logit_interval if stat == "prop" else _t_interval
+    lo, hi = interval(est, se, df, conf_level)
+    part = {
+        "variable": var,
+        "group_var": g.by_name,
+        "group": g.labels,
+        "estimate": est,
+        "se": se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "df": df,
+        "n": g.n_by,
+        "method": method,
+    }
+    if stat == "prop":
+        part["level"] = lv
+    return _frame(part)
+
+
+def _by_finish(frames: list[pd.DataFrame], stat: str, levels: list) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out = out[out["n"] > 0].reset_index(drop=True)  # drop.empty.groups = TRUE
     if stat == "prop" and len(levels) > 1:
@@ -848,12 +1113,19 @@ def svyglm(
     # without which IRLS can diverge when weights are in the hundreds)
     beta, mu, v = fit_glm(x, y, w / w.mean(), fam, names, max_iter, tol)
     a_inv = np.linalg.inv((x * (w * v)[:, None]).T @ x)
-    # A^-1 B A^-1 with B the design variance of the score totals (= that of x_i w_i r_i A^-1)
-    vcov = a_inv @ design.score_vcov(kept, x * (w * (y - mu))[:, None]) @ a_inv
-    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     p = len(beta)
     rows_mask = np.zeros(len(design.data), dtype=bool)
     rows_mask[kept] = True
+    method = f"taylor-svyglm-{family}"
+    if (rep := design._replicate_version("glm_vcov")) is not None:
+        vcov, method = (
+            rep(design, x, y, names, kept, fam, beta, max_iter, tol),
+            method.replace("taylor", f"replicate-{design.type}"),
+        )
+    else:
+        # A^-1 B A^-1 with B the design variance of the score totals (that of x_i w_i r_i A^-1)
+        vcov = a_inv @ design.score_vcov(kept, x * (w * (y - mu))[:, None]) @ a_inv
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     df_resid = design.degf_of(rows_mask) + 1 - p
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = beta / se
@@ -871,7 +1143,7 @@ def svyglm(
             "ci_high": hi,
             "df": df_resid,
             "n": len(kept),
-            "method": f"taylor-svyglm-{family}",
+            "method": method,
             "variable": response,
             "group_var": None,
             "group": None,

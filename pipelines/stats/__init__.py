@@ -1,0 +1,56 @@
+"""Domain-free survey statistics: designs, weights and design-based estimators.
+
+Nothing here knows about a questionnaire, a survey config or a codebook (it imports only numpy,
+pandas, scipy, patsy and :mod:`pipelines.errors`), so it works on any DataFrame. The pipeline
+(:mod:`pipelines.analysis`, :mod:`pipelines.models`, ...) builds on this layer, never the reverse.
+
+Public surface (each agrees with R's ``survey`` package; reference values and the R scripts that
+made them are in ``tests/reference/``):
+
+* :class:`SurveyDesign` — stratified (multi-stage) cluster sample (``svydesign``, an id and
+  an fpc per stage); :class:`DesignError`.
+* :func:`svymean`, :func:`svytotal`, :func:`svyprop`, :func:`svyby`, :func:`svyglm` — estimates
+  as tidy frames (estimate, se, ci_low, ci_high, df, n, method); :data:`RESULT_COLUMNS`.
+* :func:`fit_glm` — the weighted GLM fitting core shared by ``svyglm`` and the pipeline's models.
+* :func:`rake`, :func:`trim`, :func:`weight_summary` — weight adjustment on a DataFrame;
+  :class:`WeightingError`.
+* :mod:`pipelines.stats.calibrate` — ``rake(design, margins)``, ``calibrate(design, totals,
+  calfun=, bounds=)`` and :func:`declare_raked`: calibrated designs whose SEs use the
+  calibration residuals (R's ``rake()`` / ``calibrate()``); ``variance="fixed"`` to opt out.
+* :class:`ReplicateDesign`, :func:`as_replicate` — JK1, JKn, bootstrap and BRR replicate-weight
+  designs (``svrepdesign`` / ``as.svrepdesign``); every estimator above accepts them.
+"""
+
+from pipelines.stats.calibrate import declare_raked
+from pipelines.stats.design import (
+    RESULT_COLUMNS,
+    DesignError,
+    SurveyDesign,
+    fit_glm,
+    svyby,
+    svyglm,
+    svymean,
+    svyprop,
+    svytotal,
+)
+from pipelines.stats.replicate import ReplicateDesign, as_replicate
+from pipelines.stats.weights import WeightingError, rake, trim, weight_summary
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "DesignError",
+    "ReplicateDesign",
+    "SurveyDesign",
+    "WeightingError",
+    "as_replicate",
+    "declare_raked",
+    "fit_glm",
+    "rake",
+    "svyby",
+    "svyglm",
+    "svymean",
+    "svyprop",
+    "svytotal",
+    "trim",
+    "weight_summary",
+]

@@ -1,0 +1,152 @@
+"""Replicate-weight designs (pipelines.stats.replicate) against R survey 4.x.
+
+Reference values: tests/reference/r_designs_reference.R (as.svrepdesign / svrepdesign on R's api
+data; R's bootstrap and BRR replicate weights are exported to CSV). No R needed here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers_designs import REF_DIR, api, load_designs_reference, max_diff_to_r
+
+from pipelines.stats import SurveyDesign, svymean, svytotal
+from pipelines.stats.design import DesignError
+from pipelines.stats.replicate import ReplicateDesign, as_replicate
+
+REF = load_designs_reference()
+META = REF["meta"]
+
+
+def clus1() -> SurveyDesign:
+    return SurveyDesign(api("clus1"), weights="pw", cluster="dnum", fpc="fpc")
+
+
+def strat() -> SurveyDesign:
+    return SurveyDesign(api("strat"), weights="pw", strata="stype", fpc="fpc")
+
+
+def pairs() -> SurveyDesign:
+    return SurveyDesign(api("strat"), weights="pw", strata="pair", cluster="snum")
+
+
+def r_weights(name: str) -> np.ndarray:
+    return pd.read_csv(REF_DIR / name).to_numpy()
+
+
+CASES = {
+    # as.svrepdesign(dclus1, type = "JK1") (fpc kept: scale (1 - f)(n - 1)/n)
+    "jk1": lambda: as_replicate(clus1(), "JK1"),
+    # as.svrepdesign(dstrat, type = "JKn") (rscales (1 - f_h)(n_h - 1)/n_h)
+    "jkn": lambda: as_replicate(strat(), "JKn"),
+    # as.svrepdesign(dclus1, type = "bootstrap", replicates = 50): R's draws, R's scale
+    "boot": lambda: ReplicateDesign(
+        api("clus1"),
+        weights="pw",
+        repweights=r_weights("rep_boot_clus1.csv"),
+        type="bootstrap",
+        scale=META["boot_scale"],
+    ),
+    # svrepdesign(..., type = "bootstrap", combined.weights = TRUE): default scale 1/(R-1)
+    "boot_given": lambda: ReplicateDesign(
+        api("clus1"), weights="pw", repweights=r_weights("rep_boot_clus1.csv"), type="bootstrap"
+    ),
+    # as.svrepdesign(dpair, type = "BRR") with R's Hadamard matrix, as given weights
+    "brr_given": lambda: ReplicateDesign(
+        api("strat"), weights="pw", repweights=r_weights("rep_brr_pairs.csv"), type="BRR"
+    ),
+    # svrepdesign(type = "JK1", scale = ...) / (type = "JKn", rscales = ...) on R's weights
+    "jk1_given": lambda: ReplicateDesign(
+        api("clus1"),
+        weights="pw",
+        repweights=as_replicate(clus1(), "JK1").replicate_weights,
+        type="JK1",
+        scale=META["jk1_scale"],
+    ),
+    "jkn_given": lambda: _jkn_given(),
+}
+
+
+def _jkn_given() -> ReplicateDesign:
+    created = as_replicate(strat(), "JKn")
+    return ReplicateDesign(
+        api("strat"),
+        weights="pw",
+        repweights=created.replicate_weights,
+        type="JKn",
+        rscales=created._rscales,
+    )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_replicate_design_equals_r(name):
+    """Mean, total, proportion, domain, by-group and svyglm (gaussian, binomial) equal R."""
+    des = CASES[name]()
+    ref = REF["replicate"][name]
+    assert des.df == ref["df"]
+    diffs = max_diff_to_r(des, ref)
+    assert max(diffs.values()) < 1e-6, diffs
+
+
+def test_created_brr_has_full_orthogonal_balance():
+    """Our Sylvester-Hadamard BRR: for a total (linear) its variance is exactly the Taylor
+    variance of two PSUs per stratum; R's Hadamard matrix gives the same total SE."""
+    des = pairs()
+    brr = as_replicate(des, "BRR")
+    taylor = svytotal(des, "enroll")["se"][0]
+    assert svytotal(brr, "enroll")["se"][0] == pytest.approx(taylor, rel=1e-10)
+    assert svytotal(brr, "enroll")["se"][0] == pytest.approx(
+        REF["replicate"]["brr"]["total_enroll"]["se"], rel=1e-10
+    )
+    # for a mean the half-sample sets differ (nonlinear), but only slightly
+    assert svymean(brr, "api00")["se"][0] == pytest.approx(
+        REF["replicate"]["brr"]["mean_api00"]["se"], rel=0.02
+    )
+
+
+def test_created_bootstrap_is_reproducible_and_follows_r_conventions():
+    des = clus1()
+    a = as_replicate(des, "bootstrap", replicates=40, seed=3)
+    b = as_replicate(des, "bootstrap", replicates=40, seed=3)
+    c = as_replicate(des, "bootstrap", replicates=40, seed=4)
+    np.testing.assert_array_equal(a.replicate_weights, b.replicate_weights)
+    assert not np.array_equal(a.replicate_weights, c.replicate_weights)
+    # multipliers are draw counts: each replicate draws n = 15 districts
+    mult = a.replicate_weights / des.row_weights[:, None]
+    per_psu = pd.DataFrame(mult).groupby(des.data["dnum"].to_numpy()).first()
+    np.testing.assert_allclose(per_psu.sum(axis=0), 15)
+    assert a._scale == pytest.approx(15 / (14 * 39))
+    # a bootstrap SE is in the neighbourhood of the jackknife's
+    jk = svymean(as_replicate(des, "JK1"), "api00")["se"][0]
+    assert 0.6 * jk < svymean(a, "api00")["se"][0] < 1.5 * jk
+
+
+def test_mse_centres_at_the_full_sample_estimate():
+    base = as_replicate(clus1(), "JK1")
+    mse = as_replicate(clus1(), "JK1", mse=True)
+    assert svymean(mse, "api00")["se"][0] >= svymean(base, "api00")["se"][0]
+    # for a total, JK1 replicates average to the full-sample total: both centres agree
+    assert svytotal(mse, "enroll")["se"][0] == pytest.approx(
+        svytotal(base, "enroll")["se"][0], rel=1e-10
+    )
+
+
+def test_replicate_errors_say_what_is_wrong():
+    with pytest.raises(DesignError, match="JK1 is for unstratified"):
+        as_replicate(strat(), "JK1")
+    with pytest.raises(DesignError, match="exactly two PSUs"):
+        as_replicate(strat(), "BRR")
+    with pytest.raises(DesignError, match="needs rscales"):
+        ReplicateDesign(api("strat"), weights="pw", repweights=np.ones((200, 3)), type="JKn")
+    with pytest.raises(DesignError, match="one row per data row"):
+        ReplicateDesign(api("strat"), weights="pw", repweights=np.ones((5, 3)), type="JK1")
+    with pytest.raises(DesignError, match="type must be"):
+        as_replicate(clus1(), "Fay")
+    with pytest.raises(DesignError, match="already carry"):
+        ReplicateDesign(api("strat"), weights="pw", strata="stype", repweights=np.ones((200, 3)))
+    with pytest.raises(DesignError, match="no linearised variance"):
+        as_replicate(clus1(), "JK1").score_vcov(np.ones(183, dtype=bool), np.ones(183))
+    two = SurveyDesign(api("clus2"), cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    with pytest.raises(DesignError, match="one-stage"):
+        as_replicate(two, "JK1")

@@ -1,0 +1,170 @@
+"""XLSForm -> codebook (.xlsx and legacy .xls), constraint ranges, and `relevant` evaluated on
+cleaned data. The fixture form (tests/fixtures/kobo_water_form.xls[x], made by make_fixtures.py)
+imitates the real Kobo water survey's shapes; it is not the TPBIS instrument."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import xlsform
+from pipelines.codebook import Codebook
+from pipelines.errors import InputError
+
+FIX = Path(__file__).parent / "fixtures"
+FORM = FIX / "kobo_water_form.xlsx"
+
+
+@pytest.fixture(scope="module")
+def cb() -> Codebook:
+    return xlsform.codebook_from_xlsform(FORM)
+
+
+def test_legacy_xls_form_gives_the_same_codebook(cb):
+    assert (FIX / "kobo_water_form.xls").read_bytes()[:8] == xlsform.OLE2
+    assert xlsform.codebook_from_xlsform(FIX / "kobo_water_form.xls") == cb
+    # and the translation of choice codes reads it too
+    assert xlsform.read_xlsform(FIX / "kobo_water_form.xls").option_labels("sources", "well")
+
+
+def test_codebook_from_form_types_lists_ranges_and_settings(cb):
+    assert isinstance(cb, Codebook)
+    assert (cb.id, cb.version, cb.title.id) == ("water_hh", "2021070501", "Survei air rumah tangga")
+    kinds = {v.name: v.type for v in cb.variables}
+    assert kinds == {
+        "submitted_at": "datetime",
+        "start": "datetime",
+        "end": "datetime",
+        "visit_date": "datetime",
+        "resp_name": "personal",
+        "phone_number": "personal",
+        "age": "numeric",
+        "water_litres": "numeric",
+        "hh_head": "categorical",
+        "age_hoh": "numeric",
+        "sources": "multiselect",
+        "pay_amount": "numeric",
+        "pay_fair": "categorical",
+        "tenure": "categorical",
+    }  # notes, calculate, GPS and the "_other" specify text are not variables
+    assert cb.var("start").role == "started_at" and cb.var("end").role == "ended_at"
+    assert {v.personal for v in cb.personal} == {"name", "phone"}
+    assert list(cb.var("sources").options) == ["piped", "well", "bottled", "other", "dont_know"]
+    assert list(cb.var("tenure").levels) == ["owned", "renting", "other"]  # or_other
+    assert cb.var("age").range == (15, 120)
+    assert cb.var("water_litres").range == (0, 5000)  # decimal: a strict bound stays
+    assert cb.var("age_hoh").range == (15, 120)
+    assert cb.var("pay_amount").range[0] == 0 and math.isinf(cb.var("pay_amount").range[1])
+
+
+def test_labels_per_language_and_aliases(cb):
+    age = cb.var("age")
+    assert (age.question.id, age.question.en) == ("Berapa umur Anda?", "What is your age?")
+    assert cb.var("sources").options["dont_know"].en == "Don't know"
+    assert cb.var("sources").options["dont_know"].id == "Tidak tahu"
+    assert "age" in age.aliases  # Kobo exports use the names as headers
+
+
+def test_relevant_kept_with_the_groups_condition(cb):
+    assert cb.var("age_hoh").relevant == "selected(${hh_head}, 'no')"
+    assert cb.var("pay_amount").relevant == "${hh_head} = 'yes'"
+    assert cb.var("pay_fair").relevant == "(${hh_head} = 'yes') and (${pay_amount} > 0)"
+    assert cb.var("age").relevant is None
+
+
+def _write_form(path: Path, survey: list[dict], choices: list[dict]) -> Path:
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame(survey).to_excel(xl, sheet_name="survey", index=False)
+        pd.DataFrame(choices).to_excel(xl, sheet_name="choices", index=False)
+    return path
+
+
+def test_plain_label_column_serves_both_languages_and_odd_codes_are_kept(tmp_path):
+    form = _write_form(
+        tmp_path / "f.xlsx",
+        [
+            {"type": "select_multiple deg", "name": "degrees", "label": "Degrees held"},
+            {"type": "range", "name": "score", "label": "Score", "parameters": "start=0 end=10"},
+        ],
+        [
+            {"list_name": "deg", "name": "Master-s", "label": "Master’s"},
+            {"list_name": "deg", "name": "master_s", "label": "Other master"},
+        ],
+    )
+    cb = xlsform.codebook_from_xlsform(form)
+    deg = cb.var("degrees")
+    assert (deg.question.id, deg.question.en) == ("Degrees held", "Degrees held")
+    assert list(deg.options) == ["master_s", "master_s_2"]  # unique a-z0-9_ codes
+    assert "Master-s" in deg.options["master_s"].match  # the form's own name still matches
+    assert cb.var("score").range == (0, 10)
+
+
+@pytest.mark.parametrize(
+    "constraint, integer, want",
+    [
+        (". >= 0 and . <= 120", True, (0, 120)),
+        (".> 0 and .< 8", True, (1, 7)),
+        (".>=50 and .<=500000", True, (50, 500000)),
+        (".> 0 and .< 8", False, (0, 8)),
+        (". <= 10", True, (-math.inf, 10)),
+        (".<= ${tot_expenses}", True, None),
+        ("regex(., '^[0]{1}[0-9]{10}$')", False, None),
+        (". < 5 or . > 10", True, None),
+        (None, True, None),
+    ],
+)
+def test_constraint_range(constraint, integer, want):
+    assert xlsform.constraint_range(constraint, integer) == want
+
+
+def test_unreadable_and_incomplete_forms_say_where_and_what_to_do(tmp_path):
+    broken = tmp_path / "form.xls"
+    broken.write_bytes(xlsform.OLE2 + b"\x00" * 100)  # an .xls cut off after its header
+    with pytest.raises(InputError, match=r"form\.xls.*neither a readable \.xlsx nor"):
+        xlsform.codebook_from_xlsform(broken)
+    no_list = _write_form(
+        tmp_path / "nolist.xlsx",
+        [{"type": "select_one missing_list", "name": "q", "label": "Q"}],
+        [{"list_name": "other", "name": "a", "label": "A"}],
+    )
+    with pytest.raises(InputError) as e:
+        xlsform.codebook_from_xlsform(no_list)
+    assert 'row 2, column "type"' in e.value.text("en") and "missing_list" in e.value.text("en")
+    assert 'baris 2, kolom "type"' in e.value.text("id")
+
+
+def test_relevant_mask_follows_odk_rules_on_cleaned_data(cb):
+    df = pd.DataFrame(
+        {
+            "hh_head": ["yes", "no", np.nan, "no"],
+            "pay_amount": [10.0, np.nan, 0.0, 5.0],
+            "sources__piped": pd.array([1, 0, pd.NA, 1], dtype="Int64"),
+            "sources__well": pd.array([0, 1, pd.NA, 1], dtype="Int64"),
+            "sources__other": pd.array([1, 0, pd.NA, 0], dtype="Int64"),
+        }
+    )
+    mask = lambda e: xlsform.relevant_mask(e, df, cb).tolist()  # noqa: E731
+    assert mask("selected(${hh_head}, 'no')") == [False, True, False, True]
+    assert mask("${hh_head} != 'yes'") == [False, True, True, True]  # blank != 'yes'
+    assert mask("(${hh_head} = 'yes') and (${pay_amount} > 0)") == [True, False, False, False]
+    assert mask("selected(${sources}, 'other') or ${pay_amount} >= 5") == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert mask("count-selected(${sources}) = 2") == [True, False, False, True]
+    assert mask("not(selected(${sources}, 'well'))") == [True, False, True, False]
+    assert xlsform.relevant_mask("${unknown_q} = 'x'", df, cb) is None
+    assert xlsform.relevant_mask("jr:choice-name(${hh_head}) = 'x'", df, cb) is None
+
+
+def test_form_beside_the_export_with_another_name(tmp_path, cb):
+    copy = tmp_path / "Formulir Air (versi lama).XLS"
+    shutil.copy(FIX / "kobo_water_form.xls", copy)  # the engine follows the bytes, not the name
+    assert xlsform.codebook_from_xlsform(copy, codebook_id="water_hh") == cb
