@@ -115,6 +115,14 @@ class Labels:
         return next((w.label(self.lang) for w in self.cfg.waves if w.id == wave_id), wave_id)
 
 
+def with_range(label: str, rng: str) -> str:
+    """A label with its scale's range, never nesting parentheses: "Keyakinan (1–5)", but
+    "Peran perpustakaan (empat peran TPBIS), 1–5"."""
+    if not rng:
+        return label
+    return f"{label}, {rng}" if label.rstrip().endswith(")") else f"{label} ({rng})"
+
+
 def outcomes_of(res: dict) -> pd.DataFrame:
     """The plan's outcomes table (empty for results written before the plan existed)."""
     o = res.get("outcomes")
@@ -274,7 +282,7 @@ def summary_charts(res: dict, cfg: SurveyConfig, lab: Labels) -> list:
     for name, r in summary_effects(res, cfg, lab):
         unit = _unit(lab, name)
         rng = lab.range_text(name) if unit == "points" else ""
-        label = f"{lab.outcome(name)} ({rng})" if rng else lab.outcome(name)
+        label = with_range(lab.outcome(name), rng)
         by_unit.setdefault(unit, []).append(
             {"label": label, "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high}
         )
@@ -311,24 +319,8 @@ def executive_summary(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) 
         sites=len(cfg.sites),
         waves=len(cfg.waves),
     )
-    bullets = []
     took = _took_part(res)
-    part = _one(
-        publishable(pick(est, analysis="descriptive", outcome=took, wave=last, group_var=None), k)
-    )
-    if took and part is not None and not part["suppressed"]:
-        bullets.append(
-            t(
-                "summary.participation",
-                lang,
-                pct=fmt_percent(part.estimate, lang),
-                wave=lab.wave(last),
-                lo=fmt_percent(part.ci_low, lang),
-                hi=fmt_percent(part.ci_high, lang),
-                n=fmt_int(part.n, lang),
-            )
-        )
-    bullets += summary_findings(res, cfg, lab)
+    bullets = participation_sentence(res, cfg, lab) + summary_findings(res, cfg, lab)
     if not took:
         bullets.append(t("summary.no_comparison", lang))
     for r in publishable(pick(est, analysis="did"), k).itertuples():
@@ -519,7 +511,7 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
         )
         for o in shown:
             if o in wide:
-                head = f"{lab.outcome(o)} ({lab.range_text(o)})"
+                head = with_range(lab.outcome(o), lab.range_text(o))
                 table[head] = [_num_or_supp(x, lang, k) for x in wide[o]]
         for name, col in money:
             if col in wide:
@@ -1134,7 +1126,7 @@ def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None
             pct = o in pct_cols
             head = _measure(lab, res, o)
             if o not in pct_cols and lab.range_text(o):
-                head = f"{head} ({lab.range_text(o)})"
+                head = with_range(head, lab.range_text(o))
             if r is None or r["suppressed"]:
                 rec[head] = t("stat.suppressed_short", lang) if r is not None else "–"
                 continue
@@ -1154,14 +1146,7 @@ def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None
             Table(
                 pd.DataFrame(table),
                 t("libraries.caption", lang, wave=lab.wave(last)),
-                t("stat.suppressed_note", lang, k=k)
-                + " "
-                + t(
-                    "precision.note",
-                    lang,
-                    m=cfg.report.precision_min_n,
-                    share=fmt_percent(cfg.report.precision_max_ci_share, lang, 0),
-                ),
+                t("stat.suppressed_note", lang, k=k) + " " + precision_rule(cfg, lang),
             ),
         ],
     )
@@ -1285,6 +1270,12 @@ def precision_note(cfg: SurveyConfig, lab: Labels, column: str, r, show_n: bool 
     return ""
 
 
+def precision_rule(cfg: SurveyConfig, lang: str) -> str:
+    """The note under a table with precision marks: when a figure is called imprecise."""
+    share = fmt_percent(cfg.report.precision_max_ci_share, lang, 0)
+    return t("precision.note", lang, m=cfg.report.precision_min_n, share=share)
+
+
 def _site_outcomes(res: dict, lab: Labels) -> tuple[list[str], list[str]]:
     """Columns a library report shows (headline scales, taking part, yes/no outcomes) and which
     of them are shown as percentages."""
@@ -1383,12 +1374,7 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     f"{t('stat.ci95', lang)} = {t('stat.ci95_long', lang)}. "
                     + t("site.interval_note", lang)
                     + " "
-                    + t(
-                        "precision.note",
-                        lang,
-                        m=cfg.report.precision_min_n,
-                        share=fmt_percent(cfg.report.precision_max_ci_share, lang, 0),
-                    ),
+                    + precision_rule(cfg, lang),
                 )
             )
         scales_rows = []
@@ -1648,37 +1634,32 @@ def write_workbook(
     return path
 
 
+def participation_sentence(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
+    """How many took part in the latest wave, as one sentence (none without a comparison)."""
+    took, k, last = _took_part(res), cfg.report.suppression_threshold, cfg.waves[-1].id
+    if took is None:
+        return []
+    rows = pick(res["estimates"], analysis="descriptive", outcome=took, wave=last, group_var=None)
+    part = _one(publishable(rows, k))
+    if part is None or part["suppressed"]:
+        return []
+    lang = lab.lang
+    return [
+        t(
+            "summary.participation",
+            lang,
+            pct=fmt_percent(part.estimate, lang),
+            wave=lab.wave(last),
+            lo=fmt_percent(part.ci_low, lang),
+            hi=fmt_percent(part.ci_high, lang),
+            n=fmt_int(part.n, lang),
+        )
+    ]
+
+
 def headline(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
     """The landing page's headline numbers: taking part, then the summary's sentences."""
-    lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
-    out = []
-    took = _took_part(res)
-    if took:
-        part = _one(
-            publishable(
-                pick(
-                    res["estimates"],
-                    analysis="descriptive",
-                    outcome=took,
-                    wave=last,
-                    group_var=None,
-                ),
-                k,
-            )
-        )
-        if part is not None and not part["suppressed"]:
-            out.append(
-                t(
-                    "summary.participation",
-                    lang,
-                    pct=fmt_percent(part.estimate, lang),
-                    wave=lab.wave(last),
-                    lo=fmt_percent(part.ci_low, lang),
-                    hi=fmt_percent(part.ci_high, lang),
-                    n=fmt_int(part.n, lang),
-                )
-            )
-    return out + summary_findings(res, cfg, lab)
+    return participation_sentence(res, cfg, lab) + summary_findings(res, cfg, lab)
 
 
 def write_index(

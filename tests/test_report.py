@@ -282,3 +282,14 @@ def test_landing_page_groups_libraries_by_kecamatan(two_waves, tmp_path):
             ids = set(re.findall(r'href="sites/([a-z0-9-]+)\.', part))
             assert ids == {s.id for s in CFG.sites if s.kecamatan == kec}
     assert (out.reports / "index.html").exists() and (out.reports / "index.en.html").exists()
+
+
+def test_labels_never_nest_parentheses_and_the_glossary_doc_matches_the_locale():
+    from pathlib import Path
+
+    assert report.with_range("Kepercayaan diri", "1–5") == "Kepercayaan diri (1–5)"
+    assert report.with_range("Peran (empat peran TPBIS)", "1–5") == "Peran (empat peran TPBIS), 1–5"
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "glossary.md").read_text()
+    for lang in ("id", "en"):
+        for key in report.GLOSSARY:
+            assert report.t(f"glossary.{key}.term", lang) in doc, (lang, key)
