@@ -17,12 +17,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines import change, inclusion, models, scales, weightfile
+from pipelines import change, inclusion, models, weightfile
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
 from pipelines.plan import Plan, build_plan
-from pipelines.stats import calibrate
+from pipelines.stats import calibrate, scales
 from pipelines.stats.design import SurveyDesign, svyby, svymean, svyprop
+from pipelines.stats.tidy import ESTIMATE_COLUMNS, estimate_row
 
 __all__ = [
     "ESTIMATE_COLUMNS",
@@ -34,25 +35,6 @@ __all__ = [
     "score_scales",
 ]
 
-ESTIMATE_COLUMNS = [
-    "analysis",
-    "outcome",
-    "wave",
-    "group_var",
-    "group",
-    "term",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "p",
-    "p_adj",
-    "n",
-    "method",
-    "flag",
-    "note",
-]
 FLAG_SMALL = "small n"
 
 
@@ -205,22 +187,20 @@ def representativeness(
 def _rows(res: pd.DataFrame, analysis: str, outcome: str, term: str, method, group_var=None):
     """Estimate rows from an estimator's tidy frame (``method`` a text or a df -> text)."""
     return [
-        {
-            "analysis": analysis,
-            "outcome": outcome,
-            "group_var": group_var,
-            "group": None if group_var is None else str(r.group),
-            "term": term,
-            "estimate": r.estimate,
-            "se": r.se,
-            "ci_low": r.ci_low,
-            "ci_high": r.ci_high,
-            "df": r.df,
-            "p": np.nan,
-            "n": r.n,
-            "method": method(r.df) if callable(method) else method,
-            "note": "",
-        }
+        estimate_row(
+            analysis,
+            outcome,
+            term,
+            r.estimate,
+            r.se,
+            r.ci_low,
+            r.ci_high,
+            r.df,
+            r.n,
+            method(r.df) if callable(method) else method,
+            group_var=group_var,
+            group=None if group_var is None else r.group,
+        )
         for r in res.itertuples(index=False)
     ]
 

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from pipelines.stats.design import DesignError, SurveyDesign, fit_glm
+from pipelines.stats.tidy import estimate_frame, estimate_row
 
 __all__ = [
     "NOTE_OBSERVATIONAL",
@@ -51,20 +52,6 @@ NOTE_OBSERVATIONAL = (
     "Observational (no randomisation): participation is associated with this outcome; "
     "not proof of a causal effect."
 )
-ROW_COLUMNS = [
-    "analysis",
-    "outcome",
-    "term",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "p",
-    "n",
-    "method",
-    "note",
-]
 
 
 # --------------------------------------------------------------------------- matrices
@@ -293,29 +280,25 @@ def fit_rows(
         est, se = fit.coef(term)
         lo, hi, p = t_stats(est, se, fit.df)
         out.append(
-            {
-                "analysis": analysis,
-                "outcome": outcome,
-                "term": term,
-                "estimate": est,
-                "se": se,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "df": fit.df,
-                "p": float(p),
-                "n": fit.n,
-                "method": method,
-                "note": note or NOTE_OBSERVATIONAL,
-            }
+            estimate_row(
+                analysis,
+                outcome,
+                term,
+                est,
+                se,
+                float(lo),
+                float(hi),
+                fit.df,
+                fit.n,
+                method,
+                p=float(p),
+                note=note or NOTE_OBSERVATIONAL,
+            )
         )
     return out
 
 
-def frame(rows: list[dict]) -> pd.DataFrame:
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return pd.DataFrame(columns=ROW_COLUMNS)
-    return out[[c for c in ROW_COLUMNS if c in out] + [c for c in out if c not in ROW_COLUMNS]]
+frame = estimate_frame  # every model's rows share the one tidy table layout
 
 
 def outcome_family(outcome: str, families: Mapping[str, str] | None) -> str:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 
-from pipelines import change, scales
+from pipelines import change
+from pipelines.stats import scales
 from pipelines.stats.design import SurveyDesign
 
 COVS = ["age", "gender", "education", "disability"]

@@ -663,3 +663,22 @@ def test_multistage_errors_name_the_problem():
         lonely, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"], lonely_psu="adjust"
     )
     assert svymean(adjusted, "api00")["se"][0] > 0
+
+
+def test_every_estimator_writes_the_one_tidy_row_layout():
+    """One column list and one row builder (issue 11, item 8): model rows and descriptive rows
+    come out in the same column order as the published estimates table."""
+    from pipelines import analysis, models
+    from pipelines.stats import tidy
+
+    assert analysis.ESTIMATE_COLUMNS is tidy.ESTIMATE_COLUMNS
+    assert models.frame is tidy.estimate_frame
+    d = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "t": [0, 1, 0, 1, 0, 1.0]})
+    des = SurveyDesign(d)
+    x, names, _ = models.design_matrix(d, [], {"t": d["t"].to_numpy()})
+    fit = models.svy_fit(des, d["y"].to_numpy(), x, names)
+    row = models.fit_rows(fit, ["t"], "participation", "y", "m")[0]
+    desc = analysis._rows(svymean(des, "y"), "descriptive", "y", "mean", "m")[0]
+    assert list(row) == list(desc)  # the same keys in the same order
+    cols = [c for c in tidy.ESTIMATE_COLUMNS if c in row]
+    assert list(tidy.estimate_frame([row, desc]).columns[: len(cols)]) == cols

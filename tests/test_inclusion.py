@@ -7,7 +7,8 @@ import pytest
 from helpers_analysis import BREAKDOWNS, FAMILIES, SCALES, TREATMENT, make_waves
 from statsmodels.stats.multitest import multipletests
 
-from pipelines import inclusion, scales
+from pipelines import inclusion
+from pipelines.stats import scales
 from pipelines.stats.design import SurveyDesign
 
 COVS = ["age", "gender", "education", "disability"]

@@ -8,7 +8,8 @@ import pytest
 from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 from scipy import stats
 
-from pipelines import models, scales
+from pipelines import models
+from pipelines.stats import scales
 from pipelines.stats.design import SurveyDesign, svyglm
 
 COVS = ["age", "gender", "education", "disability"]

@@ -1,4 +1,4 @@
-"""Tests for pipelines.scales (scoring, alpha, omega, item-total, reliability table).
+"""Tests for pipelines.stats.scales (scoring, alpha, omega, item-total, reliability table).
 
 Always-running tests use synthetic data only. Tests marked ``needs_shared`` use the
 public bfi data at ../shared/realdata/reliability/bfi.csv and skip when it is absent;
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.scales import (
+from pipelines.stats.scales import (
     cronbach_alpha,
     feldt_ci,
     item_total,

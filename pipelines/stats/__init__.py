@@ -17,6 +17,11 @@ made them are in ``tests/reference/``):
 * :mod:`pipelines.stats.calibrate` — ``rake(design, margins)``, ``calibrate(design, totals,
   calfun=, bounds=)`` and :func:`declare_raked`: calibrated designs whose SEs use the
   calibration residuals (R's ``rake()`` / ``calibrate()``); ``variance="fixed"`` to opt out.
+* :mod:`pipelines.stats.scales` — composite scores with reverse coding on a scale's own range,
+  Cronbach's alpha (Feldt CI), McDonald's omega, item-total statistics (equal to R's ``psych``).
+* :mod:`pipelines.stats.tidy` — the one estimate-row builder and column list
+  (:data:`ESTIMATE_COLUMNS`, :func:`estimate_row`, :func:`estimate_frame`) that every estimator
+  of the pipeline writes its rows with.
 * :class:`ReplicateDesign`, :func:`as_replicate` — JK1, JKn, bootstrap and BRR replicate-weight
   designs (``svrepdesign`` / ``as.svrepdesign``); every estimator above accepts them.
 """
@@ -34,9 +39,11 @@ from pipelines.stats.design import (
     svytotal,
 )
 from pipelines.stats.replicate import ReplicateDesign, as_replicate
+from pipelines.stats.tidy import ESTIMATE_COLUMNS, estimate_frame, estimate_row
 from pipelines.stats.weights import WeightingError, rake, trim, weight_summary
 
 __all__ = [
+    "ESTIMATE_COLUMNS",
     "RESULT_COLUMNS",
     "DesignError",
     "ReplicateDesign",
@@ -44,6 +51,8 @@ __all__ = [
     "WeightingError",
     "as_replicate",
     "declare_raked",
+    "estimate_frame",
+    "estimate_row",
     "fit_glm",
     "rake",
     "svyby",
