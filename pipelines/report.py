@@ -1528,17 +1528,35 @@ def site_participants(
 
 
 def site_voices(res: dict, lab: Labels, site: str) -> Section | None:
-    """What this library's respondents wrote (masked text; large libraries only)."""
+    """What this library's respondents wrote: the themes most answers touch (keyword counts,
+    large libraries only, small counts left out) and a few masked answers as examples."""
+    lang = lab.lang
+    blocks: list = []
+    themes = res.get("site_themes")
+    if themes is not None and not themes.empty:
+        mine = themes[themes["site"] == site].sort_values("n_theme", ascending=False).head(3)
+        if not mine.empty:
+            parts = [
+                t(
+                    "site.theme_count",
+                    lang,
+                    theme=t(f"theme.{r.theme}", lang),
+                    n=fmt_int(r.n_theme, lang),
+                    total=fmt_int(r.n_answers, lang),
+                )
+                for r in mine.itertuples()
+            ]
+            k = lab.cfg.report.suppression_threshold
+            blocks += [t("site.themes_intro", lang, k=k), parts]
     q = res.get("site_quotes")
-    if q is None or q.empty:
+    if q is not None and not q.empty and (q["site"] == site).any():
+        blocks += [
+            t("site.voices_intro", lang),
+            [f"“{x}”" for x in q.loc[q["site"] == site, "text"]],
+        ]
+    if not blocks:
         return None
-    q = q[q["site"] == site]
-    if q.empty:
-        return None
-    return Section(
-        t("site.voices_heading", lab.lang),
-        [t("site.voices_intro", lab.lang), [f"“{x}”" for x in q["text"]]],
-    )
+    return Section(t("site.voices_heading", lang), blocks)
 
 
 # --- writing -----------------------------------------------------------------------------------
