@@ -39,42 +39,10 @@ def _run(args) -> int:
 
 
 def _check(args) -> int:
-    """Read and clean every wave in memory, write nothing: a quick check of new exports."""
-    import pandas as pd
+    """Everything a run would reject, in one go, writing nothing (see pipelines.check)."""
+    from pipelines import check
 
-    from pipelines import clean, ingest, privacy
-    from pipelines.codebook import load_codebook
-    from pipelines.config import load_config
-    from pipelines.errors import say, set_language
-    from pipelines.runner import cleaning_warnings
-
-    cfg = load_config(args.config)
-    set_language(cfg.messages_language)
-    cb = load_codebook(cfg.instrument, cfg.base_dir)
-    secret = privacy.load_or_create_secret(privacy.default_secret_path())
-    logs = []
-    for wave in cfg.waves:
-        got = ingest.ingest_wave(cfg, cb, wave, secret)
-        data, log = clean.clean_wave(got.data, cfg, cb, wave)
-        logs.append(log.summary().assign(wave=wave.id))
-        if cfg.design.weights.method == "file":  # a weights file's keys checked now, not later
-            from pipelines import weightfile
-
-            print(weightfile.from_file(data, cfg.design.weights, cfg.base_dir)[1]["note"])
-        print(
-            say(
-                f"Wave {wave.id}: {len(got.data)} rows read, {len(data)} kept.",
-                f"Gelombang {wave.id}: {len(got.data)} baris dibaca, {len(data)} dipakai.",
-            )
-        )
-    summary = pd.concat(logs, ignore_index=True)
-    for line in cleaning_warnings(summary):
-        print(line)
-    if args.log:
-        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-        summary.to_csv(args.log, index=False)
-    print(say("The exports can be read.", "Hasil ekspor dapat dibaca."))
-    return 0
+    return check.main(args.config, args.log)
 
 
 def _simulate(args) -> int:

@@ -17,6 +17,33 @@ from pipelines.codebook import Codebook, unify_text
 from pipelines.config import SurveyConfig, Wave
 
 FLAGS = ["flag_straightline", "flag_fast", "flag_unmatched_site", "flag_unmatched_kelurahan"]
+SUMMARY_COLUMNS = [
+    "rule",
+    "description",
+    "column",
+    "rows_touched",
+    "values_touched",
+    "examples",
+    # what a value-blanking problem costs (see account_losses); empty for other rules
+    "problem",
+    "respondents",
+    "left_every_estimate",
+    "left_models",
+    "lost_breakdowns",
+    "lost_margins",
+    "accepted",
+]
+# Cleaning-log rules that blank values, by the id `cleaning.accept_loss` names them with.
+LOSS_PROBLEMS = {
+    "match_site_unmatched": "unmatched_site",
+    "match_kelurahan_unmatched": "unmatched_kelurahan",
+    "unknown_category": "unknown_category",
+    "unknown_yes_no": "unknown_yes_no",
+    "not_a_number": "not_a_number",
+    "impossible_value": "impossible_value",
+    "impossible_age": "impossible_age",
+    "likert_out_of_scale": "likert_out_of_scale",
+}
 
 
 @dataclass
@@ -25,6 +52,8 @@ class CleaningLog:
 
     rules: list[dict] = field(default_factory=list)
     rows: list[pd.DataFrame] = field(default_factory=list)
+    # rows each value-blanking rule touched (index labels), to count what the loss costs
+    touched: list[tuple[int, pd.Index]] = field(default_factory=list)
 
     def record(
         self,
@@ -47,6 +76,8 @@ class CleaningLog:
                 "examples": _examples(before[mask]) if n_rows and before is not None else "",
             }
         )
+        if rule in LOSS_PROBLEMS and mask is not None and n_rows:
+            self.touched.append((len(self.rules) - 1, mask.index[mask.to_numpy(bool)]))
         if mask is not None and n_rows and df is not None:
             hit = df.loc[mask, ["wave", "respondent_key", "source_file", "source_row"]].copy()
             hit["rule"], hit["column"] = rule, column
@@ -56,8 +87,7 @@ class CleaningLog:
             self.rows.append(hit)
 
     def summary(self) -> pd.DataFrame:
-        cols = ["rule", "description", "column", "rows_touched", "values_touched", "examples"]
-        return pd.DataFrame(self.rules, columns=cols)
+        return pd.DataFrame(self.rules, columns=SUMMARY_COLUMNS)
 
     def row_log(self) -> pd.DataFrame:
         cols = ["wave", "respondent_key", "source_file", "source_row", "rule", "column", "before"]
@@ -73,10 +103,14 @@ def _masked(values: pd.Series) -> pd.Series:
 def _examples(values: pd.Series, n: int = 3) -> str:
     """Up to `n` distinct raw values, most frequent first, for the published log: personal data
     masked, cut to 30 characters and quoted (so a cell can never start like a formula)."""
+    return _quoted(values.dropna().astype(str).value_counts().index[:n])
+
+
+def _quoted(top) -> str:
+    """Values already chosen for a message: personal data masked, cut, quoted, '; '-joined."""
     from pipelines import privacy
 
-    top = values.dropna().astype(str).value_counts().index[:n]
-    masked = privacy.mask_text(pd.Series(list(top), dtype=object)).text
+    masked = privacy.mask_text(pd.Series([str(v) for v in top], dtype=object)).text
     return "; ".join('"' + str(v)[:30].replace('"', "'") + '"' for v in masked)
 
 
@@ -474,24 +508,111 @@ def yes_no(df, ctx, log):
 
 
 def likert(df, ctx, log):
-    """Agreement words (id/en, abbreviations, any case) to codes; out-of-scale set missing."""
+    """Agreement words (id/en, abbreviations, any case) or a custom set's labels to codes, or
+    numeric codes within an item's `range`; out-of-scale answers set missing. The items of one
+    label set (or range) are read together: answers that fit another scale than the declared
+    one stop the run (see _label_fit)."""
+    groups: dict = {}
     for v in ctx.cb.by_type("likert"):
-        if v.name not in df:
-            continue
-        ls = ctx.cb.label_set(v)
-        custom = {k: [t.id, t.en] for k, t in ls.labels.items()}
-        raw = df[v.name]
-        p = parse.likert(raw, scale=None if ls.kind == "agreement" else custom, points=ls.points)
-        df[v.name] = p.values.astype("Int64")
-        log.record(
-            "likert_out_of_scale",
-            f"Agreement answer not on the {ls.points}-point scale: set missing",
-            p.invalid,
-            df,
-            v.name,
-            raw,
-        )
+        if v.name in df:
+            groups.setdefault(v.labels or tuple(v.range), []).append(v)
+    for key, items in groups.items():
+        lo, hi = (int(x) for x in ctx.cb.item_range(items[0]))
+        codes = list(range(lo, hi + 1))
+        if isinstance(key, str):
+            ls = ctx.cb.label_set(items[0])
+            custom = {k: [t.id, t.en] for k, t in ls.labels.items()}
+            scale, labels = (None if ls.kind == "agreement" else custom), ls.labels
+        else:  # numeric codes only
+            scale, labels = {c: [] for c in codes}, None
+        parsed = {v.name: parse.likert(df[v.name], scale=scale, points=len(codes)) for v in items}
+        _label_fit(df, items, codes, labels, parsed)
+        for v in items:
+            raw, p = df[v.name], parsed[v.name]
+            df[v.name] = p.values.astype("Int64")
+            log.record(
+                "likert_out_of_scale",
+                f"Agreement answer not on the {len(codes)}-point scale: set missing",
+                p.invalid,
+                df,
+                v.name,
+                raw,
+            )
     return df
+
+
+MIN_FIT_ANSWERS = 30  # answers of a label set before a never-used middle code means anything
+MAX_MIDDLE_POINTS = 7  # on longer scales an unchosen middle answer says nothing about the form
+
+
+def _label_fit(df, items, codes: list[int], labels, parsed) -> None:
+    """Stop when a label set's (or range's) items were answered on another scale: a 4-point
+    form read with a 5-point set (its middle code never chosen in any item, with enough
+    answers), or a 5-point form read with a 4-point set ("Netral", "5" recurring as unknown
+    answers)."""
+    n, n_foreign, used = 0, 0, set()
+    for v in items:  # per column, on distinct values and invalid answers only: cheap at 10^6 rows
+        vals, invalid = parsed[v.name].values, parsed[v.name].invalid
+        n += int(vals.notna().sum())
+        used |= {int(c) for c in vals.dropna().unique()}
+        n_foreign += int(parse.foreign_likert(df[v.name][invalid], codes).sum())
+    odd = len(codes) % 2 == 1 and 3 <= len(codes) <= MAX_MIDDLE_POINTS
+    mid = codes[len(codes) // 2] if odd else None
+    no_middle = (
+        mid is not None
+        and n >= MIN_FIT_ANSWERS
+        and mid not in used
+        and any(c < mid for c in used)
+        and any(c > mid for c in used)
+    )
+    if not no_middle and (n_foreign < 5 or n_foreign * 100 < n + n_foreign):
+        return
+    counts = pd.concat([df[v.name].value_counts() for v in items]).groupby(level=0).sum()
+    top = counts.sort_values(ascending=False, kind="stable").index[: len(codes) + 3]
+    found = _quoted(top)
+    if labels is not None:
+        declared_en = f"label set '{items[0].labels}', {len(codes)} points: " + ", ".join(
+            f"{c} = {labels[c].en}" for c in codes
+        )
+        declared_id = f"label set '{items[0].labels}', {len(codes)} poin: " + ", ".join(
+            f"{c} = {labels[c].id}" for c in codes
+        )
+        mid_en = f"{mid} ({labels[mid].en})" if mid is not None else ""
+        mid_id = f"{mid} ({labels[mid].id})" if mid is not None else ""
+    else:
+        declared_en = declared_id = f"range {codes[0]}–{codes[-1]}"
+        mid_en = mid_id = str(mid)
+    first = items[0]
+    cols = f'"{first.question.id}" ({first.name})'
+    fewer = len(codes) - 1
+    more_en = f" and {len(items) - 1} more" if len(items) > 1 else ""
+    more_id = f" dan {len(items) - 1} lainnya" if len(items) > 1 else ""
+    loc_en, loc_id = errors.located(df["source_file"].iloc[0]) if len(df) else ("", "")
+    if no_middle:
+        why_en = (
+            f"the middle answer {mid_en} is never chosen in {n} answers, so the form has "
+            f"{fewer} points; declare its items with a {fewer}-point label set in the codebook"
+        )
+        why_id = (
+            f"jawaban tengah {mid_id} tidak pernah dipilih dalam {n} jawaban, jadi formulirnya "
+            f"{fewer} poin; nyatakan butirnya dengan label set {fewer} poin di codebook"
+        )
+    else:
+        why_en = (
+            f"{n_foreign} answers belong to a wider scale, so the form has more points; declare "
+            "its items with a label set (or range) that has these answers in the codebook"
+        )
+        why_id = (
+            f"{n_foreign} jawaban berasal dari skala yang lebih lebar, jadi formulirnya punya "
+            "lebih banyak poin; nyatakan butirnya dengan label set (atau range) yang memuat "
+            "jawaban itu di codebook"
+        )
+    raise errors.InputError(
+        f"In {loc_en}, columns {cols}{more_en} ({declared_en}): the answers found are {found}, "
+        f"and {why_en}.",
+        id_text=f"Di {loc_id}, kolom {cols}{more_id} ({declared_id}): jawaban yang ditemukan "
+        f"{found}, dan {why_id}.",
+    )
 
 
 def numbers(df, ctx, log):
@@ -520,30 +641,77 @@ def numbers(df, ctx, log):
     return df
 
 
+# What clean derives when the codebook declares no `roles.derived` (the ROLES.md defaults):
+# each only when its source was asked and no variable of that name was.
+DEFAULT_DERIVED = {
+    "age": {"from": "birth_year", "how": "years_before_reference"},
+    "age_band": {"from": "age", "how": "bands", "cuts": "age_bands"},
+    "log_income": {"from": "income", "how": "log"},
+    "income_band": {"from": "income", "how": "bands", "cuts": "income_bands", "money": True},
+}
+AGE_LIMITS = (10, 100)  # years: a derived age outside them is a typing slip, set missing
+
+
+def derived_specs(cb: Codebook) -> dict[str, dict]:
+    """`{column: {from, how, cuts, money}}` of the columns clean derives, in order: the
+    codebook's `roles.derived` when it declares any, else DEFAULT_DERIVED; money outcomes
+    (`roles.outcomes` of kind money) also get `log_<var>`."""
+    roles = getattr(cb, "roles", None)
+    declared = getattr(roles, "derived", None) or {}
+    specs = {
+        name: {
+            "from": d.from_,
+            "how": d.how,
+            "cuts": getattr(d, "cuts", None),
+            "money": getattr(d, "money", False),
+        }
+        for name, d in declared.items()
+    } or {k: dict(v) for k, v in DEFAULT_DERIVED.items()}
+    for o in getattr(roles, "outcomes", None) or []:
+        if o.kind == "money" and f"log_{o.var}" not in specs:
+            specs[f"log_{o.var}"] = {"from": o.var, "how": "log"}
+    return specs
+
+
+def derived_columns(cb: Codebook, columns) -> list[str]:
+    """The derived columns clean will add to data whose answer columns are `columns` (for
+    `check`'s plan, without cleaning): a column is derived when its source is present and no
+    answer column already has its name."""
+    have, out = set(columns), []
+    for name, spec in derived_specs(cb).items():
+        if spec["from"] in have and name not in have:
+            have.add(name)
+            out.append(name)
+    return out
+
+
 def derive(df, ctx, log):
-    """Age at the wave's reference date, bands, log income, sessions for non-participants."""
+    """Columns derived from answers (ROLES.md `roles.derived`): an age at the wave's reference
+    date from a birth year, bands, log amounts; then sessions for non-participants. A column
+    the form asked directly (e.g. a numeric `age`) is used as answered, never derived again."""
     a = ctx.cfg.analysis
-    ref = pd.Timestamp(ctx.wave.reference_date)
-    if "birth_year" in df:
-        age = ref.year - df["birth_year"]
-        bad = age.notna() & ~age.between(10, 100)
-        shown = df["birth_year"].map("{:g}".format, na_action="ignore") + age.map(
-            " (age {:g})".format, na_action="ignore"
-        )  # the log's examples say the age, not only the year
-        log.record(
-            "impossible_age",
-            "Age outside 10–100 years: set missing",
-            bad,
-            df,
-            "birth_year",
-            shown,
-        )
-        df["age"] = age.mask(bad)
-        df = df.drop(columns=["birth_year"])
-        df["age_band"] = band_labels(df["age"], a.age_bands)
-    if "income" in df:
-        df["log_income"] = np.log(df["income"].where(df["income"] > 0))
-        df["income_band"] = band_labels(df["income"], a.income_bands, money=True)
+    for name, spec in derived_specs(ctx.cb).items():
+        src = spec["from"]
+        if src not in df or name in df:
+            continue
+        if spec["how"] == "years_before_reference":
+            years = pd.Timestamp(ctx.wave.reference_date).year - df[src]
+            lo, hi = AGE_LIMITS
+            bad = years.notna() & ~years.between(lo, hi)
+            shown = df[src].map("{:g}".format, na_action="ignore") + years.map(
+                " (age {:g})".format, na_action="ignore"
+            )  # the log's examples say the age, not only the year
+            log.record(
+                "impossible_age", f"Age outside {lo}–{hi} years: set missing", bad, df, src, shown
+            )
+            df[name] = years.mask(bad)
+            df = df.drop(columns=[src])  # the birth year itself is not published
+        elif spec["how"] == "bands":
+            df[name] = band_labels(
+                df[src], getattr(a, spec["cuts"]), money=spec.get("money", False)
+            )
+        elif spec["how"] == "log":
+            df[name] = np.log(df[src].where(df[src] > 0))
     ex = ctx.cb.roles.exposure
     if ex.took_part and ex.took_part in df:
         # non-participants attended no session and took no programme
@@ -608,6 +776,291 @@ def quality_flags(df, ctx, log):
     return df
 
 
+# --- what a problem costs ------------------------------------------------------------------
+
+# (what, fix) of each problem for the error that stops a run, in English and Indonesian.
+PROBLEM_TEXT = {
+    "unmatched_site": (
+        (
+            "rows name a site the config does not list",
+            "add the site (or its spelling as an alias) to 'sites' in the config",
+        ),
+        (
+            "baris menyebut perpustakaan yang tidak ada di konfigurasi",
+            "tambahkan perpustakaan itu (atau ejaannya sebagai alias) ke 'sites' di konfigurasi",
+        ),
+    ),
+    "unmatched_kelurahan": (
+        (
+            "rows name a kelurahan the config does not list",
+            "add it (or its spelling as an alias) to 'places' in the config",
+        ),
+        (
+            "baris menyebut kelurahan yang tidak ada di konfigurasi",
+            "tambahkan kelurahan itu (atau ejaannya sebagai alias) ke 'places' di konfigurasi",
+        ),
+    ),
+    "unknown_category": (
+        (
+            "answers are not among the codebook's options",
+            "add their spellings to the level's 'match' list in the codebook",
+        ),
+        (
+            "jawaban tidak ada di pilihan codebook",
+            "tambahkan ejaannya ke daftar 'match' level itu di codebook",
+        ),
+    ),
+    "unknown_yes_no": (
+        ("yes/no answers were not understood", "check that the column holds this yes/no question"),
+        (
+            "jawaban ya/tidak tidak dipahami",
+            "periksa bahwa kolom ini berisi pertanyaan ya/tidak tersebut",
+        ),
+    ),
+    "not_a_number": (
+        (
+            "answers that should be numbers are not",
+            "correct the answers or check that the column holds this question",
+        ),
+        (
+            "jawaban yang seharusnya angka bukan angka",
+            "perbaiki jawabannya atau periksa bahwa kolom ini berisi pertanyaan tersebut",
+        ),
+    ),
+    "impossible_value": (
+        (
+            "answers are outside the valid range",
+            "correct the answers or the variable's 'range' in the codebook",
+        ),
+        (
+            "jawaban di luar rentang yang sah",
+            "perbaiki jawabannya atau 'range' variabel itu di codebook",
+        ),
+    ),
+    "impossible_age": (
+        ("birth years give an age outside 10–100", "correct the birth years"),
+        ("tahun lahir memberi umur di luar 10–100", "perbaiki tahun lahirnya"),
+    ),
+    "likert_out_of_scale": (
+        ("agreement answers are not on the scale", "add the labels to the codebook's label set"),
+        ("jawaban skala setuju tidak dikenal", "tambahkan labelnya ke label set di codebook"),
+    ),
+}
+
+
+def analysis_roles(cfg: SurveyConfig, cb: Codebook) -> dict[str, list[str]]:
+    """Design columns, covariates, breakdowns and weighting margins the analysis will use:
+    the config's `analysis.<role>` when set, else the codebook's `roles.<role>`."""
+    roles = cb.roles
+
+    def pick(key: str) -> list[str]:  # as pipelines.plan reads them
+        return list(getattr(cfg.analysis, key, None) or getattr(roles, key, None) or [])
+
+    w = cfg.design.weights
+    return {
+        "design": [c for c in (cfg.design.strata, cfg.design.cluster) if c],
+        "covariates": pick("covariates"),
+        "breakdowns": pick("breakdowns"),
+        "margins": list(w.margins) if w.method == "rake" else [],
+    }
+
+
+def margin_levels(cfg: SurveyConfig, cb: Codebook, var: str) -> list[str] | None:
+    """The levels a weighting margin's variable can take in the cleaned data: a categorical's
+    codes, a derived band's labels, the site ids; None when clean does not fix them."""
+    v = next((x for x in cb.variables if x.name == var), None)
+    spec = derived_specs(cb).get(var)
+    if v is not None and v.type == "categorical" and v.levels:
+        return list(v.levels)
+    if v is None and spec is not None and spec["how"] == "bands":
+        cuts = getattr(cfg.analysis, spec["cuts"])
+        bands = band_labels(pd.Series(cuts, dtype=float), cuts, spec.get("money", False))
+        return list(dict.fromkeys(bands))
+    if var == "site":
+        return cfg.site_ids
+    return None
+
+
+def _affected(column: str | None, cb: Codebook) -> set[str]:
+    """A column and every column made from it (kecamatan from site, age and its band from a
+    birth year): blanking the first blanks them all."""
+    if column is None:
+        return set()
+    made = [(spec["from"], name) for name, spec in derived_specs(cb).items()]
+    made.append(("site", "kecamatan"))
+    out, grew = {column}, True
+    while grew:
+        new = {name for src, name in made if src in out} - out
+        out |= new
+        grew = bool(new)
+    return out
+
+
+# A loss of fewer respondents is said but never stops a run: in a survey of a few dozen, one
+# mistyped birth year would otherwise exceed any share.
+MIN_STOP_LOSS = 10
+
+
+def account_losses(df, ctx, log):
+    """Say what each value-blanking problem costs: respondents leaving every estimate (no
+    design stratum/cluster), leaving the adjusted models (a covariate missing), breakdowns left
+    with fewer than two groups, weighting margins emptied. A problem costing more than
+    `cleaning.max_loss_share` of the respondents (and at least MIN_STOP_LOSS), or emptying a
+    weighting level, stops the run unless `cleaning.accept_loss` lists it."""
+    roles = analysis_roles(ctx.cfg, ctx.cb)
+    design = [c for c in roles["design"] if c in df]
+    in_design = df[design].notna().all(axis=1) if design else pd.Series(True, index=df.index)
+    covs = [c for c in roles["covariates"] if c in df]
+    c, n = ctx.cfg.cleaning, len(df)
+    stops = []
+
+    def kept(col: str) -> pd.Series:  # one column of the rows the design keeps
+        return df[col][in_design]
+
+    for pos, rows in log.touched:
+        rule = log.rules[pos]
+        problem = LOSS_PROBLEMS[rule["rule"]]
+        cols = _affected(rule["column"], ctx.cb)
+        sub = df.loc[rows.intersection(df.index)]
+        d_hit = [x for x in design if x in cols]
+        out_all = sub[d_hit].isna().any(axis=1) if d_hit else pd.Series(False, index=sub.index)
+        c_hit = [x for x in covs if x in cols]
+        out_models = (
+            sub[c_hit].isna().any(axis=1) & ~out_all & in_design.loc[sub.index]
+            if c_hit
+            else pd.Series(False, index=sub.index)
+        )
+        k = int(in_design.loc[sub.index].sum())  # the problem's rows the design keeps
+        breakdowns = [
+            b
+            for b in roles["breakdowns"]
+            if b in cols and b in df and kept(b).nunique() < 2 <= k and k * 10 >= in_design.sum()
+        ]
+        margins = []
+        for m in [m for m in roles["margins"] if m in cols and m in df and k]:
+            margins += _emptied(m, kept(m), k, ctx)
+        accepted = problem in c.accept_loss
+        rule.update(
+            problem=problem,
+            respondents=n,
+            left_every_estimate=int(out_all.sum()),
+            left_models=int(out_models.sum()),
+            lost_breakdowns="; ".join(breakdowns),
+            lost_margins="; ".join(margins),
+            accepted=accepted,
+        )
+        lost = rule["left_every_estimate"] + rule["left_models"]
+        if not accepted and (lost > max(c.max_loss_share * n, MIN_STOP_LOSS - 1) or margins):
+            stops.append((rule, sub))
+    _out_of_estimates(df, in_design, covs, log)
+    for m in [m for m in roles["margins"] if m not in df]:  # the form does not ask it
+        log.record("margin_not_in_data", "Weighting margin not in the data: raked without it")
+        log.rules[-1].update(column=m, values_touched=n, respondents=n)
+    if stops:
+        _stop_for_loss(stops, ctx)
+    return df
+
+
+def _emptied(m: str, values: pd.Series, k: int, ctx) -> list[str]:
+    """Weighting levels of margin `m` a problem that blanked `k` of its answers emptied: all of
+    them when no answer is left, else each level now empty that the `k` rows could have filled
+    (at least half its expected count, expected at least 5: a level a small sample misses by
+    chance, or one no answer can take, is not the problem's doing)."""
+    present = {str(x) for x in values.dropna().unique()}
+    if not present:
+        return [m]
+    totals = ctx.cfg.design.weights.margins[m]
+    can = margin_levels(ctx.cfg, ctx.cb, m)
+    n_all, pop = int(values.notna().sum()) + k, sum(totals.values())
+    out = []
+    for lv, total in totals.items():
+        expected = n_all * total / pop if pop else 0
+        possible = can is None or lv in can
+        if lv not in present and possible and expected >= 5 and k >= expected / 2:
+            out.append(f"{m}={lv}")
+    return out
+
+
+def _out_of_estimates(df, in_design, covs, log) -> None:
+    """Whatever the reason: respondents outside the design, and inside it but missing a
+    covariate (the run summary's total)."""
+    log.record(
+        "out_of_design",
+        "Respondents without a design stratum or cluster: in no estimate",
+        ~in_design,
+    )
+    log.rules[-1]["respondents"] = len(df)
+    no_cov = df[covs].isna().any(axis=1) & in_design if covs else pd.Series(False, index=df.index)
+    log.record(
+        "out_of_models", "Respondents missing a covariate: not in the adjusted models", no_cov
+    )
+    log.rules[-1]["respondents"] = len(df)
+
+
+def cost_parts(
+    n: int, out_all: int, out_models: int, breakdowns: str = "", margins: str = ""
+) -> tuple[list[str], list[str]]:
+    """What a problem costs as phrases in English and Indonesian: respondents leaving every
+    estimate or the adjusted models, breakdowns and weighting margins lost."""
+    en, idn = [], []
+    if out_all:
+        en.append(f"{out_all} of {n} respondents leave every estimate (no stratum or cluster)")
+        idn.append(
+            f"{out_all} dari {n} responden keluar dari semua estimasi (tanpa strata/klaster)"
+        )
+    if out_models:
+        more_en, more_id = ("more ", "lagi ") if out_all else ("", "")
+        en.append(
+            f"{out_models} {more_en}of {n} respondents leave the adjusted models "
+            "(a covariate missing)"
+        )
+        idn.append(
+            f"{out_models} responden {more_id}dari {n} keluar dari model yang disesuaikan "
+            "(kovariat kosong)"
+        )
+    if breakdowns:
+        en.append(f"the breakdown by {breakdowns} is lost (fewer than two groups left)")
+        idn.append(f"rincian menurut {breakdowns} hilang (kurang dari dua kelompok)")
+    if margins:
+        en.append(f"the weighting margin(s) {margins} lose all respondents")
+        idn.append(f"margin pembobotan {margins} kehilangan semua responden")
+    return en, idn
+
+
+def _stop_for_loss(stops, ctx) -> None:
+    rule, sub = max(stops, key=lambda s: s[0]["left_every_estimate"] + s[0]["left_models"])
+    problem, n = rule["problem"], rule["respondents"]
+    lost = rule["left_every_estimate"] + rule["left_models"]
+    (what_en, fix_en), (what_id, fix_id) = PROBLEM_TEXT[problem]
+    var = next((v for v in ctx.cb.variables if v.name == rule["column"]), None)
+    col = f'"{var.question.id}" ({var.name})' if var is not None else f'"{rule["column"]}"'
+    first = sub.index[0] if len(sub) else None
+    src = sub.at[first, "source_file"] if first is not None else ctx.cfg.source.name
+    loc_en, loc_id = errors.located(src)
+    share = f"{100 * lost / n:.0f}%" if n else "0%"
+    limit = f"{100 * ctx.cfg.cleaning.max_loss_share:g}%"
+    en, idn = cost_parts(
+        n, rule["left_every_estimate"], rule["left_models"], "", rule["lost_margins"]
+    )
+    cost_en, cost_id = "; ".join(en), "; ".join(idn)
+    if not rule["lost_margins"]:
+        cost_en += f" ({share}, more than cleaning.max_loss_share: {limit})"
+        cost_id += f" ({share}, melebihi cleaning.max_loss_share: {limit})"
+    more = len(stops) - 1
+    more_en = f" ({more} other problem(s) also cost too much: see the cleaning log)" if more else ""
+    more_id = f" ({more} masalah lain juga terlalu mahal: lihat log pembersihan)" if more else ""
+    accept = f"'cleaning: {{accept_loss: [{problem}]}}'"
+    raise errors.InputError(
+        f"In {loc_en}, column {col}: {rule['values_touched']} {what_en} (e.g. {rule['examples']}), "
+        f"so {cost_en}{more_en}; {fix_en}, or accept the loss explicitly with {accept} in "
+        f"{ctx.cfg.source.name} (or raise cleaning.max_loss_share).",
+        id_text=f"Di {loc_id}, kolom {col}: {rule['values_touched']} {what_id} (mis. "
+        f"{rule['examples']}), sehingga {cost_id}{more_id}; {fix_id}, atau terima kehilangan itu "
+        f"secara tegas dengan {accept} di {ctx.cfg.source.name} (atau naikkan "
+        "cleaning.max_loss_share).",
+    )
+
+
 RULES = (
     normalise,
     missing_codes,
@@ -624,6 +1077,7 @@ RULES = (
     not_asked,
     derive,
     quality_flags,
+    account_losses,
 )
 
 
@@ -661,8 +1115,7 @@ def _order(df: pd.DataFrame, cb: Codebook) -> list[str]:
         for c in ([*v.option_columns().values()] if v.type == "multiselect" else [v.name])
         if c in df and c not in first
     ]
-    derived = [c for c in ("age", "age_band", "log_income", "income_band") if c in df]
-    derived = [c for c in derived if c not in body]  # an instrument may ask "age" itself
+    derived = [c for c in derived_specs(cb) if c in df and c not in first + body]
     rest = [c for c in df.columns if c not in first + body + derived]
     return [c for c in first if c in df] + body + derived + rest
 
@@ -764,6 +1217,12 @@ def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebo
         "flagged_examples": examples,
         "not_asked": {
             str(c): int(n) for c, n in zip(asked["column"], asked["rows_touched"], strict=True)
+        },
+        # respondents the analysis leaves out: no stratum/cluster; missing a covariate
+        "left_out": {
+            r: int(s.loc[r, "rows_touched"])
+            for r in ("out_of_design", "out_of_models")
+            if r in s.index
         },
         "item_missing_share": {c: round(float(clean[c].isna().mean()), 4) for c in items},
     }

@@ -168,10 +168,28 @@ class Analysis(_Model):
         return v
 
 
+# Cleaning problems whose cost (respondents leaving the estimates, weighting levels emptied)
+# a config may accept explicitly: `cleaning.accept_loss: [unmatched_site]`.
+LossProblem = Literal[
+    "unmatched_site",
+    "unmatched_kelurahan",
+    "unknown_category",
+    "unknown_yes_no",
+    "not_a_number",
+    "impossible_value",
+    "impossible_age",
+    "likert_out_of_scale",
+]
+
+
 class Cleaning(_Model):
     duplicates: Literal["keep_last", "keep_first"] = "keep_last"
     min_seconds: Annotated[float, Field(ge=0)] = 180
     straightline_min_items: Annotated[int, Field(ge=3)] = 10
+    # a problem that removes more than this share of a wave's respondents from the estimates
+    # (or empties a weighting level) stops the run, unless listed in accept_loss
+    max_loss_share: Annotated[float, Field(ge=0, le=1)] = 0.05
+    accept_loss: list[LossProblem] = []
 
 
 class Indicator(_Model):
@@ -275,7 +293,7 @@ def _read_yaml(path: Path) -> dict:
             id_text=f"Berkas konfigurasi {path} bukan teks UTF-8: simpan ulang sebagai UTF-8.",
         ) from None
     try:
-        data = read_yaml(text)
+        data = read_yaml(text, source=f"Config file {path}")
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         where = f" near line {line + 1}" if line is not None else ""
@@ -334,35 +352,106 @@ def _known_keys() -> list[str]:
     return sorted(keys)
 
 
-def _check_paths(cfg: SurveyConfig) -> None:
-    """Every file the config names (raw exports, a weights file) exists inside its folder."""
+def file_problems(cfg: SurveyConfig) -> list[ConfigError]:
+    """Every file the config names (raw exports, a weights file) that lies outside the survey's
+    folder or does not exist, one error each (an export's `paths` says which file)."""
     root = cfg.base_dir.resolve()
-    named = [
-        (f"waves.{w.id}.files.{i}.path", f.path) for w in cfg.waves for i, f in enumerate(w.files)
-    ]
-    if cfg.design.weights.method == "file":
-        named.append(("design.weights.path", cfg.design.weights.path))
-    for key, path in named:
-        p = (cfg.base_dir / path).resolve()
-        if not p.is_relative_to(root):
-            raise ConfigError(
-                f"Config file {cfg.source}, key '{key}': {path} lies outside the survey's "
-                f"folder {root}; put raw files in that folder.",
-                id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {path} berada di "
-                f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
+    out = []
+    for wave in cfg.waves:
+        for i, f in enumerate(wave.files):
+            p = (cfg.base_dir / f.path).resolve()
+            key = f"waves.{wave.id}.files.{i}.path"
+            if not p.is_relative_to(root):
+                err = ConfigError(
+                    f"Config file {cfg.source}, key '{key}': {f.path} lies outside the survey's "
+                    f"folder {root}; put raw files in that folder.",
+                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {f.path} berada di "
+                    f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
+                )
+            elif not p.is_file():
+                err = ConfigError(
+                    f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
+                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
+                    "tidak ditemukan.",
+                )
+            else:
+                continue
+            err.paths = (cfg.base_dir / f.path,)
+            out.append(err)
+    w = cfg.design.weights
+    if w.method == "file":  # the weights file beside the config
+        p, key = (cfg.base_dir / w.path).resolve(), "design.weights.path"
+        if not p.is_relative_to(root) or not p.is_file():
+            where = "lies outside the survey's folder" if not p.is_relative_to(root) else ""
+            out.append(
+                ConfigError(
+                    f"Config file {cfg.source}, key '{key}': the weights file {w.path} "
+                    + (where or "does not exist")
+                    + ".",
+                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas bobot "
+                    f"{w.path} "
+                    + ("berada di luar folder survei" if where else "tidak ditemukan")
+                    + ".",
+                )
             )
-        if not p.is_file():
-            raise ConfigError(
-                f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
-                id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
-                "tidak ditemukan.",
-            )
+    return out
 
 
-def read_yaml(text: str):
-    """YAML with libyaml's C parser when installed (5x faster: a national config lists 2,400
-    sites and every site report reads it), else the pure-Python one; both are safe loaders."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+def _check_paths(cfg: SurveyConfig) -> None:
+    problems = file_problems(cfg)
+    if problems:
+        raise problems[0]
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice: YAML keeps the last silently, hiding the first."""
+
+    def __init__(self, key, line: int, first_line: int):
+        super().__init__(
+            f"the key '{key}' is given twice (lines {first_line} and {line}); merge them into one"
+        )
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's C parser (5x faster than the pure-Python one) with a constructor that refuses
+    a key given twice in one mapping (merge keys `<<` may still be overridden, as YAML says)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: the base constructor names it
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    raise DuplicateKeyError(key, key_node.start_mark.line + 1, first)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(text: str, source: str | Path | None = None):
+    """Parse YAML safely with libyaml's C parser when installed (a national config lists 2,400
+    sites and every site report reads it). Every YAML Dampak loads (configs, codebooks, locale
+    files) comes through here, so a key given twice is an error naming the file, line and key,
+    never a silently dropped block. Without `source` the DuplicateKeyError (a YAMLError) is
+    raised for the caller to name the file."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except DuplicateKeyError as e:
+        if source is None:
+            raise
+        where = str(source)
+        raise ConfigError(
+            f"{where}, line {e.line}: the key '{e.key}' is given twice (first on line "
+            f"{e.first_line}), so YAML would silently drop the first; merge them into one.",
+            id_text=f"{where}, baris {e.line}: kunci '{e.key}' ditulis dua kali (pertama di "
+            f"baris {e.first_line}), sehingga YAML diam-diam membuang yang pertama; gabungkan "
+            "menjadi satu.",
+        ) from None
 
 
 def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
@@ -375,7 +464,7 @@ def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
     try:
         cfg = SurveyConfig.model_validate(data)
     except ValidationError as e:
-        problems = [_describe(err, _known_keys()) for err in e.errors()[:3]]
+        problems = [_describe(err, _known_keys()) for err in e.errors()[:12]]  # all, in one go
         raise ConfigError(
             f"Config file {path}: " + "; ".join(problems) + ".",
             id_text=f"Berkas konfigurasi {path}: " + "; ".join(problems) + ".",

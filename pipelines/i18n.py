@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipelines.errors import DampakError
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
@@ -61,9 +59,10 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, str]:
 def catalog(lang: str = DEFAULT_LANG) -> dict[str, str]:
     """All strings of one language as a flat ``{dotted.key: text}`` mapping (cached)."""
     _check_lang(lang)
+    from pipelines.config import read_yaml  # refuses a key given twice (a hidden block of texts)
+
     path = LOCALES_DIR / f"{lang}.yaml"
-    with path.open(encoding="utf-8") as fh:
-        tree = yaml.safe_load(fh) or {}
+    tree = read_yaml(path.read_text(encoding="utf-8"), source=path) or {}
     return _flatten(tree)
 
 

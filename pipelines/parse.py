@@ -38,6 +38,7 @@ __all__ = [
     "Parsed",
     "normalise_text",
     "likert",
+    "foreign_likert",
     "yes_no",
     "missing_codes",
     "rupiah",
@@ -379,7 +380,7 @@ def likert(
     built-in agreement vocabulary is not used, so the same function serves frequency or
     satisfaction scales.
     """
-    if points not in (4, 5):
+    if scale is None and points not in (4, 5):  # the built-in agreement vocabulary
         raise ValueError(f"points must be 4 or 5, not {points!r}")
     custom: dict[str, int] | None = None
     valid_codes: set[int]
@@ -435,6 +436,27 @@ def likert(
         return c
 
     return _map_unique(s, one, dtype="Int64", na_value=pd.NA)
+
+
+def foreign_likert(s: pd.Series, codes: Iterable[int]) -> pd.Series:
+    """True where an answer belongs to another answer scale than the declared ``codes``: a
+    neutral word ("Netral", "Ragu-ragu") on a set without a middle code, or a whole number
+    outside the codes ("5" on a 1-4 set). Decided once per distinct answer."""
+    codes = {int(c) for c in codes}
+    has_middle = len(codes) % 2 == 1
+
+    def one(x: Any) -> Any:
+        key = _key(x)
+        if not key:
+            return _BLANK
+        m = re.fullmatch(r"\(?(\d+)\)?(?: .*)?", key)
+        if m:
+            return int(m.group(1)) not in codes
+        rest = _LEADING_CODE.match(_norm(_scalar_text(x)))
+        level = _likert_level(_key(rest.group(2)) if rest and rest.group(2) else key)
+        return level == "neutral" and not has_middle
+
+    return _map_unique(s, one, dtype=object, na_value=False).values.astype(bool)
 
 
 _YES = {"ya", "iya", "y", "yes", "true", "1", "benar", "betul", "yup", "yoi"}

@@ -184,13 +184,15 @@ def describe_failure(stage: str, nb_file: str, executed: Path, err: BaseExceptio
     )
 
 
-# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording.
+# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording; {col}
+# is the column (quoted). What a problem costs (respondents leaving estimates, breakdowns and
+# weighting margins lost) follows each line.
 WARN_RULES = {
     "match_site_unmatched": (
-        "{n} row(s) name a site the config does not list (e.g. {ex}): they are flagged and left "
-        "out of the site reports; add the site to 'sites' in the config if it is real.",
+        "{n} row(s) name a site the config does not list (e.g. {ex}): flagged and their site "
+        "set missing; add the site to 'sites' in the config if it is real.",
         "{n} baris menyebut perpustakaan yang tidak ada di konfigurasi (mis. {ex}): ditandai dan "
-        "tidak masuk laporan per perpustakaan; tambahkan ke 'sites' bila memang ada.",
+        "perpustakaannya dikosongkan; tambahkan ke 'sites' bila memang ada.",
     ),
     "match_kelurahan_unmatched": (
         "{n} row(s) name a kelurahan the config does not list (e.g. {ex}): set missing; add it "
@@ -203,16 +205,16 @@ WARN_RULES = {
         "{n} jawaban skala setuju tidak dikenal (mis. {ex}): dikosongkan.",
     ),
     "unknown_category": (
-        "{n} answer(s) are not among the codebook's options (e.g. {ex}): set missing.",
-        "{n} jawaban tidak ada di pilihan codebook (mis. {ex}): dikosongkan.",
+        "{n} {col} answer(s) are not among the codebook's options (e.g. {ex}): set missing.",
+        "{n} jawaban {col} tidak ada di pilihan codebook (mis. {ex}): dikosongkan.",
     ),
     "unknown_yes_no": (
-        "{n} yes/no answer(s) were not understood (e.g. {ex}): set missing.",
-        "{n} jawaban ya/tidak tidak dipahami (mis. {ex}): dikosongkan.",
+        "{n} {col} yes/no answer(s) were not understood (e.g. {ex}): set missing.",
+        "{n} jawaban ya/tidak {col} tidak dipahami (mis. {ex}): dikosongkan.",
     ),
     "not_a_number": (
-        "{n} answer(s) that should be numbers are not (e.g. {ex}): set missing.",
-        "{n} jawaban yang seharusnya angka bukan angka (mis. {ex}): dikosongkan.",
+        "{n} answer(s) that should be numbers ({col}) are not (e.g. {ex}): set missing.",
+        "{n} jawaban yang seharusnya angka ({col}) bukan angka (mis. {ex}): dikosongkan.",
     ),
     "parse_submitted_at": (
         "{n} submission time(s) were not understood (e.g. {ex}): set missing.",
@@ -258,6 +260,20 @@ WARN_RULES = {
         "{n} jawaban di {col} diisi padahal pertanyaannya tidak ditanyakan ('relevant' "
         "bernilai salah) (mis. {ex}): dikosongkan.",
     ),
+    "margin_not_in_data": (
+        "the weighting margin {col} is not in the data (the form does not ask it): the "
+        "weights are raked without it.",
+        "margin pembobotan {col} tidak ada di data (formulir tidak menanyakannya): bobot "
+        "dihitung tanpa margin itu.",
+    ),
+}
+# Rules whose lines name one column each: what they cost differs from column to column.
+PER_COLUMN = {
+    "unknown_category",
+    "unknown_yes_no",
+    "not_a_number",
+    "impossible_value",
+    "margin_not_in_data",
 }
 TOTAL_LINE = (
     "Flagged in wave {wave}: {out_of_range} out-of-range value(s), {unknown_option} unknown "
@@ -269,25 +285,86 @@ TOTAL_LINE = (
 )
 
 
+def _num(grp, col: str) -> int:
+    return int(grp[col].fillna(0).sum()) if col in grp else 0
+
+
+def _joined(grp, col: str) -> str:
+    if col not in grp:
+        return ""
+    parts = [p for v in grp[col].dropna().astype(str) for p in v.split("; ") if p]
+    return ", ".join(dict.fromkeys(parts))
+
+
+def _cost(grp) -> str:
+    """What a problem costs, in one sentence: respondents leaving every estimate or the
+    adjusted models, breakdowns and weighting margins lost ('' for a rule without a count)."""
+    if "problem" not in grp or grp["problem"].isna().all():
+        return ""
+    n = _num(grp.head(1), "respondents")
+    out_all, out_models = _num(grp, "left_every_estimate"), _num(grp, "left_models")
+    lost_b, lost_m = _joined(grp, "lost_breakdowns"), _joined(grp, "lost_margins")
+    from pipelines.clean import cost_parts
+
+    en, idn = cost_parts(n, out_all, out_models, lost_b, lost_m)
+    if not en:
+        return say(
+            " Cost: no respondent leaves an estimate.",
+            " Akibatnya: tidak ada responden yang keluar dari estimasi.",
+        )
+    accepted = "accepted" in grp and grp["accepted"].fillna(False).astype(bool).any()
+    tail = say(" (accepted in the config)", " (diterima di konfigurasi)") if accepted else ""
+    return say(" Cost: " + "; ".join(en), " Akibatnya: " + "; ".join(idn)) + tail + "."
+
+
 def cleaning_warnings(summary) -> list[str]:
-    """One line per wave and notable cleaning rule, in the messages language (see WARN_RULES)."""
+    """One line per wave and notable cleaning rule (per column where costs differ), with what
+    it costs, in the messages language (see WARN_RULES); per wave the respondents left out in
+    all; then the flagged-value totals."""
     lines = []
     if summary is None or not len(summary) or "rule" not in summary:
         return lines
     hits = summary[summary["rule"].isin(list(WARN_RULES)) & (summary["values_touched"] > 0)]
     waves = hits["wave"] if "wave" in hits else [""] * len(hits)
-    for (wave, rule), grp in hits.groupby([list(waves), "rule"], sort=False):
+    keys = [list(waves), "rule", hits["column"].where(hits["rule"].isin(PER_COLUMN), "")]
+    by_wave: dict = {}
+    for (wave, rule, _), grp in hits.groupby(keys, sort=False):
         en, idn = WARN_RULES[rule]
         ex = grp["examples"].dropna().astype(str) if "examples" in grp else []
         ex = next((e for e in ex if e), "")
         cols = grp["column"].dropna().astype(str).unique() if "column" in grp else []
         col = ", ".join(f'"{c}"' for c in cols[:5]) + (" …" if len(cols) > 5 else "") or "-"
         text = say(en, idn).format(n=int(grp["values_touched"].sum()), ex=ex or "-", col=col)
-        head = say("WARNING", "PERINGATAN") + (
-            f": {say('wave', 'gelombang')} {wave}: " if wave != "" else ": "
-        )
-        lines.append(head + text)
-    return lines + flagged_totals(summary)
+        line = _head(wave) + text[0].upper() + text[1:] + _cost(grp)
+        by_wave.setdefault(wave, []).append(line)
+    all_waves = list(summary["wave"]) if "wave" in summary else [""] * len(summary)
+    for wave, grp in summary.groupby(all_waves, sort=False):
+        total = _total(grp)
+        lines += by_wave.pop(wave, []) + ([_head(wave) + total] if total else [])
+    return lines + [line for rest in by_wave.values() for line in rest] + flagged_totals(summary)
+
+
+def _head(wave) -> str:
+    return say("WARNING", "PERINGATAN") + (
+        f": {say('wave', 'gelombang')} {wave}: " if wave != "" else ": "
+    )
+
+
+def _total(grp) -> str:
+    """'In all, X of N respondents are in no estimate and Y more not in the adjusted models.'"""
+    rows = grp.set_index("rule")["rows_touched"] if "rows_touched" in grp else {}
+    out_all = int(rows.get("out_of_design", 0) or 0)
+    out_models = int(rows.get("out_of_models", 0) or 0)
+    if not out_all and not out_models:
+        return ""
+    n = int(grp.loc[grp["rule"] == "out_of_design", "respondents"].fillna(0).max())
+    return say(
+        f"In all, {out_all} of {n} respondents are in no estimate (no stratum or cluster) and "
+        f"{out_models} more are not in the adjusted models (a covariate missing).",
+        f"Secara keseluruhan, {out_all} dari {n} responden tidak masuk estimasi apa pun (tanpa "
+        f"strata/klaster) dan {out_models} lagi tidak masuk model yang disesuaikan (kovariat "
+        "kosong).",
+    )
 
 
 def skipped_analyses(plan) -> list[str]:
@@ -429,6 +506,21 @@ def _print(msg: str) -> None:
     print(msg, flush=True)
 
 
+def _refuse_inconsistent(cfg: SurveyConfig) -> None:
+    """Refuse before any stage what `check` refuses for a config or codebook reason (the same
+    function decides), so a failure never waits for the analysis stage."""
+    from pipelines.check import survey_problems
+    from pipelines.codebook import load_codebook
+    from pipelines.errors import ConfigError
+
+    problems = survey_problems(cfg, load_codebook(cfg.instrument, cfg.base_dir))
+    if problems:
+        raise ConfigError(
+            " ".join(e.text("en") for e in problems),
+            id_text=" ".join(e.text("id") for e in problems),
+        )
+
+
 class Run:
     """One run of the pipeline on one survey config."""
 
@@ -444,6 +536,7 @@ class Run:
         self.config_path = Path(config_path).resolve()
         self.cfg: SurveyConfig = load_config(self.config_path)
         set_language(self.cfg.messages_language)
+        _refuse_inconsistent(self.cfg)
         unknown = [s for s in stages or [] if s not in STAGE_NAMES]
         if unknown:
             raise RunError(f"Unknown stage(s) {unknown}: choose from {', '.join(STAGE_NAMES)}.")

@@ -57,8 +57,9 @@ def processed_schema(cfg: SurveyConfig, cb: Codebook) -> pa.DataFrameSchema:
         elif v.type == "yesno":
             cols[v.name] = _col("Int64", [_isin([0, 1], "1 = yes, 0 = no")])
         elif v.type == "likert":
-            ls = cb.label_set(v)
-            cols[v.name] = _col("Int64", [_isin(sorted(ls.labels), f"a {ls.points}-point code")])
+            lo, hi = (int(x) for x in cb.item_range(v))
+            codes = list(range(lo, hi + 1))
+            cols[v.name] = _col("Int64", [_isin(codes, f"a {len(codes)}-point code")])
         elif v.type == "categorical" and v.levels:
             cols[v.name] = _col(checks=[_isin(v.levels, "a codebook level")])
         elif v.role == "site":

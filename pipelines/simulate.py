@@ -460,8 +460,9 @@ ROMAN = ("", " II", " III", " IV", " V", " VI", " VII", " VIII", " IX", " X")
 # =========================================================================== codebook
 @functools.lru_cache(maxsize=1)
 def _codebook() -> dict:
-    with open(CODEBOOK_PATH, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    from pipelines.config import read_yaml
+
+    return read_yaml(CODEBOOK_PATH.read_text(encoding="utf-8"), source=CODEBOOK_PATH)
 
 
 def _variables() -> list[dict]:

@@ -291,6 +291,29 @@ def _set(path: str, value):
     return mutate
 
 
+def four_point_form(df: pd.DataFrame) -> pd.DataFrame:
+    """Every 5-point agreement item answered on a 4-point form: no neutral answer anywhere."""
+    from pipelines import parse
+    from pipelines.codebook import load_codebook
+
+    for v in load_codebook("tpbis").by_type("likert"):
+        if v.question.id in df:
+            col = df[v.question.id]
+            df.loc[parse.likert(col).values.eq(3).fillna(False).to_numpy(bool), v.question.id] = (
+                "Setuju"
+            )
+    return df
+
+
+def codebook_with_4_point_items(folder: Path) -> dict:
+    """The bundled codebook with its 5-point items declared on the 4-point set."""
+    from pipelines.codebook import INSTRUMENTS
+
+    text = (INSTRUMENTS / "tpbis.yaml").read_text(encoding="utf-8")
+    (folder / "cb4.yaml").write_text(text.replace("labels: agree5", "labels: agree4"))
+    return {"instrument": "cb4.yaml"}
+
+
 # --- extra checks ----------------------------------------------------------------------------
 
 
@@ -478,6 +501,21 @@ CASES: list[Case] = [
             out=["PERINGATAN: gelombang 2025: 5 jawaban skala setuju", '"Sangat mantap"'],
             check=likert_examples,
         ),
+    ),
+    Case(
+        "four_point_form_read_with_five_point_labels",
+        edit(four_point_form),
+        Fail([CSV, "label set 'agree5'", "3 = Netral", "tidak pernah dipilih", '"Setuju"']),
+    ),
+    Case(
+        "five_point_form_read_with_four_point_labels",
+        codebook_with_4_point_items,
+        Fail([CSV, "label set 'agree4'", '"Netral"', "skala yang lebih lebar", "4 = Sangat"]),
+    ),
+    Case(
+        "five_point_form_read_with_four_point_labels_en",
+        both(codebook_with_4_point_items, cfg(messages_language="en")),
+        Fail([CSV, "(skill_1) and", "4 points", '"Netral"', "belong to a wider scale"]),
     ),
     Case(
         "numeric_column_full_of_text",

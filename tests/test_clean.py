@@ -275,6 +275,279 @@ def test_source_ids_joined_to_the_row_log_as_a_full_merge_would():
         pd.testing.assert_frame_equal(_with_source_ids(log, ids), full)
 
 
+# --- derived columns: a form that asks age directly ---------------------------------------------
+
+
+def _age_codebook(folder, tmp_yaml="age_cb.yaml"):
+    """The TPBIS codebook with "Umur (tahun)" (a numeric `age`, 10-100) instead of the birth
+    year: another instrument's way of asking it."""
+    import yaml
+
+    from pipelines.codebook import INSTRUMENTS
+
+    data = yaml.safe_load((INSTRUMENTS / "tpbis.yaml").read_text(encoding="utf-8"))
+    for v in data["variables"]:
+        if v["name"] == "birth_year":
+            v.update(name="age", question={"id": "Umur (tahun)", "en": "Age (years)"})
+            v.update(aliases=["umur"], range=[10, 100])
+    derived = data.get("roles", {}).get("derived", {})
+    derived.pop("age", None)  # the codebook asks it: nothing to derive
+    (folder / tmp_yaml).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return tmp_yaml
+
+
+def test_a_codebook_variable_named_age_is_used_not_derived(small_survey, tmp_path):
+    """A numeric `age` answer once passed `check` then broke `clean` (`Duplicate column names`):
+    clean derived `age` from a birth year too. The answer is used, with its own range."""
+    from pipelines.codebook import load_codebook as load
+
+    df = pd.read_csv(small_survey / "solok_2025.csv", dtype=str, keep_default_na=False)
+    birth = pd.to_numeric(df["Tahun lahir"], errors="coerce")
+    ages = (2025 - birth).astype("Int64").astype(str).replace("<NA>", "")
+    ages.iloc[:3] = ["7", "130", "tiga puluh"]  # below and above the range, and not a number
+    df = df.drop(columns=["Tahun lahir"]).assign(**{"Umur (tahun)": ages})
+    df.to_csv(tmp_path / "solok_2025.csv", index=False)
+    cfg = load_config(write_config(tmp_path, waves=("2025",), instrument=_age_codebook(tmp_path)))
+    cb = load(cfg.instrument, cfg.base_dir)
+    raw = ingest.ingest_wave(cfg, cb, cfg.waves[0], SECRET).data
+    data, log = clean.clean_wave(raw, cfg, cb, cfg.waves[0])
+    assert list(data.columns).count("age") == 1 and "birth_year" not in data
+    by_row = data.set_index("source_row")
+    expect = pd.to_numeric(ages, errors="coerce").where(lambda a: a.between(10, 100))
+    expect.index = df.index + 2  # source rows count the header as row 1
+    got = by_row["age"]
+    pd.testing.assert_series_equal(
+        got, expect.loc[got.index].astype(float), check_names=False, check_index_type=False
+    )
+    answered = pd.to_numeric(ages, errors="coerce")
+    answered.index = expect.index
+    kept = answered.loc[got.index]
+    assert _touched(log, "impossible_value", "age") == (~kept.dropna().between(10, 100)).sum() >= 1
+    assert _touched(log, "not_a_number", "age") == (2 in got.index)  # "tiga puluh" if kept
+    bands = clean.band_labels(got, cfg.analysis.age_bands)
+    assert by_row["age_band"].equals(bands)
+    assert by_row["age_band"].notna().sum() == got.notna().sum() > 250
+
+
+def test_age_is_derived_from_the_birth_year_when_the_form_asks_that(cleaned):
+    _, data, log, _ = cleaned["2025"]
+    assert "birth_year" not in data and data["age"].notna().sum() > 250
+    assert data["age_band"].notna().sum() == data["age"].between(15, 200).sum()
+
+
+# --- what a problem costs: the two warnings of issue 11, on a generated survey ------------------
+
+SITE_COL = "Perpustakaan yang paling sering Anda kunjungi"
+
+
+def _lossy_survey(small_survey, folder, **config):
+    """Wave 2025 with 40 rows naming an unlisted library and every woman's gender answer in a
+    spelling the codebook does not know ("Pr")."""
+    from pipelines import parse
+
+    df = pd.read_csv(small_survey / "solok_2025.csv", dtype=str, keep_default_na=False)
+    df.loc[:39, SITE_COL] = "Perpustakaan Nagari Baru"
+    female = parse.yes_no(df["Jenis kelamin"]).values.isna() & df["Jenis kelamin"].str.match(
+        r"(?i)^(p|perempuan|wanita|female|f)$"
+    )
+    df.loc[female.to_numpy(bool), "Jenis kelamin"] = "Pr"
+    df.to_csv(folder / "solok_2025.csv", index=False)
+    return write_config(folder, waves=("2025",), survey_id="lossy", **config)
+
+
+def _check(path, capsys):
+    from pipelines.__main__ import main
+    from pipelines.errors import set_language
+
+    code = main(["check", str(path), "--log", str(path.parent / "log.csv")])
+    set_language("en")
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_costly_problem_stops_the_run_and_says_how_to_accept_it(small_survey, tmp_path, capsys):
+    code, out, err = _check(_lossy_survey(small_survey, tmp_path, messages_language="en"), capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert '"Jenis kelamin" (gender)' in err and '"Pr"' in err
+    assert "the weighting margin(s) gender=female lose all respondents" in err
+    assert "accept_loss: [unknown_category]" in err and "max_loss_share" in err
+    assert "1 other problem(s) also cost too much" in err  # the unlisted site
+
+
+def test_warnings_say_how_many_respondents_leave_the_estimates(small_survey, tmp_path, capsys):
+    """The numbers said equal the rows the analysis really loses."""
+    from pipelines import analysis
+    from pipelines.plan import build_plan
+
+    accept = {"accept_loss": ["unmatched_site", "unknown_category"]}
+    path = _lossy_survey(small_survey, tmp_path, messages_language="en", cleaning=accept)
+    code, out, err = _check(path, capsys)
+    assert code == 0, err
+    cfg = load_config(path)
+    raw = ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET).data
+    data, _ = clean.clean_wave(raw, cfg, CB, cfg.waves[0])
+    n = len(data)
+    plan = build_plan(CB, cfg, analysis._columns({"2025": data}))
+    _, dropped = analysis._prepare_wave(data, cfg, CB, plan)  # rows the design leaves out
+    unlisted = int(data["flag_unmatched_site"].sum())
+    assert dropped == unlisted > 30
+    site_line = next(x for x in out.splitlines() if "name a site the config does not list" in x)
+    assert site_line.startswith(f"WARNING: wave 2025: {unlisted} row(s)")
+    assert f"Cost: {unlisted} of {n} respondents leave every estimate" in site_line
+    assert "(accepted in the config)" in site_line
+
+    raw_gender = raw.set_index("source_row")["gender"]
+    was_pr = raw_gender.loc[data["source_row"]].eq("Pr").to_numpy()
+    in_design = data["site"].notna().to_numpy()
+    out_models = int((was_pr & in_design).sum())  # gender is a covariate
+    assert out_models > 100 and data.loc[was_pr, "gender"].isna().all()
+    g_line = next(x for x in out.splitlines() if '"gender" answer(s) are not among' in x)
+    assert f'{int(was_pr.sum())} "gender" answer(s)' in g_line
+    assert f"{out_models} of {n} respondents leave the adjusted models" in g_line
+    assert "the breakdown by gender is lost" in g_line  # only men are left
+    assert "the weighting margin(s) gender=female lose all respondents" in g_line
+
+    covs = ["age", "gender", "education", "disability"]
+    kept = data[in_design]
+    total = next(x for x in out.splitlines() if "In all" in x)
+    assert f"In all, {dropped} of {n} respondents are in no estimate" in total
+    no_cov = int(kept[covs].isna().any(axis=1).sum())
+    assert f"and {no_cov} more are not in the adjusted" in total
+    _, _, log = _clean(cfg, "2025")
+    q = clean.quality(raw, data, log, CB)
+    assert q["left_out"] == {"out_of_design": dropped, "out_of_models": no_cov}
+
+
+def test_a_raised_max_loss_share_accepts_losses_but_not_an_emptied_margin(
+    small_survey, tmp_path, capsys
+):
+    path = _lossy_survey(
+        small_survey, tmp_path, messages_language="en", cleaning={"max_loss_share": 0.9}
+    )
+    code, _, err = _check(path, capsys)
+    assert code == 2 and "gender=female" in err and "other problem" not in err
+
+
+# --- Likert items beyond the 4- and 5-point agreement sets -----------------------------------------
+
+
+def _likert_ctx(small_survey, extra_sets: dict, variables: list[dict]):
+    from types import SimpleNamespace
+
+    from pipelines.codebook import Codebook
+
+    base = CB.model_dump(by_alias=True)
+    base["label_sets"].update(extra_sets)
+    base["variables"] = variables
+    base["scales"], base["roles"] = {}, {}
+    cb = Codebook.model_validate(base)
+    return SimpleNamespace(cb=cb, cfg=None, wave=None)
+
+
+def _frame(**cols):
+    n = len(next(iter(cols.values())))
+    df = pd.DataFrame(cols, dtype=object)
+    df["wave"], df["respondent_key"], df["source_file"] = "1", "k", "f.csv"
+    df["source_row"] = range(2, n + 2)
+    return df
+
+
+def test_a_numeric_range_item_and_an_eleven_point_set_are_read(small_survey):
+    """A Likert item declared by `range: [1, 6]` (numeric codes) and a 0-10 custom set."""
+    nps = {
+        "points": 11,
+        "kind": "custom",
+        "labels": {k: {"id": str(k), "en": str(k)} for k in range(11)},
+    }
+    nps["labels"][0] = {"id": "Sama sekali tidak", "en": "Not at all"}
+    ctx = _likert_ctx(
+        small_survey,
+        {"nps": nps},
+        [
+            {"name": "q6", "type": "likert", "range": [1, 6], "question": {"id": "Q6", "en": "Q6"}},
+            {"name": "rec", "type": "likert", "labels": "nps", "question": {"id": "R", "en": "R"}},
+        ],
+    )
+    q6 = ["1", "6", "7", "3.0", "x", None] + ["1", "6", "2", "3.0", "x", None] * 5
+    rec = ["0", "10", "Sama sekali tidak", "11", "5", None] + ["0", "10", "4", "7", "5", None] * 5
+    log = clean.CleaningLog()
+    out = clean.likert(_frame(q6=q6, rec=rec), ctx, log)
+    assert out["q6"].tolist()[:6] == [1, 6, pd.NA, 3, pd.NA, pd.NA]
+    assert out["rec"].tolist()[:6] == [0, 10, 0, pd.NA, 5, pd.NA]
+    assert [r["values_touched"] for r in log.rules] == [7, 1]  # "7" and the "x"s; "11"
+
+
+def test_a_code_above_a_numeric_range_recurring_is_a_misfit(small_survey):
+    """A 1-7 item declared `range: [1, 5]`: the 6s and 7s are answers of a wider scale."""
+    from pipelines.errors import InputError
+
+    ctx = _likert_ctx(
+        small_survey,
+        {},
+        [{"name": "q", "type": "likert", "range": [1, 5], "question": {"id": "Q", "en": "Q"}}],
+    )
+    with pytest.raises(InputError) as e:
+        clean.likert(_frame(q=[str(1 + i % 7) for i in range(70)]), ctx, clean.CleaningLog())
+    msg = e.value.text("en")
+    assert 'columns "Q" (q) (range 1–5)' in msg and '"6"' in msg and "20 answers" in msg
+
+
+@pytest.mark.parametrize(("blanked", "stops"), [(1, False), (9, False), (25, True)])
+def test_an_empty_weighting_level_is_blamed_only_on_a_problem_that_could_fill_it(
+    small_survey, blanked, stops
+):
+    """40 respondents, no woman among those whose gender is known: with 1 or 9 unreadable
+    answers women are simply missing from this small sample (1 or 9 lost: said, no stop);
+    25 unreadable answers could have been the women, so the emptied margin level stops."""
+    from pipelines.errors import InputError
+
+    ctx = _ctx(small_survey)
+    n = 40
+    df = _frame(gender=["male"] * (n - blanked) + [None] * blanked)
+    df = df.assign(site="kota", kecamatan="Tanjung Harapan", age=30.0, education="senior")
+    df["disability"] = 0
+    log = clean.CleaningLog()
+    log.record("unknown_category", "x", df["gender"].isna(), df, "gender", df["gender"])
+    if stops:
+        with pytest.raises(InputError) as e:
+            clean.account_losses(df, ctx, log)
+        assert "the weighting margin(s) gender=female lose all respondents" in e.value.text("en")
+        return
+    clean.account_losses(df, ctx, log)
+    rule = log.rules[0]
+    assert rule["left_models"] == blanked and rule["lost_margins"] == ""
+
+
+def test_losses_on_another_instrument_count_rows_without_a_cluster(small_survey):
+    """The library-visitor survey (no TPBIS roles, no covariates): 12 of 40 visitors name an
+    unlisted library, so 12 leave every estimate; over 5% it stops unless accepted."""
+    from pathlib import Path
+
+    from pipelines.errors import InputError
+
+    cb = load_codebook(str(Path(__file__).parent / "fixtures" / "other_instrument.yaml"))
+    cfg = load_config(write_config(small_survey, "csv"))
+    df = _frame(sat_staff=[3] * 40).assign(site="kota", kecamatan="Tanjung Harapan")
+    df.loc[:11, ["site", "kecamatan"]] = None
+    for accept, raises in (([], True), (["unmatched_site"], False)):
+        c = cfg.model_copy(
+            update={"cleaning": cfg.cleaning.model_copy(update={"accept_loss": accept})}
+        )
+        ctx = clean.Context(c, cb, c.waves[0])
+        log = clean.CleaningLog()
+        log.record("match_site_unmatched", "x", df["site"].isna(), df, "site", df["site"])
+        if raises:
+            with pytest.raises(InputError) as e:
+                clean.account_losses(df.copy(), ctx, log)
+            assert "12 of 40 respondents leave every estimate" in e.value.text("en")
+            assert "accept_loss: [unmatched_site]" in e.value.text("en")
+            continue
+        clean.account_losses(df.copy(), ctx, log)
+        assert (log.rules[0]["left_every_estimate"], log.rules[0]["left_models"]) == (12, 0)
+        assert log.rules[0]["accepted"] is True
+        assert log.summary().set_index("rule").loc["out_of_design", "rows_touched"] == 12
+
+
 def test_a_codebook_whose_missing_codes_are_all_not_applicable_cleans(small_survey, tmp_path):
     """Issue 12: missing_codes [N/A, NA, n/a] left no other code and crashed with an
     ArrowTypeError; skipped answers are still counted, nothing else is a code."""

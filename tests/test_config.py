@@ -114,6 +114,59 @@ def test_messages_in_indonesian(tmp_path):
         set_language("en")
 
 
+# --- duplicate keys: every YAML Dampak loads refuses them -------------------------------------
+
+
+def test_config_with_a_key_given_twice_names_file_line_and_key(survey_dir):
+    p = survey_dir / "solok_2025.yaml"
+    text = p.read_text()
+    p.write_text(text + "\nreport:\n  suppression_threshold: 5\n")  # `report:` is already there
+    with pytest.raises(ConfigError) as e:
+        load_config(p, check_files=False)
+    msg = e.value.text("en")
+    line = len(text.splitlines()) + 2
+    assert "solok_2025.yaml" in msg and f"line {line}" in msg and "'report'" in msg
+    assert "given twice" in msg and "ditulis dua kali" in e.value.text("id")
+
+
+def test_nested_duplicate_key_in_a_config_is_refused(survey_dir):
+    p = survey_dir / "solok_2025.yaml"
+    p.write_text(
+        p.read_text().replace("  strata: kecamatan", "  strata: kecamatan\n  strata: site")
+    )
+    with pytest.raises(ConfigError, match=r"'strata' is given twice"):
+        load_config(p, check_files=False)
+
+
+def test_codebook_with_a_variable_key_given_twice_is_refused(tmp_path):
+    from pipelines.codebook import INSTRUMENTS, load_codebook
+
+    text = (INSTRUMENTS / "tpbis.yaml").read_text(encoding="utf-8")
+    assert "  agree4:\n    points: 4\n" in text
+    bad = text.replace("  agree4:\n    points: 4\n", "  agree4:\n    points: 4\n    points: 5\n")
+    (tmp_path / "cb.yaml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_codebook(str(tmp_path / "cb.yaml"))
+    msg = e.value.text("en")
+    assert "cb.yaml" in msg and "'points' is given twice" in msg and "lines" in msg
+
+
+def test_yaml_merge_keys_and_distinct_keys_still_load():
+    from pipelines.config import read_yaml
+
+    data = read_yaml("base: &b {k: 1, j: 2}\nchild:\n  <<: *b\n  k: 3\n1: x\n'1': y\n")
+    assert data == {"base": {"k": 1, "j": 2}, "child": {"k": 3, "j": 2}, 1: "x", "1": "y"}
+
+
+def test_duplicate_key_error_without_a_source_is_a_yaml_error():
+    from pipelines.config import DuplicateKeyError, read_yaml
+
+    with pytest.raises(DuplicateKeyError) as e:
+        read_yaml("a: 1\nb: 2\na: 3\n")
+    assert (e.value.key, e.value.first_line, e.value.line) == ("a", 1, 3)
+    assert isinstance(e.value, yaml.YAMLError)
+
+
 def test_weight_variance_defaults_to_calibrated_and_is_validated(survey_dir):
     cfg = load_config(SAMPLE / "solok_2026.yaml", check_files=False)
     assert cfg.design.weights.variance == "calibrated"

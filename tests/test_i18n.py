@@ -207,6 +207,69 @@ def test_no_stray_placeholders_in_plain_strings():
         assert not re.search(r"\{\s*\}", text)
 
 
+# --- the locale files load through the duplicate-refusing loader ------------------------------
+
+
+def test_locale_files_have_no_key_given_twice():
+    """A second top-level `quality:` once hid the first (`quality.unreliable_scale` vanished and
+    the report crashed on any scale with alpha < 0.70): the loader refuses duplicates."""
+    from pipelines.config import read_yaml
+    from pipelines.i18n import LOCALES_DIR
+
+    for lang in ("id", "en"):
+        path = LOCALES_DIR / f"{lang}.yaml"
+        read_yaml(path.read_text(encoding="utf-8"), source=path)  # raises on a duplicate
+        for key in ("quality.unreliable_scale", "quality.intro", "quality.reliable"):
+            assert key in catalog(lang), (lang, key)
+
+
+def test_a_duplicate_key_in_a_locale_file_is_an_error(tmp_path, monkeypatch):
+    from pipelines import i18n
+    from pipelines.errors import ConfigError
+
+    (tmp_path / "en.yaml").write_text("quality:\n  a: x\nother:\n  b: y\nquality:\n  c: z\n")
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n.catalog.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"en\.yaml, line 5: the key 'quality'"):
+            i18n.catalog("en")
+    finally:
+        monkeypatch.undo()
+        i18n.catalog.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("en", "not very reliable (Cronbach's alpha = 0.55)"), ("id", "0,55")]
+)
+def test_report_warns_of_a_scale_with_alpha_below_070(lang, words):
+    """The data-quality section of a survey with an unreliable scale renders its warning."""
+    from pipelines import render, report
+    from pipelines.codebook import load_codebook
+    from pipelines.config import load_config
+    from pipelines.paths import SAMPLE_CONFIG
+
+    cfg, cb = load_config(SAMPLE_CONFIG, check_files=False), load_codebook("tpbis")
+    quality = {
+        w.id: {"rows_in": 10, "rows_out": 9, "removed": {}, "flagged": {}} for w in cfg.waves
+    }
+    rel = pd.DataFrame(
+        {
+            "wave": cfg.waves[-1].id,
+            "scale": ["skills", "social"],
+            "alpha": [0.55, 0.81],
+            "alpha_ci_low": [0.45, 0.77],
+            "alpha_ci_high": [0.63, 0.85],
+            "omega": [0.57, 0.82],
+            "n": [400, 400],
+            "reliable": [False, True],
+        }
+    )
+    section = report.data_quality({"reliability": rel}, cfg, report.Labels(cfg, cb, lang), quality)
+    callouts = [b for b in section.blocks if isinstance(b, render.Callout)]
+    assert len(callouts) == 1 and words in callouts[0].text
+    assert cb.scales["skills"].label(lang) in callouts[0].text
+
+
 def test_p_values_never_print_as_zero():
     from pipelines.i18n import fmt_p
 

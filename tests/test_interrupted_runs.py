@@ -144,6 +144,20 @@ def test_every_output_passes_the_privacy_scan_and_holds_no_secret(hostile):
             "ingest,clean",
             ["Tahap 'clean' gagal di notebook 02_clean.ipynb", "(submitted_at)", "bukan tanggal"],
         ),
+        (
+            "most_libraries_misspelt_costly",
+            lambda p: (
+                (df := pd.read_csv(p, dtype=str, keep_default_na=False))
+                .assign(**{SITE: ["Perpus Nagari"] * 60 + list(df[SITE].iloc[60:])})
+                .to_csv(p, index=False)
+            ),
+            "ingest,clean",
+            [
+                "Tahap 'clean' gagal di notebook 02_clean.ipynb",
+                "keluar dari semua estimasi",
+                "accept_loss: [unmatched_site]",
+            ],
+        ),
     ],
     ids=lambda x: x if isinstance(x, str) and "_" in x else "",
 )

@@ -680,6 +680,23 @@ def test_timestamps_all_on_the_compiled_path_equal_value_by_value_rules():
     assert not got.invalid.any()
 
 
+def test_foreign_likert_names_answers_of_a_wider_scale():
+    s = pd.Series(["Netral", "5", "5 - Sangat setuju", "Setuju", "Sangat mantap", None, "3", "RR"])
+    from pipelines import parse
+
+    assert parse.foreign_likert(s, [1, 2, 3, 4]).tolist() == [
+        True,  # a neutral word on a set without a middle
+        True,  # a code above the set
+        True,
+        False,
+        False,  # unknown, but not of another scale: a warning, not a misfit
+        False,
+        False,
+        True,
+    ]
+    assert not parse.foreign_likert(s, [1, 2, 3, 4, 5]).any()
+
+
 @pytest.mark.parametrize(
     "raw",
     [

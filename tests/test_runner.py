@@ -170,6 +170,71 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     assert len(list(sites_dir.glob("kernel.worker-*.log"))) == 1
 
 
+def test_cleaning_warnings_say_the_cost_and_the_totals():
+    import pandas as pd
+
+    from pipelines.runner import cleaning_warnings
+
+    def rule(name, column, n, **cost):
+        return {"wave": "1", "rule": name, "column": column, "rows_touched": n,
+                "values_touched": n, "examples": '"x"', **cost}  # fmt: skip
+
+    summary = pd.DataFrame(
+        [
+            rule(
+                "match_site_unmatched",
+                "site",
+                153,
+                problem="unmatched_site",
+                respondents=1175,
+                left_every_estimate=153,
+                left_models=0,
+                accepted=True,
+            ),  # fmt: skip
+            rule(
+                "unknown_category",
+                "gender",
+                519,
+                problem="unknown_category",
+                respondents=1175,
+                left_every_estimate=0,
+                left_models=428,
+                lost_breakdowns="gender",
+                lost_margins="gender=female",
+                accepted=False,
+            ),  # fmt: skip
+            rule(
+                "impossible_value",
+                "income",
+                2,
+                problem="impossible_value",
+                respondents=1175,
+                left_every_estimate=0,
+                left_models=0,
+            ),  # fmt: skip: costs nothing, not said
+            rule("out_of_design", None, 153, respondents=1175),
+            rule("out_of_models", None, 440, respondents=1175),
+        ]
+    )
+    lines = cleaning_warnings(summary)
+    assert len(lines) == 5
+    assert lines[0].startswith("WARNING: wave 1: 153 row(s) name a site the config does not list")
+    assert "Cost: 153 of 1175 respondents leave every estimate" in lines[0]
+    assert lines[0].endswith("(accepted in the config).")
+    assert lines[1].startswith('WARNING: wave 1: 519 "gender" answer(s) are not among')
+    assert "428 of 1175 respondents leave the adjusted models" in lines[1]
+    assert "breakdown by gender is lost" in lines[1] and "margin(s) gender=female" in lines[1]
+    assert lines[2].endswith(
+        'in "income" (e.g. "x"): set missing; see cleaning_rows in '
+        "restricted/ for the rows. Cost: no respondent leaves an estimate."
+    )
+    assert lines[3] == (
+        "WARNING: wave 1: In all, 153 of 1175 respondents are in no estimate (no stratum or "
+        "cluster) and 440 more are not in the adjusted models (a covariate missing)."
+    )
+    assert lines[4].startswith("Flagged in wave 1: 2 out-of-range value(s), 519 unknown")
+
+
 def test_skipped_analyses_are_said_once_each_with_their_reason():
     import pandas as pd
 
