@@ -42,8 +42,24 @@ results["weights"]
 results["reliability"]
 
 # %% [markdown]
-# ## Participation and outcomes (adjusted models)
+# ## Participation and outcomes on the reader's scale
+# The participation effect of every analysed outcome, on the scale the report uses (points on
+# the scale's range, percentage points, percent, odds ratio), with its corrected p-value; the
+# charts below are the ones the city report's summary shows.
 
 # %%
-est = results["estimates"]
-est[est["analysis"].eq("model") & est["term"].eq("participated")]
+from pipelines import report
+
+lab = report.Labels(cfg, cb, cfg.report.languages[0], report.outcomes_of(results))
+report.effects_frame(results, cfg, lab)
+
+# %%
+report.show(*report.summary_charts(results, cfg, lab))
+
+# %% [markdown]
+# ## Analyses the plan skipped
+# Planned analyses that could not run on this survey, each with its reason.
+
+# %%
+plan = results["plan"]
+plan[~plan["runs"].astype(bool)]

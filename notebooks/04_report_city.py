@@ -23,11 +23,42 @@ reports_dir = "../reports/solok-2026"
 from pipelines import report, steps
 
 cfg, cb, out = steps.load(config_path, processed_dir, reports_dir)
+res, quality = steps.load_results(out), steps.load_quality(out)
+lang = cfg.report.languages[0]
+city = report.city_document(res, quality, cfg, cb, lang)
+by_heading = {s.heading: s for s in city.sections}
+heading = report.t
 
 # %% [markdown]
-# Every language and format is written from the same document model; the index page links
-# the city report and every library's report.
+# ## The summary
+# The report opens with one sentence per analysed outcome and a chart per unit drawn from the
+# same effect rows, so the words and the chart cannot disagree.
+
+# %%
+report.show(by_heading[heading("section.executive_summary", lang)])
+
+# %% [markdown]
+# ## What to do next
+# Suggestions follow fixed rules over those same rows: continue where the difference is clearly
+# positive, collect more data where it is not clear, reach out where a group gains less.
+
+# %%
+report.show(by_heading[heading("section.next_steps", lang)])
+
+# %% [markdown]
+# ## The rest of the report
+# Every other section as the reader sees it: who answered, taking part, outcomes by programme,
+# change, who gains less, all libraries side by side, data quality, methods and glossary.
+
+# %%
+shown = {heading("section.executive_summary", lang), heading("section.next_steps", lang)}
+report.show(*[s for s in city.sections if s.heading not in shown])
+
+# %% [markdown]
+# ## Writing the report
+# Each language is written as HTML and PDF from the same document model, with the workbook of
+# its tables and the landing page that groups the libraries by kecamatan.
 
 # %%
 written = report.write_city(cfg, cb, out)
-[str(p.relative_to(out.reports)) for p in written]
+print(f"{len(written)} files written to {out.reports}.")

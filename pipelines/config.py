@@ -205,6 +205,15 @@ class Report(_Model):
     formats: Annotated[list[Literal["html", "pdf"]], Field(min_length=1)] = ["html", "pdf"]
     suppression_threshold: Annotated[int, Field(ge=1)] = 10
     official_indicators: list[Indicator] = []
+    # precision warning beside a library's numbers: fewer respondents than this, or an interval
+    # wider than this share of the outcome's range (a proportion's range is 0-1)
+    precision_min_n: Annotated[int, Field(ge=1)] = 30
+    precision_max_ci_share: Annotated[float, Field(gt=0, le=1)] = 0.25
+    # the cover: who publishes, whom to ask (an office, not an e-mail or phone: the privacy scan
+    # refuses those in outputs), how to cite (each in Indonesian and English)
+    institution: Text | None = None
+    contact: str | None = None
+    citation: Text | None = None
 
 
 class SurveyConfig(_Model):

@@ -327,10 +327,19 @@ def render_index(
     entries: Sequence[tuple[str, str]],
     intro: str = "",
     notice: str = "",
+    *,
+    headline: Sequence[str] = (),
+    headline_title: str = "",
+    groups: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
 ) -> str:
     """An index page linking to reports: ``entries`` are ``(label, relative href)`` pairs;
-    ``notice`` is shown at the top (e.g. that the data are synthetic)."""
+    ``notice`` is shown at the top (e.g. that the data are synthetic); ``headline`` sentences
+    come first, then each of ``groups`` as a heading over its links."""
     _check_lang(lang)
+
+    def links(pairs):
+        return [(_clean(label), _safe_href(href)) for label, href in pairs]
+
     return (
         _env()
         .get_template("index.html.j2")
@@ -339,7 +348,10 @@ def render_index(
             title=_clean(title),
             intro=_clean(intro),
             notice=_clean(notice),
-            entries=[(_clean(label), _safe_href(href)) for label, href in entries],
+            entries=links(entries),
+            headline=[_clean(x) for x in headline],
+            headline_title=_clean(headline_title),
+            groups=[(_clean(h), links(pairs)) for h, pairs in groups],
         )
     )
 

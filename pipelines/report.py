@@ -115,6 +115,14 @@ class Labels:
         return next((w.label(self.lang) for w in self.cfg.waves if w.id == wave_id), wave_id)
 
 
+def with_range(label: str, rng: str) -> str:
+    """A label with its scale's range, never nesting parentheses: "Keyakinan (1–5)", but
+    "Peran perpustakaan (empat peran TPBIS), 1–5"."""
+    if not rng:
+        return label
+    return f"{label}, {rng}" if label.rstrip().endswith(")") else f"{label} ({rng})"
+
+
 def outcomes_of(res: dict) -> pd.DataFrame:
     """The plan's outcomes table (empty for results written before the plan existed)."""
     o = res.get("outcomes")
@@ -232,16 +240,29 @@ def level_sentence(lab: Labels, outcome: str, r) -> str:
     )
 
 
-def summary_findings(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
-    """One sentence per analysed outcome of the latest wave, in plan order: the participation
-    effect on the reader's scale where the survey compares participants, else its level."""
+def summary_effects(res: dict, cfg: SurveyConfig, lab: Labels) -> list[tuple[str, pd.Series]]:
+    """The published ``effect`` row of each analysed outcome (latest wave, plan order): the one
+    source of the summary's sentences, its chart and the recommendations."""
     k, last = cfg.report.suppression_threshold, cfg.waves[-1].id
     est = res["estimates"]
     out = []
     for o in lab.outcomes.itertuples():
         r = _one(publishable(pick(est, analysis="effect", outcome=o.outcome, wave=last), k))
         if r is not None and not r["suppressed"]:
-            out.append(effect_sentence(lab, o.outcome, r))
+            out.append((o.outcome, r))
+    return out
+
+
+def summary_findings(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
+    """One sentence per analysed outcome of the latest wave, in plan order: the participation
+    effect on the reader's scale where the survey compares participants, else its level."""
+    k, last = cfg.report.suppression_threshold, cfg.waves[-1].id
+    est = res["estimates"]
+    effects = dict(summary_effects(res, cfg, lab))
+    out = []
+    for o in lab.outcomes.itertuples():
+        if o.outcome in effects:
+            out.append(effect_sentence(lab, o.outcome, effects[o.outcome]))
             continue
         r = _one(
             publishable(
@@ -251,6 +272,39 @@ def summary_findings(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
         if r is not None and not r["suppressed"]:
             out.append(level_sentence(lab, o.outcome, r))
     return out
+
+
+def summary_charts(res: dict, cfg: SurveyConfig, lab: Labels) -> list:
+    """One forest chart per reader unit (points, percentage points, percent, odds ratio) drawn
+    from exactly the rows the summary sentences quote, so text and chart cannot disagree."""
+    lang, k = lab.lang, cfg.report.suppression_threshold
+    by_unit: dict[str, list] = {}
+    for name, r in summary_effects(res, cfg, lab):
+        unit = _unit(lab, name)
+        rng = lab.range_text(name) if unit == "points" else ""
+        label = with_range(lab.outcome(name), rng)
+        by_unit.setdefault(unit, []).append(
+            {"label": label, "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high}
+        )
+    figs = []
+    for unit, rows in by_unit.items():
+        figs.append(
+            charts.forest(
+                pd.DataFrame(rows).assign(suppressed=False),
+                "label",
+                "estimate",
+                "ci_low",
+                "ci_high",
+                lang,
+                t(f"summary.chart_{unit}", lang, wave=lab.wave(cfg.waves[-1].id)),
+                ref=1 if unit == "or" else 0,
+                xlabel=t(f"summary.axis_{unit}", lang),
+                caption=t(f"summary.chart_caption_{unit}", lang),
+                decimals=2 if unit in ("points", "or") else 1,
+                threshold=k,
+            )
+        )
+    return figs
 
 
 def executive_summary(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) -> Section:
@@ -265,34 +319,20 @@ def executive_summary(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) 
         sites=len(cfg.sites),
         waves=len(cfg.waves),
     )
-    bullets = []
     took = _took_part(res)
-    part = _one(
-        publishable(pick(est, analysis="descriptive", outcome=took, wave=last, group_var=None), k)
-    )
-    if took and part is not None and not part["suppressed"]:
-        bullets.append(
-            t(
-                "summary.participation",
-                lang,
-                pct=fmt_percent(part.estimate, lang),
-                wave=lab.wave(last),
-                lo=fmt_percent(part.ci_low, lang),
-                hi=fmt_percent(part.ci_high, lang),
-                n=fmt_int(part.n, lang),
-            )
-        )
-    bullets += summary_findings(res, cfg, lab)
+    bullets = participation_sentence(res, cfg, lab) + summary_findings(res, cfg, lab)
+    if not took:
+        bullets.append(t("summary.no_comparison", lang))
     for r in publishable(pick(est, analysis="did"), k).itertuples():
         if not r.suppressed and _sig(r._asdict()):
             bullets.append(did_sentence(lab, r))
-    gaps = flagged_gaps(est, last, k)
+    gaps = flagged_gaps(est, last, k, cfg.report.precision_min_n)
     if took:
         if gaps.empty:
-            bullets.append(t("summary.no_gap", lang))
+            bullets.append(no_gap_sentence(res, lab))
         for r in gaps.head(3).itertuples():
             bullets.append(_gap_sentence(r, lab))
-    blocks: list = [intro, bullets]
+    blocks: list = [intro, bullets, *summary_charts(res, cfg, lab)]
     if took:
         blocks.append(Callout(t("summary.association", lang), "info"))
     return Section(t("section.executive_summary", lang), blocks)
@@ -333,7 +373,8 @@ def did_sentence(lab: Labels, r) -> str:
         }
     )
     key = "summary.did" if r.estimate > 0 else "summary.did_down"
-    return t(key, lab.lang, **effect_text(lab, name, row))
+    f = effect_text(lab, name, row)
+    return t(key, lab.lang, **(f | {"outcome": lower_first(f["outcome"])}))
 
 
 def _outcome_name(lab: Labels, column: str) -> str:
@@ -341,12 +382,26 @@ def _outcome_name(lab: Labels, column: str) -> str:
     return r["outcome"] if r is not None else column
 
 
-def flagged_gaps(est: pd.DataFrame, wave: str, k: int) -> pd.DataFrame:
-    """Groups flagged as gaining significantly less, largest gaps first, small groups left out."""
+def flagged_gaps(est: pd.DataFrame, wave: str, k: int, min_n: int = 0) -> pd.DataFrame:
+    """Groups flagged as gaining significantly less, largest gaps first, small groups left out
+    (and, with ``min_n``, groups too small for a precise comparison)."""
     gaps = pick(est, analysis="inclusion_gap", wave=wave)
     gaps = gaps[gaps["flag"].fillna("").str.contains("less")]
+    if min_n and not gaps.empty:  # the group's own size is on its within-group effect row
+        keys = ["outcome", "group_var", "group"]
+        within = pick(est, analysis="inclusion", wave=wave)[[*keys, "n"]]
+        sizes = within.drop_duplicates(keys).rename(columns={"n": "n_group"})
+        gaps = gaps.merge(sizes, on=keys, how="left")
+        gaps = gaps[gaps["n_group"].fillna(gaps["n"]) >= min_n].drop(columns="n_group")
     gaps = publishable(gaps, k)
     return gaps[~gaps["suppressed"]].sort_values("estimate")
+
+
+def no_gap_sentence(res: dict, lab: Labels) -> str:
+    """No group gains clearly less: naming the plan's breakdowns (and libraries)."""
+    groups = [lab.variable(b).lower() for b in roles(res, "breakdown")]
+    groups += [lab.variable(c).lower() for c in roles(res, "cluster")]
+    return t("summary.no_gap", lab.lang, groups=_and_list(groups, lab.lang) or "–")
 
 
 def _gap_sentence(r, lab: Labels) -> str:
@@ -456,7 +511,7 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
         )
         for o in shown:
             if o in wide:
-                head = f"{lab.outcome(o)} ({lab.range_text(o)})"
+                head = with_range(lab.outcome(o), lab.range_text(o))
                 table[head] = [_num_or_supp(x, lang, k) for x in wide[o]]
         for name, col in money:
             if col in wide:
@@ -471,6 +526,7 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
         blocks += [
             t("participation.by_programme_intro", lang),
             Table(table, t("participation.by_programme_caption", lang, wave=lab.wave(last)), note),
+            Callout(t("participation.unadjusted", lang), "warning"),
         ]
     return Section(t("section.participation", lang), blocks)
 
@@ -754,10 +810,24 @@ def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     )
     if table is not None:
         blocks.append(table)
-    gaps = flagged_gaps(est, last, k)
+    m = cfg.report.precision_min_n
+    gaps = flagged_gaps(est, last, k, m)
+    rough = flagged_gaps(est, last, k)
+    rough = rough[
+        ~rough.set_index(["outcome", "group_var", "group"]).index.isin(
+            gaps.set_index(["outcome", "group_var", "group"]).index
+        )
+    ]
     if gaps.empty:
-        blocks.append(t("summary.no_gap", lang))
-    else:
+        blocks.append(no_gap_sentence(res, lab))
+    if not rough.empty:
+        names = list(
+            dict.fromkeys(
+                lab.group(v, g) for v, g in zip(rough["group_var"], rough["group"], strict=True)
+            )
+        )
+        blocks.append(t("inclusion.imprecise_gap", lang, groups=_and_list(names, lang), m=m))
+    if not gaps.empty:
         blocks.append(
             Callout(
                 t("inclusion.flagged_title", lang)
@@ -870,7 +940,17 @@ def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     blocks.append(t("methods.effects", lang))
     if len(res.get("reliability", [])):
         blocks.append(t("methods.scales", lang))
-    blocks += [t("methods.limits", lang, k=k), t("stat.suppressed_note", lang, k=k)]
+    blocks += [
+        t("methods.limits", lang, k=k),
+        t("stat.suppressed_note", lang, k=k),
+        t(
+            "methods.precision",
+            lang,
+            m=cfg.report.precision_min_n,
+            share=fmt_percent(cfg.report.precision_max_ci_share, lang, 0),
+        ),
+        t("methods.next_steps", lang, ratio=NEED_MAX_RATIO),
+    ]
     if plan is not None and not plan.empty:
         skipped = plan[~plan["runs"].astype(bool)]
         if not skipped.empty:
@@ -911,27 +991,231 @@ def _and_list(items: list[str], lang: str) -> str:
     return ", ".join(items[:-1]) + f" {t('stat.and', lang)} " + items[-1]
 
 
+def cover(cfg: SurveyConfig, lab: Labels) -> Section:
+    """Who publishes the report, for which period, whom to ask and how to cite it (from the
+    config's ``report`` block; lines without a configured value are left out)."""
+    lang, rep = lab.lang, cfg.report
+    period = _and_list([lab.wave(w.id) for w in cfg.waves], lang)
+    year = max(w.reference_date for w in cfg.waves).year if cfg.waves else dt.date.today().year
+    who = rep.institution(lang) if rep.institution else cfg.survey.city
+    cite = (
+        rep.citation(lang)
+        if rep.citation
+        else t("cover.citation_default", lang, who=who, year=year, title=cfg.survey.title(lang))
+    )
+    items = [
+        t("cover.institution", lang, value=rep.institution(lang)) if rep.institution else "",
+        t("cover.period", lang, value=period),
+        t("cover.contact", lang, value=rep.contact) if rep.contact else "",
+    ]
+    blocks: list = [[i for i in items if i], t("cover.cite_intro", lang), cite]
+    return Section(t("section.cover", lang), blocks)
+
+
+Z_POWER = 1.96 + 0.84  # two-sided 5% test with 80% power
+NEED_MAX_RATIO = 5  # beyond 5x the current sample, say "small if any" rather than a number
+
+
+def lower_first(text: str) -> str:
+    """A label inside a sentence: "Kepercayaan diri" -> "kepercayaan diri", but "TPBIS" stays."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def n_needed(r, unit: str) -> int | None:
+    """Respondents needed to tell an effect as large as the current estimate from zero (80%
+    power, 5% test): n × (2.8·se / |estimate|)², rounded up to the hundred; None when the
+    estimate is about zero or the answer would be absurdly large."""
+    lo, hi, est = r.ci_low, r.ci_high, r.estimate
+    if unit == "or":
+        if min(lo, hi, est) <= 0:
+            return None
+        lo, hi, est = np.log([lo, hi, est])
+    se = (hi - lo) / (2 * 1.96)
+    if not np.isfinite(se) or se <= 0 or abs(est) < 1e-9:
+        return None
+    need = float(r.n) * (Z_POWER * se / abs(est)) ** 2
+    if need <= r.n or need > 50 * r.n:
+        return None
+    return int(np.ceil(need / 100.0) * 100)
+
+
+def next_steps(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
+    """What this means and what to do next: careful suggestions that follow rules over the
+    summary's own effect rows and flagged gaps (never more than the numbers say)."""
+    lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
+    up, down, unclear = [], [], []
+    for name, r in summary_effects(res, cfg, lab):
+        ref = 1 if _unit(lab, name) == "or" else 0
+        if _sig(r):
+            (up if r.estimate > ref else down).append(lab.outcome(name))
+        else:
+            unclear.append((name, r))
+    items = []
+    if _took_part(res) is None:
+        items.append(t("next.no_comparison", lang))
+    if up:
+        up = [lower_first(x) for x in up]
+        items.append(t("next.continue", lang, outcomes=_and_list(up, lang)))
+    if down:
+        down = [lower_first(x) for x in down]
+        items.append(t("next.review", lang, outcomes=_and_list(down, lang)))
+    for name, r in unclear:
+        need = n_needed(r, _unit(lab, name))
+        if need is None:
+            key = "next.more_data"
+        else:
+            key = "next.more_data_n" if need <= NEED_MAX_RATIO * r.n else "next.more_data_small"
+        items.append(t(key, lang, outcome=lab.outcome(name), n=fmt_int(need or 0, lang)))
+    gaps = (
+        flagged_gaps(res["estimates"], last, k, cfg.report.precision_min_n)
+        if _took_part(res)
+        else pd.DataFrame()
+    )
+    for g, rows in gaps.groupby(["group_var", "group"], sort=False) if len(gaps) else []:
+        names = [lower_first(lab.outcome(_outcome_name(lab, o))) for o in rows["outcome"]]
+        key = "next.library_gap" if g[0] == cfg.design.cluster else "next.outreach"
+        items.append(t(key, lang, group=lab.group(*g), outcomes=_and_list(names, lang)))
+    small = _small_sites(res, cfg)
+    if small:
+        items.append(t("next.small_libraries", lang, n=small, m=cfg.report.precision_min_n))
+    items.append(t("next.repeat", lang))
+    return Section(
+        t("section.next_steps", lang),
+        [t("next.intro", lang), items, Callout(t("next.caution", lang), "info")],
+    )
+
+
+def _small_sites(res: dict, cfg: SurveyConfig) -> int:
+    """How many libraries have fewer respondents than the precision bar in the latest wave."""
+    rows = pick(res["estimates"], analysis="site", wave=cfg.waves[-1].id)
+    if rows.empty:
+        return 0
+    sizes = rows.groupby("group")["n"].max()
+    return int((sizes < cfg.report.precision_min_n).sum())
+
+
+def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
+    """Every library side by side (latest wave), grouped by kecamatan, suppressed and with its
+    precision warning, so an official can compare libraries in one place."""
+    lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
+    est = res["estimates"]
+    rows = pick(est, analysis="site", wave=last)
+    if rows.empty:
+        return None
+    outcomes, pct_cols = _site_outcomes(res, lab)
+    rows = publishable(rows[rows["outcome"].isin(outcomes)], k)
+    sizes = site_sizes(est, last, k)
+    table = []
+    for s in sorted(cfg.sites, key=lambda x: (x.kecamatan, x.name)):
+        mine = _rows_by_outcome(rows[rows["group"] == s.id])
+        if not mine:
+            continue
+        hidden = s.id in sizes.index and sizes.loc[s.id, "suppression"] is not None
+        rec = {
+            t("group.site", lang): s.name,
+            t("libraries.kecamatan", lang): s.kecamatan,
+            t("stat.n", lang): t("stat.suppressed_short", lang)
+            if hidden
+            else fmt_int(sizes.loc[s.id, "n"], lang),
+        }
+        notes = set()
+        for o in outcomes:
+            r = mine.get(o)
+            pct = o in pct_cols
+            head = _measure(lab, res, o)
+            if o not in pct_cols and lab.range_text(o):
+                head = with_range(head, lab.range_text(o))
+            if r is None or r["suppressed"]:
+                rec[head] = t("stat.suppressed_short", lang) if r is not None else "–"
+                continue
+            rec[head] = fmt_percent(r.estimate, lang) if pct else fmt_number(r.estimate, lang, 2)
+            notes.add(precision_note(cfg, lab, o, r, False))
+        shown = bool(notes)  # a published estimate was seen (its note may be empty)
+        rec[t("precision.column", lang)] = "; ".join(sorted(notes - {""})) or (
+            t("precision.ok", lang) if shown else "–"
+        )
+        table.append(rec)
+    if not table:
+        return None
+    return Section(
+        t("section.libraries", lang),
+        [
+            t("libraries.intro", lang),
+            Table(
+                pd.DataFrame(table),
+                t("libraries.caption", lang, wave=lab.wave(last)),
+                t("stat.suppressed_note", lang, k=k) + " " + precision_rule(cfg, lang),
+            ),
+        ],
+    )
+
+
+GLOSSARY = [
+    "confidence_interval",
+    "n",
+    "percentage_points",
+    "odds_ratio",
+    "p",
+    "associated",
+    "weighting",
+    "design_effect",
+    "effective_n",
+    "alpha",
+    "suppressed",
+    "did",
+    "gap",
+    "tpbis",
+    "iplm",
+    "tkm",
+]
+
+
+def glossary_terms(cfg: SurveyConfig, lang: str) -> list[tuple[str, str]]:
+    """The report's terms with one plain explanation each (one term per concept, the same words
+    the report uses); programme and indicator names only where the survey mentions them."""
+    named = {i.name.upper() for i in cfg.report.official_indicators}
+    named |= {w for w in ("TPBIS",) if w in cfg.survey.title("id") + cfg.survey.title("en")}
+    keep = []
+    for key in GLOSSARY:
+        if key in ("tpbis", "iplm", "tkm") and key.upper() not in named:
+            continue
+        keep.append((t(f"glossary.{key}.term", lang), t(f"glossary.{key}.text", lang)))
+    return keep
+
+
+def glossary(cfg: SurveyConfig, lab: Labels) -> Section:
+    items = [f"{term}: {text}" for term, text in glossary_terms(cfg, lab.lang)]
+    return Section(t("section.glossary", lab.lang), [t("glossary.intro", lab.lang), items])
+
+
 def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lang: str) -> Document:
     """The city report in one language."""
     lab = Labels(cfg, cb, lang, outcomes_of(res))
     waves = ", ".join(lab.wave(w.id) for w in cfg.waves)
     sub = "city.subtitle" if cfg.survey.synthetic else "city.subtitle_real"
     sections = [
+        cover(cfg, lab),
         executive_summary(res, cfg, lab, quality),
+        next_steps(res, cfg, lab),
         who_was_surveyed(res, cfg, lab),
         participation(res, cfg, lab),
         outcomes_by_programme(res, cfg, lab),
         change(res, cfg, lab),
         inclusion(res, cfg, lab),
+        libraries_table(res, cfg, lab),
         voices(res, lab),
         data_quality(res, cfg, lab, quality),
         indicators(cfg, lab),
         methods(res, cfg, lab),
+        glossary(cfg, lab),
     ]
     sections = [s for s in sections if s is not None]
     other = [x for x in cfg.report.languages if x != lang]
     links = [(t("report.language_switch", lang), f"city.{other[0]}.html")] if other else []
-    links.append((t("site.back", lang), "index.html"))
+    links.append((t("site.back", lang), index_name(cfg, lang)))
+    links.append((t("index.workbook", lang), workbook_name(cfg, lang)))
     return Document(
         title=t("city.title", lang, city=cfg.survey.city),
         subtitle=t(sub, lang, survey=cfg.survey.title(lang), waves=waves),
@@ -960,8 +1244,86 @@ def site_sizes(est: pd.DataFrame, wave: str, k: int) -> pd.DataFrame:
     return protected.set_index("site")
 
 
+def _span(lab: Labels, column: str, term) -> float | None:
+    """The width of an outcome's possible range (1 for a proportion), for the precision rule."""
+    if str(term) == "proportion":
+        return 1.0
+    r = lab.info(column)
+    if r is None or pd.isna(r.get("range_low")) or r["kind"] not in ("scale", "likert"):
+        return None
+    return float(r["range_high"] - r["range_low"])
+
+
+def precision_note(cfg: SurveyConfig, lab: Labels, column: str, r, show_n: bool = True) -> str:
+    """A short warning beside a number resting on few respondents (fewer than the configured
+    ``precision_min_n``) or with a wide interval (wider than ``precision_max_ci_share`` of the
+    outcome's range); empty when the number is precise enough or not shown at all."""
+    if r is None or bool(r.get("suppressed", False)) or pd.isna(r.get("estimate")):
+        return ""
+    if r["n"] < cfg.report.precision_min_n:
+        if show_n:
+            return t("precision.small_n", lab.lang, n=fmt_int(r["n"], lab.lang))
+        return t("precision.small_n_hidden", lab.lang, m=cfg.report.precision_min_n)
+    span = _span(lab, column, r.get("term"))
+    if span and r["ci_high"] - r["ci_low"] > cfg.report.precision_max_ci_share * span:
+        return t("precision.wide_ci", lab.lang)
+    return ""
+
+
+def precision_rule(cfg: SurveyConfig, lang: str) -> str:
+    """The note under a table with precision marks: when a figure is called imprecise."""
+    share = fmt_percent(cfg.report.precision_max_ci_share, lang, 0)
+    return t("precision.note", lang, m=cfg.report.precision_min_n, share=share)
+
+
+def _site_outcomes(res: dict, lab: Labels) -> tuple[list[str], list[str]]:
+    """Columns a library report shows (headline scales, taking part, yes/no outcomes) and which
+    of them are shown as percentages."""
+    scales_ = _scale_outcomes(lab)
+    o_tab = lab.outcomes
+    yesno = list(o_tab.loc[o_tab["kind"].eq("yesno"), "column"]) if not o_tab.empty else []
+    took = _took_part(res)
+    pct = [*([took] if took else []), *yesno]
+    return [*scales_, *pct], pct
+
+
+def _measure(lab: Labels, res: dict, column: str) -> str:
+    return t("outcome.took_part", lab.lang) if column == _took_part(res) else lab.outcome(column)
+
+
+def _value(lab: Labels, r, pct: bool, k: int) -> str:
+    """An estimate with its interval, or the suppression marker."""
+    lang = lab.lang
+    if r is None:
+        return "–"
+    if bool(r.get("suppressed", False)) or pd.isna(r.get("estimate")):
+        return t("stat.suppressed", lang, k=k)
+    est = fmt_percent(r.estimate, lang) if pct else fmt_number(r.estimate, lang, 2)
+    return f"{est} ({fmt_ci(r.ci_low, r.ci_high, lang, 1 if pct else 2, percent=pct)})"
+
+
+def _change_cell(lab: Labels, a, b, pct: bool) -> str:
+    """The change between two waves' estimates, with an approximate 95% interval that treats
+    the two waves as separate samples (wider than a paired interval when people answer twice)."""
+    if a is None or b is None or bool(a.get("suppressed")) or bool(b.get("suppressed")):
+        return "–"
+    if pd.isna(a.estimate) or pd.isna(b.estimate):
+        return "–"
+    scale = 100.0 if pct else 1.0
+    d = (b.estimate - a.estimate) * scale
+    half = 1.96 * float(np.hypot(a.se, b.se)) * scale
+    dec = 1 if pct else 2
+    return f"{_signed(d, lab.lang, dec)} ({fmt_ci(d - half, d + half, lab.lang, dec)})"
+
+
+def _rows_by_outcome(rows: pd.DataFrame) -> dict[str, pd.Series]:
+    return {r["outcome"]: r for _, r in rows.iterrows()}
+
+
 def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: str) -> Document:
-    """One library's short report in one language, compared with the city."""
+    """One library's report in one language: its numbers beside the city's with a precision
+    warning, both waves and the change, participants against others where numbers allow, and
+    what its respondents wrote. Suppressed numbers never leave a sentence half-said."""
     lab = Labels(cfg, cb, lang, outcomes_of(res))
     k = cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
@@ -971,60 +1333,55 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
     n_site = int(mine["n"].max()) if not mine.empty else 0
     sizes = site_sizes(est, last, k)
     hide_n = site in sizes.index and sizes.loc[site, "suppression"] == "secondary"
-    shown_n = t("stat.suppressed_short", lang) if hide_n else fmt_int(n_site, lang)
     blocks: list = []
+    sections: list[Section] = []
     if n_site < k:
         blocks.append(Callout(t("site.too_small", lang, k=k), "warning"))
     else:
-        blocks.append(t("site.intro", lang, site=name, n=shown_n, wave=lab.wave(last)))
-        scales_ = _scale_outcomes(lab)
-        o_tab = lab.outcomes
-        yesno = list(o_tab.loc[o_tab["kind"].eq("yesno"), "column"]) if not o_tab.empty else []
-        took = _took_part(res)
-        outcomes = [*scales_, *([took] if took else []), *yesno]
-        mine = publishable(mine[mine["outcome"].isin(outcomes)], k).set_index("outcome")
-        city = city[city["outcome"].isin(outcomes)].set_index("outcome")
+        intro = (
+            t("site.intro_hidden_n", lang, site=name, wave=lab.wave(last))
+            if hide_n
+            else t("site.intro", lang, site=name, n=fmt_int(n_site, lang), wave=lab.wave(last))
+        )
+        blocks.append(intro)
+        outcomes, pct_cols = _site_outcomes(res, lab)
+        scales_ = [o for o in outcomes if o not in pct_cols]
+        mine_p = publishable(mine[mine["outcome"].isin(outcomes)], k)
+        m_by, c_by = _rows_by_outcome(mine_p), _rows_by_outcome(city)
         rows = []
         for o in outcomes:
-            if o not in mine.index or o not in city.index:
+            if o not in m_by or o not in c_by:
                 continue
-            pct = o not in scales_
-
-            def f(x, pct=pct):
-                return fmt_percent(x, lang) if pct else fmt_number(x, lang, 2)
-
-            m, c = mine.loc[o], city.loc[o]
+            pct = o in pct_cols
+            m = m_by[o]
             rows.append(
                 {
-                    t("site.measure", lang): lab.outcome(o)
-                    if o != took
-                    else t("outcome.took_part", lang),
-                    t("site.this_site", lang): (
-                        t("stat.suppressed", lang, k=k)
-                        if m["suppressed"]
-                        else f"{f(m.estimate)} ({fmt_ci(m.ci_low, m.ci_high, lang, 1 if pct else 2, percent=pct)})"
-                    ),
-                    t(
-                        "site.city", lang
-                    ): f"{f(c.estimate)} ({fmt_ci(c.ci_low, c.ci_high, lang, 1 if pct else 2, percent=pct)})",
+                    t("site.measure", lang): _measure(lab, res, o),
+                    t("site.this_site", lang): _value(lab, m, pct, k),
+                    t("site.city", lang): _value(lab, c_by[o], pct, k),
                     t("stat.n", lang): t("stat.suppressed_short", lang)
                     if hide_n
                     else fmt_int(m["n"], lang),
+                    t("precision.column", lang): precision_note(cfg, lab, o, m, not hide_n)
+                    or t("precision.ok", lang),
                 }
             )
-        blocks.append(
-            Table(
-                pd.DataFrame(rows),
-                t("site.compare_caption", lang, site=name, wave=lab.wave(last)),
-                f"{t('stat.ci95', lang)} = {t('stat.ci95_long', lang)}. "
-                + t("site.interval_note", lang),
+        if rows:
+            blocks.append(
+                Table(
+                    pd.DataFrame(rows),
+                    t("site.compare_caption", lang, site=name, wave=lab.wave(last)),
+                    f"{t('stat.ci95', lang)} = {t('stat.ci95_long', lang)}. "
+                    + t("site.interval_note", lang)
+                    + " "
+                    + precision_rule(cfg, lang),
+                )
             )
-        )
         scales_rows = []
         for o in scales_:
-            if o in mine.index and o in city.index:
+            if o in m_by and o in c_by:
                 here, town = t("site.this_site", lang), t("site.city", lang)
-                for who, r in ((here, mine.loc[o]), (town, city.loc[o])):
+                for who, r in ((here, m_by[o]), (town, c_by[o])):
                     scales_rows.append(
                         {
                             "label": f"{lab.outcome(o)} – {who}",
@@ -1046,24 +1403,160 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     lang,
                     t("site.chart_title", lang, site=name),
                     ref=None,
+                    caption=t("site.chart_caption", lang, site=name, wave=lab.wave(last)),
                     threshold=k,
                     value_range=lab.scale_range(*scales_),
                     style_col="who",
                 )
             )
         blocks.append(Callout(t("summary.association", lang), "info"))
+        sections += [
+            s
+            for s in (
+                site_change(res, cfg, lab, site, outcomes, pct_cols),
+                site_participants(res, cfg, lab, site, hide_n),
+                site_voices(res, lab, site),
+            )
+            if s is not None
+        ]
     other = [x for x in cfg.report.languages if x != lang]
     links = [(t("report.language_switch", lang), f"{site}.{other[0]}.html")] if other else []
-    links.append((t("site.back", lang), "../index.html"))
+    links.append((t("site.back", lang), "../" + index_name(cfg, lang)))
     return Document(
         title=name,
         subtitle=t("site.subtitle", lang, survey=cfg.survey.title(lang), wave=lab.wave(last)),
         lang=lang,
-        sections=[Section(t("group.site", lang) + ": " + name, blocks)],
+        sections=[Section(t("group.site", lang) + ": " + name, blocks), *sections],
         links=links,
         footer=t("city.footer", lang, survey=cfg.survey.id, date=fmt_date(dt.date.today(), lang)),
         notice=synthetic_notice(cfg, lang),
     )
+
+
+def site_change(
+    res: dict, cfg: SurveyConfig, lab: Labels, site: str, outcomes: list[str], pct_cols: list[str]
+) -> Section | None:
+    """Both waves side by side for the library, the change between them, and the city's change."""
+    if len(cfg.waves) < 2:
+        return None
+    lang, k = lab.lang, cfg.report.suppression_threshold
+    est = res["estimates"]
+    first, last = cfg.waves[0].id, cfg.waves[-1].id
+    mine = {
+        w: _rows_by_outcome(publishable(pick(est, analysis="site", group=site, wave=w), k))
+        for w in (first, last)
+    }
+    city = {
+        w: _rows_by_outcome(pick(est, analysis="descriptive", group_var=None, wave=w))
+        for w in (first, last)
+    }
+    rows = []
+    for o in outcomes:
+        a, b = mine[first].get(o), mine[last].get(o)
+        if a is None and b is None:
+            continue
+        pct = o in pct_cols
+        notes = {precision_note(cfg, lab, o, r, False) for r in (a, b)} - {""}
+        rows.append(
+            {
+                t("site.measure", lang): _measure(lab, res, o),
+                lab.wave(first): _value(lab, a, pct, k),
+                lab.wave(last): _value(lab, b, pct, k),
+                t("site.change", lang): _change_cell(lab, a, b, pct),
+                t("site.city_change", lang): _change_cell(
+                    lab, city[first].get(o), city[last].get(o), pct
+                ),
+                t("precision.column", lang): "; ".join(sorted(notes)) or t("precision.ok", lang),
+            }
+        )
+    if not rows:
+        return None
+    return Section(
+        t("site.change_heading", lang),
+        [
+            t("site.change_intro", lang, first=lab.wave(first), last=lab.wave(last)),
+            Table(
+                pd.DataFrame(rows),
+                t("site.change_caption", lang, site=lab.site(site)),
+                t("site.change_note", lang),
+            ),
+        ],
+    )
+
+
+def site_participants(
+    res: dict, cfg: SurveyConfig, lab: Labels, site: str, hide_n: bool
+) -> Section | None:
+    """Participants against similar non-participants inside this library (the inclusion lens's
+    by-library rows), where the library has enough respondents; nothing without a comparison."""
+    if _took_part(res) is None or cfg.design.cluster is None:
+        return None
+    lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
+    rows = pick(
+        res["estimates"], analysis="inclusion", group_var=cfg.design.cluster, group=site, wave=last
+    )
+    rows = publishable(rows, k)
+    heading = t("site.participants_heading", lang)
+    m = max(cfg.report.precision_min_n, k)
+    if rows.empty or rows["suppressed"].all() or rows["n"].max() < m:
+        return Section(heading, [t("site.participants_none", lang, k=m)])
+    table = []
+    for o in lab.outcomes.itertuples():
+        sub = rows[rows["outcome"] == o.column]
+        if sub.empty:
+            continue
+        r = sub.iloc[0]
+        note = "" if r["suppressed"] else precision_note(cfg, lab, o.column, r, not hide_n)
+        table.append(
+            {
+                t("site.measure", lang): lab.outcome(o.outcome),
+                t("site.participant_gap", lang): _cell(lab, o.outcome, r),
+                t("precision.column", lang): note or t("precision.ok", lang),
+            }
+        )
+    return Section(
+        heading,
+        [
+            t("site.participants_intro", lang),
+            Table(
+                pd.DataFrame(table),
+                t("site.participants_caption", lang, site=lab.site(site), wave=lab.wave(last)),
+                t("programme.table_note", lang),
+            ),
+        ],
+    )
+
+
+def site_voices(res: dict, lab: Labels, site: str) -> Section | None:
+    """What this library's respondents wrote: the themes most answers touch (keyword counts,
+    large libraries only, small counts left out) and a few masked answers as examples."""
+    lang = lab.lang
+    blocks: list = []
+    themes = res.get("site_themes")
+    if themes is not None and not themes.empty:
+        mine = themes[themes["site"] == site].sort_values("n_theme", ascending=False).head(3)
+        if not mine.empty:
+            parts = [
+                t(
+                    "site.theme_count",
+                    lang,
+                    theme=t(f"theme.{r.theme}", lang),
+                    n=fmt_int(r.n_theme, lang),
+                    total=fmt_int(r.n_answers, lang),
+                )
+                for r in mine.itertuples()
+            ]
+            k = lab.cfg.report.suppression_threshold
+            blocks += [t("site.themes_intro", lang, k=k), parts]
+    q = res.get("site_quotes")
+    if q is not None and not q.empty and (q["site"] == site).any():
+        blocks += [
+            t("site.voices_intro", lang),
+            [f"“{x}”" for x in q.loc[q["site"] == site, "text"]],
+        ]
+    if not blocks:
+        return None
+    return Section(t("site.voices_heading", lang), blocks)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -1079,14 +1572,26 @@ def _write(doc: Document, base: Path, formats: list[str]) -> list[Path]:
     return out
 
 
+def index_name(cfg: SurveyConfig, lang: str) -> str:
+    """The landing page in ``lang``: index.html in the first report language."""
+    return "index.html" if lang == cfg.report.languages[0] else f"index.{lang}.html"
+
+
+def workbook_name(cfg: SurveyConfig, lang: str) -> str:
+    """The published tables as a workbook: tables.xlsx in the first report language."""
+    return "tables.xlsx" if lang == cfg.report.languages[0] else f"tables.{lang}.xlsx"
+
+
 def write_city(cfg: SurveyConfig, cb: Codebook, out: Layout) -> list[Path]:
-    """City report in every language and format, plus the index page linking every report."""
+    """City report in every language and format, the workbook of its tables, and the landing
+    page in every language."""
     res, quality = steps.load_results(out), steps.load_quality(out)
     written = []
     for lang in cfg.report.languages:
         doc = city_document(res, quality, cfg, cb, lang)
         written += _write(doc, out.reports / f"city.{lang}.html", cfg.report.formats)
-    written.append(write_index(cfg, out))
+        written.append(write_workbook(doc, cfg, out.reports / workbook_name(cfg, lang), res, cb))
+        written.append(write_index(cfg, out, lang, res, cb))
     return written
 
 
@@ -1104,24 +1609,173 @@ def write_site(cfg: SurveyConfig, cb: Codebook, out: Layout, site: str) -> list[
     return written
 
 
-def write_index(cfg: SurveyConfig, out: Layout) -> Path:
-    lang = cfg.report.languages[0]
-    entries = []
-    for lg in cfg.report.languages:
-        for fmt in cfg.report.formats:
-            entries.append(
-                (f"{t('index.city', lg)} ({lg.upper()}, {fmt.upper()})", f"city.{lg}.{fmt}")
-            )
-    for s in cfg.sites:
-        for lg in cfg.report.languages:
-            for fmt in cfg.report.formats:
-                entries.append(
-                    (f"{s.name} ({lg.upper()}, {fmt.upper()})", f"sites/{s.id}.{lg}.{fmt}")
-                )
-    entries.append((t("index.manifest", lang), "manifest.json"))
+def published_tables(doc: Document) -> list[tuple[str, Table]]:
+    """Every table a document publishes, numbered as the report numbers them."""
+    tables = [b for s in doc.sections for b in s.blocks if isinstance(b, Table)]
+    return [(f"{t('chart.table', doc.lang)} {i}", tab) for i, tab in enumerate(tables, start=1)]
+
+
+def _blank_suppressed(frame: pd.DataFrame, lang: str, k: int) -> pd.DataFrame:
+    """A published table with its suppressed cells empty (a spreadsheet reader sums blanks as
+    nothing instead of tripping over the word)."""
+    marks = {t("stat.suppressed", lang, k=k), t("stat.suppressed_short", lang)}
+    return frame.map(lambda v: None if isinstance(v, str) and v in marks else v)
+
+
+def write_workbook(
+    doc: Document, cfg: SurveyConfig, path: Path, res: dict | None = None, cb=None
+) -> Path:
+    """Every table of the city report (already suppressed) and the library side-by-side table
+    as sheets of one Excel workbook beside the report; every cell is written as text and guarded
+    against formula injection."""
+    from openpyxl import Workbook
+
+    lang, k = doc.lang, cfg.report.suppression_threshold
+    wb = Workbook()
+    about = wb.active
+    about.title = t("workbook.about_sheet", lang)[:31]
+    for line in (doc.title, doc.subtitle, t("workbook.about", lang, k=k)):
+        about.append([suppress.xlsx_text(line)])
+    for label, tab in published_tables(doc):
+        ws = wb.create_sheet(label[:31])
+        ws.append([suppress.xlsx_text(f"{label}. {tab.caption}")])
+        frame = _blank_suppressed(tab.frame, lang, k)
+        ws.append([suppress.xlsx_text(str(c)) for c in frame.columns])
+        for rec in frame.itertuples(index=False, name=None):
+            ws.append([suppress.xlsx_text(v) for v in rec])
+        if tab.note:
+            ws.append([])
+            ws.append([suppress.xlsx_text(tab.note)])
+        ws.column_dimensions["A"].width = 36
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def participation_sentence(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
+    """How many took part in the latest wave, as one sentence (none without a comparison)."""
+    took, k, last = _took_part(res), cfg.report.suppression_threshold, cfg.waves[-1].id
+    if took is None:
+        return []
+    rows = pick(res["estimates"], analysis="descriptive", outcome=took, wave=last, group_var=None)
+    part = _one(publishable(rows, k))
+    if part is None or part["suppressed"]:
+        return []
+    lang = lab.lang
+    return [
+        t(
+            "summary.participation",
+            lang,
+            pct=fmt_percent(part.estimate, lang),
+            wave=lab.wave(last),
+            lo=fmt_percent(part.ci_low, lang),
+            hi=fmt_percent(part.ci_high, lang),
+            n=fmt_int(part.n, lang),
+        )
+    ]
+
+
+def headline(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
+    """The landing page's headline numbers: taking part, then the summary's sentences."""
+    return participation_sentence(res, cfg, lab) + summary_findings(res, cfg, lab)
+
+
+def write_index(
+    cfg: SurveyConfig, out: Layout, lang: str | None = None, res: dict | None = None, cb=None
+) -> Path:
+    """The landing page in one language: the headline numbers, the city report, and every
+    library's report grouped by kecamatan, plus the tables workbook."""
+    lang = lang or cfg.report.languages[0]
+    fmts = cfg.report.formats
+    city = [(f"{t('index.city', lang)} ({fmt.upper()})", f"city.{lang}.{fmt}") for fmt in fmts]
+    city.append((t("index.workbook", lang), workbook_name(cfg, lang)))
+    groups = [(t("index.city", lang), city)]
+    for kec in cfg.places.kecamatan:
+        sites = sorted((s for s in cfg.sites if s.kecamatan == kec), key=lambda s: s.name)
+        entries = [
+            (f"{s.name} ({fmt.upper()})", f"sites/{s.id}.{lang}.{fmt}")
+            for s in sites
+            for fmt in fmts
+        ]
+        if entries:
+            groups.append((t("index.kecamatan", lang, name=kec), entries))
+    others = [
+        (t("report.language_switch", lang), index_name(cfg, x))
+        for x in cfg.report.languages
+        if x != lang
+    ]
+    groups.append((t("index.data", lang), [*others, (t("index.manifest", lang), "manifest.json")]))
+    lines = []
+    if res is not None and cb is not None:
+        lab = Labels(cfg, cb, lang, outcomes_of(res))
+        lines = headline(res, cfg, lab)
+    intro = t("index.intro", lang, survey=cfg.survey.title(lang), city=cfg.survey.city)
     html = render.render_index(
-        cfg.survey.title(lang), lang, entries, notice=synthetic_notice(cfg, lang)
+        cfg.survey.title(lang),
+        lang,
+        [],
+        intro=intro,
+        notice=synthetic_notice(cfg, lang),
+        headline=lines,
+        headline_title=t("index.headline", lang),
+        groups=groups,
     )
-    path = out.reports / "index.html"
+    path = out.reports / index_name(cfg, lang)
     path.write_text(html, encoding="utf-8")
     return path
+
+
+# --- notebooks -----------------------------------------------------------------------------------
+
+
+def effects_frame(res: dict, cfg: SurveyConfig, lab: Labels) -> pd.DataFrame:
+    """The summary's effect rows as a readable table (outcome, reader unit, estimate, interval,
+    corrected p, n) — what the analysis notebook shows beside the summary chart."""
+    rows = []
+    for name, r in summary_effects(res, cfg, lab):
+        rows.append(
+            {
+                "outcome": lab.outcome(name),
+                "unit": _unit(lab, name),
+                "estimate": round(float(r.estimate), 3),
+                "ci_low": round(float(r.ci_low), 3),
+                "ci_high": round(float(r.ci_high), 3),
+                "p_adj": r.get("p_adj"),
+                "n": int(r.n),
+                "finding": effect_sentence(lab, name, r),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def show(*items) -> None:
+    """Display report sections, tables and figures in a notebook as the report shows them:
+    headings and paragraphs as Markdown, tables as DataFrames with their caption, figures as
+    images with their caption (so an executed notebook reads as a document)."""
+    from IPython.display import SVG, Image, Markdown, display
+
+    def one(block) -> None:
+        if isinstance(block, Section):
+            display(Markdown(f"### {block.heading}"))
+            for b in block.blocks:
+                one(b)
+        elif isinstance(block, str):
+            display(Markdown(block.replace("*", r"\*")))
+        elif isinstance(block, list):
+            display(Markdown("\n".join(f"- {x}" for x in block)))
+        elif isinstance(block, Table):
+            display(block.frame.style.set_caption(block.caption).hide(axis="index"))
+            if block.note:
+                display(Markdown(f"*{block.note}*"))
+        elif isinstance(block, Callout):
+            display(Markdown(f"> **{block.kind}**: {block.text}"))
+        elif isinstance(block, pd.DataFrame):
+            display(block)
+        elif isinstance(block, render.Figure):
+            display(SVG(data=block.svg) if block.svg else Image(data=block.png))
+            display(Markdown(f"*{block.title + '. ' if block.title else ''}{block.caption}*"))
+        else:
+            display(block)
+
+    for item in items:
+        one(item)

@@ -1871,6 +1871,20 @@ def write_config(
             "languages": ["id", "en"],
             "formats": ["html", "pdf"],
             "suppression_threshold": 10,
+            "precision_min_n": 30,
+            "precision_max_ci_share": 0.25,
+            "institution": {
+                "id": "Dinas Perpustakaan dan Kearsipan Kota Solok (contoh)",
+                "en": "Kota Solok Library and Archives Office (example)",
+            },
+            "contact": "Bidang Layanan Perpustakaan, Dinas Perpustakaan dan Kearsipan Kota Solok "
+            "(contoh)",
+            "citation": {
+                "id": "Dinas Perpustakaan dan Kearsipan Kota Solok (2026). Survei Dampak TPBIS "
+                "Kota Solok 2025-2026: laporan kota. Data sintetis untuk contoh.",
+                "en": "Kota Solok Library and Archives Office (2026). Kota Solok TPBIS impact "
+                "survey 2025-2026: city report. Synthetic example data.",
+            },
             "official_indicators": [
                 {
                     "name": "IPLM",

@@ -13,6 +13,7 @@ published cells). Zero counts are never primary-suppressed (they identify nobody
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
@@ -268,6 +269,23 @@ def _guard(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def xlsx_text(value: Any) -> Any:
+    """A published cell for an Excel workbook: missing stays empty, numbers stay numbers, text
+    that a spreadsheet would run as a formula (``= + - @`` …) gets the same leading apostrophe
+    as :func:`csv_safe` — except a signed number such as "+0,45 (0,30 s.d. 0,60)", whose sign
+    is the point and which runs nothing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if not isinstance(value, str):
+        return value
+    if _SIGNED_NUMBER.match(value):
+        return value
+    return _guard(value)
+
+
+_SIGNED_NUMBER = re.compile(r"^[+\-]\d[\d.,]*(%| ?\([^=@+|!]*\))?$")
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:

@@ -107,7 +107,7 @@ def test_forest(forest_df):
     assert "Disabilitas: suppressed (n < 10)" in fig.alt
     fig_id = charts.forest(forest_df, "label", "est", "lo", "hi", "id", "Subkelompok", threshold=5)
     assert "Perempuan: 0,12 (IK 95% 0,02 sampai 0,22)" in fig_id.alt
-    assert "ditekan (n < 5)" in fig_id.alt
+    assert "disembunyikan (n < 5)" in fig_id.alt
 
 
 def test_trend_with_groups_and_gap():
@@ -124,7 +124,7 @@ def test_trend_with_groups_and_gap():
     assert_valid_png(fig)
     assert "Kota: 2022: 30,0% (IK 95% 25,0% sampai 35,0%)" in fig.alt
     assert "2024: 42,0%" in fig.alt
-    assert "2024: ditekan (n < 10)" in fig.alt
+    assert "2024: disembunyikan (n < 10)" in fig.alt
 
 
 def test_trend_single_series_numeric_waves():
@@ -150,7 +150,7 @@ def test_bars():
     assert_valid_png(fig)
     assert fig.caption == "Sumber: survei"
     assert "Internet: 55,0% (IK 95% 50,0% sampai 60,0%)" in fig.alt
-    assert "Kelas bahasa: ditekan (n < 10)" in fig.alt
+    assert "Kelas bahasa: disembunyikan (n < 10)" in fig.alt
     en = charts.bars(df, "label", "est", "lo", "hi", "en", "Services", sort=True)
     assert en.alt.index("Internet") < en.alt.index("Buku") < en.alt.index("Pelatihan")
     assert "Internet: 55.0% (95% CI 50.0% to 60.0%)" in en.alt

@@ -109,7 +109,7 @@ def test_city_reports_in_both_languages(run):
     rep = run["result"].layout.reports
     id_page, en_page = _page(rep / "city.id.html"), _page(rep / "city.en.html")
     assert id_page.lang == "id" and en_page.lang == "en"
-    assert "Ringkasan eksekutif" in id_page.h and "Lensa inklusi" in id_page.h
+    assert "Ringkasan eksekutif" in id_page.h and "Siapa yang manfaatnya lebih kecil" in id_page.h
     assert "Executive summary" in en_page.h and "Methods appendix" in en_page.h
     for page in (id_page, en_page):
         assert page.scripts == 0
@@ -154,9 +154,10 @@ def test_summary_has_every_analysed_outcome_with_the_results_numbers(run, lang):
     html = (run["result"].layout.reports / f"city.{lang}.html").read_text()
     import html as html_lib
 
-    summary = html_lib.unescape(
-        html[html.index('<section id="s1"') : html.index('<section id="s2"')]
-    )
+    from pipelines.i18n import t
+
+    head = html.index(">" + t("section.executive_summary", lang) + "</h2>")
+    summary = html_lib.unescape(html[head : html.index("<section", head)])
     assert set(eff.index) == set(outcomes["outcome"])  # every outcome has a reader-scale effect
     for o in outcomes.itertuples():
         r = eff.loc[o.outcome]
@@ -176,12 +177,38 @@ def test_summary_has_every_analysed_outcome_with_the_results_numbers(run, lang):
     assert "no difference" not in summary.lower()
 
 
+def test_publication_parts_beside_the_reports(run):
+    """Issue 13: workbook of the published tables, landing page in both languages grouped by
+    kecamatan, cover/next steps/glossary in the city report, both waves in library reports."""
+    from openpyxl import load_workbook
+
+    from pipelines.i18n import t
+
+    rep = run["result"].layout.reports
+    for lang, book, index in (
+        ("id", "tables.xlsx", "index.html"),
+        ("en", "tables.en.xlsx", "index.en.html"),
+    ):
+        page = _page(rep / f"city.{lang}.html")
+        for key in ("cover", "executive_summary", "next_steps", "libraries", "glossary"):
+            assert t(f"section.{key}", lang) in page.h, key
+        sheets = load_workbook(rep / book).sheetnames
+        assert len(sheets) > 5 and sheets[1] == f"{t('chart.table', lang)} 1"
+        html = (rep / index).read_text()
+        assert t("index.headline", lang) in html and "Kecamatan" in html
+        kota = _page(rep / "sites" / f"kota.{lang}.html")
+        assert t("site.change_heading", lang) in kota.h
+    for p in (rep / "sites").glob("*.html"):
+        text = p.read_text()
+        assert "disembunyikan responden" not in text and "suppressed respondents" not in text
+
+
 def test_a_report_per_site_and_language_and_an_index(run):
     rep = run["result"].layout.reports
     cfg_sites = 14
     assert len(list((rep / "sites").glob("*.html"))) == 2 * cfg_sites
     assert len(list((rep / "sites").glob("*.pdf"))) == 2 * cfg_sites
-    index = (rep / "index.html").read_text()
+    index = (rep / "index.html").read_text() + (rep / "index.en.html").read_text()
     for p in (rep / "sites").glob("*.html"):
         assert f"sites/{p.name}" in index
     kota = _page(rep / "sites" / "kota.id.html")

@@ -45,7 +45,7 @@ def test_locale_entries_are_non_empty_and_share_placeholders():
         ("section.participation", "Partisipasi", "Participation"),
         (
             "section.outcomes_by_programme",
-            "Hasil menurut jenis program",
+            "Hasil menurut jenis kegiatan",
             "Outcomes by programme type",
         ),
         (
@@ -53,7 +53,7 @@ def test_locale_entries_are_non_empty_and_share_placeholders():
             "Perubahan sejak gelombang sebelumnya",
             "Change since the last wave",
         ),
-        ("section.inclusion_lens", "Lensa inklusi", "Inclusion lens"),
+        ("section.inclusion_lens", "Siapa yang manfaatnya lebih kecil", "Who gains less"),
         ("section.data_quality", "Kualitas data", "Data quality"),
         ("section.methods_appendix", "Lampiran metode", "Methods appendix"),
         ("stat.associated_with", "berhubungan dengan", "associated with"),
@@ -75,7 +75,7 @@ def test_default_language_is_indonesian():
 
 
 def test_formatting_placeholders():
-    assert t("stat.suppressed", "id", k=10) == "ditekan (n < 10)"
+    assert t("stat.suppressed", "id", k=10) == "disembunyikan (n < 10)"
     assert t("stat.suppressed", "en", k=5) == "suppressed (n < 5)"
 
 

@@ -33,3 +33,20 @@ def test_quotes_skip_small_sites_masks_personal_data_and_short_answers():
 def test_quotes_are_reproducible_and_limited():
     a, b = select_quotes(_df(), 10, k=3), select_quotes(_df(), 10, k=3)
     assert len(a) == 3 and a.equals(b)
+
+
+def test_site_themes_count_keywords_in_large_libraries_and_leave_out_small_counts():
+    import pandas as pd
+
+    from pipelines import quotes
+
+    rows = [("big", f"k{i}", "Wifi sering lambat, perlu buku baru") for i in range(12)]
+    rows += [("big", f"j{i}", "Mohon jam buka diperpanjang") for i in range(3)]
+    rows += [("small", f"s{i}", "Wifi lambat") for i in range(12)]
+    df = pd.DataFrame(rows, columns=["site", "respondent_key", "feedback"])
+    got = quotes.site_themes(df, min_n=15, threshold=10).set_index("theme")
+    assert set(got["site"]) == {"big"}  # 12 respondents at "small": below min_n
+    assert (
+        got.loc["computers_internet", "n_theme"] == 12 and got.loc["collection", "n_answers"] == 15
+    )
+    assert "opening_hours" not in got.index  # 3 mentions: suppressed
