@@ -236,10 +236,61 @@ def match_headers(file: str, headers: list[str], cb: Codebook) -> list[HeaderMat
 # --- guessing the kind of a question from its answers ---------------------------------------
 
 
-def slug(text: str, taken: set[str], limit: int = 32) -> str:
-    """A variable or option name (a-z, 0-9, _) for a header or label; unique within `taken`."""
-    t = multiselect.fold(text).replace(" ", "_")
-    t = re.sub(r"[^a-z0-9_]", "", t)[:limit].strip("_") or "q"
+STOPWORDS = set(
+    [
+        "apakah",
+        "anda",
+        "yang",
+        "di",
+        "ke",
+        "dari",
+        "dalam",
+        "saya",
+        "berapa",
+        "kali",
+        "untuk",
+        "dan",
+        "atau",
+        "dengan",
+        "ini",
+        "itu",
+        "adalah",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "in",
+        "do",
+        "you",
+        "your",
+        "is",
+        "are",
+        "did",
+        "what",
+        "how",
+        "which",
+        "for",
+        "and",
+        "or",
+    ]
+)
+
+
+def slug(text: str, taken: set[str], limit: int = 30) -> str:
+    """A short variable or option name (a-z, 0-9, _) for a header or label: its first words
+    that say something, whole words up to `limit` characters; unique within `taken`."""
+    text = str(text)
+    text = text.rsplit("/", 1)[-1] if " " not in text else text  # Kobo `group/question`
+    words = multiselect.fold(text).replace("_", " ").split()
+    words = [re.sub(r"[^a-z0-9]", "", w) for w in words]
+    useful = [w for w in words if w and w not in STOPWORDS] or [w for w in words if w]
+    t = ""
+    for w in useful:
+        if t and len(t) + 1 + len(w) > limit:
+            break
+        t = f"{t}_{w}" if t else w[:limit]
+    t = t or "q"
     if t[0].isdigit():
         t = f"q_{t}"
     name, i = t, 2
@@ -253,6 +304,8 @@ def _answers(s: pd.Series, missing: list[str]) -> pd.Series:
     """The non-blank answers that are not missing codes, as stripped text."""
     t = s.astype(str).str.strip()
     t = t[(t != "") & (t.str.casefold() != "nan")]
+    if not missing:
+        return t
     return t[~parse.missing_codes(t, missing).to_numpy()]
 
 
@@ -333,6 +386,10 @@ def _personal_kind(header: str, values: pd.Series) -> str | None:
     return None
 
 
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
 def _question(header: str) -> dict:
     return {"id": header, "en": header}
 
@@ -373,7 +430,7 @@ def guess_variable(header: str, s: pd.Series, taken: set[str], missing: list[str
         rp = parse.rupiah(sample)
         if rp.invalid.mean() <= 0.1:
             top = float(rp.values.max())
-            return Draft(var | {"type": "currency", "range": [0, max(top * 10, 1e6)]}, [
+            return Draft(var | {"type": "currency", "range": [0, _num(max(top * 10, 1e6))]}, [
                 f"money (Rupiah), answers up to {top:,.0f}; the range is a guess"], header)  # fmt: skip
     if not nums.invalid.any():
         vals = nums.values.astype(float)
@@ -386,7 +443,7 @@ def guess_variable(header: str, s: pd.Series, taken: set[str], missing: list[str
         if lo >= 1900 and hi <= dt.date.today().year and all_digits:
             return Draft(var | {"type": "numeric", "range": [1900, dt.date.today().year]},
                          ["a year (e.g. of birth); the range is a guess"], header)  # fmt: skip
-        rng = [min(lo, 0), hi * 2 if hi > 0 else 1]
+        rng = [_num(min(lo, 0)), _num(hi * 2 if hi > 0 else 1)]
         return Draft(var | {"type": "numeric", "range": rng}, [
             f"number, answers {lo:g}-{hi:g}; the range (impossible values outside) is a guess"],
             header)  # fmt: skip
@@ -561,6 +618,12 @@ def codebook_yaml(
     return "".join(out)
 
 
+def _site_words(name: str) -> str:
+    """A site's name without the words every site shares (for a short id)."""
+    rest = re.sub(r"(?i)\b(perpustakaan|perpus|umum|kelurahan|desa|daerah|taman baca)\b", "", name)
+    return rest if rest.strip() else name
+
+
 def config_yaml(
     survey_id: str,
     instrument: str,
@@ -576,6 +639,7 @@ def config_yaml(
         "# Survey config written by `python -m pipelines init`. Lines marked REVIEW or TODO are\n",
         "# guesses: correct them, delete the marker, then run `python -m pipelines check` on this\n",
         "# file. Every key: data/raw/solok/solok_2025.yaml (a complete example) and README.md.\n",
+        _comment(["the survey's title (id, en) and its city or kabupaten (city: TODO)"]),
         _dump(
             {
                 "survey": {
@@ -585,7 +649,6 @@ def config_yaml(
                 }
             }
         ),
-        _comment(["the survey's title (id, en) and its city or kabupaten (city: TODO)"]),
         _dump({"instrument": instrument, "messages_language": lang}),
         "waves:\n",
     ]
@@ -619,7 +682,7 @@ def config_yaml(
     )
     site_ids: set[str] = set()
     rows = [
-        {"id": slug(s, site_ids, 40).replace("_", "-"), "name": s, "kecamatan": kec}
+        {"id": slug(_site_words(s), site_ids, 30).replace("_", "-"), "name": s, "kecamatan": kec}
         for s in sites or ["TODO site"]
     ]
     out.append("sites:\n")
@@ -720,9 +783,17 @@ def init_survey(
     taken = {v.name for v in cb.variables} | set(cb.scales) | set(cb.roles.derived)
     drafts: list[Draft] = []
     in_group = {h for hs in groups.values() for h, _ in hs}
+    xform = None
+    if form is not None:
+        from pipelines.xlsform import read_xlsform
+
+        xform = read_xlsform(form)
     for parent, hs in groups.items():
         codes: set[str] = set()
-        opts = {slug(o, codes, 24): {"id": o, "en": o, "match": [o]} for _, o in hs}
+        opts = {}
+        for _, o in hs:
+            labs = (xform.option_labels(parent, o) if xform else []) or [o]
+            opts[slug(labs[0], codes, 24)] = {"id": labs[0], "en": labs[-1], "match": [o]}
         for (h, _), code in zip(hs, opts, strict=True):
             if multiselect.fold(h) == multiselect.fold(opts[code]["id"]):
                 opts[code].pop("match")
@@ -757,6 +828,8 @@ def init_survey(
             d.review.append(f"another question already has the role {r}")
         elif r:
             seen_roles.add(r)
+    if form is not None:
+        _use_form_labels(drafts, form)
     header_to_var = {m.header: m.variable for m in matches if m.variable}
     # sites, kelurahan and dates from the answers
     site_var = (
@@ -790,6 +863,30 @@ def init_survey(
     written.insert(0, config_path)
     todo = _todo(config_path, written, matches, drafts, skipped, sites, kel, lang)
     return InitResult(written, matches, drafts, todo)
+
+
+def _use_form_labels(drafts: list[Draft], form: Path) -> None:
+    """Kobo headers are the form's question names: take the question texts (Indonesian,
+    English) from the XLSForm and keep the name as an alias."""
+    sheets = {
+        k.strip().lower(): v for k, v in pd.read_excel(form, sheet_name=None, dtype=str).items()
+    }
+    survey = sheets["survey"].fillna("")
+    labels = [c for c in survey.columns if str(c).split("::")[0].strip().lower() == "label"]
+    idn = next((c for c in labels if re.search(r"indonesia|\(id\)", c, re.I)), None)
+    en = next((c for c in labels if re.search(r"english|\(en\)", c, re.I)), None)
+    idn, en = idn or (labels[0] if labels else None), en or (labels[-1] if labels else None)
+    if idn is None:
+        return
+    texts = {str(r["name"]).strip(): (r[idn], r[en]) for r in survey.to_dict("records")}
+    for d in drafts:
+        name = d.header.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+        if name in texts and texts[name][0].strip():
+            q_id, q_en = texts[name]
+            d.var["question"] = {"id": q_id.strip(), "en": (q_en or q_id).strip()}
+            d.var["aliases"] = [name]
+            if q_en.strip() == q_id.strip():
+                d.review.append("the form has no English label: translate the question")
 
 
 def _distinct(s: pd.Series, missing: list[str]) -> list[str]:
