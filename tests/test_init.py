@@ -25,7 +25,7 @@ from pipelines.errors import InputError
 from pipelines.paths import ROOT
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from make_fixtures import LIKERT_Q, Q, WORDS  # noqa: E402
+from make_fixtures import LIKERT_Q, WORDS, Q  # noqa: E402
 
 N = 48
 SITES = ["Perpustakaan Umum Kota Solok", "Perpustakaan Kelurahan Laing", "TBM Nagari Saiyo"]
