@@ -586,19 +586,25 @@ YESNO_CHOICES = {"ya": ("Ya", "Yes"), "tidak": ("Tidak", "No")}
 _META_TYPES = {"started_at": "start", "ended_at": "end"}
 # what XLSForm has no type for travels in an extra column (XLSForm tools ignore unknown ones)
 DAMPAK_TYPE = "dampak::type"
+DAMPAK_ROLE = "dampak::role"
 
 
 def _whole(x) -> bool:
     return x is not None and float(x) == int(float(x))
 
 
+def _plain(x) -> str:
+    """A number as a form writes it: 500000000, 2.5 (never 5e+08)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
 def _range_constraint(rng) -> str:
     lo, hi = rng
     parts = []
     if lo is not None and lo != float("-inf"):
-        parts.append(f". >= {lo:g}")
+        parts.append(f". >= {_plain(lo)}")
     if hi is not None and hi != float("inf"):
-        parts.append(f". <= {hi:g}")
+        parts.append(f". <= {_plain(hi)}")
     return " and ".join(parts)
 
 
@@ -647,7 +653,7 @@ def form_rows(cb) -> tuple[list[dict], list[dict]]:
             extra = "" if v.type == "numeric" else v.type
             if rng is not None:
                 row["constraint"] = _range_constraint(rng)
-                lo, hi = (f"{x:g}" for x in rng)
+                lo, hi = (f"{x:,.0f}".replace(",", ".") if _whole(x) else _plain(x) for x in rng)
                 row["constraint_message::Indonesian (id)"] = f"Isi angka {lo} sampai {hi}"
                 row["constraint_message::English (en)"] = f"Enter a number from {lo} to {hi}"
         elif v.type == "personal":
@@ -655,6 +661,8 @@ def form_rows(cb) -> tuple[list[dict], list[dict]]:
         else:  # text, identifier
             row["type"], extra = "text", "" if v.type == "text" else v.type
         row[DAMPAK_TYPE] = extra
+        row[DAMPAK_ROLE] = v.role or ""
+        row["relevant"] = getattr(v, "relevant", None) or ""  # when the codebook keeps it
         survey.append(row)
     return survey, choices
 
@@ -667,9 +675,9 @@ def export_form(cb, out: Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     survey, choices = form_rows(cb)
-    cols = ["type", "name", ID_LABEL, EN_LABEL, "required", "constraint",
+    cols = ["type", "name", ID_LABEL, EN_LABEL, "required", "relevant", "constraint",
             "constraint_message::Indonesian (id)", "constraint_message::English (en)",
-            DAMPAK_TYPE]  # fmt: skip
+            DAMPAK_TYPE, DAMPAK_ROLE]  # fmt: skip
     s = pd.DataFrame(survey).reindex(columns=cols).fillna("")
     c = pd.DataFrame(choices, columns=["list_name", "name", ID_LABEL, EN_LABEL])
     settings = pd.DataFrame(
@@ -770,7 +778,7 @@ def codebook_from_exported_form(path: Path, base=None):
     carry (aliases, roles, scales, missing codes, option `match` spellings), variable by variable.
 
     (Reads only Dampak's own exports; any Kobo/ODK form: ``codebook_from_xlsform``.)"""
-    from pipelines.codebook import Codebook
+    from pipelines.codebook import Codebook, Variable
 
     book = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     sheets = {k.strip().lower(): v.fillna("") for k, v in book.items()}
@@ -825,6 +833,10 @@ def codebook_from_exported_form(path: Path, base=None):
             var["type"] = extra
         else:
             var["type"] = "text"
+        if rec.get("relevant", "").strip() and "relevant" in Variable.model_fields:
+            var["relevant"] = rec["relevant"].strip()
+        if rec.get(DAMPAK_ROLE, "").strip():
+            var["role"] = rec[DAMPAK_ROLE].strip()
         var = _with_base(var, base_vars.get(name))
         variables.append(var)
     data = {
@@ -871,5 +883,7 @@ def _with_set_kinds(label_sets: dict, base) -> dict:
     if base is None:
         return {k: {**s, "kind": "agreement" if s["points"] in (4, 5) else "custom"}
                 for k, s in label_sets.items()}  # fmt: skip
-    return {k: {**s, "kind": base.label_sets[k].kind} if k in base.label_sets else s
-            for k, s in label_sets.items()}  # fmt: skip
+    out = {k: {**s, "kind": base.label_sets[k].kind} if k in base.label_sets else s
+           for k, s in label_sets.items()}  # fmt: skip
+    unused = {k: ls.model_dump() for k, ls in base.label_sets.items() if k not in out}
+    return {k: out.get(k) or unused[k] for k in [*base.label_sets, *out] if k in out or k in unused}
