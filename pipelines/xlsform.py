@@ -15,6 +15,7 @@ language (``label::Indonesian (id)``, ``label::English (en)``, plain ``label``).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -578,6 +579,8 @@ def _truth(val, df) -> pd.Series:
             return val
         return val.fillna(0).astype(bool) if pd.api.types.is_numeric_dtype(val) else val.notna()
     return pd.Series(bool(val), index=df.index)
+
+
 # --- codebook -> XLSForm and a question list for Google Forms ------------------------------
 
 ID_LABEL, EN_LABEL = "label::Indonesian (id)", "label::English (en)"
@@ -590,20 +593,35 @@ DAMPAK_ROLE = "dampak::role"
 
 
 def _whole(x) -> bool:
-    return x is not None and float(x) == int(float(x))
+    """True for a whole number; infinite bounds (no limit) count as whole."""
+    return x is not None and (not math.isfinite(float(x)) or float(x).is_integer())
 
 
 def _plain(x) -> str:
     """A number as a form writes it: 500000000, 2.5 (never 5e+08)."""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+    x = float(x)
+    return str(int(x)) if math.isfinite(x) and x.is_integer() else repr(x)
+
+
+def _range_message(rng) -> tuple[str, str]:
+    """'Isi angka 0 sampai 120' / 'Enter a number from 0 to 120' (or one bound)."""
+    lo, hi = (
+        f"{x:,.0f}".replace(",", ".") if math.isfinite(x) and float(x).is_integer() else _plain(x)
+        for x in (float(v) for v in rng)
+    )
+    if not math.isfinite(float(rng[1])):
+        return f"Isi angka paling kecil {lo}", f"Enter a number of at least {lo}"
+    if not math.isfinite(float(rng[0])):
+        return f"Isi angka paling besar {hi}", f"Enter a number of at most {hi}"
+    return f"Isi angka {lo} sampai {hi}", f"Enter a number from {lo} to {hi}"
 
 
 def _range_constraint(rng) -> str:
     lo, hi = rng
     parts = []
-    if lo is not None and lo != float("-inf"):
+    if lo is not None and math.isfinite(float(lo)):
         parts.append(f". >= {_plain(lo)}")
-    if hi is not None and hi != float("inf"):
+    if hi is not None and math.isfinite(float(hi)):
         parts.append(f". <= {_plain(hi)}")
     return " and ".join(parts)
 
@@ -653,9 +671,9 @@ def form_rows(cb) -> tuple[list[dict], list[dict]]:
             extra = "" if v.type == "numeric" else v.type
             if rng is not None:
                 row["constraint"] = _range_constraint(rng)
-                lo, hi = (f"{x:,.0f}".replace(",", ".") if _whole(x) else _plain(x) for x in rng)
-                row["constraint_message::Indonesian (id)"] = f"Isi angka {lo} sampai {hi}"
-                row["constraint_message::English (en)"] = f"Enter a number from {lo} to {hi}"
+                idn, en = _range_message(rng)
+                row["constraint_message::Indonesian (id)"] = idn
+                row["constraint_message::English (en)"] = en
         elif v.type == "personal":
             row["type"], extra = "text", f"personal {v.personal}"
         else:  # text, identifier
@@ -689,6 +707,7 @@ def export_form(cb, out: Path) -> list[Path]:
         settings["dampak::submitted_at"] = sub.name
         settings["dampak::submitted_at_id"] = sub.question.id
         settings["dampak::submitted_at_en"] = sub.question.en
+        settings["dampak::submitted_at_required"] = "yes" if sub.required else "no"
     form = out / f"{cb.id}.xlsx"
     with pd.ExcelWriter(form, engine="openpyxl") as xl:
         s.to_excel(xl, sheet_name="survey", index=False)
@@ -780,8 +799,7 @@ def codebook_from_exported_form(path: Path, base=None):
     (Reads only Dampak's own exports; any Kobo/ODK form: ``codebook_from_xlsform``.)"""
     from pipelines.codebook import Codebook, Variable
 
-    book = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
-    sheets = {k.strip().lower(): v.fillna("") for k, v in book.items()}
+    sheets = {k: v.fillna("") for k, v in read_sheets(path).items()}
     survey, ch = sheets["survey"], sheets["choices"]
     info = sheets["settings"].iloc[0].to_dict() if "settings" in sheets else {}
     lists: dict[str, dict[str, dict]] = {}
@@ -795,6 +813,7 @@ def codebook_from_exported_form(path: Path, base=None):
     if info.get("dampak::submitted_at"):
         name = info["dampak::submitted_at"]
         var = {"name": name, "type": "datetime", "role": "submitted_at"}
+        var["required"] = info.get("dampak::submitted_at_required", "yes") != "no"
         var["question"] = {
             "id": info["dampak::submitted_at_id"],
             "en": info["dampak::submitted_at_en"],
@@ -806,7 +825,7 @@ def codebook_from_exported_form(path: Path, base=None):
         var["required"] = rec.get("required", "").strip().lower() in ("yes", "true", "true()")
         kind = t.split()[0] if t else ""
         lst = t.split()[1] if len(t.split()) > 1 else ""
-        rng = constraint_bounds(rec.get("constraint", ""))
+        rng = constraint_range(rec.get("constraint", ""), integer=kind == "integer")
         if kind in ("start", "end"):
             var |= {"type": "datetime", "role": {"start": "started_at", "end": "ended_at"}[kind]}
         elif kind in ("datetime", "date", "today"):
@@ -851,16 +870,6 @@ def codebook_from_exported_form(path: Path, base=None):
                  "scales": {k: s.model_dump(exclude_defaults=True) for k, s in base.scales.items()},
                  "roles": base.roles.model_dump(by_alias=True, exclude_defaults=True)}  # fmt: skip
     return Codebook.model_validate(data)
-
-
-def constraint_bounds(constraint: str) -> tuple[float, float] | None:
-    """(low, high) of a constraint `. >= a and . <= b` (either bound may be absent)."""
-    if not isinstance(constraint, str) or not constraint.strip():
-        return None
-    lo, hi = float("-inf"), float("inf")
-    for op, num in re.findall(r"\.\s*(>=|<=)\s*(-?\d+(?:\.\d+)?)", constraint):
-        lo, hi = (float(num), hi) if op == ">=" else (lo, float(num))
-    return lo, hi
 
 
 def _with_base(var: dict, base) -> dict:

@@ -253,3 +253,15 @@ def test_export_form_command(tmp_path, capsys):
     assert main(["export-form", "tpbis", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "tpbis-community.xlsx").exists()
     assert "tpbis-community-questions.md" in capsys.readouterr().out
+
+
+def test_round_trip_of_a_codebook_read_from_a_kobo_form(cb, tmp_path):
+    """The water survey's form -> codebook -> XLSForm -> codebook: relevant conditions, select
+    lists with their codes, ranges and personal kinds survive."""
+    form = xlsform.export_form(cb, tmp_path)[0]
+    back = xlsform.codebook_from_exported_form(form)
+    assert carried(back) == carried(cb)
+    assert {v.name: v.relevant for v in back.variables} == {
+        v.name: v.relevant for v in cb.variables
+    }
+    assert any(v.relevant for v in cb.variables)
