@@ -30,7 +30,8 @@ from pipelines.ingest import SOURCE_ID_KEYS, read_file
 
 FUZZY_MIN = 88  # rapidfuzz ratio (0-100) a header needs to be taken for a question text
 FUZZY_MIN_LENGTH = 12  # shorter texts (names, aliases) are matched exactly or normalised only
-EXPORT_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".sav": "sav"}
+EXPORT_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xls": "xlsx"}
+EXPORT_FORMATS |= {".sav": "sav"}
 EXPORT_FORMATS |= {".dta": "dta"}
 FORMAT_PREFERENCE = ["csv", "xlsx", "sav", "dta"]  # one export of the same answers is enough
 # Export metadata that is no question (Kobo, ODK, SurveyMonkey): never a variable
@@ -111,7 +112,9 @@ def _is_xlsform(path: Path) -> bool:
     if path.suffix.lower() not in (".xlsx", ".xls"):
         return False
     try:
-        sheets = pd.ExcelFile(path).sheet_names
+        from pipelines.xlsform import excel_file
+
+        sheets = excel_file(path).sheet_names
     except Exception:  # noqa: BLE001 - not a readable workbook: not a form either
         return False
     return {"survey", "choices"} <= {s.strip().lower() for s in sheets}
@@ -776,18 +779,21 @@ def init_survey(
         if m.variable and m.rule not in ("new", "metadata") and m.variable not in evidence:
             score = f", score {m.score:g}" if m.rule == "fuzzy" else ""
             evidence[m.variable] = f'"{m.header[:60]}" ({m.rule}{score}) in {m.file}'
-    # unknown headers: one-column-per-option groups first, then one question each
+    # unknown headers: questions of the XLSForm, one-column-per-option groups, then one each
     new_headers = list(dict.fromkeys(m.header for m in matches if m.rule == "new"))
     all_df = pd.concat(frames, ignore_index=True)
-    groups = option_groups(new_headers, all_df)
     taken = {v.name for v in cb.variables} | set(cb.scales) | set(cb.roles.derived)
     drafts: list[Draft] = []
-    in_group = {h for hs in groups.values() for h, _ in hs}
     xform = None
     if form is not None:
         from pipelines.xlsform import read_xlsform
 
         xform = read_xlsform(form)
+        drafts = _drafts_from_form(form, xform, new_headers, matches, taken)
+        done = {m.header for m in matches if m.rule in ("form", "form-option")}
+        new_headers = [h for h in new_headers if h not in done]
+    groups = option_groups(new_headers, all_df)
+    in_group = {h for hs in groups.values() for h, _ in hs}
     for parent, hs in groups.items():
         codes: set[str] = set()
         opts = {}
@@ -828,8 +834,6 @@ def init_survey(
             d.review.append(f"another question already has the role {r}")
         elif r:
             seen_roles.add(r)
-    if form is not None:
-        _use_form_labels(drafts, form)
     header_to_var = {m.header: m.variable for m in matches if m.variable}
     # sites, kelurahan and dates from the answers
     site_var = (
@@ -865,28 +869,62 @@ def init_survey(
     return InitResult(written, matches, drafts, todo)
 
 
-def _use_form_labels(drafts: list[Draft], form: Path) -> None:
-    """Kobo headers are the form's question names: take the question texts (Indonesian,
-    English) from the XLSForm and keep the name as an alias."""
-    sheets = {
-        k.strip().lower(): v for k, v in pd.read_excel(form, sheet_name=None, dtype=str).items()
-    }
-    survey = sheets["survey"].fillna("")
-    labels = [c for c in survey.columns if str(c).split("::")[0].strip().lower() == "label"]
-    idn = next((c for c in labels if re.search(r"indonesia|\(id\)", c, re.I)), None)
-    en = next((c for c in labels if re.search(r"english|\(en\)", c, re.I)), None)
-    idn, en = idn or (labels[0] if labels else None), en or (labels[-1] if labels else None)
-    if idn is None:
-        return
-    texts = {str(r["name"]).strip(): (r[idn], r[en]) for r in survey.to_dict("records")}
-    for d in drafts:
-        name = d.header.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
-        if name in texts and texts[name][0].strip():
-            q_id, q_en = texts[name]
-            d.var["question"] = {"id": q_id.strip(), "en": (q_en or q_id).strip()}
-            d.var["aliases"] = [name]
-            if q_en.strip() == q_id.strip():
-                d.review.append("the form has no English label: translate the question")
+def _drafts_from_form(form: Path, xform, headers: list[str], matches, taken: set[str]):
+    """Drafts for the export's questions its XLSForm defines (``codebook_from_xlsform``): the
+    form's types, choice lists, ranges and `relevant`, with yes/no and agreement lists turned
+    into yesno and likert. Marks the headers' matches 'form' (option columns 'form-option')."""
+    from pipelines.xlsform import codebook_from_xlsform
+
+    fcb = codebook_from_xlsform(form)
+    drafts, seen = [], {}
+
+    def find(header: str) -> str | None:  # `q`, Kobo `group/q`, R `group.q`
+        h = str(header).lstrip("\ufeff")
+        cands = (h, h.rsplit("/", 1)[-1], h.rsplit(".", 1)[-1], xform.question_of(h))
+        return next((c for c in cands if c and fcb.has(c)), None)
+
+    for h in headers:
+        q, option = find(h), False
+        if q is None:
+            for sep in ("/", "."):
+                parent = find(str(h).rsplit(sep, 1)[0]) if sep in str(h) else None
+                if parent and fcb.var(parent).type == "multiselect":
+                    q, option = parent, True
+                    break
+        if q is None:
+            continue
+        if q not in seen:
+            d = _draft_from_form(fcb.var(q), str(h).rsplit("/", 1)[0] if option else h, taken)
+            d.review.insert(0, f"from the form {form.name}: {fcb.var(q).type}")
+            drafts.append(d)
+            seen[q] = d.var["name"]
+        for m in matches:
+            if m.header == h:
+                m.variable, m.rule = seen[q], "form-option" if option else "form"
+    return drafts
+
+
+def _draft_from_form(v, header: str, taken: set[str]) -> Draft:
+    var = v.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    if var["name"] in taken:
+        var["name"] = slug(var["name"], taken)
+    taken.add(var["name"])
+    review, label_set = [], None
+    if v.type == "categorical" and v.levels:
+        labels = [lv.id for lv in v.levels.values()]
+        lk = likert_set(labels)
+        if not parse.yes_no(pd.Series(labels, dtype=object)).invalid.any():
+            var = {k: x for k, x in var.items() if k not in ("levels", "ordered")}
+            var["type"] = "yesno"
+            review.append(f"yes/no list ({', '.join(labels)})")
+        elif lk:
+            var = {k: x for k, x in var.items() if k not in ("levels", "ordered")}
+            var |= {"type": "likert", "labels": lk[0]}
+            label_set = lk[:2]
+            review.append(lk[2])
+    if v.type == "text":
+        review.append("free text: masked for names, phones and NIK")
+    return Draft(var, review, header, label_set)
 
 
 def _distinct(s: pd.Series, missing: list[str]) -> list[str]:
@@ -939,13 +977,18 @@ def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> l
     names = ", ".join(p.name for p in written)
     add(f"Written: {names} in {config_path.parent}.", f"Ditulis: {names} di {config_path.parent}.")
     known = sum(by_rule[r] for r in ("exact", "normalised", "fuzzy", "option"))
+    form_n = by_rule["form"] + by_rule["form-option"]
     add(
         f"{known} of {len(real)} columns matched the bundled codebook (exact {by_rule['exact']}, "
         f"normalised {by_rule['normalised']}, fuzzy {by_rule['fuzzy']}, option columns "
-        f"{by_rule['option']}); {len(drafts)} new questions guessed.",
+        f"{by_rule['option']}); {len(drafts)} new questions drafted"
+        + (f", {form_n} columns from the form" if form_n else "")
+        + ".",
         f"{known} dari {len(real)} kolom cocok dengan codebook bawaan (persis {by_rule['exact']}, "
         f"dinormalkan {by_rule['normalised']}, mirip {by_rule['fuzzy']}, kolom opsi "
-        f"{by_rule['option']}); {len(drafts)} pertanyaan baru ditebak.",
+        f"{by_rule['option']}); {len(drafts)} pertanyaan baru dirancang"
+        + (f", {form_n} kolom dari formulir" if form_n else "")
+        + ".",
     )
     for m in real:
         if m.rule == "fuzzy":

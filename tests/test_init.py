@@ -391,6 +391,10 @@ def test_new_questions_guessed_from_their_answers(shape):
     assert kinds["liked"].var["type"] == "categorical"
     assert {lv["id"] for lv in kinds["liked"].var["levels"].values()} == set(LIKED.values())
     assert kinds["hope"].var["type"] == "text"
+    if name.startswith("kobo"):  # the XLSForm beside the export gives texts, lists, types
+        assert kinds["visits"].review[0] == "from the form formulir.xlsx: numeric"
+        assert kinds["visits"].var["question"]["id"] == NEW["visits"]
+        assert set(kinds["sources"].var["options"]) == set(SOURCES)  # the form's codes
     text = (folder / "codebook.yaml").read_text()
     assert text.count("# REVIEW:") >= 10
     cb = load_codebook(str(folder / "codebook.yaml"))
