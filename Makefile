@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install Dampak (done once; reused afterwards)
 
-init: $(STAMP) ## Write survey.yaml (+ draft codebook) for the exports in DIR (FORCE=1 replaces)
+init: ## Write survey.yaml (+ draft codebook) for the exports in DIR (FORCE=1 replaces)
 	@test -n "$(DIR)" || { echo "usage: make init DIR=data/raw/<folder> [FORCE=1]"; exit 2; }
+	@$(MAKE) --no-print-directory setup
 	$(BIN)/python -m pipelines init $(DIR) $(if $(FORCE),--force)
 
 report: $(STAMP) ## Run the whole pipeline on SURVEY (default: the bundled sample) and write reports/

@@ -49,7 +49,7 @@ PERSONAL_HEADERS = (
     ("phone", r"\bhp\b|whatsapp|\bwa\b|telepon|telp|phone|handphone|\bponsel\b"),
     ("email", r"e-?mail|surel"),
     ("address", r"\balamat\b|address"),
-    ("name", r"\bnama\b|\bname\b"),
+    ("name", r"^(nama|name)( lengkap| responden| anda| panggilan| kamu)?$|full name|your name"),
 )
 MONEY_WORDS = r"pendapatan|penghasilan|gaji|income|biaya|pengeluaran|\brp\b|rupiah|omzet|upah"
 ROLE_HEADERS = {  # a guessed question's job in the pipeline, from words in its header
@@ -792,6 +792,14 @@ def init_survey(
         drafts = _drafts_from_form(form, xform, new_headers, matches, taken)
         done = {m.header for m in matches if m.rule in ("form", "form-option")}
         new_headers = [h for h in new_headers if h not in done]
+    questions = {header_key(n): n for n in [*matched_vars, *(d.var["name"] for d in drafts)]}
+    for h in list(new_headers):  # "Other (please specify)" text of a known question: ingest
+        base = re.sub(r"(?i)(_other|_lainnya|[/.]other)$", "", str(h))  # keeps it, masked
+        if base != str(h) and header_key(base) in questions:
+            new_headers.remove(h)
+            for m in matches:
+                if m.header == h:
+                    m.variable, m.rule = questions[header_key(base)], "other-text"
     groups = option_groups(new_headers, all_df)
     in_group = {h for hs in groups.values() for h, _ in hs}
     for parent, hs in groups.items():

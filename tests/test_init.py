@@ -512,3 +512,10 @@ def test_full_run_after_review(name, tmp_path):
     plan = pd.read_parquet(next((tmp_path / "out" / "data").rglob("plan.parquet")))
     assert {"skills", "scale_1"} <= set(plan["outcome"].dropna())
     assert re.search("participation", " ".join(plan["analysis"]))
+
+
+def test_make_init_is_listed_and_needs_a_folder():
+    out = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert "make init" in out.stdout
+    bare = subprocess.run(["make", "init"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert bare.returncode != 0 and "usage: make init DIR=" in bare.stdout
