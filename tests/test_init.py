@@ -26,6 +26,7 @@ from pipelines.paths import ROOT
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from make_fixtures import LIKERT_Q, WORDS, Q  # noqa: E402
+from test_cli import _cli  # noqa: E402
 
 N = 48
 SITES = ["Perpustakaan Umum Kota Solok", "Perpustakaan Kelurahan Laing", "TBM Nagari Saiyo"]
@@ -324,16 +325,6 @@ def review(folder: Path) -> None:
     cfg.write_text(text)
 
 
-def _cli(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture(scope="module", params=list(SHAPES))
 def shape(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(request.param)
@@ -505,7 +496,9 @@ def test_full_run_after_review(name, tmp_path):
     SHAPES[name](tmp_path)
     init.init_survey(tmp_path, lang="en")
     review(tmp_path)
-    out = _cli("run", str(tmp_path / "survey.yaml"), "--out-root", str(tmp_path / "out"))
+    out = _cli(
+        "run", str(tmp_path / "survey.yaml"), "--out-root", str(tmp_path / "out"), timeout=900
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     reports = list((tmp_path / "out" / "reports").rglob("index.html"))
     assert reports
