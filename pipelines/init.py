@@ -632,8 +632,8 @@ def config_yaml(
     instrument: str,
     waves: list[dict],
     columns: dict[str, tuple[str, str]],
-    sites: list[str],
-    kelurahan: list[str],
+    sites: dict[str, list[str]],
+    kelurahan: dict[str, list[str]],
     lang: str,
 ) -> str:
     """survey.yaml with every guess marked: waves, sites, places, design."""
@@ -663,7 +663,10 @@ def config_yaml(
         for h, (var, why) in columns.items():
             out.append(_comment([why], 2))
             out.append(_dump({h: var}, 2))
-    places = {"kecamatan": {kec: kelurahan or ["TODO-kelurahan"]}}
+    places: dict = {"kecamatan": {kec: list(kelurahan) or ["TODO-kelurahan"]}}
+    aliases = {a: k for k, al in kelurahan.items() for a in al}
+    if aliases:
+        places["aliases"] = aliases
     out.append(
         _comment(
             [
@@ -679,13 +682,14 @@ def config_yaml(
         _comment(
             [
                 f"{len(sites)} sites read from the answers: give each its kecamatan (TODO),",
-                "merge spellings of one library into `aliases`, check the ids",
+                "check that each is one library (similar spellings were merged into `aliases`)",
             ]
         )
     )
     site_ids: set[str] = set()
     rows = [
         {"id": slug(_site_words(s), site_ids, 30).replace("_", "-"), "name": s, "kecamatan": kec}
+        | ({"aliases": sites[s]} if sites.get(s) else {})
         for s in sites or ["TODO site"]
     ]
     out.append("sites:\n")
@@ -847,7 +851,7 @@ def init_survey(
     site_var = (
         "site" if "site" in matched_vars or any(d.var["name"] == "site" for d in drafts) else None
     )
-    sites = _distinct(_values_of(frames, header_to_var, site_var), missing) if site_var else []
+    sites = _distinct(_values_of(frames, header_to_var, site_var), missing) if site_var else {}
     kel = _distinct(_values_of(frames, header_to_var, "kelurahan"), missing)
     submitted = next(
         (v.name for v in cb.variables if v.role == "submitted_at" and v.name in matched_vars),
@@ -935,10 +939,27 @@ def _draft_from_form(v, header: str, taken: set[str]) -> Draft:
     return Draft(var, review, header, label_set)
 
 
-def _distinct(s: pd.Series, missing: list[str]) -> list[str]:
-    a = _answers(s, missing)
-    counts = a.value_counts()
-    return [str(x) for x in counts.index]
+def _distinct(s: pd.Series, missing: list[str]) -> dict[str, list[str]]:
+    """Place names as answered, grouped: spellings that are one place to the place matcher
+    (case, spacing, Roman numerals) or nearly so (rapidfuzz ratio >= FUZZY_MIN) become one
+    name (the most frequent spelling) with the other spellings that differ as its aliases."""
+    from rapidfuzz import fuzz
+
+    counts = _answers(s, missing).value_counts()
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for text, n in counts.items():
+        groups.setdefault(parse._place_key(text), []).append((str(text), int(n)))
+    order = sorted(groups, key=lambda k: -sum(n for _, n in groups[k]))
+    merged: dict[str, list[str]] = {}  # key of the kept group -> keys merged into it
+    for key in order:
+        home = next((k for k in merged if fuzz.ratio(k, key) >= FUZZY_MIN), None)
+        merged.setdefault(home or key, []).append(key)
+    out = {}
+    for keys in merged.values():
+        spellings = [t for k in keys for t, _ in groups[k]]
+        name = spellings[0]
+        out[name] = [t for k in keys[1:] for t, _ in groups[k][:1]]
+    return out
 
 
 def _waves(specs, header_to_var: dict[str, str], submitted: str | None) -> list[dict]:

@@ -459,6 +459,15 @@ def test_empty_folder_and_same_answers_in_two_formats(tmp_path):
     assert any("jawaban_2025.xlsx was not read" in t for t in result.todo)
 
 
+def test_place_spellings_grouped_into_one_site_with_aliases():
+    s = pd.Series(["Perpustakaan Kota", "perpustakaan kota", "Perpustakan Kota"] * 3
+                  + ["TBM Nagari Saiyo", "Aro IV Korong", "Aro 4 Korong", "aro iv korong"])  # fmt: skip
+    got = init._distinct(s, [])
+    assert list(got) == ["Perpustakaan Kota", "Aro IV Korong", "TBM Nagari Saiyo"]
+    assert got["Perpustakaan Kota"] == ["Perpustakan Kota"]  # case variants need no alias
+    assert got["Aro IV Korong"] == []  # Roman numerals are one place to the matcher
+
+
 def test_agreement_sets_of_4_5_and_6_points():
     five = ["Sangat setuju", "Setuju", "Netral", "Tidak setuju"]
     name, ls, note = init.likert_set(five)
@@ -512,3 +521,28 @@ def test_make_init_is_listed_and_needs_a_folder():
     assert "make init" in out.stdout
     bare = subprocess.run(["make", "init"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert bare.returncode != 0 and "usage: make init DIR=" in bare.stdout
+
+
+def test_bundled_sample_folder_gives_a_wave_per_year(tmp_path):
+    """The sample's two waves (CSV, with the same answers as XLSX beside them): a wave per year
+    in the file names, the CSV read, misspelt libraries merged into aliases, and `check` passes."""
+    import shutil
+
+    for f in ("solok_2025.csv", "solok_2026.csv", "solok_2025.xlsx"):
+        shutil.copy(ROOT / "data" / "raw" / "solok" / f, tmp_path / f)
+    result = init.init_survey(tmp_path, lang="en")
+    cfg = yaml.safe_load((tmp_path / "survey.yaml").read_text())
+    assert [w["id"] for w in cfg["waves"]] == ["2025", "2026"]
+    assert [w["files"] for w in cfg["waves"]] == [
+        [{"path": "solok_2025.csv", "format": "csv"}],
+        [{"path": "solok_2026.csv", "format": "csv"}],
+    ]
+    assert str(cfg["waves"][1]["reference_date"]).startswith("2026-")
+    assert cfg["instrument"] == "tpbis"  # every column is a TPBIS question
+    assert result.share("exact") == 1.0
+    assert 14 <= len(cfg["sites"]) <= 20  # 14 libraries, spellings merged
+    kota = next(s for s in cfg["sites"] if s["name"] == "Perpustakaan Umum Kota Solok")
+    assert kota["aliases"]
+    review(tmp_path)
+    out = _cli("check", str(tmp_path / "survey.yaml"))
+    assert out.returncode == 0, out.stderr
