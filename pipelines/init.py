@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
 from pipelines import multiselect, parse
 from pipelines.codebook import Codebook, header_key, load_codebook
@@ -49,11 +50,16 @@ PERSONAL_HEADERS = (
     ("phone", r"\bhp\b|whatsapp|\bwa\b|telepon|telp|phone|handphone|\bponsel\b"),
     ("email", r"e-?mail|surel"),
     ("address", r"\balamat\b|address"),
-    ("name", r"^(nama|name)( lengkap| responden| anda| panggilan| kamu)?$|full name|your name"),
+    (
+        "name",
+        r"^(nama|name)\b(?!.*\b(kampus|sekolah|perpustakaan|desa|instansi|usaha|kelurahan|"
+        r"tempat|organisasi|universitas|perusahaan|kegiatan|produk|kota|kabupaten)\b)|full name",
+    ),
 )
 MONEY_WORDS = r"pendapatan|penghasilan|gaji|income|biaya|pengeluaran|\brp\b|rupiah|omzet|upah"
 ROLE_HEADERS = {  # a guessed question's job in the pipeline, from words in its header
-    "site": r"perpustakaan|library|\bsite\b|taman baca|\btbm\b",
+    "site": r"^(nama |lokasi )?(perpustakaan|library|taman baca|tbm)\b|"
+    r"(perpustakaan|library) (yang|mana|tempat|you)|\bsite\b",
     "kelurahan": r"kelurahan|\bdesa\b|nagari|\bward\b",
     "submitted_at": r"timestamp|cap waktu|submission|waktu pengisian|tanggal pengisian",
     "consent": r"bersedia|consent|persetujuan|\bagree to\b",
@@ -462,7 +468,8 @@ def guess_variable(header: str, s: pd.Series, taken: set[str], missing: list[str
         return Draft(var | {"type": "multiselect", "options": opts}, [
             f"tick-all-that-apply with {len(opts)} options read from answers joined by commas; "
             "add options nobody ticked, and English labels"], header)  # fmt: skip
-    if len(distinct) <= max(12, min(30, n // 5)) and len(distinct) < max(2, 0.6 * n):
+    place = role in ("site", "kelurahan") and sample.str.len().mean() < 80
+    if place or (len(distinct) <= max(12, min(30, n // 5)) and len(distinct) < max(2, 0.6 * n)):
         codes = set()
         levels = {slug(d, codes, 24): {"id": d, "en": d} for d in sorted(distinct)}
         note = f"single choice with {len(levels)} answers seen; add any never chosen"
@@ -786,7 +793,8 @@ def init_survey(
     # unknown headers: questions of the XLSForm, one-column-per-option groups, then one each
     new_headers = list(dict.fromkeys(m.header for m in matches if m.rule == "new"))
     all_df = pd.concat(frames, ignore_index=True)
-    taken = {v.name for v in cb.variables} | set(cb.scales) | set(cb.roles.derived)
+    taken = set(matched_vars) | set(cb.scales) | set(cb.roles.derived)
+    taken |= {o.var for o in cb.roles.outcomes}
     drafts: list[Draft] = []
     xform = None
     if form is not None:
@@ -844,6 +852,8 @@ def init_survey(
         if r in seen_roles:
             d.var.pop("role")
             d.review.append(f"another question already has the role {r}")
+            if d.var["type"] == "categorical" and not d.var.get("levels"):
+                d.var["type"] = "text"
         elif r:
             seen_roles.add(r)
     header_to_var = {m.header: m.variable for m in matches if m.variable}
@@ -868,7 +878,15 @@ def init_survey(
     written = []
     if needs_codebook:
         text = codebook_yaml(survey_id, cb, matched_vars, drafts, evidence)
-        Codebook.model_validate(yaml.safe_load(text))  # what we write must load
+        try:
+            Codebook.model_validate(yaml.safe_load(text))  # what we write must load
+        except ValidationError as e:
+            raise _fail(
+                f"In folder {folder}: the draft codebook is not valid ({e.errors()[0]['msg']}); "
+                "this is a bug in init: send the folder's file names to a developer.",
+                f"Di folder {folder}: draf codebook tidak sah ({e.errors()[0]['msg']}); ini "
+                "kesalahan init: kirim nama berkas di folder itu ke pengembang.",
+            ) from None
         codebook_path.write_text(text, encoding="utf-8")
         written.append(codebook_path)
     cfg_text = config_yaml(

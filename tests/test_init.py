@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from make_fixtures import LIKERT_Q, WORDS, Q  # noqa: E402
 from test_cli import _cli  # noqa: E402
 
+FIX = Path(__file__).parent / "fixtures"
 N = 48
 SITES = ["Perpustakaan Umum Kota Solok", "Perpustakaan Kelurahan Laing", "TBM Nagari Saiyo"]
 KEL = ["Laing", "Aro IV Korong", "Tanah Garam"]
@@ -546,3 +547,25 @@ def test_bundled_sample_folder_gives_a_wave_per_year(tmp_path):
     review(tmp_path)
     out = _cli("check", str(tmp_path / "survey.yaml"))
     assert out.returncode == 0, out.stderr
+
+
+def test_a_survey_the_bundled_codebook_does_not_know(tmp_path):
+    """The library-visitor survey (tests/fixtures/visitors.csv): only its timestamp is a TPBIS
+    question; consent, the library, names and phones are recognised from headers and answers."""
+    import shutil
+
+    shutil.copy(FIX / "visitors.csv", tmp_path / "visitors.csv")
+    init.init_survey(tmp_path, lang="en")
+    cb = load_codebook(str(tmp_path / "codebook.yaml"))
+    by_q = {v.question.id: v for v in cb.variables}
+    assert by_q["Bersedia mengisi survei"].role == "consent"
+    assert by_q["Perpustakaan yang dikunjungi"].name == "site"
+    assert by_q["Perpustakaan yang dikunjungi"].role == "site"
+    assert by_q["Nama pengunjung"].personal == "name"
+    assert by_q["No. WhatsApp"].personal == "phone"
+    assert by_q["Saran untuk perpustakaan"].type == "text"
+    assert by_q["Tanggal kunjungan"].type == "datetime"
+    review(tmp_path)
+    out = _cli("check", str(tmp_path / "survey.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert "4 rows read, 3 kept" in out.stdout
