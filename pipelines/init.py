@@ -628,6 +628,23 @@ def codebook_yaml(
     return "".join(out)
 
 
+def evidence_comment(matches: list[HeaderMatch], limit: int = 400) -> str:
+    """How init read each column (file, header, rule, score, the codebook text matched), as
+    comments at the end of survey.yaml: the evidence behind every match, for review."""
+    lines = [
+        "\n# How init read each column: file | header -> variable (rule, score: text matched)\n"
+    ]
+    for m in matches[:limit]:
+        target = m.variable or "(ignored: export metadata)"
+        score = f", {m.score:g}" if m.rule == "fuzzy" else ""
+        text = f': "{m.question[:60]}"' if m.question and m.question != m.header else ""
+        header = str(m.header).replace("\n", " ")[:70]
+        lines.append(f"#   {m.file} | {header} -> {target} ({m.rule}{score}{text})\n")
+    if len(matches) > limit:
+        lines.append(f"#   ... and {len(matches) - limit} more columns\n")
+    return "".join(lines)
+
+
 def _site_words(name: str) -> str:
     """A site's name without the words every site shares (for a short id)."""
     rest = re.sub(r"(?i)\b(perpustakaan|perpus|umum|kelurahan|desa|daerah|taman baca)\b", "", name)
@@ -893,7 +910,7 @@ def init_survey(
         survey_id, codebook_path.name if needs_codebook else instrument, waves, columns, sites,
         kel, lang,
     )  # fmt: skip
-    config_path.write_text(cfg_text, encoding="utf-8")
+    config_path.write_text(cfg_text + evidence_comment(matches), encoding="utf-8")
     written.insert(0, config_path)
     todo = _todo(config_path, written, matches, drafts, skipped, sites, kel, lang)
     return InitResult(written, matches, drafts, todo)
@@ -1012,6 +1029,14 @@ def _waves(specs, header_to_var: dict[str, str], submitted: str | None) -> list[
     return out
 
 
+TYPE_ID = {
+    "yesno": "ya/tidak", "likert": "skala setuju", "numeric": "angka", "currency": "uang (Rupiah)",
+    "datetime": "tanggal/waktu", "multiselect": "centang (boleh lebih dari satu)",
+    "categorical": "satu pilihan", "text": "teks bebas", "personal": "data pribadi",
+    "identifier": "pengenal",
+}  # fmt: skip
+
+
 def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> list[str]:
     """The short list of what a person must look at, in the messages language."""
     real = [m for m in matches if m.rule != "metadata"]
@@ -1050,7 +1075,7 @@ def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> l
             f'In codebook.yaml, variable {d.var["name"]} (column "{d.header[:50]}"): guessed '
             f"{d.var['type']}; {d.review[0]}.",
             f'Di codebook.yaml, variabel {d.var["name"]} (kolom "{d.header[:50]}"): ditebak '
-            f"{d.var['type']}; periksa tebakannya.",
+            f"{TYPE_ID.get(d.var['type'], d.var['type'])}; periksa baris REVIEW-nya.",
         )
     add(
         f"In survey.yaml: give each of the {len(sites)} sites and the {len(kel)} kelurahan their "

@@ -419,6 +419,13 @@ def test_todo_names_file_column_and_what_to_do_in_both_languages(tmp_path):
     card = next(t for t in en if 'column "Apakah Anda memiliki kartu' in t)
     assert card.startswith("In codebook.yaml, variable memiliki_kartu_anggota") and "yesno" in card
     assert any(t.startswith("Then: python -m pipelines check") for t in en)
+    evidence = (tmp_path / "survey.yaml").read_text().split("# How init read each column")[1]
+    assert re.search(
+        r"jawaban_2025\.csv \| Apakah Anda seorang penyandang disabilitas\? -> disability "
+        r'\(fuzzy, 8\d\.\d: "Apakah Anda penyandang disabilitas\?"\)',
+        evidence,
+    )
+    assert "| Cap waktu -> submitted_at (exact)" in evidence
     assert any(t.startswith("Lalu: python -m pipelines check") for t in idn)
 
 
