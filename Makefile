@@ -7,7 +7,9 @@ SURVEY  ?= data/raw/solok/solok_2026.yaml
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lint format lab bench bench-smoke sample screenshots clean-outputs
+DIR     ?=
+FORCE   ?=
+.PHONY: help setup init report test lint format lab bench bench-smoke sample screenshots clean-outputs
 
 help: ## Show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,6 +23,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install Dampak (done once; reused afterwards)
+
+init: ## Write survey.yaml (+ draft codebook) for the exports in DIR (FORCE=1 replaces)
+	@test -n "$(DIR)" || { echo "usage: make init DIR=data/raw/<folder> [FORCE=1]"; exit 2; }
+	@$(MAKE) --no-print-directory setup
+	$(BIN)/python -m pipelines init $(DIR) $(if $(FORCE),--force)
 
 report: $(STAMP) ## Run the whole pipeline on SURVEY (default: the bundled sample) and write reports/
 	$(BIN)/python -m pipelines run $(SURVEY)

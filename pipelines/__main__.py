@@ -1,4 +1,5 @@
-"""Command line: `python -m pipelines run|simulate|scan|bench ...` (see `--help`)."""
+"""Command line: `python -m pipelines run|check|init|export-form|simulate|scan|bench ...`
+(see `--help`)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,26 @@ def _check(args) -> int:
     return check.main(args.config, args.log)
 
 
+def _init(args) -> int:
+    from pipelines import init
+    from pipelines.errors import set_language
+
+    set_language(args.lang)
+    result = init.init_survey(args.folder, force=args.force, survey_id=args.id, lang=args.lang)
+    init.print_result(result)
+    return 0
+
+
+def _export_form(args) -> int:
+    from pipelines import xlsform
+    from pipelines.codebook import load_codebook
+
+    cb = load_codebook(args.codebook)
+    for path in xlsform.export_form(cb, Path(args.out)):
+        print(path)
+    return 0
+
+
 def _simulate(args) -> int:
     from pipelines import simulate
 
@@ -78,6 +99,18 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("config")
     k.add_argument("--log", default=None, help="also write the cleaning log (CSV) here")
     k.set_defaults(func=_check)
+    i = sub.add_parser(
+        "init", help="write survey.yaml (and a draft codebook) for a folder of exports"
+    )
+    i.add_argument("folder", help="the folder under data/raw/ holding the exports")
+    i.add_argument("--force", action="store_true", help="replace survey.yaml/codebook.yaml")
+    i.add_argument("--id", default=None, help="survey id (default: from the folder name)")
+    i.add_argument("--lang", choices=["id", "en"], default="id", help="messages language")
+    i.set_defaults(func=_init)
+    f = sub.add_parser("export-form", help="codebook -> XLSForm and a question list (Google Forms)")
+    f.add_argument("codebook", help="a codebook YAML or a bundled instrument (tpbis)")
+    f.add_argument("--out", required=True, help="folder to write form.xlsx and questions.md/csv")
+    f.set_defaults(func=_export_form)
     s = sub.add_parser("simulate", help="generate a synthetic survey", add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=_simulate)

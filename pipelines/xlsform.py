@@ -15,6 +15,7 @@ language (``label::Indonesian (id)``, ``label::English (en)``, plain ``label``).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -578,3 +579,320 @@ def _truth(val, df) -> pd.Series:
             return val
         return val.fillna(0).astype(bool) if pd.api.types.is_numeric_dtype(val) else val.notna()
     return pd.Series(bool(val), index=df.index)
+
+
+# --- codebook -> XLSForm and a question list for Google Forms ------------------------------
+
+ID_LABEL, EN_LABEL = "label::Indonesian (id)", "label::English (en)"
+YESNO_LIST = "ya_tidak"
+YESNO_CHOICES = {"ya": ("Ya", "Yes"), "tidak": ("Tidak", "No")}
+_META_TYPES = {"started_at": "start", "ended_at": "end"}
+# what XLSForm has no type for travels in an extra column (XLSForm tools ignore unknown ones)
+DAMPAK_TYPE = "dampak::type"
+DAMPAK_ROLE = "dampak::role"
+
+
+def _whole(x) -> bool:
+    """True for a whole number; infinite bounds (no limit) count as whole."""
+    return x is not None and (not math.isfinite(float(x)) or float(x).is_integer())
+
+
+def _plain(x) -> str:
+    """A number as a form writes it: 500000000, 2.5 (never 5e+08)."""
+    x = float(x)
+    return str(int(x)) if math.isfinite(x) and x.is_integer() else repr(x)
+
+
+def _range_message(rng) -> tuple[str, str]:
+    """'Isi angka 0 sampai 120' / 'Enter a number from 0 to 120' (or one bound)."""
+    lo, hi = (
+        f"{x:,.0f}".replace(",", ".") if math.isfinite(x) and float(x).is_integer() else _plain(x)
+        for x in (float(v) for v in rng)
+    )
+    if not math.isfinite(float(rng[1])):
+        return f"Isi angka paling kecil {lo}", f"Enter a number of at least {lo}"
+    if not math.isfinite(float(rng[0])):
+        return f"Isi angka paling besar {hi}", f"Enter a number of at most {hi}"
+    return f"Isi angka {lo} sampai {hi}", f"Enter a number from {lo} to {hi}"
+
+
+def _range_constraint(rng) -> str:
+    lo, hi = rng
+    parts = []
+    if lo is not None and math.isfinite(float(lo)):
+        parts.append(f". >= {_plain(lo)}")
+    if hi is not None and math.isfinite(float(hi)):
+        parts.append(f". <= {_plain(hi)}")
+    return " and ".join(parts)
+
+
+def form_rows(cb) -> tuple[list[dict], list[dict]]:
+    """(survey rows, choices rows) of the XLSForm for a codebook; see :func:`export_form`."""
+    survey: list[dict] = []
+    choices: list[dict] = []
+    lists: set[str] = set()
+
+    def add_list(name: str, items: list[tuple[str, str, str]]) -> None:
+        if name in lists:
+            return
+        lists.add(name)
+        choices.extend(
+            {"list_name": name, "name": code, ID_LABEL: idn, EN_LABEL: en}
+            for code, idn, en in items
+        )
+
+    for v in cb.variables:
+        row = {"type": "", "name": v.name, ID_LABEL: v.question.id, EN_LABEL: v.question.en}
+        row["required"] = "yes" if v.required else ""
+        extra = ""
+        if v.type == "datetime" and v.role == "submitted_at":
+            continue  # Kobo records it by itself (_submission_time): kept in settings
+        if v.type == "datetime":
+            row["type"] = _META_TYPES.get(v.role, "datetime")
+        elif v.type == "yesno":
+            add_list(YESNO_LIST, [(c, i, e) for c, (i, e) in YESNO_CHOICES.items()])
+            row["type"] = f"select_one {YESNO_LIST}"
+        elif v.type == "categorical" and v.levels:
+            add_list(v.name, [(c, lv.id, lv.en) for c, lv in v.levels.items()])
+            row["type"] = f"select_one {v.name}"
+        elif v.type == "categorical":  # names from the config (sites, kelurahan): free text
+            row["type"], extra = "text", "categorical"
+        elif v.type == "multiselect":
+            add_list(v.name, [(c, lv.id, lv.en) for c, lv in v.options.items()])
+            row["type"] = f"select_multiple {v.name}"
+        elif v.type == "likert" and v.labels:
+            ls = cb.label_sets[v.labels]
+            add_list(v.labels, [(str(c), t.id, t.en) for c, t in sorted(ls.labels.items())])
+            row["type"], extra = f"select_one {v.labels}", "likert"
+        elif v.type in ("likert", "numeric", "currency"):
+            rng = v.range
+            whole = rng is None or all(_whole(x) for x in rng)
+            row["type"] = "integer" if whole or v.type == "likert" else "decimal"
+            extra = "" if v.type == "numeric" else v.type
+            if rng is not None:
+                row["constraint"] = _range_constraint(rng)
+                idn, en = _range_message(rng)
+                row["constraint_message::Indonesian (id)"] = idn
+                row["constraint_message::English (en)"] = en
+        elif v.type == "personal":
+            row["type"], extra = "text", f"personal {v.personal}"
+        else:  # text, identifier
+            row["type"], extra = "text", "" if v.type == "text" else v.type
+        row[DAMPAK_TYPE] = extra
+        row[DAMPAK_ROLE] = v.role or ""
+        row["relevant"] = getattr(v, "relevant", None) or ""  # when the codebook keeps it
+        survey.append(row)
+    return survey, choices
+
+
+def export_form(cb, out: Path) -> list[Path]:
+    """Write `<id>.xlsx` (an XLSForm: survey, choices, settings; labels in Indonesian and
+    English; select lists, integer/decimal constraints from ranges) and `<id>-questions.md` /
+    `.csv` (the questions and their answer options for building a Google Form), so the next
+    wave is collected already matching the codebook."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    survey, choices = form_rows(cb)
+    cols = ["type", "name", ID_LABEL, EN_LABEL, "required", "relevant", "constraint",
+            "constraint_message::Indonesian (id)", "constraint_message::English (en)",
+            DAMPAK_TYPE, DAMPAK_ROLE]  # fmt: skip
+    s = pd.DataFrame(survey).reindex(columns=cols).fillna("")
+    c = pd.DataFrame(choices, columns=["list_name", "name", ID_LABEL, EN_LABEL])
+    settings = pd.DataFrame(
+        [{"form_title": cb.title.id, "form_id": cb.id, "version": cb.version,
+          "default_language": "Indonesian (id)", "dampak::title_en": cb.title.en}]
+    )  # fmt: skip
+    sub = cb.by_role("submitted_at")
+    if sub is not None:
+        settings["dampak::submitted_at"] = sub.name
+        settings["dampak::submitted_at_id"] = sub.question.id
+        settings["dampak::submitted_at_en"] = sub.question.en
+        settings["dampak::submitted_at_required"] = "yes" if sub.required else "no"
+    form = out / f"{cb.id}.xlsx"
+    with pd.ExcelWriter(form, engine="openpyxl") as xl:
+        s.to_excel(xl, sheet_name="survey", index=False)
+        c.to_excel(xl, sheet_name="choices", index=False)
+        settings.to_excel(xl, sheet_name="settings", index=False)
+    md, csv_rows = _question_list(cb)
+    md_path, csv_path = out / f"{cb.id}-questions.md", out / f"{cb.id}-questions.csv"
+    md_path.write_text(md, encoding="utf-8")
+    pd.DataFrame(csv_rows).to_csv(csv_path, index=False, encoding="utf-8-sig")
+    return [form, md_path, csv_path]
+
+
+_GF_KIND = {
+    "yesno": ("Pilihan ganda", "Multiple choice"),
+    "categorical": ("Pilihan ganda", "Multiple choice"),
+    "likert": ("Pilihan ganda", "Multiple choice"),
+    "multiselect": ("Kotak centang", "Checkboxes"),
+    "numeric": ("Jawaban singkat (angka)", "Short answer (number)"),
+    "currency": ("Jawaban singkat (angka, Rupiah)", "Short answer (number, Rupiah)"),
+    "datetime": ("Tanggal", "Date"),
+    "text": ("Paragraf", "Paragraph"),
+    "personal": ("Jawaban singkat", "Short answer"),
+    "identifier": ("Jawaban singkat", "Short answer"),
+}
+
+
+def _answers_of(cb, v) -> list[tuple[str, str]]:
+    if v.type == "yesno":
+        return list(YESNO_CHOICES.values())
+    if v.type == "likert" and v.labels:
+        return [(t.id, t.en) for _, t in sorted(cb.label_sets[v.labels].labels.items())]
+    items = v.levels if v.type == "categorical" else v.options
+    return [(lv.id, lv.en) for lv in items.values()]
+
+
+def _question_list(cb) -> tuple[str, list[dict]]:
+    """Markdown and CSV rows: every question a person answers, in both languages."""
+    lines = [
+        f"# {cb.title.id} / {cb.title.en}",
+        "",
+        "Pertanyaan untuk Google Forms: salin teks pertanyaan (bahasa Indonesia) dan pilihan "
+        "jawaban persis seperti tertulis, agar Dampak mengenali kolom hasil ekspornya.",
+        "Questions for Google Forms: copy each question (Indonesian) and its answer options "
+        "exactly as written, so Dampak recognises the export's columns.",
+        "",
+    ]
+    rows = []
+    n = 0
+    for v in cb.variables:
+        if v.type == "datetime" and v.role in ("submitted_at", "started_at", "ended_at"):
+            continue  # Google Forms records the time itself
+        n += 1
+        kind_id, kind_en = _GF_KIND[v.type]
+        req = " *" if v.required else ""
+        lines.append(f"{n}. **{v.question.id}**{req}  ")
+        lines.append(f"   _{v.question.en}_  ")
+        lines.append(f"   {kind_id} / {kind_en}" + (
+            f"; {v.range[0]:g}-{v.range[1]:g}" if v.range and v.type != "likert" else ""))  # fmt: skip
+        answers = _answers_of(cb, v) if v.type in ("yesno", "categorical", "likert",
+                                                    "multiselect") else []  # fmt: skip
+        if v.type == "likert" and not v.labels and v.range:
+            answers = [(f"{k}", f"{k}") for k in range(int(v.range[0]), int(v.range[1]) + 1)]
+        lines += [f"   - {a} / {b}" for a, b in answers]
+        lines.append("")
+        rows.append(
+            {
+                "number": n,
+                "variable": v.name,
+                "required": "yes" if v.required else "no",
+                "kind_id": kind_id,
+                "kind_en": kind_en,
+                "question_id": v.question.id,
+                "question_en": v.question.en,
+                "options_id": " | ".join(a for a, _ in answers),
+                "options_en": " | ".join(b for _, b in answers),
+            }
+        )
+    lines.append("\\* wajib diisi / required")
+    return "\n".join(lines) + "\n", rows
+
+
+def codebook_from_exported_form(path: Path, base=None):
+    """A codebook from an XLSForm written by :func:`export_form`: the inverse for every field
+    an XLSForm carries (names, types, labels in both languages, choice lists, ranges from
+    constraints, required), with Dampak's `dampak::type` column telling Likert, money,
+    personal and identifier questions apart. `base` (a codebook) supplies what a form cannot
+    carry (aliases, roles, scales, missing codes, option `match` spellings), variable by variable.
+
+    (Reads only Dampak's own exports; any Kobo/ODK form: ``codebook_from_xlsform``.)"""
+    from pipelines.codebook import Codebook, Variable
+
+    sheets = {k: v.fillna("") for k, v in read_sheets(path).items()}
+    survey, ch = sheets["survey"], sheets["choices"]
+    info = sheets["settings"].iloc[0].to_dict() if "settings" in sheets else {}
+    lists: dict[str, dict[str, dict]] = {}
+    for rec in ch.to_dict("records"):
+        lists.setdefault(rec["list_name"], {})[str(rec["name"])] = {
+            "id": rec.get(ID_LABEL, ""),
+            "en": rec.get(EN_LABEL, ""),
+        }
+    base_vars = {v.name: v for v in base.variables} if base is not None else {}
+    label_sets, variables = {}, []
+    if info.get("dampak::submitted_at"):
+        name = info["dampak::submitted_at"]
+        var = {"name": name, "type": "datetime", "role": "submitted_at"}
+        var["required"] = info.get("dampak::submitted_at_required", "yes") != "no"
+        var["question"] = {
+            "id": info["dampak::submitted_at_id"],
+            "en": info["dampak::submitted_at_en"],
+        }
+        variables.append(_with_base(var, base_vars.get(name)))
+    for rec in survey.to_dict("records"):
+        t, name, extra = rec["type"].strip(), rec["name"].strip(), rec.get(DAMPAK_TYPE, "").strip()
+        var: dict = {"name": name, "question": {"id": rec[ID_LABEL], "en": rec[EN_LABEL]}}
+        var["required"] = rec.get("required", "").strip().lower() in ("yes", "true", "true()")
+        kind = t.split()[0] if t else ""
+        lst = t.split()[1] if len(t.split()) > 1 else ""
+        rng = constraint_range(rec.get("constraint", ""), integer=kind == "integer")
+        if kind in ("start", "end"):
+            var |= {"type": "datetime", "role": {"start": "started_at", "end": "ended_at"}[kind]}
+        elif kind in ("datetime", "date", "today"):
+            var["type"] = "datetime"
+        elif kind == "select_one" and extra == "likert":
+            codes = lists[lst]
+            label_sets[lst] = {
+                "points": len(codes),
+                "labels": {int(c): t for c, t in codes.items()},
+            }
+            var |= {"type": "likert", "labels": lst}
+        elif kind == "select_one" and lst == YESNO_LIST:
+            var["type"] = "yesno"
+        elif kind in ("select_one", "select_multiple"):
+            key = "levels" if kind == "select_one" else "options"
+            var |= {"type": "categorical" if key == "levels" else "multiselect", key: lists[lst]}
+        elif kind in ("integer", "decimal"):
+            var["type"] = extra if extra in ("likert", "currency") else "numeric"
+            if rng:
+                var["range"] = list(rng)
+        elif extra.startswith("personal"):
+            var |= {"type": "personal", "personal": extra.split()[1]}
+        elif extra in ("identifier", "categorical"):
+            var["type"] = extra
+        else:
+            var["type"] = "text"
+        if rec.get("relevant", "").strip() and "relevant" in Variable.model_fields:
+            var["relevant"] = rec["relevant"].strip()
+        if rec.get(DAMPAK_ROLE, "").strip():
+            var["role"] = rec[DAMPAK_ROLE].strip()
+        var = _with_base(var, base_vars.get(name))
+        variables.append(var)
+    data = {
+        "id": info.get("form_id") or Path(path).stem,
+        "version": str(info.get("version") or "1"),
+        "title": {"id": info.get("form_title", ""), "en": info.get("dampak::title_en", "")},
+        "label_sets": _with_set_kinds(label_sets, base),
+        "variables": variables,
+    }
+    if base is not None:
+        data |= {"missing_codes": list(base.missing_codes),
+                 "scales": {k: s.model_dump(exclude_defaults=True) for k, s in base.scales.items()},
+                 "roles": base.roles.model_dump(by_alias=True, exclude_defaults=True)}  # fmt: skip
+    return Codebook.model_validate(data)
+
+
+def _with_base(var: dict, base) -> dict:
+    """What a form cannot carry, from the original variable: aliases, roles, match spellings,
+    short label, ordered, sensitive."""
+    if base is None:
+        return var
+    keep = base.model_dump(mode="json", exclude_defaults=True)
+    for k in ("aliases", "role", "label", "ordered", "sensitive", "personal"):
+        if k in keep:
+            var.setdefault(k, keep[k])
+    for key in ("levels", "options"):
+        for code, lv in (keep.get(key) or {}).items():
+            if code in var.get(key, {}) and lv.get("match"):
+                var[key][code]["match"] = lv["match"]
+    return var
+
+
+def _with_set_kinds(label_sets: dict, base) -> dict:
+    if base is None:
+        return {k: {**s, "kind": "agreement" if s["points"] in (4, 5) else "custom"}
+                for k, s in label_sets.items()}  # fmt: skip
+    out = {k: {**s, "kind": base.label_sets[k].kind} if k in base.label_sets else s
+           for k, s in label_sets.items()}  # fmt: skip
+    unused = {k: ls.model_dump() for k, ls in base.label_sets.items() if k not in out}
+    return {k: out.get(k) or unused[k] for k in [*base.label_sets, *out] if k in out or k in unused}

@@ -89,3 +89,21 @@ def test_a_codebook_with_several_problems_names_every_one(tmp_path):
     assert "has 3 problems" in text
     assert "skill_9" in text and "height" in text and "must be yesno" in text
     assert err.value.text("id").startswith(f"Buku kode {path} punya 3 masalah")
+
+
+def test_every_codebook_key_is_documented_with_an_example():
+    """docs/codebook.md names every key a codebook may have (a new key needs its entry)."""
+    from pipelines import codebook as m
+    from pipelines.paths import ROOT
+
+    doc = (ROOT / "docs" / "codebook.md").read_text()
+    models = [m.Codebook, m.LabelSet, m.Variable, m.Level, m.Scale, m.Roles, m.Exposure,
+              m.OutcomeRole, m.Derived]  # fmt: skip
+    keys = {f.alias or name for model in models for name, f in model.model_fields.items()}
+    keys |= {"optional_variables"}
+    missing = sorted(k for k in keys if f"`{k}`" not in doc)
+    assert missing == []
+    for kind in ("scale", "likert", "yesno", "money", "count"):
+        assert f"`{kind}`" in doc
+    assert doc.count("```yaml") >= 14  # an example per section
+    assert "docs/codebook.md" in (ROOT / "README.md").read_text()

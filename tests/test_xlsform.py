@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from pipelines import xlsform
-from pipelines.codebook import Codebook
+from pipelines.__main__ import main
+from pipelines.codebook import Codebook, load_codebook
 from pipelines.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures"
@@ -168,3 +169,99 @@ def test_form_beside_the_export_with_another_name(tmp_path, cb):
     copy = tmp_path / "Formulir Air (versi lama).XLS"
     shutil.copy(FIX / "kobo_water_form.xls", copy)  # the engine follows the bytes, not the name
     assert xlsform.codebook_from_xlsform(copy, codebook_id="water_hh") == cb
+
+
+# --- codebook -> XLSForm -> codebook (export-form) ------------------------------------------
+
+BUNDLED = {"tpbis": "tpbis", "other": str(FIX / "other_instrument.yaml")}
+
+
+def carried(cb) -> dict:
+    """What an XLSForm carries of each variable: name, type, question (id, en), required,
+    choices (codes and both labels), label set (points and labels), range, personal kind,
+    the time roles."""
+    out = {}
+    for v in cb.variables:
+        d = {"type": v.type, "question": (v.question.id, v.question.en), "required": v.required}
+        d["range"] = tuple(float(x) for x in v.range) if v.range else None
+        d["personal"] = v.personal
+        d["role"] = v.role
+        d["choices"] = {c: (lv.id, lv.en) for c, lv in {**v.levels, **v.options}.items()}
+        if v.labels:
+            ls = cb.label_sets[v.labels]
+            d["labels"] = (v.labels, ls.points, {k: (t.id, t.en) for k, t in ls.labels.items()})
+        out[v.name] = d
+    return out
+
+
+@pytest.mark.parametrize("ref", list(BUNDLED))
+def test_round_trip_keeps_what_an_xlsform_carries(ref, tmp_path):
+    cb = load_codebook(BUNDLED[ref])
+    form, md, csv = xlsform.export_form(cb, tmp_path)
+    back = xlsform.codebook_from_exported_form(form)
+    assert carried(back) == carried(cb)
+    assert [v.name for v in back.variables] == [v.name for v in cb.variables]
+    assert (back.id, back.version, back.title) == (cb.id, cb.version, cb.title)
+    # with the original as base, what a form cannot carry comes back too: the same codebook
+    assert xlsform.codebook_from_exported_form(form, base=cb) == cb
+
+
+def test_the_xlsform_has_the_standard_sheets_and_columns(tmp_path):
+    cb = load_codebook("tpbis")
+    form = xlsform.export_form(cb, tmp_path)[0]
+    sheets = pd.read_excel(form, sheet_name=None, dtype=str)
+    assert set(sheets) == {"survey", "choices", "settings"}
+    survey = sheets["survey"].set_index("name")
+    assert {"label::Indonesian (id)", "label::English (en)", "constraint", "required"} <= set(
+        survey.columns
+    )
+    assert survey.loc["skill_1", "type"] == "select_one agree5"
+    assert survey.loc["services_used", "type"] == "select_multiple services_used"
+    assert survey.loc["birth_year", "type"] == "integer"
+    assert survey.loc["birth_year", "constraint"] == ". >= 1920 and . <= 2015"
+    assert survey.loc["participated", "type"] == "select_one ya_tidak"
+    assert survey.loc["started_at", "type"] == "start"
+    assert "submitted_at" not in survey.index  # Kobo records _submission_time itself
+    ch = sheets["choices"]
+    agree = ch[ch["list_name"] == "agree5"]
+    assert agree["name"].tolist() == ["1", "2", "3", "4", "5"]
+    assert agree["label::English (en)"].iloc[-1] == "Strongly agree"
+    assert sheets["settings"]["form_id"].iloc[0] == "tpbis-community"
+    # ingest's form reader (codes -> labels in Kobo exports) reads the exported form
+    form_in = xlsform.read_xlsform(form)
+    df = pd.DataFrame({"gender": ["female"], "skill_1": ["4"], "services_used": ["borrow read"]})
+    df, changed = form_in.translate(df)
+    assert df.iloc[0].tolist() == ["Perempuan", "Setuju", "Meminjam buku; Membaca di perpustakaan"]
+
+
+def test_question_list_for_google_forms_in_both_languages(tmp_path):
+    cb = load_codebook(str(FIX / "other_instrument.yaml"))
+    _, md, csv = xlsform.export_form(cb, tmp_path)
+    text = md.read_text()
+    assert "**Pustakawan ramah dan membantu** *" in text
+    assert "_Librarians are friendly and helpful_" in text
+    assert "   - SANGAT SETUJU / Strongly agree" in text
+    assert "Jawaban singkat (angka) / Short answer (number); 0-31" in text
+    assert "Submission time" not in text  # the form records it itself
+    rows = pd.read_csv(csv)
+    sat = rows.set_index("variable").loc["sat_staff"]
+    assert sat["options_id"].split(" | ")[0] == "SANGAT TIDAK SETUJU"
+    assert sat["kind_en"] == "Multiple choice" and sat["required"] == "yes"
+
+
+def test_export_form_command(tmp_path, capsys):
+    assert main(["export-form", "tpbis", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "tpbis-community.xlsx").exists()
+    assert "tpbis-community-questions.md" in capsys.readouterr().out
+
+
+def test_round_trip_of_a_codebook_read_from_a_kobo_form(cb, tmp_path):
+    """The water survey's form -> codebook -> XLSForm -> codebook: relevant conditions, select
+    lists with their codes, ranges and personal kinds survive."""
+    form = xlsform.export_form(cb, tmp_path)[0]
+    back = xlsform.codebook_from_exported_form(form)
+    assert carried(back) == carried(cb)
+    assert {v.name: v.relevant for v in back.variables} == {
+        v.name: v.relevant for v in cb.variables
+    }
+    assert any(v.relevant for v in cb.variables)
