@@ -156,10 +156,65 @@ def _kernel_log(path: Path, append: bool = False, title: str = "") -> Iterator[N
             os.close(saved)
 
 
-def _run_site(args: tuple) -> tuple[str, float]:
-    """One site's report in the executor: in the worker's warm kernel (see pipelines.warmkernel)."""
-    nb, params, out, kernel = args
+def run_site(job: tuple) -> tuple[str, float]:
+    """One site's report in an executor's worker, in its warm kernel (see pipelines.warmkernel).
+
+    ``job``: (notebook, parameters with ``site``, executed notebook path, kernel name); returns
+    the site and the wall time. A kernel that dies before its first reply (jupyter_client's
+    start-up race when workers start kernels at once) is started again, once."""
+    nb, params, out, kernel = job
+    try:
+        return params["site"], execute(nb, params, Path(out), kernel, warm=True)
+    except RuntimeError as e:  # "Kernel died before replying to kernel_info"
+        if "kernel_info" not in str(e):
+            raise
     return params["site"], execute(nb, params, Path(out), kernel, warm=True)
+
+
+def site_reports(
+    nb: Notebook,
+    params: dict,
+    sites: list[str],
+    folder: Path,
+    kernel: str | None = None,
+    executor: Executor | None = None,
+    jobs: int | None = None,
+) -> Iterator[tuple[str, Path, float]]:
+    """The per-site fan-out: ``nb`` once per site over ``executor`` (any ``concurrent.futures``
+    executor, e.g. a Dask client's; default a process pool of ``jobs`` workers, shut down at the
+    end). Yields (site, executed notebook, seconds) in site order; a failing site raises
+    :class:`NotebookFailed` once the sites before it are yielded."""
+    import papermill as pm
+    from tqdm import tqdm
+
+    kernel = kernel or kernel_name()
+    todo = [(nb, {**params, "site": s}, str(folder / f"{s}.ipynb"), kernel) for s in sites]
+    if not todo:
+        return
+    own = executor is None
+    workers = jobs or default_jobs()
+    executor = executor or ProcessPoolExecutor(max_workers=min(workers, len(todo)))
+    try:
+        futures = {executor.submit(run_site, job): job for job in todo}
+        bar = tqdm(
+            total=len(todo), desc="      site reports", unit="site", file=sys.stdout, disable=None
+        )
+        for fut, job in futures.items():
+            try:
+                site, secs = fut.result()
+            except pm.PapermillExecutionError as err:
+                raise NotebookFailed(nb.file, Path(job[2]), err) from None
+            bar.update(1)
+            yield site, Path(job[2]), secs
+        bar.close()
+    finally:
+        if own:
+            executor.shutdown(cancel_futures=True)
+
+
+def default_jobs() -> int:
+    """Site-report workers when none are asked for: the cores, at most 4."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 # --- failure reporting ------------------------------------------------------------------------
@@ -547,7 +602,7 @@ class Run:
         self.layout = paths.Layout(root / "data/processed" / sid, root / "reports" / sid)
         self.staging_root = root / "data/.staging"
         self.executor = executor
-        self.jobs = jobs or max(1, min(os.cpu_count() or 1, 4))
+        self.jobs = jobs or default_jobs()
         self.progress = progress
 
     def run(self) -> RunResult:
@@ -567,7 +622,7 @@ class Run:
                 self.progress(f"[{i}/{total}] {stage.name} ...")
                 try:
                     self._run_stage(stage, staged, kernel)
-                except _NotebookFailed as f:
+                except NotebookFailed as f:
                     kept = self._keep_failed(run_dir, staged) / f.executed.relative_to(
                         staged.executed
                     )
@@ -617,40 +672,16 @@ class Run:
             try:
                 secs = execute(nb, params, out, kernel)
             except pm.PapermillExecutionError as err:
-                raise _NotebookFailed(nb.file, out, err) from None
+                raise NotebookFailed(nb.file, out, err) from None
             self.progress(f"      {nb.file} {secs:.1f} s")
         if stage.fan_out:
             self._fan_out(stage, stage.fan_out, params, staged, kernel)
 
     def _fan_out(self, stage, nb: Notebook, params: dict, staged, kernel) -> None:
-        import papermill as pm
-        from tqdm import tqdm
-
-        jobs = [
-            (nb, {**params, "site": site}, str(staged.executed / "sites" / f"{site}.ipynb"), kernel)
-            for site in self.cfg.site_ids
-        ]
-        own = self.executor is None
-        executor = self.executor or ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs)))
-        try:
-            futures = {executor.submit(_run_site, job): job for job in jobs}
-            bar = tqdm(
-                total=len(jobs),
-                desc="      site reports",
-                unit="site",
-                file=sys.stdout,
-                disable=None,
-            )
-            for fut, job in futures.items():
-                try:
-                    fut.result()
-                except pm.PapermillExecutionError as err:
-                    raise _NotebookFailed(nb.file, Path(job[2]), err) from None
-                bar.update(1)
-            bar.close()
-        finally:
-            if own:
-                executor.shutdown(cancel_futures=True)
+        folder = staged.executed / "sites"
+        sites = self.cfg.site_ids
+        for _ in site_reports(nb, params, sites, folder, kernel, self.executor, self.jobs):
+            pass
 
     def _warn(self, staged: paths.Layout) -> None:
         import pandas as pd
@@ -711,7 +742,9 @@ class Run:
         return failed / "executed"
 
 
-class _NotebookFailed(Exception):
+class NotebookFailed(Exception):
+    """A notebook failed: its file, the executed copy (with the error) and Papermill's error."""
+
     def __init__(self, nb_file: str, executed: Path, err: BaseException):
         super().__init__(nb_file)
         self.nb_file, self.executed, self.err = nb_file, executed, err

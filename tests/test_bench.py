@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from pipelines import bench
+from bench import run as bench
 
 
 def test_exponent_is_the_log_log_slope():

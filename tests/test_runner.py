@@ -151,7 +151,7 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     staged = Layout(tmp_path / "processed", tmp_path / "reports")
     with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
         run.executor = pool  # not the runner's own pool: the later sites still run
-        with pytest.raises(runner._NotebookFailed) as failed:
+        with pytest.raises(runner.NotebookFailed) as failed:
             run._fan_out(runner.STAGES[-1], nb, run._params(staged), staged, runner.kernel_name())
     sites_dir = staged.executed / "sites"
     assert (failed.value.nb_file, failed.value.executed) == (
