@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -213,6 +215,52 @@ def test_a_report_per_site_and_language_and_an_index(run):
         assert f"sites/{p.name}" in index
     kota = _page(rep / "sites" / "kota.id.html")
     assert kota.lang == "id" and any("Perpustakaan Umum Kota Solok" in h for h in kota.h)
+
+
+def test_site_reports_on_a_dask_cluster_equal_the_default_executors(run, tmp_path):
+    """The national-round path the README promises: `Run(..., executor=client.get_executor())`
+    on a Dask cluster (two worker processes) writes the same site reports as the runner's own
+    process pool did in the module's run."""
+    import distributed
+
+    done = run["result"].layout
+    out = tmp_path / "dask"
+    sid = run["result"].survey_id
+    shutil.copytree(done.processed, out / "data" / "processed" / sid)  # the analysed data
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dask_run = Run(
+            run["config"],
+            stages=["report"],
+            out_root=out,
+            executor=client.get_executor(),
+            progress=lambda m: None,
+        )
+        sites = ["kota", next(s for s in dask_run.cfg.site_ids if s != "kota")]
+        dask_run.cfg = dask_run.cfg.model_copy(
+            update={"sites": [s for s in dask_run.cfg.sites if s.id in sites]}
+        )
+        result = dask_run.run()
+        worker_pids = set(client.run(os.getpid).values())
+    assert len(worker_pids) == 2 and os.getpid() not in worker_pids
+    ran = {p.stem for p in (result.layout.reports / "executed" / "sites").glob("*.ipynb")}
+    assert ran == set(sites)
+    logs = list((result.layout.reports / "executed" / "sites").glob("kernel.worker-*.log"))
+    assert logs and {int(p.stem.split("-")[1]) for p in logs} <= worker_pids  # ran there
+    written = sorted((result.layout.reports / "sites").glob("*.html"))
+    assert [p.name for p in written] == sorted(
+        f"{s}.{lg}.html" for s in sites for lg in ("en", "id")
+    )
+    for page in written:
+        assert page.read_text(encoding="utf-8") == (done.reports / "sites" / page.name).read_text(
+            encoding="utf-8"
+        ), page.name
+    for city in ("city.id.html", "city.en.html"):
+        assert (result.layout.reports / city).read_text() == (done.reports / city).read_text()
 
 
 def test_executed_notebooks_and_manifest_are_kept_for_audit(run):
