@@ -62,8 +62,13 @@ def _scan(args) -> int:
     return 0
 
 
+def _prog() -> str:
+    """The name the command was called by: the `dampak` script or `python -m pipelines`."""
+    return "dampak" if Path(sys.argv[0]).stem == "dampak" else "python -m pipelines"
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    p = argparse.ArgumentParser(prog=_prog(), description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the pipeline on a survey config")
     r.add_argument("config", nargs="?", default=str(paths.SAMPLE_CONFIG))

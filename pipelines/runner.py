@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -24,6 +23,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from pipelines import paths
 from pipelines.config import SurveyConfig, config_as_dict, load_config
@@ -463,22 +464,25 @@ def _is_dampak(ename: str) -> bool:
 
 @contextlib.contextmanager
 def survey_lock(staging_root: Path, survey_id: str) -> Iterator[None]:
-    """One run per survey at a time; the OS drops the lock if the process dies (even kill -9)."""
+    """One run per survey at a time; the OS drops the lock if the process dies (even kill -9).
+
+    filelock takes the operating system's own lock (flock on Linux and macOS, msvcrt on
+    Windows), so the same code runs everywhere."""
     staging_root.mkdir(parents=True, exist_ok=True)
-    lock_path = staging_root / f"{survey_id}.lock"
-    with open(lock_path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunError(
-                f"Another run of survey '{survey_id}' is in progress; wait for it to finish "
-                "and try again.",
-                id_text=f"Survei '{survey_id}' sedang diproses oleh run lain; tunggu sampai "
-                "selesai lalu coba lagi.",
-            ) from None
-        fh.write(str(os.getpid()))
-        fh.flush()
+    lock = FileLock(str(staging_root / f"{survey_id}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunError(
+            f"Another run of survey '{survey_id}' is in progress; wait for it to finish "
+            "and try again.",
+            id_text=f"Survei '{survey_id}' sedang diproses oleh run lain; tunggu sampai "
+            "selesai lalu coba lagi.",
+        ) from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def recover(staging_root: Path, survey_id: str, layout: paths.Layout) -> None:
