@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -58,21 +59,6 @@ STAGES: tuple[Stage, ...] = (
     ),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
-PACKAGES = (
-    "pandas",
-    "numpy",
-    "statsmodels",
-    "scipy",
-    "seaborn",
-    "matplotlib",
-    "papermill",
-    "pyarrow",
-    "pandera",
-    "pydantic",
-    "fpdf2",
-    "openpyxl",
-    "pyreadstat",
-)
 
 
 def check_params(nb: Notebook, params: dict) -> dict:
@@ -543,10 +529,20 @@ def git_commit() -> str | None:
 
 
 def versions() -> dict[str, str]:
+    """Python, Dampak and every package Dampak requires (its installed metadata), with the
+    installed version of each: what a run's numbers were made with."""
     found = {"python": platform.python_version()}
-    for pkg in PACKAGES:
+    try:
+        found["dampak"] = metadata.version("dampak")
+        required = metadata.requires("dampak") or []
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return found
+    for req in required:
+        if "extra ==" in req:  # dev and optional extras are not what the numbers depend on
+            continue
+        name = re.split(r"[\s<>=!~;\[(]", req, maxsplit=1)[0]
         with contextlib.suppress(metadata.PackageNotFoundError):
-            found[pkg] = metadata.version(pkg)
+            found[name] = metadata.version(name)
     return found
 
 

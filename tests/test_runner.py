@@ -78,6 +78,22 @@ def test_every_module_imports_where_fcntl_does_not_exist():
     assert int(out.stdout) >= 25  # every module was tried, runner and warmkernel included
 
 
+def test_versions_name_every_declared_dependency_as_installed():
+    """The manifest's versions come from Dampak's own metadata, not a list kept by hand."""
+    import tomllib
+    from importlib import metadata
+
+    from pipelines.paths import ROOT
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split("<")[0].strip() for d in declared}
+    got = runner.versions()
+    assert {"python", "dampak", "pandas", "fpdf2", "filelock"} <= set(got)
+    assert names <= set(got)
+    assert all(got[n] == metadata.version(n) for n in names)
+    assert "pytest" not in got  # dev tools are not what the numbers depend on
+
+
 def _hold_lock(root, ready, release):
     with runner.survey_lock(Path(root), "s"):
         ready.set()
