@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import clean, ingest
 from pipelines.codebook import load_codebook

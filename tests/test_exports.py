@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import SAMPLE_CONFIG
+from helpers import SAMPLE_CONFIG
 
 from pipelines import clean, ingest, multiselect, privacy, schema
 from pipelines.codebook import load_codebook

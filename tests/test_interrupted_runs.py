@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import privacy
 from pipelines.paths import ROOT

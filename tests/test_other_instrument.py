@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import SAMPLE_CONFIG
+from helpers import SAMPLE_CONFIG
 
 from pipelines import privacy
 from pipelines.runner import Run

@@ -1,0 +1,60 @@
+"""Helpers the tests share: survey configs for generated files and small notebooks.
+
+Imported as ``from helpers import ...`` (pytest puts tests/ on the path); fixtures stay in
+conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from pipelines.paths import RAW
+
+SAMPLE_CONFIG = RAW / "solok" / "solok_2025.yaml"
+WAVE_DATES = {"2025": "2025-03-31", "2026": "2026-03-31"}
+
+
+def write_config(
+    folder: Path,
+    fmt: str = "csv",
+    survey_id: str = "test-survey",
+    waves=("2025", "2026"),
+    **changes,
+) -> Path:
+    """A survey YAML for generated files in `folder` (the sample's places, sites and margins)."""
+    cfg = yaml.safe_load(SAMPLE_CONFIG.read_text())
+    cfg["survey"]["id"] = survey_id
+    ext = {"csv": "csv", "xlsx": "xlsx", "sav": "sav"}[fmt]
+    cfg["waves"] = [
+        {
+            "id": w,
+            "label": {"id": f"Gelombang {w}", "en": f"Wave {w}"},
+            "reference_date": WAVE_DATES[w],
+            "files": [{"path": f"solok_{w}.{ext}", "format": fmt}],
+        }
+        for w in waves
+    ]
+    for key, value in changes.items():
+        cfg[key] = value
+    path = folder / f"{survey_id}.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
+    """A small Python 3 notebook: a tagged parameters cell, then ``cells`` (for runner tests)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nbformat.write(nb, path)
+    return path
