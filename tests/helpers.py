@@ -6,6 +6,7 @@ conftest.py.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import yaml
@@ -14,6 +15,7 @@ from pipelines.paths import RAW
 
 SAMPLE_CONFIG = RAW / "solok" / "solok_2025.yaml"
 WAVE_DATES = {"2025": "2025-03-31", "2026": "2026-03-31"}
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def write_config(
@@ -57,4 +59,26 @@ def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
     nbformat.write(nb, path)
+    return path
+
+
+def fixture_config(folder: Path, files: list[dict], **changes) -> Path:
+    """A survey YAML in `folder` for fixture files (copied there: raw files sit by their config)."""
+    cfg = yaml.safe_load(SAMPLE_CONFIG.read_text())
+    cfg["survey"]["id"] = "fixture"
+    cfg["waves"] = [
+        {
+            "id": "2025",
+            "label": {"id": "Gelombang 1", "en": "Wave 1"},
+            "reference_date": "2025-12-31",
+            "files": files,
+        }
+    ]
+    cfg.update(changes)
+    for f in files:
+        for key in ("path", "xlsform"):
+            if f.get(key) and not (folder / f[key]).exists():
+                shutil.copy(FIXTURES / f[key], folder / f[key])
+    path = folder / "survey.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
     return path
