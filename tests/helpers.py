@@ -82,3 +82,25 @@ def fixture_config(folder: Path, files: list[dict], **changes) -> Path:
     path = folder / "survey.yaml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
     return path
+
+
+def visitors_config(folder: Path) -> Path:
+    """The non-TPBIS visitor survey (fixtures/other_instrument.yaml, one wave of visitors.csv)
+    copied to ``folder`` with its survey YAML (the sample's places and sites); returns its path."""
+    for f in ("other_instrument.yaml", "visitors.csv"):
+        shutil.copy(FIXTURES / f, folder / f)
+    cfg = yaml.safe_load(SAMPLE_CONFIG.read_text())
+    cfg["survey"]["id"] = "visitors"
+    cfg["instrument"] = "other_instrument.yaml"
+    cfg["columns"] = {}
+    cfg["waves"] = [
+        {
+            "id": "2025",
+            "label": {"id": "Maret 2025", "en": "March 2025"},
+            "reference_date": "2025-03-31",
+            "files": [{"path": "visitors.csv", "format": "csv"}],
+        }
+    ]
+    path = folder / "visitors.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    return path
