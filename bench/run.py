@@ -743,7 +743,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    work, out = Path(args.work), Path(args.out)
+    # absolute: the notebooks run in notebooks/, where a relative path would point elsewhere
+    work, out = Path(args.work).resolve(), Path(args.out).resolve()
     work.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs or default_jobs()
     res: dict = {
