@@ -384,5 +384,7 @@ def test_the_exploration_notebook_runs_on_the_outputs(run, tmp_path):
         out,
     )
     nb = nbformat.read(out, as_version=4)
-    last = nb.cells[-1].outputs[0]["data"]["text/plain"]
-    assert "participated" in last and "ci_low" in last  # the researcher's own svyglm table
+    shown = [o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    tables = [d["text/plain"] for d in shown if "ci_low" in d.get("text/plain", "")]
+    assert "participated" in tables[-1]  # the researcher's own svyglm table, after the results
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[-1].outputs)  # seaborn chart
