@@ -47,11 +47,10 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: $(STAMP) ## Benchmark the pipeline at 2,000 / 100,000 / 1,000,000 respondents
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m pipelines bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-smoke: $(STAMP) ## Quick check that the benchmark runs (500 respondents, no R; results not kept)
-	$(BIN)/python -m pipelines bench --sizes 500 --no-sample --no-r --site-sample 2 \
+	$(BIN)/python -m bench.run --sizes 500 --no-sample --no-r --site-sample 2 \
 		--fanout-sites 0 --work bench/work/smoke --out bench/work/smoke-results
 
 sample: $(STAMP) ## Regenerate the bundled synthetic sample survey (seed 2025)

@@ -47,3 +47,20 @@ from pipelines.stats import svyglm
 data = analysis.prepare(latest, cfg, cb)
 design = analysis.design_for(data, cfg)  # the same design the pipeline's estimates use
 svyglm(design, "confidence ~ participated + age + C(gender) + C(education)")
+
+# %% [markdown]
+# ## A look at the distributions (seaborn)
+# seaborn draws straight from the tidy frame. Passing the survey weight makes each histogram
+# describe the population rather than the sample; it is a picture, not an inference (for
+# differences with a CI and p-value use the design-based estimators above).
+
+# %%
+import seaborn as sns
+
+sns.set_theme(style="whitegrid")
+took_part = data["participated"].map({1.0: "took part", 0.0: "did not"})
+grid = sns.displot(
+    data.assign(participated=took_part), x="confidence", hue="participated", weights="weight",
+    stat="density", common_norm=False, element="step", bins=12, height=3.5, aspect=1.6,
+)  # fmt: skip
+grid.set_axis_labels("confidence score (weighted)", "density")

@@ -1,5 +1,8 @@
-"""Command line: `python -m pipelines run|check|init|export-form|simulate|scan|bench ...`
-(see `--help`)."""
+"""Command line: `dampak run|check|init|export-form|simulate|scan ...` or `python -m pipelines ...`
+(see `--help`).
+
+Benchmarks are developer tooling and live outside the package: `make bench` (bench/run.py).
+"""
 
 from __future__ import annotations
 
@@ -80,14 +83,13 @@ def _scan(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
-    from pipelines import bench
-
-    return bench.main(args.rest) or 0
+def _prog() -> str:
+    """The name the command was called by: the `dampak` script or `python -m pipelines`."""
+    return "dampak" if Path(sys.argv[0]).stem == "dampak" else "python -m pipelines"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    p = argparse.ArgumentParser(prog=_prog(), description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the pipeline on a survey config")
     r.add_argument("config", nargs="?", default=str(paths.SAMPLE_CONFIG))
@@ -117,15 +119,12 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("scan", help="scan files or folders for personal data")
     c.add_argument("paths", nargs="+")
     c.set_defaults(func=_scan)
-    b = sub.add_parser("bench", help="benchmark the pipeline", add_help=False)
-    b.add_argument("rest", nargs=argparse.REMAINDER)
-    b.set_defaults(func=_bench)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    passthrough = {"simulate": _simulate, "bench": _bench}
+    passthrough = {"simulate": _simulate}
     if argv and argv[0] in passthrough:  # these parse their own options
         args = argparse.Namespace(func=passthrough[argv[0]], rest=argv[1:])
     else:

@@ -47,25 +47,16 @@ FLAG_LESS = "gains less than other groups"
 
 
 def bh_adjust(p: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (step-up, monotone, capped at 1).
+    """Benjamini-Hochberg adjusted p-values: statsmodels' ``multipletests(p, method="fdr_bh")``
+    (equal to R's ``p.adjust(p, "BH")``) on the finite p-values; NaN p-values are left NaN and
+    not counted in the number of tests."""
+    from statsmodels.stats.multitest import multipletests
 
-    NaN p-values are ignored (left NaN; not counted in the number of tests).  Equal to
-    ``statsmodels.stats.multitest.multipletests(p, method="fdr_bh")[1]`` on the non-NaN
-    values and to R's ``p.adjust(p, "BH")``.
-    """
     p = np.asarray(p, dtype=np.float64)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
-    q = p[ok]
-    m = len(q)
-    if m == 0:
-        return out
-    order = np.argsort(q)
-    ranked = q[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1]
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
 
 

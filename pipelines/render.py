@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import hashlib
 import io
 import os
@@ -423,13 +422,16 @@ def _make_pdf(lang: str, footer_text: str, fonts: dict[str, Path], notice: str =
             self.cell(self.epw - page_w, 5, left, align="L")
             self.cell(page_w, 5, page, align="R")
 
+        added: set[str] = set()
+
         def set_font(self, family=None, style="", size=0) -> None:
             # add a style on first use: fpdf2 embeds (and subsets) every added font, used or not
             if (family or self.font_family or "").lower() == FONT.lower():
                 letters = getattr(style, "style", style).upper()
                 key = "".join(sorted(letters.replace("U", "").replace("S", "")))
-                if key in fonts and FONT.lower() + key not in self.fonts:
-                    _add_font(self, key, fonts[key])
+                if key in fonts and key not in self.added:
+                    self.add_font(FONT, key, str(fonts[key]))
+                    self.added = self.added | {key}
             super().set_font(family, style, size)
 
     pdf = ReportPDF(orientation="P", unit="mm", format="A4")
@@ -597,50 +599,6 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for v in value:
             yield from _strings(v)
-
-
-_PARSED_FONTS: dict[tuple[str, Path], Any] = {}
-
-
-def _font_handle(path: Path) -> Any:
-    """A lazy fontTools handle for fpdf2 to subset in place; like pyftsubset's default, glyph
-    bounds stay as stored instead of every embedded glyph being decoded and re-encoded."""
-    from fontTools import ttLib
-
-    return ttLib.TTFont(str(path), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
-
-
-def _add_font(pdf: Any, style: str, path: Path) -> None:
-    """``pdf.add_font`` with the parsed font kept for the process's later documents.
-
-    fpdf2 parses the whole TTF (glyph table included, ~0.2 s per style) on every ``add_font``;
-    a site-report kernel writes two PDFs (id, en) and the city report more. The metrics parsed
-    for the first document are reused; each later document gets a fresh (lazy) fontTools handle,
-    because fpdf2 subsets that handle in place when it writes the file, and its own glyph subset.
-    Falls back to a plain ``add_font`` if fpdf2's font object does not look as expected.
-    """
-    key = f"{FONT.lower()}{style}"
-    cached = _PARSED_FONTS.get((style, path))
-    if cached is not None and key not in pdf.fonts:
-        try:
-            from fpdf.fonts import SubsetMap
-
-            font = copy.copy(cached)
-            font.i = len(pdf.fonts) + 1
-            font.ttfont = _font_handle(path)
-            font.biggest_size_pt = 0
-            font.missing_glyphs = []
-            font._hbfont = None
-            font.subset = SubsetMap(font)
-            pdf.fonts[key] = font
-            return
-        except Exception:  # noqa: BLE001 - an fpdf2 change: parse the font as usual
-            _PARSED_FONTS.pop((style, path), None)
-    pdf.add_font(FONT, style, str(path))
-    font = pdf.fonts.get(key)
-    if font is not None and getattr(font, "color_font", None) is None and not font.is_cff:
-        font.ttfont = _font_handle(path)
-        _PARSED_FONTS[(style, path)] = font
 
 
 def _ensure_space(pdf: Any, height: float) -> None:

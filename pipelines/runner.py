@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +24,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from pipelines import paths
 from pipelines.config import SurveyConfig, config_as_dict, load_config
@@ -57,21 +59,6 @@ STAGES: tuple[Stage, ...] = (
     ),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
-PACKAGES = (
-    "pandas",
-    "numpy",
-    "statsmodels",
-    "scipy",
-    "seaborn",
-    "matplotlib",
-    "papermill",
-    "pyarrow",
-    "pandera",
-    "pydantic",
-    "fpdf2",
-    "openpyxl",
-    "pyreadstat",
-)
 
 
 def check_params(nb: Notebook, params: dict) -> dict:
@@ -156,10 +143,65 @@ def _kernel_log(path: Path, append: bool = False, title: str = "") -> Iterator[N
             os.close(saved)
 
 
-def _run_site(args: tuple) -> tuple[str, float]:
-    """One site's report in the executor: in the worker's warm kernel (see pipelines.warmkernel)."""
-    nb, params, out, kernel = args
+def run_site(job: tuple) -> tuple[str, float]:
+    """One site's report in an executor's worker, in its warm kernel (see pipelines.warmkernel).
+
+    ``job``: (notebook, parameters with ``site``, executed notebook path, kernel name); returns
+    the site and the wall time. A kernel that dies before its first reply (jupyter_client's
+    start-up race when workers start kernels at once) is started again, once."""
+    nb, params, out, kernel = job
+    try:
+        return params["site"], execute(nb, params, Path(out), kernel, warm=True)
+    except RuntimeError as e:  # "Kernel died before replying to kernel_info"
+        if "kernel_info" not in str(e):
+            raise
     return params["site"], execute(nb, params, Path(out), kernel, warm=True)
+
+
+def site_reports(
+    nb: Notebook,
+    params: dict,
+    sites: list[str],
+    folder: Path,
+    kernel: str | None = None,
+    executor: Executor | None = None,
+    jobs: int | None = None,
+) -> Iterator[tuple[str, Path, float]]:
+    """The per-site fan-out: ``nb`` once per site over ``executor`` (any ``concurrent.futures``
+    executor, e.g. a Dask client's; default a process pool of ``jobs`` workers, shut down at the
+    end). Yields (site, executed notebook, seconds) in site order; a failing site raises
+    :class:`NotebookFailed` once the sites before it are yielded."""
+    import papermill as pm
+    from tqdm import tqdm
+
+    kernel = kernel or kernel_name()
+    todo = [(nb, {**params, "site": s}, str(folder / f"{s}.ipynb"), kernel) for s in sites]
+    if not todo:
+        return
+    own = executor is None
+    workers = jobs or default_jobs()
+    executor = executor or ProcessPoolExecutor(max_workers=min(workers, len(todo)))
+    try:
+        futures = {executor.submit(run_site, job): job for job in todo}
+        bar = tqdm(
+            total=len(todo), desc="      site reports", unit="site", file=sys.stdout, disable=None
+        )
+        for fut, job in futures.items():
+            try:
+                site, secs = fut.result()
+            except pm.PapermillExecutionError as err:
+                raise NotebookFailed(nb.file, Path(job[2]), err) from None
+            bar.update(1)
+            yield site, Path(job[2]), secs
+        bar.close()
+    finally:
+        if own:
+            executor.shutdown(cancel_futures=True)
+
+
+def default_jobs() -> int:
+    """Site-report workers when none are asked for: the cores, at most 4."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 # --- failure reporting ------------------------------------------------------------------------
@@ -408,22 +450,25 @@ def _is_dampak(ename: str) -> bool:
 
 @contextlib.contextmanager
 def survey_lock(staging_root: Path, survey_id: str) -> Iterator[None]:
-    """One run per survey at a time; the OS drops the lock if the process dies (even kill -9)."""
+    """One run per survey at a time; the OS drops the lock if the process dies (even kill -9).
+
+    filelock takes the operating system's own lock (flock on Linux and macOS, msvcrt on
+    Windows), so the same code runs everywhere."""
     staging_root.mkdir(parents=True, exist_ok=True)
-    lock_path = staging_root / f"{survey_id}.lock"
-    with open(lock_path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunError(
-                f"Another run of survey '{survey_id}' is in progress; wait for it to finish "
-                "and try again.",
-                id_text=f"Survei '{survey_id}' sedang diproses oleh run lain; tunggu sampai "
-                "selesai lalu coba lagi.",
-            ) from None
-        fh.write(str(os.getpid()))
-        fh.flush()
+    lock = FileLock(str(staging_root / f"{survey_id}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunError(
+            f"Another run of survey '{survey_id}' is in progress; wait for it to finish "
+            "and try again.",
+            id_text=f"Survei '{survey_id}' sedang diproses oleh run lain; tunggu sampai "
+            "selesai lalu coba lagi.",
+        ) from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def recover(staging_root: Path, survey_id: str, layout: paths.Layout) -> None:
@@ -484,10 +529,20 @@ def git_commit() -> str | None:
 
 
 def versions() -> dict[str, str]:
+    """Python, Dampak and every package Dampak requires (its installed metadata), with the
+    installed version of each: what a run's numbers were made with."""
     found = {"python": platform.python_version()}
-    for pkg in PACKAGES:
+    try:
+        found["dampak"] = metadata.version("dampak")
+        required = metadata.requires("dampak") or []
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return found
+    for req in required:
+        if "extra ==" in req:  # dev and optional extras are not what the numbers depend on
+            continue
+        name = re.split(r"[\s<>=!~;\[(]", req, maxsplit=1)[0]
         with contextlib.suppress(metadata.PackageNotFoundError):
-            found[pkg] = metadata.version(pkg)
+            found[name] = metadata.version(name)
     return found
 
 
@@ -547,7 +602,7 @@ class Run:
         self.layout = paths.Layout(root / "data/processed" / sid, root / "reports" / sid)
         self.staging_root = root / "data/.staging"
         self.executor = executor
-        self.jobs = jobs or max(1, min(os.cpu_count() or 1, 4))
+        self.jobs = jobs or default_jobs()
         self.progress = progress
 
     def run(self) -> RunResult:
@@ -567,7 +622,7 @@ class Run:
                 self.progress(f"[{i}/{total}] {stage.name} ...")
                 try:
                     self._run_stage(stage, staged, kernel)
-                except _NotebookFailed as f:
+                except NotebookFailed as f:
                     kept = self._keep_failed(run_dir, staged) / f.executed.relative_to(
                         staged.executed
                     )
@@ -617,40 +672,16 @@ class Run:
             try:
                 secs = execute(nb, params, out, kernel)
             except pm.PapermillExecutionError as err:
-                raise _NotebookFailed(nb.file, out, err) from None
+                raise NotebookFailed(nb.file, out, err) from None
             self.progress(f"      {nb.file} {secs:.1f} s")
         if stage.fan_out:
             self._fan_out(stage, stage.fan_out, params, staged, kernel)
 
     def _fan_out(self, stage, nb: Notebook, params: dict, staged, kernel) -> None:
-        import papermill as pm
-        from tqdm import tqdm
-
-        jobs = [
-            (nb, {**params, "site": site}, str(staged.executed / "sites" / f"{site}.ipynb"), kernel)
-            for site in self.cfg.site_ids
-        ]
-        own = self.executor is None
-        executor = self.executor or ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs)))
-        try:
-            futures = {executor.submit(_run_site, job): job for job in jobs}
-            bar = tqdm(
-                total=len(jobs),
-                desc="      site reports",
-                unit="site",
-                file=sys.stdout,
-                disable=None,
-            )
-            for fut, job in futures.items():
-                try:
-                    fut.result()
-                except pm.PapermillExecutionError as err:
-                    raise _NotebookFailed(nb.file, Path(job[2]), err) from None
-                bar.update(1)
-            bar.close()
-        finally:
-            if own:
-                executor.shutdown(cancel_futures=True)
+        folder = staged.executed / "sites"
+        sites = self.cfg.site_ids
+        for _ in site_reports(nb, params, sites, folder, kernel, self.executor, self.jobs):
+            pass
 
     def _warn(self, staged: paths.Layout) -> None:
         import pandas as pd
@@ -711,7 +742,9 @@ class Run:
         return failed / "executed"
 
 
-class _NotebookFailed(Exception):
+class NotebookFailed(Exception):
+    """A notebook failed: its file, the executed copy (with the error) and Papermill's error."""
+
     def __init__(self, nb_file: str, executed: Path, err: BaseException):
         super().__init__(nb_file)
         self.nb_file, self.executed, self.err = nb_file, executed, err

@@ -27,7 +27,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import privacy
 from pipelines.__main__ import main

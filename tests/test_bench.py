@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from pipelines import bench
+from bench import run as bench
 
 
 def test_exponent_is_the_log_log_slope():
@@ -84,13 +83,3 @@ def test_smoke_run_writes_results(tmp_path):
     assert res["overhead"]["median_seconds"] > 0
     assert "| 300 |" in (tmp_path / "out" / "latest.md").read_text()
     assert not (tmp_path / "work").exists()  # scratch removed unless --keep
-
-
-def test_site_reports_through_a_dask_executor(tmp_path):
-    """The fan-out takes any concurrent.futures Executor; a Dask client's is one."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1) as client:
-        ex = client.get_executor()
-        assert ex.submit(bench.sites_for, 100_000).result() == 500
-        assert list(ex.map(bench.sites_for, [2_000, 1_000_000])) == [14, 2400]
-    assert os.getpid() > 0

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import render, report, simulate, steps
 

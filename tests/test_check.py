@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import check
 from pipelines.__main__ import main

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import clean, ingest
 from pipelines.codebook import load_codebook
@@ -251,28 +251,6 @@ def test_consent_rewritten_per_distinct_answer_equals_per_row(dtype):
     keep = parse.yes_no(rewritten).values.eq(1).fillna(False).astype(bool)
     assert out["x"].tolist() == df.loc[keep, "x"].tolist()
     assert len(out) == 3 * 3
-
-
-def test_source_ids_joined_to_the_row_log_as_a_full_merge_would():
-    """Only ids of rows the log names are kept before the merge: the same joined log."""
-    from pipelines.steps import _with_source_ids
-
-    ids = pd.DataFrame(
-        {
-            "source_file": ["a.csv", "a.csv", "a.csv", "b.csv", "a.csv"],
-            "source_row": ["2", "3", "2", "2", "9"],
-            "source_id": ["u1", "u2", "u1-again", "u3", "u9"],
-            "wave": ["1", "1", "1", "1", "2"],
-        },
-        dtype="str",
-    )
-    keys = ["wave", "source_file", "source_row"]
-    for rows in (["2", "9", "4"], ["3"], []):
-        log = pd.DataFrame(
-            {"wave": "1", "source_file": "a.csv", "source_row": rows, "rule": "r"}, dtype=str
-        )
-        full = log.merge(ids.drop_duplicates(keys), on=keys, how="left")
-        pd.testing.assert_frame_equal(_with_source_ids(log, ids), full)
 
 
 # --- derived columns: a form that asks age directly ---------------------------------------------

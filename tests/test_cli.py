@@ -1,7 +1,11 @@
-"""The command line staff and developers use: `python -m pipelines ...` and `make help`."""
+"""The command line staff and developers use: `dampak ...` (the installed console script),
+`python -m pipelines ...` and `make help`."""
 
+import shutil
 import subprocess
 import sys
+from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
 
@@ -53,3 +57,41 @@ def test_bundled_sample_regenerates_byte_identical(tmp_path):
     for wave in ("2025", "2026"):
         committed = ROOT / "data" / "raw" / "solok" / f"solok_{wave}.csv"
         assert (tmp_path / f"solok_{wave}.csv").read_bytes() == committed.read_bytes()
+
+
+def _dampak() -> str:
+    """The `dampak` script pip installed beside this Python (bin/ or Scripts\\ on Windows)."""
+    found = shutil.which("dampak", path=str(Path(sys.executable).parent))
+    assert found, "the dampak console script is not installed (pip install -e .)"
+    return found
+
+
+def test_dampak_console_script_is_the_package_cli():
+    (ep,) = metadata.entry_points(group="console_scripts", name="dampak")
+    assert ep.value == "pipelines.__main__:main"
+    out = subprocess.run([_dampak(), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith("usage: dampak ")
+    for command in ("run", "check", "simulate", "scan"):
+        assert command in out.stdout
+
+
+def test_dampak_run_and_check_through_the_installed_script(tmp_path):
+    bad = subprocess.run(
+        [_dampak(), "run", "data/raw/solok/solok_2026.yaml", "--stage", "clena"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "clena" in bad.stderr and "Traceback" not in bad.stderr
+    log = tmp_path / "log.csv"
+    ok = subprocess.run(
+        [_dampak(), "check", "data/raw/solok/solok_2026.yaml", "--log", str(log)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "Hasil ekspor dapat dibaca." in ok.stdout  # the sample's staff messages: Indonesian
+    assert set(pd.read_csv(log, dtype=str)["wave"]) == {"2025", "2026"}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import privacy
 from pipelines.errors import RunError
@@ -215,6 +217,55 @@ def test_a_report_per_site_and_language_and_an_index(run):
     assert kota.lang == "id" and any("Perpustakaan Umum Kota Solok" in h for h in kota.h)
 
 
+def test_site_reports_on_a_dask_cluster_equal_the_default_executors(run, tmp_path):
+    """The national-round path the README promises: `Run(..., executor=client.get_executor())`
+    on a Dask cluster (two worker processes) writes the same site reports as the runner's own
+    process pool did in the module's run."""
+    import distributed
+
+    done = run["result"].layout
+    out = tmp_path / "dask"
+    sid = run["result"].survey_id
+    shutil.copytree(done.processed, out / "data" / "processed" / sid)  # the analysed data
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.wait_for_workers(2, timeout=120)  # a loaded machine starts them slowly
+        dask_run = Run(
+            run["config"],
+            stages=["report"],
+            out_root=out,
+            executor=client.get_executor(),
+            progress=lambda m: None,
+        )
+        sites = ["kota", next(s for s in dask_run.cfg.site_ids if s != "kota")]
+        dask_run.cfg = dask_run.cfg.model_copy(
+            update={"sites": [s for s in dask_run.cfg.sites if s.id in sites]}
+        )
+        result = dask_run.run()
+        worker_pids = set(client.run(os.getpid).values())
+    assert len(worker_pids) == 2 and os.getpid() not in worker_pids
+    ran = {p.stem for p in (result.layout.reports / "executed" / "sites").glob("*.ipynb")}
+    assert ran == set(sites)
+    logs = list((result.layout.reports / "executed" / "sites").glob("kernel.worker-*.log"))
+    assert logs and {int(p.stem.split("-")[1]) for p in logs} <= worker_pids  # ran there
+    written = sorted((result.layout.reports / "sites").glob("*.html"))
+    assert [p.name for p in written] == sorted(
+        f"{s}.{lg}.html" for s in sites for lg in ("en", "id")
+    )
+    pages = [(p, done.reports / "sites" / p.name) for p in written] + [
+        (result.layout.reports / c, done.reports / c) for c in ("city.id.html", "city.en.html")
+    ]
+    for dask_page, default_page in pages:
+        a, b = dask_page.read_text(encoding="utf-8"), default_page.read_text(encoding="utf-8")
+        first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+        where = f"{a[first - 80 : first + 80]!r} vs {b[first - 80 : first + 80]!r}" if first else ""
+        assert a == b, f"{dask_page.name} differs: {where}"
+
+
 def test_executed_notebooks_and_manifest_are_kept_for_audit(run):
     rep = run["result"].layout.reports
     names = {p.name for p in (rep / "executed").glob("*.ipynb")}
@@ -336,5 +387,7 @@ def test_the_exploration_notebook_runs_on_the_outputs(run, tmp_path):
         out,
     )
     nb = nbformat.read(out, as_version=4)
-    last = nb.cells[-1].outputs[0]["data"]["text/plain"]
-    assert "participated" in last and "ci_low" in last  # the researcher's own svyglm table
+    shown = [o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    tables = [d["text/plain"] for d in shown if "ci_low" in d.get("text/plain", "")]
+    assert "participated" in tables[-1]  # the researcher's own svyglm table, after the results
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[-1].outputs)  # seaborn chart

@@ -11,18 +11,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import SAMPLE_CONFIG
+from helpers import FIXTURES, fixture_config
 
-from pipelines import clean, ingest, multiselect, privacy, schema
+from pipelines import clean, ingest, multiselect, privacy
 from pipelines.codebook import load_codebook
 from pipelines.config import load_config
 from pipelines.errors import InputError
 
-FIX = Path(__file__).parent / "fixtures"
 CB = load_codebook("tpbis")
 SECRET = b"f" * 32
 PERSONAL_VALUES = ["Siti", "Aminah", "Budi Santoso", "Rina Marlina", "0812", "1372015501900001"]
@@ -78,30 +76,8 @@ SKIP_IN_COMPARISON = {"source_file", "source_row", "submitted_at", "started_at",
 SKIP_IN_COMPARISON |= {"flag_fast", "feedback"}
 
 
-def survey_config(folder: Path, files: list[dict], **changes) -> Path:
-    """A survey YAML in `folder` for fixture files (copied there: raw files sit by their config)."""
-    cfg = yaml.safe_load(SAMPLE_CONFIG.read_text())
-    cfg["survey"]["id"] = "fixture"
-    cfg["waves"] = [
-        {
-            "id": "2025",
-            "label": {"id": "Gelombang 1", "en": "Wave 1"},
-            "reference_date": "2025-12-31",
-            "files": files,
-        }
-    ]
-    cfg.update(changes)
-    for f in files:
-        for key in ("path", "xlsform"):
-            if f.get(key) and not (folder / f[key]).exists():
-                shutil.copy(FIX / f[key], folder / f[key])
-    path = folder / "survey.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
-    return path
-
-
 def run(folder: Path, files: list[dict]):
-    cfg = load_config(survey_config(folder, files))
+    cfg = load_config(fixture_config(folder, files))
     got = ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET)
     data, log = clean.clean_wave(got.data, cfg, CB, cfg.waves[0])
     return got, data, log
@@ -235,7 +211,7 @@ def test_kobo_na_for_skipped_questions_is_missing_not_dont_know(processed):
 
 
 def test_kobo_without_its_xlsform_cannot_read_the_codes(tmp_path):
-    cfg = load_config(survey_config(tmp_path, [{"path": "kobo_r.csv", "format": "kobo"}]))
+    cfg = load_config(fixture_config(tmp_path, [{"path": "kobo_r.csv", "format": "kobo"}]))
     got = ingest.ingest_wave(cfg, CB, cfg.waves[0], SECRET)
     assert got.data["skill_1"].iloc[0] == "a4"  # a choice code means nothing without the form
     assert "layanan.pinjam" in got.log["dropped_headers"].iloc[0]  # nor do option codes
@@ -274,7 +250,7 @@ def test_files_of_a_wave_are_combined_with_source_file_and_row(processed):
 def test_files_in_site_folders_with_the_same_name_stay_apart(tmp_path):
     for site, src in (("kota", "gforms_site_kota.csv"), ("lain", "gforms_site_lain.csv")):
         (tmp_path / site).mkdir()
-        shutil.copy(FIX / src, tmp_path / site / "responses.csv")
+        shutil.copy(FIXTURES / src, tmp_path / site / "responses.csv")
     files = [
         {"path": "kota/responses.csv", "format": "csv"},
         {"path": "lain/responses.csv", "format": "csv"},
@@ -283,81 +259,6 @@ def test_files_in_site_folders_with_the_same_name_stay_apart(tmp_path):
     assert (
         got.data["source_file"].tolist() == ["kota/responses.csv"] * 2 + ["lain/responses.csv"] * 2
     )
-
-
-# --- multi-select parsing ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "cell, want",
-    [
-        ("borrow internet", {"borrow", "internet"}),  # Kobo codes
-        ("Meminjam buku, Internet dan komputer", {"borrow", "internet"}),  # Google Forms
-        ("Meminjam buku; Kegiatan anak dan mendongeng", {"borrow", "children"}),  # XLSForm labels
-        ("Borrowing books", {"borrow"}),
-        ("Meminjam buku, senam pagi", {"borrow", "other"}),  # "Lainnya: ..." free answer
-    ],
-)
-def test_multiselect_cells(cell, want):
-    v = CB.var("services_used")
-    out, bad, other = multiselect.parse_question(pd.Series([cell, np.nan]), v)
-    got = {c.split("__")[1] for c in out.columns if out[c].iloc[0] == 1}
-    assert got == want and not bad.iloc[0]
-    assert out.iloc[1].isna().all()
-    assert other.iloc[0] == (cell == "Meminjam buku, senam pagi")
-
-
-@pytest.mark.parametrize(
-    "values, want",
-    [
-        (["TRUE", "FALSE", ""], [1, 0, None]),
-        (["1", "0", "n/a"], [1, 0, None]),
-        (["Dipilih", "Tidak dipilih", ""], [1, 0, None]),
-        (["Meminjam buku", "", ""], [1, None, None]),  # SurveyMonkey: the label when ticked
-    ],
-)
-def test_option_columns(values, want):
-    vals, bad, not_asked = multiselect.parse_option(
-        pd.Series(values), CB.var("services_used"), "borrow"
-    )
-    assert [None if pd.isna(x) else int(x) for x in vals] == want
-    assert bad.sum() == 0  # n/a is "not asked", not an unknown value
-    assert not_asked.tolist() == [v == "n/a" for v in values]
-
-
-@pytest.mark.parametrize(
-    "header",
-    [
-        "grp/layanan/pinjam",  # Kobo, with the XLSForm's labels
-        "grp.layanan.pinjam",  # the same read into R
-        "layanan.borrow",
-        "Layanan atau kegiatan perpustakaan yang Anda gunakan dalam 12 bulan terakhir - "
-        "Meminjam buku",
-    ],
-)
-def test_option_headers(header):
-    df = pd.DataFrame({"source_file": ["f"], "source_row": [2], header: ["1"], "layanan": ["x"]})
-    labels = {"pinjam": ["Meminjam buku"]}
-    out, cols = multiselect.split_option_columns(df, CB, {}, lambda q, c: labels.get(c, []))
-    assert cols == ["services_used__borrow"] and "layanan" not in out
-
-
-# --- schema ----------------------------------------------------------------------------------
-
-
-def test_schema_failure_names_file_row_column_and_expectation(processed, tmp_path):
-    _, data, _ = processed["gforms_sites"]
-    cfg = load_config(survey_config(tmp_path, EXPORTS["gforms_sites"]))
-    bad = data.copy()
-    bad.loc[1, "skill_2"] = 7
-    with pytest.raises(schema.ProcessedDataError) as e:
-        schema.validate_processed(bad, cfg, CB)
-    msg = e.value.text("en")
-    assert "gforms_site_lain.csv" in msg and "row 2" in msg and '"skill_2"' in msg
-    assert "5-point code" in msg and "found 7" in msg
-    with pytest.raises(schema.ProcessedDataError, match="no personal data column"):
-        schema.validate_processed(data.assign(phone="x"), cfg, CB)
-    schema.validate_processed(data, cfg, CB)
 
 
 def test_dictionary_describes_option_columns(processed):
@@ -390,10 +291,10 @@ def _codebook_yaml(cb, path: Path, **changes) -> Path:
 def run_water(folder: Path, name: str):
     from pipelines.xlsform import codebook_from_xlsform
 
-    form = codebook_from_xlsform(FIX / "kobo_water_form.xlsx")
+    form = codebook_from_xlsform(FIXTURES / "kobo_water_form.xlsx")
     optional = {"required": False} if name == "surveymonkey_water" else {}
     _codebook_yaml(form, folder / "water.yaml", **optional)
-    cfg = load_config(survey_config(folder, WATER[name], instrument="water.yaml"))
+    cfg = load_config(fixture_config(folder, WATER[name], instrument="water.yaml"))
     cb = load_codebook("water.yaml", folder)
     got = ingest.ingest_wave(cfg, cb, cfg.waves[0], SECRET)
     data, log = clean.clean_wave(got.data, cfg, cb, cfg.waves[0])
@@ -448,7 +349,9 @@ def test_other_please_specify_is_kept_masked_beside_its_ticked_option(water, nam
     assert "0812" not in _text(got.data) and "0812" not in _text(data)
     from pipelines.xlsform import codebook_from_xlsform
 
-    d = clean.dictionary(codebook_from_xlsform(FIX / "kobo_water_form.xlsx"), list(data.columns))
+    d = clean.dictionary(
+        codebook_from_xlsform(FIXTURES / "kobo_water_form.xlsx"), list(data.columns)
+    )
     row = d.set_index("variable").loc["sources__other_text"]
     assert row["type"] == "text (other, specify)" and "other (please specify)" in row["question_en"]
     if name == "kobo_water":  # select_one `or_other`: its text too, the respondent's name masked
@@ -505,7 +408,7 @@ def test_kobo_uuids_with_phone_shaped_tails_pass_the_privacy_scan(water, tmp_pat
 def test_other_text_headers(header, values, is_text):
     from pipelines.xlsform import codebook_from_xlsform
 
-    cb = codebook_from_xlsform(FIX / "kobo_water_form.xlsx")
+    cb = codebook_from_xlsform(FIXTURES / "kobo_water_form.xlsx")
     df = pd.DataFrame({"source_file": "f", "source_row": [2, 3], header: values})
     out, texts = multiselect.split_other_text(df, cb, {})
     assert (texts == ["sources__other_text"]) is is_text

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import privacy
 from pipelines.paths import ROOT
@@ -195,6 +195,7 @@ def _wait_for(pattern: str, root: Path, proc: subprocess.Popen, timeout: float =
     raise AssertionError(f"{pattern} never appeared")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="kill -9 of a process group is POSIX")
 def test_kill_9_mid_run_leaves_the_published_outputs_and_the_next_run_succeeds(hostile):
     out, cfg = hostile["out"], hostile["cfg"]
     assert hostile["done"].returncode == 0

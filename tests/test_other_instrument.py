@@ -8,13 +8,11 @@ income or participation question at all.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from conftest import SAMPLE_CONFIG
+from helpers import visitors_config
 
 from pipelines import privacy
 from pipelines.runner import Run
@@ -24,23 +22,7 @@ FIX = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def visitors(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("visitors")
-    for f in ("other_instrument.yaml", "visitors.csv"):
-        shutil.copy(FIX / f, folder / f)
-    cfg = yaml.safe_load(SAMPLE_CONFIG.read_text())
-    cfg["survey"]["id"] = "visitors"
-    cfg["instrument"] = "other_instrument.yaml"
-    cfg["columns"] = {}
-    cfg["waves"] = [
-        {
-            "id": "2025",
-            "label": {"id": "Maret 2025", "en": "March 2025"},
-            "reference_date": "2025-03-31",
-            "files": [{"path": "visitors.csv", "format": "csv"}],
-        }
-    ]
-    path = folder / "visitors.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    path = visitors_config(tmp_path_factory.mktemp("visitors"))
     out = tmp_path_factory.mktemp("out")
     result = Run(path, stages=["ingest", "clean"], out_root=out, progress=lambda m: None).run()
     return result.layout.processed

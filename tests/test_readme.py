@@ -3,7 +3,7 @@
 import re
 
 import pandas as pd
-from conftest import write_config
+from helpers import write_config
 
 from pipelines import analysis, clean, ingest
 from pipelines.codebook import load_codebook

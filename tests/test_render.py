@@ -306,14 +306,16 @@ def font_cache(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def fonts_added(monkeypatch) -> list[Path]:
     """The font files each rendered PDF was given, in order."""
+    from fpdf import FPDF
+
     added: list[Path] = []
-    real = render._add_font
+    real = FPDF.add_font
 
-    def spy(pdf, style, path):
-        added.append(Path(path))
-        real(pdf, style, path)
+    def spy(pdf, family=None, style="", fname=None, **kw):
+        added.append(Path(fname))
+        real(pdf, family, style, fname, **kw)
 
-    monkeypatch.setattr(render, "_add_font", spy)
+    monkeypatch.setattr(FPDF, "add_font", spy)
     return added
 
 

@@ -3,10 +3,11 @@
 import json
 import multiprocessing as mp
 import os
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 
 from pipelines import runner
 from pipelines.errors import RunError, set_language
@@ -56,6 +57,43 @@ def test_failure_is_described_in_a_few_lines():
     assert len(lines) == 3
 
 
+def test_every_module_imports_where_fcntl_does_not_exist():
+    """Windows has no fcntl: every pipelines module must import without it (fresh process)."""
+    import subprocess
+
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "sys.modules['fcntl'] = None  # import fcntl now raises ImportError\n"
+        "import pipelines\n"
+        "names = [m.name for m in pkgutil.iter_modules(pipelines.__path__, 'pipelines.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "assert 'fcntl' not in {m for m in sys.modules if sys.modules[m] is not None}\n"
+        "print(len(names))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) >= 25  # every module was tried, runner and warmkernel included
+
+
+def test_versions_name_every_declared_dependency_as_installed():
+    """The manifest's versions come from Dampak's own metadata, not a list kept by hand."""
+    import tomllib
+    from importlib import metadata
+
+    from pipelines.paths import ROOT
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split("<")[0].strip() for d in declared}
+    got = runner.versions()
+    assert {"python", "dampak", "pandas", "fpdf2", "filelock"} <= set(got)
+    assert names <= set(got)
+    assert all(got[n] == metadata.version(n) for n in names)
+    assert "pytest" not in got  # dev tools are not what the numbers depend on
+
+
 def _hold_lock(root, ready, release):
     with runner.survey_lock(Path(root), "s"):
         ready.set()
@@ -63,7 +101,7 @@ def _hold_lock(root, ready, release):
 
 
 def test_second_run_is_refused_while_the_first_holds_the_lock(tmp_path):
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")  # as on Windows, where processes are never forked
     ready, release = ctx.Event(), ctx.Event()
     p = ctx.Process(target=_hold_lock, args=(str(tmp_path), ready, release))
     p.start()
@@ -133,6 +171,7 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="forks a worker and reads /proc")
 def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, monkeypatch):
     from concurrent.futures import ProcessPoolExecutor
 
@@ -151,7 +190,7 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     staged = Layout(tmp_path / "processed", tmp_path / "reports")
     with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
         run.executor = pool  # not the runner's own pool: the later sites still run
-        with pytest.raises(runner._NotebookFailed) as failed:
+        with pytest.raises(runner.NotebookFailed) as failed:
             run._fan_out(runner.STAGES[-1], nb, run._params(staged), staged, runner.kernel_name())
     sites_dir = staged.executed / "sites"
     assert (failed.value.nb_file, failed.value.executed) == (

@@ -12,7 +12,7 @@ import nbformat
 import papermill as pm
 import pypdf
 import pytest
-from conftest import write_config, write_notebook
+from helpers import write_config, write_notebook
 
 from pipelines import paths, runner, steps, warmkernel
 

@@ -235,7 +235,7 @@ def test_weights_per_respondent_id_and_file_key(folder):
 
 def test_make_weights_uses_the_file_and_config_validates_it(folder):
     import yaml
-    from conftest import write_config
+    from helpers import write_config
 
     from pipelines.analysis import make_weights
     from pipelines.config import load_config

@@ -265,3 +265,73 @@ def test_round_trip_of_a_codebook_read_from_a_kobo_form(cb, tmp_path):
         v.name: v.relevant for v in cb.variables
     }
     assert any(v.relevant for v in cb.variables)
+
+
+# --- choice codes -> labels in an export (read_xlsform) ----------------------------------------
+
+
+def _form(path: Path, survey: dict, choices: dict | None) -> Path:
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        pd.DataFrame(survey).to_excel(xl, sheet_name="survey", index=False)
+        if choices is not None:
+            pd.DataFrame(choices).to_excel(xl, sheet_name="choices", index=False)
+    return path
+
+
+@pytest.fixture
+def clinic_form(tmp_path) -> Path:
+    """A health-post visit form (not the TPBIS instrument); English labels come first."""
+    return _form(
+        tmp_path / "clinic.xlsx",
+        {
+            "type": ["select_one yn", "select_multiple svc", "integer", "begin_group"],
+            "name": ["visited", "services", "visits", "grp"],
+        },
+        {
+            "list_name": ["yn", "yn", "svc", "svc", "svc"],
+            "name": ["1", "0", "imm", "anc", "fp"],
+            "label::English (en)": ["Yes", "No", "Immunisation", "Antenatal care", None],
+            "label::Bahasa Indonesia (id)": ["Ya", "Tidak", "Imunisasi", "Periksa hamil", "KB"],
+        },
+    )
+
+
+def test_questions_and_labels_with_indonesian_first(clinic_form):
+    form = xlsform.read_xlsform(clinic_form)
+    assert form.questions == {
+        "visited": ("select_one", "yn"),
+        "services": ("select_multiple", "svc"),
+    }
+    assert form.labels["yn"] == {"1": ["Ya", "Yes"], "0": ["Tidak", "No"]}
+    assert form.labels["svc"]["fp"] == ["KB"]  # a missing English label is skipped
+    assert form.option_labels("grp/services", "anc") == ["Periksa hamil", "Antenatal care"]
+    assert form.option_labels("visits", "1") == [] and form.option_labels("services", "x") == []
+
+
+@pytest.mark.parametrize("header", ["services", "grp/services", "grp.services"])
+def test_question_behind_kobo_and_r_headers(clinic_form, header):
+    assert xlsform.read_xlsform(clinic_form).question_of(header) == "services"
+
+
+def test_translate_codes_to_preferred_labels(clinic_form):
+    df = pd.DataFrame(
+        {
+            "source_row": ["1", "0", "imm"],  # never translated
+            "grp/visited": ["1", "0", "2"],  # "2" is not in the form: left as it is
+            "grp.services": ["imm anc", "fp", "imm zzz"],  # one unknown code: cell left as is
+            "visits": ["1", "0", np.nan],
+        }
+    )
+    out, changed = xlsform.read_xlsform(clinic_form).translate(df.copy())
+    assert out["grp/visited"].tolist() == ["Ya", "Tidak", "2"]
+    assert out["grp.services"].tolist() == ["Imunisasi; Periksa hamil", "KB", "imm zzz"]
+    assert out["source_row"].tolist() == ["1", "0", "imm"]
+    assert out["visits"].tolist()[:2] == ["1", "0"]
+    assert changed == 4
+
+
+def test_the_fixture_kobo_form_reads_its_likert_and_multiselect_lists():
+    form = xlsform.read_xlsform(FIX / "kobo_form.xlsx")
+    kinds = {kind for kind, _ in form.questions.values()}
+    assert kinds == {"select_one", "select_multiple"}
+    assert form.option_labels("layanan", "pinjam")[0] == "Meminjam buku"
