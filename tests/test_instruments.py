@@ -1,0 +1,276 @@
+"""Issue 11, "How we will know": four instruments besides the bundled TPBIS one go through all
+four stages (the real notebooks, through the runner) to reports, and each run is checked for
+
+(a) scale scores equal to a hand computation on rows with reversed items (reverse = lo + hi - x
+    on the declared range), and item codes equal to the generator's;
+(b) the range the reports print (e.g. "1–4") being the declared one, in both languages;
+(c) the analyses the form cannot have named as skipped, with a reason, in results/plan.parquet
+    and in the report's methods appendix;
+(d) planted effects recovered (the interval covers the truth and excludes zero);
+(e) no crash, every stage run, a report for every site, no personal data in the outputs.
+
+The instruments and their truths are written at test time by ``tests/instruments.py``; the
+bundled TPBIS instrument is checked the same way in test_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from instruments import INSTRUMENTS, build, hand_score
+
+from pipelines import privacy
+from pipelines.codebook import load_codebook
+from pipelines.config import load_config
+from pipelines.runner import Run
+
+NAMES = list(INSTRUMENTS)
+
+
+# ----------------------------------------------------------------------------- fast
+@pytest.mark.parametrize("name", NAMES)
+def test_generator_is_seeded_and_hand_rows_bite(name, tmp_path):
+    """The same seed writes the same files; every hand row has a reversed item whose wrong
+    reversal (6 - x, the 1-5 rule) would change the score."""
+    a, b = build(name, tmp_path / "a"), build(name, tmp_path / "b")
+    for f in a.folder.iterdir():
+        if f.suffix in (".csv", ".yaml"):
+            assert f.read_bytes() == (b.folder / f.name).read_bytes(), f.name
+    assert len(a.hand) >= 5
+    for h in a.hand:
+        scale = a.codebook["scales"][h["scale"]]
+        labels = _labels(a.codebook, scale["items"][0])
+        right = hand_score(h["raw"], labels, scale.get("reverse", []), a.ranges[h["scale"]])
+        wrong = hand_score(h["raw"], labels, scale.get("reverse", []), (1, 5))
+        if a.ranges[h["scale"]] != (1, 5):
+            assert right != wrong
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_codebook_loads_with_its_roles(name, tmp_path):
+    b = build(name, tmp_path)
+    cb = load_codebook(f"{name}.yaml", b.folder)
+    assert cb.roles.outcomes, "the roles block is read"
+    for scale, rng in b.ranges.items():
+        got = cb.scale_range(scale) if scale in cb.scales else cb.item_range(cb.var(scale))
+        assert tuple(got) == rng
+
+
+# ----------------------------------------------------------------------------- runs
+@pytest.fixture(scope="module", params=NAMES)
+def run(request, tmp_path_factory):
+    """One full run per instrument (all four stages), shared by the checks below. The
+    reading survey goes through the command line (exit code and run summary checked)."""
+    name = request.param
+    built = build(name, tmp_path_factory.mktemp(name) / "survey")
+    out = tmp_path_factory.mktemp(f"{name}-out")
+    if name == "reading":
+        proc = subprocess.run(
+            [sys.executable, "-m", "pipelines", "run", str(built.config), "--out-root", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        stdout = proc.stdout
+        layout = Run(built.config, out_root=out).layout
+    else:
+        result = Run(built.config, out_root=out, progress=lambda m: None).run()
+        assert set(result.stages) == {"ingest", "clean", "analyse", "report"}
+        stdout, layout = "", result.layout
+    cfg = load_config(built.config)
+    cb = load_codebook(cfg.instrument, cfg.base_dir)
+    return {"b": built, "layout": layout, "cfg": cfg, "cb": cb, "stdout": stdout}
+
+
+def _labels(cb: dict, item: str) -> dict[str, int]:
+    var = next(v for v in cb["variables"] if v["name"] == item)
+    if "labels" not in var:
+        return {}
+    return {v["id"]: int(k) for k, v in cb["label_sets"][var["labels"]]["labels"].items()}
+
+
+def _estimates(run) -> pd.DataFrame:
+    return pd.read_parquet(run["layout"].processed / "results" / "estimates.parquet")
+
+
+def _html(run, lang: str) -> str:
+    """The city report's visible text (tags dropped, whitespace collapsed)."""
+    text = (run["layout"].reports / f"city.{lang}.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(text.replace("&nbsp;", " ").split())
+
+
+def _one(est: pd.DataFrame, **eq) -> pd.Series:
+    sel = est
+    for k, v in eq.items():
+        sel = sel[sel[k].isin(v) if isinstance(v, list | tuple | set) else sel[k] == v]
+    assert len(sel) == 1, f"{eq}: {len(sel)} rows\n{sel.to_string()[:2000]}"
+    return sel.iloc[0]
+
+
+@pytest.mark.slow
+def test_every_stage_runs_and_every_site_has_reports(run):
+    rep, b = run["layout"].reports, run["b"]
+    cfg = run["cfg"]
+    for lang in ("id", "en"):
+        assert (rep / f"city.{lang}.html").exists()
+        for site in b.sites:
+            for fmt in cfg.report.formats:
+                assert (rep / "sites" / f"{site}.{lang}.{fmt}").exists(), (site, lang, fmt)
+    index = (rep / "index.html").read_text()
+    assert all(f"sites/{s}.id.html" in index for s in b.sites)
+    assert privacy.scan_paths([run["layout"].processed, rep]) == []
+
+
+@pytest.mark.slow
+def test_item_codes_and_scale_scores_match_the_generator(run):
+    """(a) Every kept row's item codes are the generator's (as answered), and its scale scores
+    are the mean of the answered items after reversing on the declared range."""
+    from pipelines import analysis
+
+    b, cfg, cb = run["b"], run["cfg"], run["cb"]
+    for wave in b.waves:
+        df = pd.read_parquet(run["layout"].processed / "clean" / f"{wave}.parquet")
+        key = ["source_file", "source_row"]
+        truth = b.items[wave].set_index(key).add_suffix("_true").reset_index()
+        merged = truth.merge(df, on=key)
+        assert len(merged) == len(truth) == len(df)
+        likert = [v.name for v in cb.by_type("likert") if f"{v.name}_true" in merged]
+        assert likert
+        for item in likert:
+            got = merged[item].astype("float64").to_numpy()
+            want = merged[f"{item}_true"].to_numpy(dtype="float64")
+            assert np.array_equal(got, want, equal_nan=True), item
+        scored = analysis.prepare(df, cfg, cb).merge(truth, on=key)
+        for scale, spec in cb.scales.items():
+            lo, hi = b.ranges[scale]
+            codes = scored[[f"{i}_true" for i in spec.items]].astype("float64")
+            for item in spec.reverse:
+                codes[f"{item}_true"] = lo + hi - codes[f"{item}_true"]
+            want = codes.mean(axis=1)  # the mean of the answered items
+            assert np.allclose(scored[scale], want), scale
+
+
+@pytest.mark.slow
+def test_hand_scored_rows_with_reversed_items(run):
+    """(a) By hand, from the raw answer texts: reverse = lo + hi - x on the declared range."""
+    from pipelines import analysis
+
+    b, cfg, cb = run["b"], run["cfg"], run["cb"]
+    wave = b.waves[0]
+    df = pd.read_parquet(run["layout"].processed / "clean" / f"{wave}.parquet")
+    scored = analysis.prepare(df, cfg, cb).set_index(["source_file", "source_row"])
+    for h in b.hand:
+        scale = b.codebook["scales"][h["scale"]]
+        labels = _labels(b.codebook, scale["items"][0])
+        want = hand_score(h["raw"], labels, scale.get("reverse", []), b.ranges[h["scale"]])
+        got = scored.loc[(h["file"], h["row"]), h["scale"]]
+        assert got == pytest.approx(want), (h, got)
+
+
+@pytest.mark.slow
+def test_reports_print_the_declared_range(run):
+    """(b) "1–4" (or 0–4, 1–6, 0–10) in both languages, and never the bundled "1–5"."""
+    b = run["b"]
+    for lang in ("id", "en"):
+        text = _html(run, lang)
+        for outcome, (lo, hi) in b.ranges.items():
+            assert f"{lo}–{hi}" in text, (lang, outcome)
+        if (1, 5) not in b.ranges.values():
+            assert "1–5" not in text, lang
+
+
+@pytest.mark.slow
+def test_skipped_analyses_are_named_with_reasons(run):
+    """(c) In results/plan.parquet, the run summary and the report's methods appendix."""
+    b = run["b"]
+    plan = pd.read_parquet(run["layout"].processed / "results" / "plan.parquet")
+    assert {"analysis", "outcome", "runs", "reason_en", "reason_id"} <= set(plan.columns)
+    text = {lang: _html(run, lang) for lang in ("id", "en")}
+    for analysis, words in b.skipped.items():
+        rows = plan[(plan["analysis"] == analysis) & ~plan["runs"].astype(bool)]
+        assert len(rows), f"{analysis} is not skipped"
+        assert rows["reason_en"].str.contains(words, case=False).all(), rows["reason_en"]
+        assert (rows["reason_id"].str.len() > 0).all()
+        for reason_en, reason_id in set(zip(rows["reason_en"], rows["reason_id"], strict=True)):
+            assert reason_en in text["en"], reason_en
+            assert reason_id in text["id"], reason_id
+        if run["stdout"]:  # the command line's run summary
+            assert rows["reason_en"].iloc[0] in run["stdout"]
+    ran = plan[plan["runs"].astype(bool)]
+    assert {"descriptive", "reliability"} <= set(ran["analysis"])
+    assert not set(ran["analysis"]) & set(b.skipped)
+
+
+# ----------------------------------------------------------------------------- (d) truths
+def _covers(row: pd.Series, truth: float) -> None:
+    assert row["ci_low"] <= truth <= row["ci_high"], (truth, row.to_dict())
+
+
+def _significant(row: pd.Series, sign: int = 1) -> None:
+    assert (row["ci_low"] > 0) if sign > 0 else (row["ci_high"] < 0), row.to_dict()
+
+
+@pytest.mark.slow
+def test_planted_effects_are_recovered(run):
+    """(d) Each planted effect: the interval covers the truth and excludes zero."""
+    b, est = run["b"], _estimates(run)
+    check = PLANTED[b.name]
+    check(b, est)
+
+
+def _kobo4(b, est):
+    for wave in b.waves:
+        row = _one(est, analysis="participation", outcome="skills", wave=wave)
+        _covers(row, b.effects["skills_att"][wave])
+        _significant(row)
+        prog = est[
+            (est["analysis"] == "programme")
+            & est["outcome"].isin(["income", "log_income"])
+            & (est["wave"] == wave)
+        ]
+        wira = prog[prog["term"].fillna("").str.contains("wirausaha")]
+        row = _one(wira)
+        _covers(row, b.effects["log_income_wirausaha"])
+        _significant(row)
+        assert prog["term"].fillna("").str.contains("komputer").any()  # one effect per option
+
+
+def _reading(b, est):
+    by = est[(est["analysis"] == "descriptive") & (est["outcome"] == "motivation")]
+    by = by[by["group_var"] == "gender"].set_index("group")
+    diff = by.loc["female", "estimate"] - by.loc["male", "estimate"]
+    se = np.hypot(by.loc["female", "se"], by.loc["male", "se"])
+    assert diff > 2 * se
+    assert abs(diff - b.effects["motivation_female"]) < 3 * se
+
+
+def _spss6(b, est):
+    row = _one(est, analysis="participation", outcome="digital", wave="2025")
+    _covers(row, b.effects["digital_att"])
+    _significant(row)
+    _significant(_one(est, analysis="dose_response", outcome="digital", wave="2025"))
+    prog = est[(est["analysis"] == "programme") & est["outcome"].isin(["income", "log_income"])]
+    row = _one(prog[prog["term"].fillna("").str.contains("business")])
+    _covers(row, b.effects["log_income_business"])
+    _significant(row)
+
+
+def _monkey(b, est):
+    for wave in b.waves:
+        row = _one(est, analysis="participation", outcome="digital_use", wave=wave)
+        _covers(row, b.effects["digital_use_att"][wave])
+        _significant(row)
+        row = _one(est, analysis="participation", outcome="visits", wave=wave)
+        _covers(row, b.effects["visits"])
+        _significant(row)
+        _significant(_one(est, analysis="participation", outcome="eservice", wave=wave))
+
+
+PLANTED = {"kobo4": _kobo4, "reading": _reading, "spss6": _spss6, "monkey": _monkey}
