@@ -191,6 +191,15 @@ def _panel(
     return both.iloc[order].reset_index(drop=True), origin[order]
 
 
+def _linked(origin: np.ndarray | None, consent: np.ndarray, consent_1) -> int:
+    """Respondents of wave 2 who answered wave 1 too, with consent both times: the pairs a
+    working link (phone, e-mail) finds."""
+    if origin is None:
+        return 0
+    back = origin >= 0
+    return int((consent[back] & consent_1[origin[back]]).sum())
+
+
 def _config(
     survey_id: str,
     title: str,
@@ -315,10 +324,7 @@ def kobo4(folder: Path, n: int = 400, seed: int = 4) -> Built:
     waves = ["2025", "2026"]
     hand = []
     for t, wave in enumerate(waves):
-        if t == 0:
-            people = w1
-        else:
-            people, _ = _panel(rng, w1, n, len(sites))
+        people, origin = (w1, None) if t == 0 else _panel(rng, w1, n, len(sites))
         m = len(people)
         took = rng.random(m) < people["p_take"].to_numpy()
         first = rng.choice(3, m, p=[0.45, 0.3, 0.25])
@@ -346,6 +352,8 @@ def kobo4(folder: Path, n: int = 400, seed: int = 4) -> Built:
         income = np.round(np.exp(log_inc) / 50_000) * 50_000
         business = rng.random(m) < 1 / (1 + np.exp(-(-1.0 + 0.6 * ticks[:, 1])))
         consent = rng.random(m) > 0.02
+        effects["linked"] = _linked(origin, consent, effects.get("consent_1"))
+        effects["consent_1"] = consent
         ts = pd.Timestamp(f"{wave}-03-03 08:00") + pd.to_timedelta(
             np.sort(rng.integers(0, 20 * 86400, m)), unit="s"
         )
@@ -403,6 +411,7 @@ def kobo4(folder: Path, n: int = 400, seed: int = 4) -> Built:
             kept = np.flatnonzero(keep)
             got = _hand_rows(frame.iloc[kept], file, 0, cb, "skills", _kobo_header, k=5)
             hand += [dict(h, row=int(kept[h["row"]] + 2)) for h in got]
+    effects.pop("consent_1")
     cfg = _config(
         "kobo4",
         "Survei Dampak TPBIS dari Kobo (skala 4)",
@@ -709,7 +718,7 @@ def monkey(folder: Path, n: int = 400, seed: int = 5) -> Built:
     items, effects, files = {}, {"digital_use_att": {}, "visits": 1.5, "eservice_rd": {}}, {}
     hand = []
     for t, wave in enumerate(waves):
-        people = w1 if t == 0 else _panel(rng, w1, n, len(sites))[0]
+        people, origin = (w1, None) if t == 0 else _panel(rng, w1, n, len(sites))
         m = len(people)
         took = rng.random(m) < people["p_take"].to_numpy()
         base = people["person"].to_numpy() - 0.3 * people["age_z"].to_numpy()
@@ -724,6 +733,8 @@ def monkey(folder: Path, n: int = 400, seed: int = 5) -> Built:
         visits = rng.poisson(np.clip(2 + 1.5 * took + 0.5 * base, 0.2, None))
         effects["digital_use_att"][wave] = att
         consent = rng.random(m) > 0.02
+        effects["linked"] = _linked(origin, consent, effects.get("consent_1"))
+        effects["consent_1"] = consent
         end = pd.Timestamp(f"{wave}-04-01 08:00") + pd.to_timedelta(
             np.sort(rng.integers(0, 20 * 86400, m)), unit="s"
         )
@@ -783,6 +794,7 @@ def monkey(folder: Path, n: int = 400, seed: int = 5) -> Built:
                 k=6,
             )
             hand += [dict(h, row=int(rows[h["row"]] + 3)) for h in got]
+    effects.pop("consent_1")
     cfg = _config(
         "monkey",
         "Survei Pemanfaatan Perpustakaan",

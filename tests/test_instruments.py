@@ -200,6 +200,19 @@ def test_item_codes_and_scale_scores_match_the_generator(run):
 
 
 @pytest.mark.slow
+def test_respondents_are_linked_across_waves(run):
+    """Phone (Kobo) and e-mail (SurveyMonkey) link the same people across waves; the planted
+    panel is found exactly, and paired change is estimated on it."""
+    b = run["b"]
+    if len(b.waves) < 2:
+        pytest.skip("one wave")
+    att = pd.read_csv(run["layout"].processed / "clean" / "attrition.csv")
+    assert att["linked"].tolist() == [b.effects["linked"]]
+    est = _estimates(run)
+    assert (est["analysis"] == "paired_change").any()
+
+
+@pytest.mark.slow
 def test_hand_scored_rows_with_reversed_items(run):
     """(a) By hand, from the raw answer texts: reverse = lo + hi - x on the declared range."""
     from pipelines import analysis
