@@ -200,6 +200,32 @@ def test_item_codes_and_scale_scores_match_the_generator(run):
 
 
 @pytest.mark.slow
+def test_declared_covariates_and_breakdowns_are_in_the_data(run):
+    """Every covariate and breakdown the roles declare is a processed column, asked or derived
+    (e.g. age bands from a numeric `age`, not only from a birth year)."""
+    roles = run["cb"].roles
+    for wave in run["b"].waves:
+        df = pd.read_parquet(run["layout"].processed / "clean" / f"{wave}.parquet")
+        missing = [c for c in [*roles.covariates, *roles.breakdowns] if c not in df]
+        assert not missing, (wave, missing)
+
+
+@pytest.mark.slow
+def test_check_lists_the_skipped_analyses(run):
+    """`check` runs the plan without writing and names what will be skipped, and why."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines", "check", str(run["b"].config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plan = pd.read_parquet(run["layout"].processed / "results" / "plan.parquet")
+    for reason in plan.loc[~plan["runs"].astype(bool), "reason_en"].unique():
+        assert reason in proc.stdout, reason
+
+
+@pytest.mark.slow
 def test_respondents_are_linked_across_waves(run):
     """Phone (Kobo) and e-mail (SurveyMonkey) link the same people across waves; the planted
     panel is found exactly, and paired change is estimated on it."""
