@@ -57,6 +57,7 @@ class Built:
     hand: list[dict] = field(default_factory=list)  # raw rows to hand-score
     effects: dict = field(default_factory=dict)  # planted truths (see each generator)
     skipped: dict[str, str] = field(default_factory=dict)  # analysis -> why (English words)
+    runs: set[str] = field(default_factory=set)  # analyses the plan must run
 
 
 def codebook_path(name: str) -> Path:
@@ -438,6 +439,7 @@ def kobo4(folder: Path, n: int = 400, seed: int = 4) -> Built:
         hand,
         effects,
         skipped={"dose_response": "session"},
+        runs={"participation", "programme", "ordinal", "ipw", "inclusion", "paired_change", "did"},
     )
 
 
@@ -558,6 +560,7 @@ def reading(folder: Path, n: int = 400, seed: int = 7) -> Built:
             "programme": "took part",
             "paired_change": "one wave",
         },
+        runs={"descriptive", "reliability", "site", "likert_distribution"},
     )
 
 
@@ -668,6 +671,7 @@ def spss6(folder: Path, n: int = 400, seed: int = 6) -> Built:
         hand,
         {"digital_att": att, "digital_dose": 0.25, "log_income_business": 0.25},
         skipped={"paired_change": "one wave", "did": "one wave"},
+        runs={"participation", "programme", "dose_response", "ipw", "inclusion", "mixed"},
     )
 
 
@@ -820,6 +824,7 @@ def monkey(folder: Path, n: int = 400, seed: int = 5) -> Built:
         hand,
         effects,
         skipped={"programme": "programme", "dose_response": "session"},
+        runs={"participation", "ordinal", "ipw", "inclusion", "paired_change", "did"},
     )
 
 
