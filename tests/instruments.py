@@ -53,7 +53,7 @@ class Built:
     waves: list[str]
     sites: list[str]
     ranges: dict[str, tuple[int, int]]  # scale / likert outcome -> declared (lo, hi)
-    items: dict[str, pd.DataFrame]  # wave -> source_file, source_row, true item codes
+    items: dict[str, pd.DataFrame]  # wave -> source_file, source_row, processed columns' truth
     hand: list[dict] = field(default_factory=list)  # raw rows to hand-score
     effects: dict = field(default_factory=dict)  # planted truths (see each generator)
     skipped: dict[str, str] = field(default_factory=dict)  # analysis -> why (English words)
@@ -406,8 +406,8 @@ def kobo4(folder: Path, n: int = 400, seed: int = 4) -> Built:
         codes |= {f"conf_{i + 1}": cf_w[:, i] for i in range(3)}
         codes["satisfaction"] = sat_w[:, 0]
         items[wave] = _items_frame(file, 2, codes, keep)
-        items[wave]["took_part"] = took[keep].astype(int)
-        items[wave]["wirausaha"] = ticks[keep, 1]
+        for j, o in enumerate(KOBO_OPTIONS):  # one 0/1 column per option, as processed
+            items[wave][f"programme__{o}"] = ticks[keep, j]
         if t == 0:
             kept = np.flatnonzero(keep)
             got = _hand_rows(frame.iloc[kept], file, 0, cb, "skills", _kobo_header, k=5)
@@ -529,7 +529,7 @@ def reading(folder: Path, n: int = 400, seed: int = 7) -> Built:
     codes["library_sat"] = sat_w[:, 0]
     keep = np.ones(n, dtype=bool)
     items = {"2025": _items_frame(file, 2, codes, keep)}
-    items["2025"]["female"] = female.astype(int)
+    items["2025"]["reading_time"] = rows["Saya memiliki waktu khusus untuk membaca"] == "Ya"
     hand = _hand_rows(frame, file, 2, cb, "motivation", lambda it: q[it], k=5)
     hand += _hand_rows(frame, file, 2, cb, "strategy", lambda it: q[it], k=5)
     age_pop = {"15-28": 31000, "29-42": 28000, "43-56": 24000, "57+": 17000}
@@ -783,6 +783,9 @@ def monkey(folder: Path, n: int = 400, seed: int = 5) -> Built:
         codes["recommend"] = rec.astype(int)
         items[wave] = _items_frame(file, 3, codes, keep)
         items[wave]["took_part"] = took[keep].astype(int)
+        none = ~ticked[keep].any(axis=1)  # all blank: SurveyMonkey's "not answered"
+        for j, o in enumerate(MONKEY_SERVICES):
+            items[wave][f"services__{o}"] = np.where(none, np.nan, ticked[keep, j])
         if t == 0:
             raw = pd.DataFrame(
                 {q[f"use_{j + 1}"]: [labels.get(c, "") for c in use_w[:, j]] for j in range(4)}

@@ -170,8 +170,9 @@ def test_every_stage_runs_and_every_site_has_reports(run):
 
 @pytest.mark.slow
 def test_item_codes_and_scale_scores_match_the_generator(run):
-    """(a) Every kept row's item codes are the generator's (as answered), and its scale scores
-    are the mean of the answered items after reversing on the declared range."""
+    """(a) Every kept row's item codes (as answered), option ticks and yes/no answers are the
+    generator's, and its scale scores are the mean of the answered items after reversing on
+    the declared range."""
     from pipelines import analysis
 
     b, cfg, cb = run["b"], run["cfg"], run["cb"]
@@ -181,12 +182,11 @@ def test_item_codes_and_scale_scores_match_the_generator(run):
         truth = b.items[wave].set_index(key).add_suffix("_true").reset_index()
         merged = truth.merge(df, on=key)
         assert len(merged) == len(truth) == len(df)
-        likert = [v.name for v in cb.by_type("likert") if f"{v.name}_true" in merged]
-        assert likert
-        for item in likert:
-            got = merged[item].astype("float64").to_numpy()
-            want = merged[f"{item}_true"].to_numpy(dtype="float64")
-            assert np.array_equal(got, want, equal_nan=True), item
+        assert any(v.name in b.items[wave] for v in cb.by_type("likert"))
+        for col in b.items[wave].columns.drop(key):  # Likert codes, option ticks, yes/no
+            got = merged[col].astype("float64").to_numpy()
+            want = merged[f"{col}_true"].to_numpy(dtype="float64")
+            assert np.array_equal(got, want, equal_nan=True), col
         scored = analysis.prepare(df, cfg, cb).merge(truth, on=key)
         for scale, spec in cb.scales.items():
             lo, hi = b.ranges[scale]
