@@ -539,3 +539,25 @@ def test_a_codebook_whose_missing_codes_are_all_not_applicable_cleans(small_surv
     out, log = clean.clean_wave(raw, cfg, cb, wave)
     assert _touched(log, "missing_codes") == 0
     assert _touched(log, "not_applicable") >= 2
+
+
+def test_a_question_named_age_is_one_column():
+    """A form that asks the age itself (no birth year) keeps one `age` column (issue 11: it
+    used to stop clean with 'Duplicate column names')."""
+    from pipelines.codebook import Codebook
+
+    q = {"id": "Umur", "en": "Age"}
+    cb = Codebook.model_validate(
+        {
+            "id": "x",
+            "version": "1",
+            "title": q,
+            "variables": [
+                {"name": "age", "type": "numeric", "range": [15, 90], "question": q},
+                {"name": "income", "type": "currency", "question": q},
+            ],
+        }
+    )
+    df = pd.DataFrame({"income": [1.0], "log_income": [0.0], "age": [30.0], "wave": ["1"]})
+    order = clean._order(df, cb)
+    assert order == ["wave", "age", "income", "log_income"]

@@ -391,3 +391,48 @@ def test_the_exploration_notebook_runs_on_the_outputs(run, tmp_path):
     tables = [d["text/plain"] for d in shown if "ci_low" in d.get("text/plain", "")]
     assert "participated" in tables[-1]  # the researcher's own svyglm table, after the results
     assert any("image/png" in o.get("data", {}) for o in nb.cells[-1].outputs)  # seaborn chart
+
+
+def test_scale_scores_by_hand_on_rows_with_reversed_items(run):
+    """Issue 11 on the bundled 5-point instrument: from the raw answer words, reverse = 1 + 5 - x
+    and the score is the mean of the items (rows answering every item in the canonical words)."""
+    from pipelines import analysis
+    from pipelines.codebook import load_codebook
+    from pipelines.config import load_config
+
+    cfg = load_config(run["config"])
+    cb = load_codebook(cfg.instrument, cfg.base_dir)
+    words = {"Sangat tidak setuju": 1, "Tidak setuju": 2, "Netral": 3, "Setuju": 4}
+    words["Sangat setuju"] = 5
+    raw = pd.read_csv(run["survey"] / "solok_2025.csv", dtype=str, keep_default_na=False)
+    df = pd.read_parquet(run["result"].layout.processed / "clean" / "2025.parquet")
+    scored = analysis.prepare(df, cfg, cb).set_index("source_row")
+    checked = 0
+    for scale in ("skills", "confidence"):
+        spec = cb.scales[scale]
+        texts = raw[[cb.var(i).question.id for i in spec.items]]
+        for i, row in texts.iterrows():
+            codes = [words.get(t) for t in row]
+            rev = [codes[spec.items.index(r)] for r in spec.reverse]
+            if None in codes or 3 in rev or i + 2 not in scored.index:
+                continue  # a reversed item at the midpoint would not show a wrong reversal
+            codes = [
+                6 - c if it in spec.reverse else c for it, c in zip(spec.items, codes, strict=True)
+            ]
+            assert scored.loc[i + 2, scale] == pytest.approx(sum(codes) / len(codes)), (scale, i)
+            checked += 1
+    assert checked >= 20
+
+
+def test_reports_print_the_five_point_range(run):
+    """The bundled instrument's scales are 1-5, in both languages."""
+    for lang in ("id", "en"):
+        text = " ".join(_page(run["result"].layout.reports / f"city.{lang}.html").text)
+        assert "1–5" in text, lang
+
+
+def test_the_plan_runs_every_analysis_for_the_bundled_instrument(run):
+    """The bundled survey asks everything the plan needs: nothing is skipped."""
+    plan = pd.read_parquet(run["result"].layout.processed / "results" / "plan.parquet")
+    assert plan["runs"].all(), plan[~plan["runs"]].to_string()
+    assert {"participation", "programme", "dose_response", "did"} <= set(plan["analysis"])

@@ -723,3 +723,17 @@ def test_missing_codes_of_any_composition():
     assert missing_codes(s, codes=[]).tolist() == [False] * 4  # was ArrowTypeError
     assert missing_codes(s, codes=["N/A"]).tolist() == [True, False, True, False]
     assert missing_codes(s, codes=[99]).tolist() == [False, False, False, True]
+
+
+def test_likert_custom_labels_of_any_number_of_points():
+    """A six-point custom set (and numbers on a 0-10 range) are read; the built-in agreement
+    words still know only 4 and 5 points."""
+    six = {1: ["Sangat tidak setuju"], 2: ["Tidak setuju"], 3: ["Agak tidak setuju"],
+           4: ["Agak setuju"], 5: ["Setuju"], 6: ["Sangat setuju"]}  # fmt: skip
+    got = likert(pd.Series(["Agak setuju", "sangat setuju", "6", "7", None]), six, 6)
+    assert got.values.tolist()[:3] == [4, 6, 6] and got.invalid.tolist() == [0, 0, 0, 1, 0]
+    eleven = {c: [] for c in range(11)}
+    got = likert(pd.Series(["0", "10", "7.0", "11", "tujuh"]), eleven, 11)
+    assert got.values.tolist()[:3] == [0, 10, 7] and got.invalid.tolist() == [0, 0, 0, 1, 1]
+    with pytest.raises(ValueError, match="4 or 5"):
+        likert(pd.Series(["Setuju"]), None, 6)

@@ -1,0 +1,390 @@
+"""Issue 11, "How we will know": four instruments besides the bundled TPBIS one go through all
+four stages (the real notebooks, through the runner) to reports, and each run is checked for
+
+(a) scale scores equal to a hand computation on rows with reversed items (reverse = lo + hi - x
+    on the declared range), and item codes equal to the generator's;
+(b) the range the reports print (e.g. "1–4") being the declared one, in both languages;
+(c) the analyses the form cannot have named as skipped, with a reason, in results/plan.parquet
+    and in the report's methods appendix;
+(d) planted effects recovered (the interval covers the truth and excludes zero);
+(e) no crash, every stage run, a report for every site, no personal data in the outputs.
+
+The instruments and their truths are written at test time by ``tests/instruments.py``; the
+bundled TPBIS instrument is checked the same way in test_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from instruments import INSTRUMENTS, build, hand_score
+
+from pipelines import privacy
+from pipelines.codebook import load_codebook
+from pipelines.config import load_config
+from pipelines.errors import RunError
+from pipelines.runner import Run
+
+NAMES = list(INSTRUMENTS)
+
+
+# ----------------------------------------------------------------------------- fast
+@pytest.mark.parametrize("name", NAMES)
+def test_generator_is_seeded_and_hand_rows_bite(name, tmp_path):
+    """The same seed writes the same files; every hand row has a reversed item whose wrong
+    reversal (6 - x, the 1-5 rule) would change the score."""
+    a, b = build(name, tmp_path / "a"), build(name, tmp_path / "b")
+    for f in a.folder.iterdir():
+        if f.suffix in (".csv", ".yaml"):
+            assert f.read_bytes() == (b.folder / f.name).read_bytes(), f.name
+    assert len(a.hand) >= 5
+    for h in a.hand:
+        scale = a.codebook["scales"][h["scale"]]
+        labels = _labels(a.codebook, scale["items"][0])
+        right = hand_score(h["raw"], labels, scale.get("reverse", []), a.ranges[h["scale"]])
+        wrong = hand_score(h["raw"], labels, scale.get("reverse", []), (1, 5))
+        if a.ranges[h["scale"]] != (1, 5):
+            assert right != wrong
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_codebook_loads_with_its_roles(name, tmp_path):
+    b = build(name, tmp_path)
+    cb = load_codebook(f"{name}.yaml", b.folder)
+    assert cb.roles.outcomes, "the roles block is read"
+    for scale, rng in b.ranges.items():
+        got = cb.scale_range(scale) if scale in cb.scales else cb.item_range(cb.var(scale))
+        assert tuple(got) == rng
+
+
+# ----------------------------------------------------------------------------- runs
+DATA_STAGES, REPORT_STAGES = ["ingest", "clean", "analyse"], ["report"]
+
+
+def _stages(built, out, stages: list[str], cli: bool) -> str:
+    """Run ``stages``; return the command line's output (``cli``) or ''. Raises on failure."""
+    if not cli:
+        result = Run(built.config, stages=stages, out_root=out, progress=lambda m: None).run()
+        assert set(result.stages) == set(stages)
+        return ""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "run",
+            str(built.config),
+            "--out-root",
+            str(out),
+            "--stage",
+            ",".join(stages),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def run(request, tmp_path_factory):
+    """One run per instrument, shared by the checks below: the data stages, then the report
+    stage on their outputs (so a report failure does not hide the analysis checks). The
+    reading survey goes through the command line (exit code and run summary checked)."""
+    name = request.param
+    built = build(name, tmp_path_factory.mktemp(name) / "survey")
+    out = tmp_path_factory.mktemp(f"{name}-out")
+    cli = name == "reading"
+    stdout = _stages(built, out, DATA_STAGES, cli)
+    try:
+        stdout += _stages(built, out, REPORT_STAGES, cli)
+        report_error = None
+    except (RunError, AssertionError) as e:
+        report_error = str(e)
+    cfg = load_config(built.config)
+    cb = load_codebook(cfg.instrument, cfg.base_dir)
+    layout = Run(built.config, out_root=out).layout
+    return {
+        "b": built,
+        "layout": layout,
+        "cfg": cfg,
+        "cb": cb,
+        "stdout": stdout,
+        "report_error": report_error,
+    }
+
+
+def _reports(run):
+    """The reports folder; the test fails with the report stage's own error if it failed."""
+    if run["report_error"]:
+        pytest.fail(f"the report stage failed: {run['report_error']}")
+    return run["layout"].reports
+
+
+def _labels(cb: dict, item: str) -> dict[str, int]:
+    var = next(v for v in cb["variables"] if v["name"] == item)
+    if "labels" not in var:
+        return {}
+    return {v["id"]: int(k) for k, v in cb["label_sets"][var["labels"]]["labels"].items()}
+
+
+def _estimates(run) -> pd.DataFrame:
+    return pd.read_parquet(run["layout"].processed / "results" / "estimates.parquet")
+
+
+def _html(run, lang: str) -> str:
+    """The city report's visible text (tags dropped, whitespace collapsed)."""
+    text = (_reports(run) / f"city.{lang}.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(html.unescape(text).split())
+
+
+def _has_range(text: str, lo: int, hi: int) -> bool:
+    """``lo–hi`` as a range of its own (not the end of "11–50")."""
+    return re.search(rf"(?<![\d.,]){lo}–{hi}(?![\d]|[.,]\d)", text) is not None
+
+
+def _one(est: pd.DataFrame, **eq) -> pd.Series:
+    sel = est
+    for k, v in eq.items():
+        sel = sel[sel[k].isin(v) if isinstance(v, list | tuple | set) else sel[k] == v]
+    assert len(sel) == 1, f"{eq}: {len(sel)} rows\n{sel.to_string()[:2000]}"
+    return sel.iloc[0]
+
+
+@pytest.mark.slow
+def test_every_stage_runs_and_every_site_has_reports(run):
+    rep, b = _reports(run), run["b"]
+    cfg = run["cfg"]
+    for lang in ("id", "en"):
+        assert (rep / f"city.{lang}.html").exists()
+        for site in b.sites:
+            for fmt in cfg.report.formats:
+                assert (rep / "sites" / f"{site}.{lang}.{fmt}").exists(), (site, lang, fmt)
+    index = (rep / "index.html").read_text()
+    assert all(f"sites/{s}.id.html" in index for s in b.sites)
+    assert privacy.scan_paths([run["layout"].processed, rep]) == []
+
+
+@pytest.mark.slow
+def test_item_codes_and_scale_scores_match_the_generator(run):
+    """(a) Every kept row's item codes (as answered), option ticks and yes/no answers are the
+    generator's, and its scale scores are the mean of the answered items after reversing on
+    the declared range."""
+    from pipelines import analysis
+
+    b, cfg, cb = run["b"], run["cfg"], run["cb"]
+    for wave in b.waves:
+        df = pd.read_parquet(run["layout"].processed / "clean" / f"{wave}.parquet")
+        key = ["source_file", "source_row"]
+        truth = b.items[wave].set_index(key).add_suffix("_true").reset_index()
+        merged = truth.merge(df, on=key)
+        assert len(merged) == len(truth) == len(df)
+        assert any(v.name in b.items[wave] for v in cb.by_type("likert"))
+        for col in b.items[wave].columns.drop(key):  # Likert codes, option ticks, yes/no
+            got = merged[col].astype("float64").to_numpy()
+            want = merged[f"{col}_true"].to_numpy(dtype="float64")
+            assert np.array_equal(got, want, equal_nan=True), col
+        scored = analysis.prepare(df, cfg, cb).merge(truth, on=key)
+        for scale, spec in cb.scales.items():
+            lo, hi = b.ranges[scale]
+            codes = scored[[f"{i}_true" for i in spec.items]].astype("float64")
+            for item in spec.reverse:
+                codes[f"{item}_true"] = lo + hi - codes[f"{item}_true"]
+            # the mean of the answered items, when at least half of them (rounded up) are
+            enough = codes.notna().sum(axis=1) >= (spec.min_answered or -(-len(spec.items) // 2))
+            want = codes.mean(axis=1).where(enough)
+            assert np.allclose(scored[scale], want, equal_nan=True), scale
+
+
+@pytest.mark.slow
+def test_declared_covariates_and_breakdowns_are_in_the_data(run):
+    """Every covariate and breakdown the roles declare is a processed column, asked or derived
+    (e.g. age bands from a numeric `age`, not only from a birth year)."""
+    roles = run["cb"].roles
+    for wave in run["b"].waves:
+        df = pd.read_parquet(run["layout"].processed / "clean" / f"{wave}.parquet")
+        missing = [c for c in [*roles.covariates, *roles.breakdowns] if c not in df]
+        assert not missing, (wave, missing)
+
+
+@pytest.mark.slow
+def test_check_lists_the_skipped_analyses(run):
+    """`check` runs the plan without writing and names what will be skipped, and why."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines", "check", str(run["b"].config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plan = pd.read_parquet(run["layout"].processed / "results" / "plan.parquet")
+    for reason in plan.loc[~plan["runs"].astype(bool), "reason_en"].unique():
+        assert reason in proc.stdout, reason
+
+
+@pytest.mark.slow
+def test_respondents_are_linked_across_waves(run):
+    """Phone (Kobo) and e-mail (SurveyMonkey) link the same people across waves; the planted
+    panel is found exactly, and paired change is estimated on it."""
+    b = run["b"]
+    if len(b.waves) < 2:
+        pytest.skip("one wave")
+    att = pd.read_csv(run["layout"].processed / "clean" / "attrition.csv")
+    assert att["linked"].tolist() == [b.effects["linked"]]
+    est = _estimates(run)
+    assert (est["analysis"] == "paired_change").any()
+
+
+@pytest.mark.slow
+def test_hand_scored_rows_with_reversed_items(run):
+    """(a) By hand, from the raw answer texts: reverse = lo + hi - x on the declared range."""
+    from pipelines import analysis
+
+    b, cfg, cb = run["b"], run["cfg"], run["cb"]
+    wave = b.waves[0]
+    df = pd.read_parquet(run["layout"].processed / "clean" / f"{wave}.parquet")
+    scored = analysis.prepare(df, cfg, cb).set_index(["source_file", "source_row"])
+    for h in b.hand:
+        scale = b.codebook["scales"][h["scale"]]
+        labels = _labels(b.codebook, scale["items"][0])
+        want = hand_score(h["raw"], labels, scale.get("reverse", []), b.ranges[h["scale"]])
+        got = scored.loc[(h["file"], h["row"]), h["scale"]]
+        assert got == pytest.approx(want), (h, got)
+
+
+@pytest.mark.slow
+def test_reports_print_the_declared_range(run):
+    """(b) Each scale's range, "1–4" (or 0–4, 1–6), in both languages, and never the bundled
+    "1–5" for another range."""
+    b = run["b"]
+    ranges = {s: r for s, r in b.ranges.items() if s in run["cb"].scales}
+    for lang in ("id", "en"):
+        text = _html(run, lang)
+        for scale, (lo, hi) in ranges.items():
+            assert _has_range(text, lo, hi), (lang, scale)
+        if (1, 5) not in b.ranges.values():
+            assert not _has_range(text, 1, 5), lang
+
+
+def _skipped(run, analysis: str, words: str) -> pd.DataFrame:
+    plan = pd.read_parquet(run["layout"].processed / "results" / "plan.parquet")
+    assert {"analysis", "outcome", "runs", "reason_en", "reason_id"} <= set(plan.columns)
+    rows = plan[(plan["analysis"] == analysis) & ~plan["runs"].astype(bool)]
+    assert len(rows), f"{analysis} is not skipped"
+    assert rows["reason_en"].str.contains(words, case=False).all(), rows["reason_en"]
+    assert (rows["reason_id"].str.len() > 0).all()
+    return rows
+
+
+@pytest.mark.slow
+def test_skipped_analyses_are_in_the_plan_with_reasons(run):
+    """(c) results/plan.parquet: what the form cannot have is skipped, with a reason; the rest
+    runs. The command line's run summary names the skipped ones too."""
+    b = run["b"]
+    for analysis, words in b.skipped.items():
+        rows = _skipped(run, analysis, words)
+        if run["stdout"]:
+            assert rows["reason_en"].iloc[0] in run["stdout"], analysis
+    plan = pd.read_parquet(run["layout"].processed / "results" / "plan.parquet")
+    ran = plan[plan["runs"].astype(bool)]
+    assert {"descriptive", "reliability"} | b.runs <= set(ran["analysis"])
+    assert not set(ran["analysis"]) & set(b.skipped)
+
+
+@pytest.mark.slow
+def test_skipped_analyses_are_in_the_methods_appendix(run):
+    """(c) Each skipped analysis's reason, in the report of each language."""
+    text = {lang: _html(run, lang) for lang in ("id", "en")}
+    for analysis, words in run["b"].skipped.items():
+        rows = _skipped(run, analysis, words)
+        for reason_en, reason_id in set(zip(rows["reason_en"], rows["reason_id"], strict=True)):
+            assert reason_en in text["en"], reason_en
+            assert reason_id in text["id"], reason_id
+
+
+# ----------------------------------------------------------------------------- (d) truths
+def _covers(row: pd.Series, truth: float) -> None:
+    assert row["ci_low"] <= truth <= row["ci_high"], (truth, row.to_dict())
+
+
+def _null(row: pd.Series, within: float = 0.15) -> None:
+    """No planted effect: within ``within`` points of zero (a fixed band: with six libraries
+    the design SE is itself noisy, so a band of SEs would be a coin toss)."""
+    assert abs(row["estimate"]) < within, row.to_dict()
+
+
+def _significant(row: pd.Series, sign: int = 1) -> None:
+    assert (row["ci_low"] > 0) if sign > 0 else (row["ci_high"] < 0), row.to_dict()
+
+
+@pytest.mark.slow
+def test_planted_effects_are_recovered(run):
+    """(d) Each planted effect: the interval covers the truth and excludes zero."""
+    b, est = run["b"], _estimates(run)
+    check = PLANTED[b.name]
+    check(b, est)
+
+
+def _kobo4(b, est):
+    """Skills by taking part (any option), log income by the wirausaha option; confidence null."""
+    for wave in b.waves:
+        row = _one(est, analysis="participation", outcome="skills", wave=wave)
+        _covers(row, b.effects["skills_att"][wave])
+        _significant(row)
+        prog = est[
+            (est["analysis"] == "programme")
+            & est["outcome"].isin(["income", "log_income"])
+            & (est["wave"] == wave)
+        ]
+        wira = prog[prog["term"].fillna("").str.contains("wirausaha")]
+        row = _one(wira)
+        _covers(row, b.effects["log_income_wirausaha"])
+        _significant(row)
+        assert prog["term"].fillna("").str.contains("komputer").any()  # one effect per option
+        _null(_one(est, analysis="participation", outcome="confidence", wave=wave))
+
+
+def _reading(b, est):
+    by = est[(est["analysis"] == "descriptive") & (est["outcome"] == "motivation")]
+    by = by[by["group_var"] == "gender"].set_index("group")
+    diff = by.loc["female", "estimate"] - by.loc["male", "estimate"]
+    se = np.hypot(by.loc["female", "se"], by.loc["male", "se"])
+    assert diff > 2 * se
+    assert abs(diff - b.effects["motivation_female"]) < 3 * se
+
+
+def _spss6(b, est):
+    row = _one(est, analysis="participation", outcome="digital", wave="2025")
+    _covers(row, b.effects["digital_att"])
+    _significant(row)
+    _significant(_one(est, analysis="dose_response", outcome="digital", wave="2025"))
+    _null(_one(est, analysis="participation", outcome="wellbeing", wave="2025"))
+    prog = est[(est["analysis"] == "programme") & est["outcome"].isin(["income", "log_income"])]
+    row = _one(prog[prog["term"].fillna("").str.contains("business")])
+    _covers(row, b.effects["log_income_business"])
+    _significant(row)
+
+
+def _monkey(b, est):
+    for wave in b.waves:
+        row = _one(est, analysis="participation", outcome="digital_use", wave=wave)
+        _covers(row, b.effects["digital_use_att"][wave])
+        _significant(row)
+        row = _one(est, analysis="participation", outcome="visits", wave=wave)
+        _covers(row, b.effects["visits"])
+        _significant(row)
+        row = _one(est, analysis="effect", outcome="eservice", wave=wave)  # percentage points
+        _covers(row, 100 * b.effects["eservice_rd"][wave])
+        _significant(row)
+
+
+PLANTED = {"kobo4": _kobo4, "reading": _reading, "spss6": _spss6, "monkey": _monkey}
