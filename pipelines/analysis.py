@@ -226,7 +226,8 @@ def _stats_of(plan: Plan, d: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 def descriptives(design: SurveyDesign, plan: Plan) -> pd.DataFrame:
     """Design-based means (scales, money on the log scale, counts) and proportions (yes/no
-    outcomes, taking part), overall and by programme (non-participants as ``none``)."""
+    outcomes, taking part), overall, by programme (non-participants as ``none``) and by each
+    breakdown of the plan (gender, age band, ...: domain estimates of the full design)."""
     d = design.data
     means, props = _stats_of(plan, d)
     took = plan.exposure.took_part
@@ -244,6 +245,12 @@ def descriptives(design: SurveyDesign, plan: Plan) -> pd.DataFrame:
             rows += _rows(res, "descriptive", c, "proportion", _prop_method, "programme")
     if plan.exposure.programme_kind == "multi":
         rows += _option_descriptives(design, plan, means, props)
+    for b in plan.breakdowns if plan.runs("breakdown") else []:
+        for c in means:
+            rows += _rows(svyby(design, c, b, "mean"), "descriptive", c, "mean", _mean_method, b)
+        for c in props:
+            res = svyby(design, c, b, "prop", level=1)
+            rows += _rows(res, "descriptive", c, "proportion", _prop_method, b)
     return pd.DataFrame(rows)
 
 

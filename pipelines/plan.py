@@ -36,6 +36,7 @@ UNIT = {"scale": "points", "count": "points", "money": "percent", "yesno": "pp",
 ANALYSES = {
     "descriptive": ("design-based means and proportions", "rerata dan proporsi berbasis desain"),
     "site": ("estimates per library", "estimasi per perpustakaan"),
+    "breakdown": ("estimates by group", "estimasi menurut kelompok"),
     "reliability": ("reliability of each scale", "reliabilitas setiap skala"),
     "likert_distribution": ("answer distribution of each item", "sebaran jawaban setiap butir"),
     "participation": ("participants vs others, adjusted", "peserta vs bukan peserta, disesuaikan"),
@@ -305,6 +306,18 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
     for o in outcomes:
         if o.kind != "likert":
             plans.append(_run("descriptive", o.name, [o.name]))
+    if breakdowns:
+        plans.append(_run("breakdown", None, breakdowns))
+    else:
+        plans.append(
+            _skip(
+                "breakdown",
+                None,
+                ["breakdowns"],
+                "no breakdown variable (gender, age band, ...) is in the data",
+                "tidak ada variabel rincian (jenis kelamin, kelompok umur, ...) di data",
+            )
+        )
     if scales_:
         plans.append(_run("reliability", None, list(scales_)))
     likert_items = [v.name for v in cb.by_type("likert") if v.name in columns]

@@ -754,6 +754,55 @@ def _unit_short(lab: Labels, name: str) -> str:
     return t(f"unit.short_{_unit(lab, name)}", lab.lang)
 
 
+def _level_cell(lab: Labels, name: str, r) -> str:
+    """A mean or a share with its interval, for a table cell (blank when suppressed)."""
+    lang = lab.lang
+    if r.get("suppressed", False):
+        return t("stat.suppressed_short", lang)
+    if r["term"] == "proportion":
+        return f"{fmt_percent(r['estimate'], lang)} ({fmt_ci(r['ci_low'], r['ci_high'], lang, percent=True)})"
+    if _unit(lab, name) == "percent":  # money: the typical amount (geometric mean)
+        return fmt_rupiah(np.exp(r["estimate"]), lang)
+    return f"{fmt_number(r['estimate'], lang, 2)} ({fmt_ci(r['ci_low'], r['ci_high'], lang, 2)})"
+
+
+def by_group(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
+    """Every outcome by each breakdown of the plan (gender, age band, ...), latest wave:
+    the levels a survey without a comparison group reports, and context for the others."""
+    lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
+    est = res["estimates"]
+    groups = roles(res, "breakdown")
+    rows = est[(est["analysis"] == "descriptive") & est["group_var"].isin(groups)]
+    rows = publishable(rows[rows["wave"] == last], k)
+    if rows.empty:
+        return None
+    rows = rows.assign(_g=[_group_label(lab)(r) for r in rows.itertuples()])
+    order = list(dict.fromkeys(rows["_g"]))
+    table = pd.DataFrame({t("inclusion.group", lang): order})
+    for o in lab.outcomes.itertuples():
+        sub = rows[rows["outcome"] == o.column].set_index("_g")
+        if sub.empty:
+            continue
+        head = lab.outcome(o.outcome)
+        rng = lab.range_text(o.outcome)
+        table[f"{head} ({rng})" if rng else head] = [
+            _level_cell(lab, o.outcome, sub.loc[g]) if g in sub.index else "–" for g in order
+        ]
+    ns = rows.groupby("_g")["n"].max()
+    table[t("stat.n", lang)] = [fmt_int(ns[g], lang) for g in order]
+    return Section(
+        t("bygroup.heading", lang),
+        [
+            t("bygroup.intro", lang),
+            Table(
+                table,
+                t("bygroup.caption", lang, wave=lab.wave(last)),
+                t("bygroup.note", lang) + " " + t("stat.suppressed_note", lang, k=k),
+            ),
+        ],
+    )
+
+
 def _group_label(lab: Labels):
     def label(r) -> str:
         name = lab.group(r.group_var, r.group)
@@ -1202,6 +1251,7 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         who_was_surveyed(res, cfg, lab),
         participation(res, cfg, lab),
         outcomes_by_programme(res, cfg, lab),
+        by_group(res, cfg, lab),
         change(res, cfg, lab),
         inclusion(res, cfg, lab),
         libraries_table(res, cfg, lab),
