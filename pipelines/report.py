@@ -406,15 +406,31 @@ def no_gap_sentence(res: dict, lab: Labels) -> str:
 
 def _gap_sentence(r, lab: Labels) -> str:
     name = _outcome_name(lab, r.outcome)
+    lang = lab.lang
+    unit = _unit(lab, name)
+    if unit in ("pp", "or"):  # a logistic model's gap: the ratio of the two odds ratios
+        est, lo, hi = np.exp([r.estimate, r.ci_low, r.ci_high])
+        size = t("unit.gap_or", lang, est=fmt_number(est, lang, 2))
+        dec = 2
+    elif unit == "percent":  # a model of log money: percent difference
+        est, lo, hi = (100 * np.expm1(x) for x in (r.estimate, r.ci_low, r.ci_high))
+        size = f"{_signed(est, lang, 1)} {t('unit.percent', lang)}"
+        dec = 1
+    else:
+        est, lo, hi, dec = r.estimate, r.ci_low, r.ci_high, 2
+        rng = lab.range_text(name)
+        size = f"{_signed(est, lang, 2)} " + (
+            t("unit.points", lang, range=rng) if rng else t("unit.points_plain", lang)
+        )
     return t(
         "summary.gap",
-        lab.lang,
+        lang,
         group=lab.group(r.group_var, r.group),
         outcome=lab.outcome(name).lower(),
-        est=fmt_number(r.estimate, lab.lang, 2),
-        lo=fmt_number(r.ci_low, lab.lang, 2),
-        hi=fmt_number(r.ci_high, lab.lang, 2),
-        p=fmt_p(r.p_adj, lab.lang),
+        est=size,
+        lo=fmt_number(lo, lang, dec),
+        hi=fmt_number(hi, lang, dec),
+        p=fmt_p(r.p_adj, lang),
     )
 
 

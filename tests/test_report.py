@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -293,3 +294,23 @@ def test_labels_never_nest_parentheses_and_the_glossary_doc_matches_the_locale()
     for lang in ("id", "en"):
         for key in report.GLOSSARY:
             assert report.t(f"glossary.{key}.term", lang) in doc, (lang, key)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_gap_sentences_are_on_the_readers_scale(lang):
+    """A gap on a scale is said in points on its range; on a yes/no outcome (a logistic
+    model) as the ratio of odds ratios, never as a bare log-odds number."""
+    plan = build_plan(CB, CFG, {v.name for v in CB.variables} | {"respondent_key"})
+    lab = report.Labels(CFG, CB, lang, plan.outcome_table())
+    row = pd.Series(
+        {"outcome": "skills", "group_var": "disability", "group": "1", "estimate": -0.4}
+        | {"ci_low": -0.6, "ci_high": -0.2, "p_adj": 0.0004}
+    )
+    text = report._gap_sentence(row, lab)
+    assert fmt_number(-0.4, lang, 2) in text and "1–5" in text
+    assert "< " + fmt_number(0.001, lang, 3) in text
+    yn = row.copy()
+    yn["outcome"], yn["estimate"], yn["ci_low"], yn["ci_high"] = "business", -0.8, -1.4, -0.2
+    text = report._gap_sentence(yn, lab)
+    assert fmt_number(float(np.exp(-0.8)), lang, 2) in text  # odds ratio ratio, not -0.80
+    assert fmt_number(-0.8, lang, 2) not in text
