@@ -1161,9 +1161,12 @@ def _small_sites(res: dict, cfg: SurveyConfig) -> int:
     return int((sizes < cfg.report.precision_min_n).sum())
 
 
-def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
-    """Every library side by side (latest wave), grouped by kecamatan, suppressed and with its
-    precision warning, so an official can compare libraries in one place."""
+MAX_LIBRARIES_SHOWN = 60  # above this, the side-by-side table is in the workbook only
+
+
+def libraries_frame(res: dict, cfg: SurveyConfig, lab: Labels) -> pd.DataFrame | None:
+    """Every library's main figures side by side (latest wave), grouped by kecamatan,
+    suppressed and with its precision warning."""
     lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
     est = res["estimates"]
     rows = pick(est, analysis="site", wave=last)
@@ -1172,9 +1175,10 @@ def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None
     outcomes, pct_cols = _site_outcomes(res, lab)
     rows = publishable(rows[rows["outcome"].isin(outcomes)], k)
     sizes = site_sizes(est, last, k)
+    by_site = dict(tuple(rows.groupby("group", sort=False)))  # one pass, not one per library
     table = []
     for s in sorted(cfg.sites, key=lambda x: (x.kecamatan, x.name)):
-        mine = _rows_by_outcome(rows[rows["group"] == s.id])
+        mine = _rows_by_outcome(by_site.get(s.id, rows.iloc[:0]))
         if not mine:
             continue
         hidden = s.id in sizes.index and sizes.loc[s.id, "suppression"] is not None
@@ -1202,14 +1206,28 @@ def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None
             t("precision.ok", lang) if shown else "–"
         )
         table.append(rec)
-    if not table:
+    return pd.DataFrame(table) if table else None
+
+
+def libraries_table(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
+    """Every library side by side, so an official can compare libraries in one place; at
+    national scale (more than MAX_LIBRARIES_SHOWN) the table is in the workbook instead."""
+    lang, k, last = lab.lang, cfg.report.suppression_threshold, cfg.waves[-1].id
+    n_sites = len(cfg.sites)
+    if n_sites > MAX_LIBRARIES_SHOWN:
+        return Section(
+            t("section.libraries", lang),
+            [t("libraries.in_workbook", lang, n=fmt_int(n_sites, lang))],
+        )
+    frame = libraries_frame(res, cfg, lab)
+    if frame is None:
         return None
     return Section(
         t("section.libraries", lang),
         [
             t("libraries.intro", lang),
             Table(
-                pd.DataFrame(table),
+                frame,
                 t("libraries.caption", lang, wave=lab.wave(last)),
                 t("stat.suppressed_note", lang, k=k) + " " + precision_rule(cfg, lang),
             ),
@@ -1713,6 +1731,15 @@ def write_workbook(
             ws.append([])
             ws.append([suppress.xlsx_text(tab.note)])
         ws.column_dimensions["A"].width = 36
+    if res is not None and cb is not None and len(cfg.sites) > MAX_LIBRARIES_SHOWN:
+        lab = Labels(cfg, cb, lang, outcomes_of(res))
+        frame = libraries_frame(res, cfg, lab)
+        if frame is not None:
+            ws = wb.create_sheet(t("section.libraries", lang)[:31])
+            frame = _blank_suppressed(frame, lang, k)
+            ws.append([suppress.xlsx_text(str(c)) for c in frame.columns])
+            for rec in frame.itertuples(index=False, name=None):
+                ws.append([suppress.xlsx_text(v) for v in rec])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -314,3 +314,24 @@ def test_gap_sentences_are_on_the_readers_scale(lang):
     text = report._gap_sentence(yn, lab)
     assert fmt_number(float(np.exp(-0.8)), lang, 2) in text  # odds ratio ratio, not -0.80
     assert fmt_number(-0.8, lang, 2) not in text
+
+
+def test_at_national_scale_the_library_table_moves_to_the_workbook(
+    two_waves, tmp_path, monkeypatch
+):
+    """A side-by-side table of thousands of libraries is no page of a report: above the cap
+    the report says where the table is, and the workbook carries it."""
+    from openpyxl import load_workbook
+
+    lab = report.Labels(CFG, CB, "en", report.outcomes_of(two_waves))
+    shown = report.libraries_table(two_waves, CFG, lab)
+    assert any(isinstance(b, render.Table) for b in shown.blocks)
+    monkeypatch.setattr(report, "MAX_LIBRARIES_SHOWN", 2)
+    capped = report.libraries_table(two_waves, CFG, lab)
+    assert not any(isinstance(b, render.Table) for b in capped.blocks)
+    assert "tables.xlsx" in capped.blocks[0] and str(len(CFG.sites)) in capped.blocks[0]
+    doc = render.Document("t", "s", "en", [capped])
+    wb = load_workbook(report.write_workbook(doc, CFG, tmp_path / "t.xlsx", two_waves, CB))
+    sheet = wb[t("section.libraries", "en")[:31]]
+    names = [r[0] for r in sheet.iter_rows(values_only=True)][1:]
+    assert "Perpustakaan Umum Kota Solok" in names
