@@ -226,8 +226,9 @@ def _stats_of(plan: Plan, d: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 def descriptives(design: SurveyDesign, plan: Plan) -> pd.DataFrame:
     """Design-based means (scales, money on the log scale, counts) and proportions (yes/no
-    outcomes, taking part), overall, by programme (non-participants as ``none``) and by each
-    breakdown of the plan (gender, age band, ...: domain estimates of the full design)."""
+    outcomes, taking part), overall, by programme (non-participants as ``none``) and, for a
+    survey without a comparison group, by each breakdown of the plan (gender, age band, ...:
+    domain estimates of the full design; with one, the inclusion lens covers the groups)."""
     d = design.data
     means, props = _stats_of(plan, d)
     took = plan.exposure.took_part

@@ -306,7 +306,9 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
     for o in outcomes:
         if o.kind != "likert":
             plans.append(_run("descriptive", o.name, [o.name]))
-    if breakdowns:
+    if breakdowns and ex.took_part:
+        pass  # with a comparison group the inclusion lens gives every group's results
+    elif breakdowns:
         plans.append(_run("breakdown", None, breakdowns))
     else:
         plans.append(
