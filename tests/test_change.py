@@ -99,3 +99,38 @@ def test_ipw_balances_and_recovers(seed):
     assert e.loc["skills", "ci_low"] <= truth["effects"]["skills"] <= e.loc["skills", "ci_high"]
     assert e.loc["library_roles", "ci_low"] <= 0 <= e.loc["library_roles", "ci_high"]
     assert (w >= 0).all() and np.isfinite(w).all()
+
+
+def test_change_estimators_equal_r_survey():
+    """Paired change, DiD, ANCOVA and IPW equal R survey computations of the same estimators
+    (tests/reference/r_change_reference.R beside the JSON; the panel from make_change_data)."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    ref_dir = Path(__file__).parent / "reference"
+    ref = json.loads((ref_dir / "r_change_reference.json").read_text())
+    p = pd.read_csv(ref_dir / "change_reference_panel.csv")
+    p["wave"] = p["wave"].astype(str)
+    design = {"strata": "kecamatan", "cluster": "site", "weight": "weight"}
+    got = {}
+    pc = change.paired_change(p, ["skills"], "2025", "2026", TREATMENT, **design)
+    for r in pc[pc.term.str.startswith("mean change")].itertuples():
+        got[f"paired_{r.group}"] = r
+    dd = change.did(p, ["skills"], COVS, "2025", "2026", TREATMENT, **design)
+    for r in dd.itertuples():
+        got[r.analysis] = r
+    base = p[p.wave == "2025"].reset_index(drop=True)
+    des = SurveyDesign(base, weights="weight", strata="kecamatan", cluster="site")
+    est, _, _ = change.ipw(des, ["skills", "business"], COVS, TREATMENT, families=FAMILIES)
+    for r in est.itertuples():
+        got[f"ipw_{r.outcome}"] = r
+    assert set(got) == set(ref)
+    worst = 0.0
+    for key, want in ref.items():
+        r = got[key]
+        np.testing.assert_allclose([r.estimate, r.se], [want["estimate"], want["se"]], rtol=1e-8)
+        worst = max(worst, abs(r.estimate - want["estimate"]), abs(r.se - want["se"]))
+        assert r.df == want["df"], key
+    assert worst < 1e-9, worst

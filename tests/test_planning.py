@@ -76,3 +76,20 @@ def test_report_is_bilingual_with_a_table():
     table = planning.planning_table(inp)
     assert {"libraries", "per_library", "respondents", "mde_sd"} <= set(table.columns)
     assert (table.respondents == table.libraries * table.per_library).all()
+
+
+def test_plan_command_on_a_cleaned_survey(small_survey, tmp_path, capsys):
+    """`python -m pipelines plan` reads the cleaned last wave and prints both languages."""
+    from conftest import write_config
+
+    from pipelines.__main__ import main
+    from pipelines.runner import Run
+
+    cfg = write_config(small_survey)
+    Run(str(cfg), stages=["ingest", "clean"], out_root=str(tmp_path)).run()
+    processed = tmp_path / "data/processed/test-survey"
+    rc = main(["plan", str(cfg), "--effect", "0.3", "--processed", str(processed)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "intra-library correlation" in out and "korelasi antar-perpustakaan" in out
+    assert "respondents per library" in out or "add libraries" in out
