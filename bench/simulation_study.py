@@ -56,8 +56,9 @@ def _plant_business(d, rng, women_gap):
     return np.where(d["business"].isna(), np.nan, y)
 
 
-def one_survey(seed: int, n: int) -> tuple[list[dict], list[dict]]:
-    """Estimates against truth, and inclusion flags, for one generated survey."""
+def one_survey(seed: int, n: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Estimates against truth, inclusion flags per survey and per BH family (outcome x
+    breakdown) for one generated survey."""
     rng = np.random.default_rng(10_000 + seed)
     dis_gap = 0.5 if seed % 2 else 0.0
     women_gap = (seed // 2) % 2 == 1
@@ -98,7 +99,7 @@ def one_survey(seed: int, n: int) -> tuple[list[dict], list[dict]]:
         if len(r) and np.isfinite(r.iloc[0].estimate):
             add("inclusion: skills effect, disabled", r.iloc[0], truth["effects"]["skills"])
 
-    flags = []
+    flags, families = [], []
     for fam in ("grid", "outcome_breakdown"):
         out = inclusion.subgroup_effects(
             des,
@@ -121,6 +122,17 @@ def one_survey(seed: int, n: int) -> tuple[list[dict], list[dict]]:
             (gap.outcome == "skills") & (gap.group_var == "disability") & (dis_gap > 0)
         )
         false = less & ~planted & ~mirror
+        for (outcome, gv), g in gap[gap.p.notna()].groupby(["outcome", "group_var"]):
+            families.append(
+                {
+                    "seed": seed,
+                    "scheme": fam,
+                    "outcome": outcome,
+                    "breakdown": gv,
+                    "null": not bool(mirror[g.index].any()),
+                    "flagged": bool(less[g.index].any()),
+                }
+            )
         flags.append(
             {
                 "seed": seed,
@@ -131,13 +143,15 @@ def one_survey(seed: int, n: int) -> tuple[list[dict], list[dict]]:
                 "women_raw_p": float(gap[women].p.iloc[0]) if women.any() else np.nan,
                 "disability_flagged": bool((less & disab).any()),
                 "false_flags": int(false.sum()),
+                "flags": int(less.sum()),
+                "false_share": float(false.sum() / max(less.sum(), 1)),
                 "any_false_flag": bool(false.any()),
                 "tests": int(gap.p.notna().sum()),
                 "uncertain": int(out.flag.str.startswith(inclusion.FLAG_UNCERTAIN).sum()),
                 "max_abs_estimate": float(out.estimate.abs().max()),
             }
         )
-    return est, flags
+    return est, flags, families
 
 
 def summarise(est: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -163,12 +177,27 @@ def summarise(est: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.
                 "disability flagged when gap 0": f[~f.disability_gap].disability_flagged.mean(),
                 "false flags per survey": f.false_flags.mean(),
                 "surveys with any false flag": f.any_false_flag.mean(),
+                "false discovery proportion (mean)": f.false_share.mean(),
                 "gap tests per survey": f.tests.mean(),
                 "too uncertain rows per survey": f.uncertain.mean(),
                 "largest |estimate|": f.max_abs_estimate.max(),
             }
         )
     return table, pd.DataFrame(rows).set_index("BH family").T
+
+
+def null_families(fam: pd.DataFrame) -> pd.DataFrame:
+    """Share of families with no planted gap where some group was flagged "gains less"
+    (under a true null BH's FDR is the chance of any flag: nominal 5% two-sided, of which
+    about half are "less")."""
+    nul = fam[fam.null]
+    t = nul.pivot_table(
+        index=["outcome", "breakdown"], columns="scheme", values="flagged", aggfunc="mean"
+    )
+    t.index = [f"{o} x {b}" for o, b in t.index]
+    t.index.name = "null family"
+    t.loc["all null families"] = nul.groupby("scheme").flagged.mean()
+    return t
 
 
 def markdown(t: pd.DataFrame) -> str:
@@ -191,16 +220,24 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="write the markdown tables here")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    est, flags = [], []
+    est, flags, fams = [], [], []
     for s in range(a.seed, a.seed + a.reps):
-        e, f = one_survey(s, a.n)
+        e, f, g = one_survey(s, a.n)
         est += e
         flags += f
+        fams += g
     secs = time.perf_counter() - t0
     table, rates = summarise(pd.DataFrame(est), pd.DataFrame(flags))
+    nulls = null_families(pd.DataFrame(fams))
     text = (
         f"{a.reps} surveys of {a.n} respondents (seeds {a.seed}..{a.seed + a.reps - 1}), "
-        f"{secs:.0f} s.\n\n" + markdown(table) + "\n\n" + markdown(rates) + "\n"
+        f"{secs:.0f} s.\n\n"
+        + markdown(table)
+        + "\n\n"
+        + markdown(rates)
+        + "\n\n"
+        + markdown(nulls)
+        + "\n"
     )
     print(text)
     if a.out:
