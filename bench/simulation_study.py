@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves  # noqa: E402
 
 from pipelines import change, inclusion, models, scales  # noqa: E402
-from pipelines.design import SurveyDesign  # noqa: E402
+from pipelines.stats.design import SurveyDesign  # noqa: E402
 
 COVS = ["age", "gender", "education", "disability"]
 BREAKDOWNS = ["gender", "age_band", "disability", "income_band", "site"]

@@ -243,7 +243,7 @@ def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, ru
     ``pd.factorize``, ``base`` the covariates' ``design_matrix`` (intercept first); groups
     too small or separated are reported as too uncertain (:func:`_screen`) and the model is
     refitted without any group whose fit still runs off."""
-    from pipelines.design import DesignError
+    from pipelines.stats.design import DesignError
 
     y = outcome_values(df, outcome)
     gcodes, labels = groups
@@ -295,7 +295,7 @@ def _unstable(fam, est, se) -> list[int]:
 
 def _one_dense(design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment, fam):
     """The interaction model with dense columns (a breakdown with few groups)."""
-    cluster = design.cluster
+    cluster = (design.stage_ids or (None,))[0]
     extra = {}
     for i, lv in enumerate(levels):
         ind = (code == i).astype(np.float64)
