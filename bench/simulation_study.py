@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves  # noqa: E402
 
-from pipelines import change, inclusion, models, scales  # noqa: E402
+from pipelines import change, inclusion, models  # noqa: E402
+from pipelines.stats import scales  # noqa: E402
 from pipelines.stats.design import SurveyDesign  # noqa: E402
 
 COVS = ["age", "gender", "education", "disability"]

@@ -39,7 +39,7 @@ COLUMNS = [
 def make_panel():
     from helpers_analysis import SCALES, make_waves
 
-    from pipelines import scales
+    from pipelines.stats import scales
 
     _, panel, _ = make_waves(400, 7, retention=0.7)
     panel = panel.copy()
