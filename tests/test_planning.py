@@ -80,7 +80,7 @@ def test_report_is_bilingual_with_a_table():
 
 def test_plan_command_on_a_cleaned_survey(small_survey, tmp_path, capsys):
     """`python -m pipelines plan` reads the cleaned last wave and prints both languages."""
-    from conftest import write_config
+    from helpers import write_config
 
     from pipelines.__main__ import main
     from pipelines.runner import Run
