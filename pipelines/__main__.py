@@ -1,5 +1,5 @@
-"""Command line: `dampak run|check|init|export-form|simulate|scan ...` or `python -m pipelines ...`
-(see `--help`).
+"""Command line: `dampak run|check|plan|init|export-form|simulate|scan ...` or `python -m
+pipelines ...` (see `--help`).
 
 Benchmarks are developer tooling and live outside the package: `make bench` (bench/run.py).
 """
@@ -88,6 +88,12 @@ def _prog() -> str:
     return "dampak" if Path(sys.argv[0]).stem == "dampak" else "python -m pipelines"
 
 
+def _plan(args) -> int:
+    from pipelines import planning
+
+    return planning.main(args.rest) or 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=_prog(), description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -119,12 +125,15 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("scan", help="scan files or folders for personal data")
     c.add_argument("paths", nargs="+")
     c.set_defaults(func=_scan)
+    n = sub.add_parser("plan", help="respondents per library for the next wave", add_help=False)
+    n.add_argument("rest", nargs=argparse.REMAINDER)
+    n.set_defaults(func=_plan)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    passthrough = {"simulate": _simulate}
+    passthrough = {"simulate": _simulate, "plan": _plan}
     if argv and argv[0] in passthrough:  # these parse their own options
         args = argparse.Namespace(func=passthrough[argv[0]], rest=argv[1:])
     else:

@@ -420,10 +420,12 @@ def reader_effects(part: pd.DataFrame, plan: Plan) -> pd.DataFrame:
                 "ci_high": np.exp(r["ci_high"]),
                 "method": "odds ratio of a higher answer, exp(b), interval transformed: "
                 + r["method"],
+                "mde": float(np.exp(inclusion.mde(r["se"], r["df"]))),
             }
         elif o.unit == "percent":
             b, se = r["estimate"], r["se"]
             r |= {
+                "mde": float(100 * np.expm1(inclusion.mde(se, r["df"]))),
                 "estimate": 100 * np.expm1(b),
                 "se": 100 * np.exp(b) * se,
                 "ci_low": 100 * np.expm1(r["ci_low"]),
@@ -514,6 +516,8 @@ def _wave_estimates(design, d, plan: Plan, cfg, cb, max_model_rows, seed, family
                 family=family,
                 families=fams,
                 endogenous=_endogenous(cb, plan),
+                min_group_size=cfg.analysis.min_group_size,
+                min_events_per_variable=cfg.analysis.min_events_per_variable,
             )
         )
     return parts, balance
@@ -526,7 +530,7 @@ def analyse(
     cb: Codebook,
     max_model_rows: int = 20_000,
     seed: int = 0,
-    inclusion_family: str = "grid",
+    inclusion_family: str = "outcome_breakdown",
 ) -> dict[str, pd.DataFrame]:
     """Every result table of a survey, following the plan built from codebook roles + config.
 
@@ -659,8 +663,19 @@ def _finish(parts: list[pd.DataFrame], threshold: int) -> pd.DataFrame:
     out["note"] = out["note"].fillna("").astype(str)
     # BH within each model family (analysis x wave) where the caller left p_adj empty
     fam = out["p"].notna() & out["p_adj"].isna() & ~out["analysis"].isin(["inclusion"])
-    for _, idx in out[fam].groupby(["analysis", "wave"]).groups.items():
+    if "family" not in out:
+        out["family"] = None
+    for (analysis, wave), idx in out[fam].groupby(["analysis", "wave"]).groups.items():
         out.loc[idx, "p_adj"] = inclusion.bh_adjust(out.loc[idx, "p"].to_numpy())
+        out.loc[idx, "family"] = f"{analysis} ({wave})"
+    # minimum detectable effect (80% power, two-sided 5%) of every unclear row, its own scale
+    if "mde" not in out:
+        out["mde"] = np.nan
+    # (percent and odds-ratio rows carry theirs, transformed from the log scale)
+    unclear = out["p"].notna() & ~(out["p_adj"].fillna(out["p"]) < 0.05)
+    out["mde"] = pd.to_numeric(out["mde"], errors="coerce").where(unclear)
+    todo = unclear & out["mde"].isna()
+    out.loc[todo, "mde"] = inclusion.mde(out.loc[todo, "se"], out.loc[todo, "df"])
     small = out["n"] < threshold
     out.loc[small, "flag"] = np.where(
         out.loc[small, "flag"] == "", FLAG_SMALL, out.loc[small, "flag"] + "; " + FLAG_SMALL

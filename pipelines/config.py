@@ -159,6 +159,10 @@ class Analysis(_Model):
     breakdowns: list[str] | None = None
     headline: list[str] | None = None
     min_sessions_dose: int = 1
+    # inclusion lens (issue 14 item 3): a group smaller than this, or with fewer events (the
+    # rarer of yes/no) per coefficient of its own than this, is reported "too uncertain"
+    min_group_size: Annotated[int, Field(ge=2)] = 30
+    min_events_per_variable: Annotated[float, Field(ge=1)] = 5.0
 
     @field_validator("age_bands", "income_bands")
     @classmethod

@@ -10,10 +10,22 @@ full design-based covariance matrix:
   average effect of the other groups; analysis ``inclusion_gap``), with a Wald t test.
 
 p-values of the differences are adjusted with Benjamini-Hochberg (:func:`bh_adjust`) over a
-*family*: by default every difference of the call (the whole outcome x breakdown grid of
-one wave; ``family="grid"``), or one family per outcome x breakdown
-(``family="outcome_breakdown"``).  A group is flagged ``gains less`` when its adjusted
-p-value is below ``alpha`` and its difference is negative.
+*family* that matches the question asked: by default one family per outcome x breakdown
+(``family="outcome_breakdown"``: "do women gain less on skills?" is not pooled with library
+comparisons; the site breakdown is its own family), or every difference of the call
+(``family="grid"``, the old behaviour).  The family is named in column ``family``.  A group
+is flagged ``gains less`` when its adjusted p-value is below ``alpha`` and its difference is
+negative.
+
+Small groups are handled honestly (issue 14 item 3): a group with fewer than
+``min_group_size`` respondents, or (yes/no outcomes) with a participant or non-participant
+cell where everyone answered alike (perfect prediction), or with fewer than
+``min_events_per_variable`` events (the rarer answer) per coefficient of its own, is not
+fitted; nor is a group whose fitted log odds ratio or intercept is near-separated (|beta| >
+10, SE > 10, or no convergence).  Its rows keep n but no estimate, and carry the flag
+``too uncertain`` with the reason, instead of a wild estimate or a "gains less" flag.  Each
+row with an unclear (p >= alpha) effect or gap carries ``mde``: the minimum detectable
+difference at 80% power, two-sided 5%, from its own SE and df (:func:`mde`).
 
 When the breakdown is the sampling cluster (site), a site's effect lives inside a single
 PSU and has no design-based SE: those rows use heteroskedasticity-robust SEs (every
@@ -41,9 +53,26 @@ from pipelines.models import (
 )
 from pipelines.stats.design import SurveyDesign
 
-__all__ = ["bh_adjust", "subgroup_effects"]
+__all__ = ["bh_adjust", "mde", "subgroup_effects"]
 
 FLAG_LESS = "gains less than other groups"
+FLAG_UNCERTAIN = "too uncertain"
+# near-separation: a log odds ratio or a group intercept beyond +-10 (odds x 22,000) or with
+# an SE above 10 is the optimiser running off, not an estimate
+MAX_ABS_LOGIT = 10.0
+MAX_SE_LOGIT = 10.0
+
+
+def mde(se, df, alpha: float = 0.05, power: float = 0.8) -> np.ndarray:
+    """Minimum detectable effect of a two-sided level-``alpha`` t test with ``power``:
+    ``(t_{1-alpha/2,df} + t_{power,df}) x SE`` on the estimate's own scale (NaN where df < 1)."""
+    from scipy import stats
+
+    se, df = np.asarray(se, dtype=np.float64), np.asarray(df, dtype=np.float64)
+    ok = np.isfinite(se) & (df >= 1)
+    dfx = np.where(ok, df, 1.0)
+    m = (stats.t.ppf(1 - alpha / 2, dfx) + stats.t.ppf(power, dfx)) * se
+    return np.where(ok, m, np.nan)
 
 
 def bh_adjust(p: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -77,19 +106,22 @@ def subgroup_effects(
     covariates: Sequence[str],
     breakdowns: Sequence[str],
     treatment: str,
-    family: str = "grid",
+    family: str = "outcome_breakdown",
     alpha: float = 0.05,
     min_per_cell: int = 5,
     families: Mapping[str, str] | None = None,
     endogenous: Mapping[str, Collection[str]] | None = None,
+    min_group_size: int = 30,
+    min_events_per_variable: float = 5.0,
 ) -> pd.DataFrame:
     """Participation effect by group and each group's gap from the others (see module doc).
 
     Groups with fewer than ``min_per_cell`` participants or non-participants (with the
     outcome) are left out of a breakdown.  ``families`` marks 0/1 outcomes ``binomial``;
     ``endogenous`` maps a breakdown to the outcomes it is made from (an income band is not
-    a breakdown of income).  Returns estimate rows with ``group_var``, ``group``, ``p_adj``,
-    ``flag`` and ``family`` filled in.
+    a breakdown of income).  ``min_group_size`` and ``min_events_per_variable`` mark groups
+    too small to estimate (module doc).  Returns estimate rows with ``group_var``, ``group``,
+    ``p_adj``, ``flag``, ``family`` and ``mde`` filled in.
     """
     if family not in ("grid", "outcome_breakdown"):
         raise ValueError(f"family must be 'grid' or 'outcome_breakdown', not {family!r}")
@@ -118,14 +150,16 @@ def subgroup_effects(
                 base,
                 treatment,
                 cluster,
-                min_per_cell,
+                (min_per_cell, min_group_size, min_events_per_variable),
                 outcome_family(outcome, families),
             )
     out = frame(rows)
     if out.empty:
         return out
     out["p_adj"] = np.nan
-    out["flag"] = ""
+    if "flag" not in out:
+        out["flag"] = ""
+    out["flag"] = out["flag"].fillna("")
     gap = out["analysis"] == "inclusion_gap"
     if family == "grid":
         out.loc[gap, "p_adj"] = bh_adjust(out.loc[gap, "p"].to_numpy())
@@ -136,29 +170,132 @@ def subgroup_effects(
         out.loc[gap, "family"] = out.loc[gap, "outcome"] + " x " + out.loc[gap, "group_var"]
     less = gap & (out["p_adj"] < alpha) & (out["estimate"] < 0)
     out.loc[less, "flag"] = FLAG_LESS
+    unclear = out["p"].notna() & ~(out["p_adj"].fillna(out["p"]) < alpha)
+    out["mde"] = np.where(unclear, mde(out["se"], out["df"]), np.nan)
     return out
 
 
-def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, min_cell, fam):
+def _screen(y, t, gcodes, n_levels, ok, fam, rules):
+    """Groups fit to estimate and the reasons the others are not: ``rules`` = (min per
+    participant/non-participant cell, min group size, min events per variable).  Returns
+    ``(usable mask over levels, {level index: reason})``; groups with too few in a cell are
+    left out silently (as before), the rest of the rules give a stated reason."""
+    min_cell, min_group, min_epv = rules
+    g = gcodes[ok]
+    tr = t[ok] == 1.0
+    co = t[ok] == 0.0
+    n_t = np.bincount(g, weights=tr, minlength=n_levels)
+    n_c = np.bincount(g, weights=co, minlength=n_levels)
+    present = (n_t >= min_cell) & (n_c >= min_cell)
+    reasons: dict[int, str] = {}
+    n = n_t + n_c
+    for i in np.flatnonzero(present & (n < min_group)):
+        reasons[int(i)] = f"group of {int(n[i])} is below the minimum of {min_group}"
+    if fam == "binomial":
+        yy = y[ok]
+        for cell, name in ((tr, "participants"), (co, "non-participants")):
+            ev = np.bincount(g, weights=cell * (yy == 1), minlength=n_levels)
+            tot = np.bincount(g, weights=cell, minlength=n_levels)
+            for i in np.flatnonzero(present & ((ev == 0) | (ev == tot))):
+                reasons.setdefault(
+                    int(i), f"all {name} in the group gave the same answer (separation)"
+                )
+        events = np.bincount(g, weights=yy == 1, minlength=n_levels)
+        rare = np.minimum(events, n - events)
+        for i in np.flatnonzero(present & (rare / 2 < min_epv)):
+            reasons.setdefault(
+                int(i),
+                f"{int(rare[i])} events for 2 group coefficients, below {min_epv:g} per "
+                "coefficient",
+            )
+    usable = present.copy()
+    usable[list(reasons)] = False
+    return present, usable, reasons
+
+
+def _uncertain_rows(base, labels, reasons, n_group) -> list[dict]:
+    """Rows of groups too small or separated: n kept, no estimate, the reason stated."""
+    rows = []
+    for i, why in reasons.items():
+        for analysis in ("inclusion", "inclusion_gap"):
+            rows.append(
+                base
+                | {
+                    "analysis": analysis,
+                    "group": str(labels[i]),
+                    "term": _TERMS[analysis],
+                    "estimate": np.nan,
+                    "se": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "df": np.nan,
+                    "p": np.nan,
+                    "n": int(n_group[i]),
+                    "method": "not estimated: " + why,
+                    "flag": f"{FLAG_UNCERTAIN}: {why}",
+                }
+            )
+    return rows
+
+
+def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, rules, fam):
     """Interaction model of one outcome by one breakdown; ``groups`` is the breakdown's
-    ``pd.factorize``, ``base`` the covariates' ``design_matrix`` (intercept first)."""
+    ``pd.factorize``, ``base`` the covariates' ``design_matrix`` (intercept first); groups
+    too small or separated are reported as too uncertain (:func:`_screen`) and the model is
+    refitted without any group whose fit still runs off."""
+    from pipelines.stats.design import DesignError
+
     y = outcome_values(df, outcome)
     gcodes, labels = groups
     base_ok = np.isfinite(y) & np.isfinite(t) & (gcodes >= 0) & design.domain
-    treated = t[base_ok] == 1.0
-    n_treated = np.bincount(gcodes[base_ok], weights=treated, minlength=len(labels))
-    control = ~treated & (t[base_ok] == 0.0)
-    n_control = np.bincount(gcodes[base_ok], weights=control, minlength=len(labels))
-    if not n_treated.any() or not n_control.any():
+    if not (t[base_ok] == 1).any() or not (t[base_ok] == 0).any():
         return []
-    keep = labels[(n_control >= min_cell) & (n_treated >= min_cell)]
-    levels = sorted(keep, key=_sort_key)
-    if len(levels) < 2:
+    _, usable, reasons = _screen(y, t, gcodes, len(labels), base_ok, fam, rules)
+    n_all = np.bincount(gcodes[base_ok], minlength=len(labels))
+    head = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL}
+    while True:
+        levels = sorted(labels[usable], key=_sort_key)
+        if len(levels) < 2:
+            return _uncertain_rows(head, labels, reasons, n_all) if len(levels) else []
+        code = _codes(groups, levels)
+        ok_g = (code >= 0) & base_ok
+        try:
+            if breakdown == cluster:
+                rows, bad = _one_many(
+                    design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment, fam
+                )
+            else:
+                rows, bad = _one_dense(
+                    design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment, fam
+                )
+        except DesignError as e:
+            if fam != "binomial" or "converge" not in str(e):
+                raise
+            rows, bad = [], list(range(len(levels)))
+            why = "the logistic model did not converge (separation)"
+        else:
+            why = "near-separation: the fitted log odds run off (|estimate| or SE above 10)"
+        if not bad:
+            return rows + _uncertain_rows(head, labels, reasons, n_all)
+        pos = {lv: i for i, lv in enumerate(labels)}
+        for k in bad:
+            i = pos[levels[k]]
+            reasons[i] = why
+            usable[i] = False
+
+
+def _unstable(fam, est, se) -> list[int]:
+    """Groups whose logistic estimates ran off (near-separation); none for linear models."""
+    if fam != "binomial":
         return []
-    code = _codes(groups, levels)
-    ok_g = (code >= 0) & base_ok
-    if breakdown == cluster:
-        return _one_many(design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment, fam)
+    est, se = np.abs(np.asarray(est)), np.asarray(se)
+    bad = (est > MAX_ABS_LOGIT) | ~(se <= MAX_SE_LOGIT)
+    return [int(k) for k in np.flatnonzero(bad.any(axis=0) if bad.ndim > 1 else bad)]
+
+
+def _one_dense(design, y, t, code, levels, ok_g, breakdown, outcome, base, treatment, fam):
+    """The interaction model with dense columns (a breakdown with few groups)."""
+    cluster = (design.stage_ids or (None,))[0]
     extra = {}
     for i, lv in enumerate(levels):
         ind = (code == i).astype(np.float64)
@@ -173,6 +310,18 @@ def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, mi
     xx, nn = drop_constant(x, names, use, keep=effect_terms)
     robust = breakdown == cluster
     fit = svy_fit(design, y, xx, nn, fam, rows=use, robust_only=robust)
+    sd = np.sqrt(np.clip(np.diag(fit.vcov), 0.0, None))
+    # each group's own coefficients: its effect and its intercept shift (none for group 0,
+    # whose intercept is the model's and depends on the covariates' origin)
+    own = [[fit.index(f"{treatment}:{lv}")] for lv in levels]
+    for k, lv in enumerate(levels):
+        if f"group[{lv}]" in fit.names:
+            own[k].append(fit.index(f"group[{lv}]"))
+    est_own = np.array([[fit.beta[j] for j in (o * 2)[:2]] for o in own]).T
+    se_own = np.array([[sd[j] for j in (o * 2)[:2]] for o in own]).T
+    bad = _unstable(fam, est_own, se_own)
+    if bad:
+        return [], bad
     meth = method_text(
         fit,
         "design-based interaction "
@@ -193,7 +342,7 @@ def _one(design, df, t, groups, breakdown, outcome, base, treatment, cluster, mi
         others = [j for j in range(len(levels)) if j != k]
         c[[idx[j] for j in others]] -= part_w[others] / part_w[others].sum()
         gap[:, k] = fit.contrast(c)
-    return _group_rows(base, levels, eff, gap, fit.df, n_g, fit.n, meth)
+    return _group_rows(base, levels, eff, gap, fit.df, n_g, fit.n, meth), []
 
 
 def _effect_variances(zz, zg, pinv, mzz, mzg, mgg, sbar_z, sbar_g, mean_c, m):
@@ -396,6 +545,10 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     mean_c[:, 1, 0] = part_w / part_w.sum()
     var_c, cov_kv = _effect_variances(zz, zg, pinv, mzz, mzg, mgg, sbar_z, sbar_g, mean_c, m)
     delta = theta[:, 1]
+    if fam == "binomial":
+        bad = _unstable(fam, delta, np.sqrt(np.clip(var_c[:G], 0, None)))
+        if bad:
+            return [], bad
     mean_eff = float(mean_c[:, 1, 0] @ delta)
     df_ = m - p
     se_kind = "heteroskedasticity-robust model-based SE"
@@ -415,7 +568,7 @@ def _one_many(design, y, t, code_all, levels, ok_g, breakdown, outcome, base, tr
     gap = a * delta - b * mean_eff
     gvar = a * a * var_c[:G] + b * b * var_c[G] - 2 * a * b * cov_kv
     gse = np.sqrt(np.clip(gvar, 0.0, None))
-    return _group_rows(base, levels, (delta, se), (gap, gse), df_, n_g, m, meth)
+    return _group_rows(base, levels, (delta, se), (gap, gse), df_, n_g, m, meth), []
 
 
 _TERMS = {

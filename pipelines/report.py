@@ -834,6 +834,7 @@ def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     lang, k = lab.lang, cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
     all_rows = pick(est, analysis="inclusion", wave=last)
+    all_rows = all_rows[all_rows["estimate"].notna()]  # too-uncertain groups: no estimate
     all_rows = publishable(all_rows[all_rows["group_var"] != cfg.design.site], k)
     if all_rows.empty:
         return None
@@ -1003,6 +1004,14 @@ def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
             t("methods.models", lang, covariates=_and_list([lab.variable(c) for c in covs], lang))
         )
     blocks.append(t("methods.effects", lang))
+    blocks.append(
+        t(
+            "methods.families",
+            lang,
+            min_group=cfg.analysis.min_group_size,
+            epv=f"{cfg.analysis.min_events_per_variable:g}",
+        )
+    )
     if len(res.get("reliability", [])):
         blocks.append(t("methods.scales", lang))
     blocks += [

@@ -39,10 +39,26 @@ def test_estimates_columns_complete(result):
     res, _ = result
     e = res["estimates"]
     assert list(e.columns[: len(analysis.ESTIMATE_COLUMNS)]) == analysis.ESTIMATE_COLUMNS
-    for col in ("n", "method", "ci_low", "ci_high", "estimate", "analysis", "outcome", "wave"):
+    for col in ("n", "method", "analysis", "outcome", "wave"):
         assert e[col].notna().all(), col
+    # every row has an estimate and interval, except groups too small to estimate, which say
+    # so (issue 14 item 3: "too uncertain" instead of a wild estimate)
+    uncertain = e["flag"].str.startswith("too uncertain")
+    assert e.loc[uncertain, "analysis"].isin(["inclusion", "inclusion_gap"]).all()
+    assert e.loc[uncertain, "estimate"].isna().all()
+    for col in ("ci_low", "ci_high", "estimate"):
+        assert e.loc[~uncertain, col].notna().all(), col
     assert (e["n"] > 0).all() and (e["method"].str.len() > 10).all()
-    assert (e["ci_low"] <= e["ci_high"]).all()
+    assert (e.loc[~uncertain, "ci_low"] <= e.loc[~uncertain, "ci_high"]).all()
+    # raw and adjusted p both published, each adjusted row's family named; unclear rows
+    # carry the minimum detectable effect
+    tested = e["p"].notna()
+    adjusted = tested & (e["analysis"] != "inclusion")  # a group's own effect is no gap test
+    assert e.loc[adjusted, "p_adj"].notna().all() and e.loc[adjusted, "family"].notna().all()
+    gaps = e[(e.analysis == "inclusion_gap") & tested]
+    assert (gaps["family"] == gaps["outcome"] + " x " + gaps["group_var"]).all()
+    unclear = tested & ~(e["p_adj"].fillna(e["p"]) < 0.05)
+    assert e.loc[unclear, "mde"].gt(0).all() and e.loc[tested & ~unclear, "mde"].isna().all()
     modelled = e[e.analysis.isin(["participation", "did", "ipw", "programme", "dose_response"])]
     assert modelled["note"].str.contains("associated with").all()
     assert modelled["p_adj"].notna().all()

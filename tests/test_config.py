@@ -197,3 +197,23 @@ def test_multistage_design_config(survey_dir):
     p = _edit(path, lambda d: d["design"].update(cluster=["site", "site"], fpc=None))
     with pytest.raises(ConfigError, match="twice"):
         load_config(p, check_files=False)
+
+
+def test_small_group_rules_validated(survey_dir):
+    cfg = load_config(SAMPLE / "solok_2026.yaml", check_files=False)
+    assert (cfg.analysis.min_group_size, cfg.analysis.min_events_per_variable) == (30, 5.0)
+    p = _edit(
+        survey_dir / "solok_2025.yaml",
+        lambda d: d["analysis"].update(min_group_size=50, min_events_per_variable=10),
+    )
+    cfg = load_config(p, check_files=False)
+    assert (cfg.analysis.min_group_size, cfg.analysis.min_events_per_variable) == (50, 10)
+    for bad in (
+        {"min_group_size": 1, "min_events_per_variable": 5},
+        {"min_group_size": 30, "min_events_per_variable": 0},
+    ):
+        p = _edit(survey_dir / "solok_2025.yaml", lambda d, b=bad: d["analysis"].update(b))
+        with pytest.raises(
+            ConfigError, match=r"analysis\." + next(k for k, v in bad.items() if v < 2)
+        ):
+            load_config(p, check_files=False)

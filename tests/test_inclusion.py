@@ -56,21 +56,24 @@ def test_flags_planted_group_only(seed):
     flagged = gap[gap.flag == inclusion.FLAG_LESS]
     dis = flagged[(flagged.group_var == "disability") & (flagged.group == "1")]
     assert set(dis.outcome) >= {"skills", "confidence"}, flagged
-    assert set(dis.outcome) <= set(truth["gap_outcomes"])
-    others = flagged[~((flagged.group_var == "disability") & (flagged.group == "1"))]
-    # BH controls the false discovery rate, not the chance of any false flag: among ~150
-    # tests with several true gaps an occasional borderline false flag is expected, so allow
-    # at most one, and none with strong evidence.
+    planted = (flagged.group_var == "disability") & (flagged.group == "1")
+    others = flagged[~(planted & flagged.outcome.isin(truth["gap_outcomes"]))]
+    # BH controls the false discovery rate within each outcome x breakdown family (~30 here),
+    # not the chance of any false flag: a few borderline flags outside the planted group are
+    # expected (rates over many surveys in docs/simulation.md), none with strong evidence.
     shown = others[["outcome", "group_var", "group", "estimate", "p_adj"]]
-    assert len(others) <= 1 and (others.p_adj > 0.01).all(), shown
+    assert len(others) <= 3 and (others.p_adj > 0.001).all(), shown
     # group effects: disabled participants gain about nothing on skills
     eff = out[(out.analysis == "inclusion") & (out.group_var == "disability")]
     r = eff[(eff.outcome == "skills") & (eff.group == "1")].iloc[0]
     assert r.ci_low <= truth["effects_disabled"]["skills"] <= r.ci_high
     r = eff[(eff.outcome == "skills") & (eff.group == "0")].iloc[0]
     assert r.ci_low <= truth["effects_nondisabled"]["skills"] <= r.ci_high
-    # BH over the whole family
-    np.testing.assert_allclose(gap.p_adj, _bh_step_up(gap.p.to_numpy()))
+    # BH within each named family (outcome x breakdown)
+    est = gap[gap.p.notna()]
+    assert (est.family == est.outcome + " x " + est.group_var).all()
+    for _, g in est.groupby("family"):
+        np.testing.assert_allclose(g.p_adj, _bh_step_up(g.p.to_numpy()))
     # the site breakdown is the cluster: model-based SEs, said so
     assert out[out.group_var == "site"]["method"].str.contains("model-based").all()
     assert not out[out.group_var == "gender"]["method"].str.contains("model-based").any()
@@ -141,3 +144,93 @@ def test_site_breakdown_equals_dense_robust_fit(outcome):
         gap = got[(got.analysis == "inclusion_gap") & (got.group == lv)].iloc[0]
         np.testing.assert_allclose([gap.estimate, gap.se], [est, se], rtol=1e-6)
     assert len(levels) >= 5
+
+
+def _small_groups(seed=0, n=1200):
+    """A survey with planted separation (every participant in one income band started a
+    business), a tiny group (25 respondents) and a rare-event group, on a yes/no outcome."""
+    des, _ = _design(seed, gap=0.0, n=n)
+    d = des.data.copy()
+    band = d["income_band"].astype(object)
+    top = band == sorted(band.dropna().unique())[-1]
+    d.loc[top & (d[TREATMENT] == 1), "business"] = 1.0
+    rng = np.random.default_rng(seed)
+    d["region"] = np.where(rng.random(len(d)) < 0.5, "north", "south")
+    d.loc[top, "region"] = "south"
+    d.loc[d.index[~top][:25], "region"] = "island"  # tiny group
+    rare = d["region"] == "north"
+    # few events: almost nobody in the north started a business (2 + 2 events in ~560)
+    d.loc[rare, "business"] = 0.0
+    for took in (0, 1):
+        d.loc[d.index[rare & (d[TREATMENT] == took)][:2], "business"] = 1.0
+    return SurveyDesign(d, strata="kecamatan", cluster="site")
+
+
+def test_small_groups_are_too_uncertain_not_wild():
+    des = _small_groups()
+    out = inclusion.subgroup_effects(
+        des, ["business"], COVS, ["income_band", "region", "site"], TREATMENT, families=FAMILIES
+    )
+    # never a runaway log odds ratio
+    assert (out.estimate.abs().dropna() < inclusion.MAX_ABS_LOGIT).all(), out
+    unc = out[out.flag.str.startswith(inclusion.FLAG_UNCERTAIN)]
+    reasons = unc.set_index(["group_var", "group"]).flag.groupby(level=[0, 1]).first()
+    top = sorted(des.data["income_band"].dropna().unique())[-1]
+    assert "separation" in reasons[("income_band", top)]
+    assert "below the minimum of 30" in reasons[("region", "island")]
+    assert "per coefficient" in reasons[("region", "north")]
+    assert unc.estimate.isna().all() and unc.p.isna().all() and (unc.n > 0).all()
+    # never "gains less" for an uncertain group; the other groups are still estimated
+    assert not unc.flag.str.contains("less").any()
+    ok = out[(out.group_var == "income_band") & out.estimate.notna()]
+    assert len(ok) >= 4 and ok.se.lt(inclusion.MAX_SE_LOGIT).all()
+    # the rules come from the arguments (config analysis.min_group_size / _events_per_variable)
+    loose = inclusion.subgroup_effects(
+        des,
+        ["business"],
+        COVS,
+        ["region"],
+        TREATMENT,
+        families=FAMILIES,
+        min_group_size=10,
+        min_events_per_variable=1,
+    )
+    island = loose[(loose.group == "island")]
+    assert island.estimate.notna().all() and not island.flag.str.contains("uncertain").any()
+
+
+def test_separation_in_one_gender_and_runaway_fits():
+    """In women business = participation exactly (perfect prediction): women are too
+    uncertain, men are still estimated; a fit whose log odds run off is caught too."""
+    des, _ = _design(1, gap=0.0, n=1200)
+    d = des.data.copy()
+    women = d["gender"] == "female"
+    d.loc[women, "business"] = d.loc[women, TREATMENT].astype(float)
+    des = SurveyDesign(d, strata="kecamatan", cluster="site")
+    out = inclusion.subgroup_effects(
+        des, ["business"], COVS, ["gender"], TREATMENT, families=FAMILIES
+    )
+    fem = out[out.group == "female"]
+    assert fem.flag.str.contains("separation").all() and fem.estimate.isna().all()
+    assert out[out.group == "male"].estimate.notna().all()
+    # the post-fit rule: |log OR| > 10 or SE > 10 (or NaN) marks a group, linear fits never
+    est = np.array([[0.5, 14.0, 0.1], [0.2, 0.3, 0.1]])
+    se = np.array([[0.3, 2.0, np.nan], [0.3, 0.3, 0.3]])
+    assert inclusion._unstable("binomial", est, se) == [1, 2]
+    assert inclusion._unstable("gaussian", est, se) == []
+
+
+def test_mde_formula():
+    from scipy import stats
+
+    got = inclusion.mde([0.1, 0.2, np.nan], [30, 1e6, 10])
+    assert got[0] == pytest.approx((stats.t.ppf(0.975, 30) + stats.t.ppf(0.8, 30)) * 0.1)
+    assert got[1] == pytest.approx(2.8016 * 0.2, abs=1e-4)  # (1.95996 + 0.84162) x SE
+    assert np.isnan(got[2])
+    des, _ = _design(0, gap=1.0, n=1200)
+    out = inclusion.subgroup_effects(des, ["skills"], COVS, ["gender"], TREATMENT)
+    clear = out.p_adj.fillna(out.p) < 0.05
+    assert out.loc[clear, "mde"].isna().all()
+    np.testing.assert_allclose(
+        out.loc[~clear, "mde"], inclusion.mde(out.loc[~clear, "se"], out.loc[~clear, "df"])
+    )
