@@ -43,6 +43,15 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURE_DPI = 150  # pixels per inch of chart PNGs (pipelines.charts draws them at this density)
 CALLOUT_KINDS = ("warning", "info", "note", "success")
 WIDE_TABLE_COLUMNS = 5
+VERY_WIDE_TABLE_COLUMNS = 9  # more columns than fit side by side even on a wide screen
+
+
+def table_layout(n_columns: int) -> str:
+    """How an HTML table reflows: cards on a phone ("stack"), cards until the screen is wide
+    ("stack-wide"), or cards at every width ("stack-all") — never a hidden scroll box."""
+    if n_columns > VERY_WIDE_TABLE_COLUMNS:
+        return "stack-all"
+    return "stack-wide" if n_columns > WIDE_TABLE_COLUMNS else "stack"
 
 
 class RenderError(DampakError):
@@ -256,7 +265,7 @@ def _prepare(doc: Document) -> dict[str, Any]:
                         "note": _clean(block.note),
                         "label": f"{t('chart.table', lang)} {tab_no}",
                         # wide tables stack their rows (one card per row) on all but wide screens
-                        "layout": "stack-wide" if len(head) > WIDE_TABLE_COLUMNS else "stack",
+                        "layout": table_layout(len(head)),
                     }
                 )
             elif isinstance(block, Callout):

@@ -514,3 +514,13 @@ def test_pdf_table_caption_stays_with_its_heading_row_and_first_rows():
         doc = Document("t", "s", "id", [Section("Isi", [filler] * n + [table])])
         reader, _ = read_pdf(render_pdf(doc))
         assert _page_of(reader, "Tabel 1. Skor") == _page_of(reader, "Komputer")
+
+
+def test_tables_too_wide_for_any_screen_are_cards_at_every_width():
+    """Every library x every outcome is wider than a 1280 px screen: such a table reflows into
+    cards at every width instead of hiding columns (the browser test measures the pages)."""
+    assert render.table_layout(4) == "stack"
+    assert render.table_layout(7) == "stack-wide"
+    assert render.table_layout(12) == "stack-all"
+    css = (render.TEMPLATES_DIR / "report.css").read_text()
+    assert ".stack-all td::before" in css
