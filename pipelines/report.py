@@ -84,7 +84,8 @@ class Labels:
         code = str(code)
         if var == "site":
             return self.site(code)
-        if var == "income_band":
+        derived = self.cb.roles.derived.get(var)
+        if derived is not None and derived.money:
             return fmt_rupiah_band(code, self.lang)
         if var == "programme" and code == "none":
             return t("group.non_participants", self.lang)
@@ -611,6 +612,40 @@ def _programme_label(lab: Labels):
     return lambda r: lab.group("programme", str(r.term).split("[")[-1].rstrip("]"))
 
 
+def effect_charts(
+    rows: pd.DataFrame, lab: Labels, label, key: str, k: int, wave: str, limit=MAX_EFFECT_CHARTS
+) -> list:
+    """Forest charts of one analysis's effects, one per outcome shown on the reader's scale
+    (points or percent), at most ``limit``; the section's table carries every outcome."""
+    figures = []
+    for o in lab.outcomes.itertuples():
+        mine = rows[rows["outcome"] == o.column]
+        mine = _on_reader_scale(lab, o.outcome, mine) if not mine.empty else None
+        if mine is None or len(figures) >= limit:
+            continue
+        mine = mine.assign(label=[label(r) for r in mine.itertuples()])
+        title = t(
+            f"{key}.chart_title", lab.lang, outcome=lab.outcome(o.outcome).lower(),
+            wave=lab.wave(wave),
+        )  # fmt: skip
+        xlabel = _axis_label(lab, o.outcome, f"{key}.xlabel")
+        figures.append(
+            charts.forest(
+                mine,
+                "label",
+                "estimate",
+                "ci_low",
+                "ci_high",
+                lab.lang,
+                title,
+                ref=0,
+                xlabel=xlabel,
+                threshold=k,
+            )  # fmt: skip
+        )
+    return figures
+
+
 def outcomes_by_programme(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     lang, k = lab.lang, cfg.report.suppression_threshold
     est, last = res["estimates"], cfg.waves[-1].id
@@ -620,33 +655,7 @@ def outcomes_by_programme(res: dict, cfg: SurveyConfig, lab: Labels) -> Section 
         blocks.append(t("programme.intro", lang))
         if all_rows["note"].fillna("").str.contains("Multi-select", regex=False).any():
             blocks.append(t("programme.multi_note", lang))
-        charted = 0
-        for o in lab.outcomes.itertuples():
-            rows = all_rows[all_rows["outcome"] == o.column]
-            rows = _on_reader_scale(lab, o.outcome, rows) if not rows.empty else None
-            if rows is None or charted >= MAX_EFFECT_CHARTS:
-                continue
-            charted += 1
-            rows = rows.assign(label=[_programme_label(lab)(r) for r in rows.itertuples()])
-            blocks.append(
-                charts.forest(
-                    rows,
-                    "label",
-                    "estimate",
-                    "ci_low",
-                    "ci_high",
-                    lang,
-                    t(
-                        "programme.chart_title",
-                        lang,
-                        outcome=lab.outcome(o.outcome).lower(),
-                        wave=lab.wave(last),
-                    ),
-                    ref=0,
-                    xlabel=_axis_label(lab, o.outcome, "programme.xlabel"),
-                    threshold=k,
-                )
-            )
+        blocks += effect_charts(all_rows, lab, _programme_label(lab), "programme", k, last)
         table = effects_table(
             all_rows,
             lab,
@@ -839,33 +848,7 @@ def inclusion(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     if all_rows.empty:
         return None
     blocks: list = [t("inclusion.intro", lang)]
-    charted = 0
-    for o in lab.outcomes.itertuples():
-        rows = all_rows[all_rows["outcome"] == o.column]
-        rows = _on_reader_scale(lab, o.outcome, rows) if not rows.empty else None
-        if rows is None or charted >= 1:
-            continue
-        charted += 1
-        rows = rows.assign(label=[_group_label(lab)(r) for r in rows.itertuples()])
-        blocks.append(
-            charts.forest(
-                rows,
-                "label",
-                "estimate",
-                "ci_low",
-                "ci_high",
-                lang,
-                t(
-                    "inclusion.chart_title",
-                    lang,
-                    outcome=lab.outcome(o.outcome).lower(),
-                    wave=lab.wave(last),
-                ),
-                ref=0,
-                xlabel=_axis_label(lab, o.outcome, "inclusion.xlabel"),
-                threshold=k,
-            )
-        )
+    blocks += effect_charts(all_rows, lab, _group_label(lab), "inclusion", k, last, limit=1)
     table = effects_table(
         all_rows,
         lab,
