@@ -121,14 +121,11 @@ def design_matrix(
 def drop_constant(x: np.ndarray, names: list[str], rows: np.ndarray, keep: Sequence[str] = ()):
     """Drop dummy/numeric columns without variation on ``rows`` (never the intercept or
     ``keep``), so a subgroup without, e.g., tertiary education still fits."""
-    # squared differences from the first row used, summed over the rows by a matrix-vector
-    # product (no copy of millions of selected rows): zero exactly when a column is constant
+    # max > min on the rows used: exact, without an n x p temporary beyond the rows' copy
     r = np.asarray(rows, dtype=bool)
     if r.any():
-        dev = x - x[np.argmax(r)]
-        np.square(dev, out=dev)
-        np.nan_to_num(dev, copy=False, nan=0.0, posinf=0.0)  # unused rows may be missing
-        var = (r.astype(np.float64) @ dev) > 0
+        used = x if r.all() else x[r]
+        var = np.fmax.reduce(used, axis=0) > np.fmin.reduce(used, axis=0)  # NaN-blind
     else:
         var = np.zeros(x.shape[1], dtype=bool)
     ok = var | (np.arange(x.shape[1]) == 0) | np.isin(names, list(keep))

@@ -8,6 +8,50 @@ import pandas as pd
 
 from pipelines import privacy
 
+MASKED = r"\[(?:NAMA|TELEPON|EMAIL|NIK)\]"
+
+
+def _candidates(df: pd.DataFrame, min_size: int, column: str) -> pd.DataFrame:
+    """Answers of 40–240 characters, with no mask left in them, from sites with at least
+    `min_size` respondents: the rows a quote may come from (columns wave, site, text)."""
+    sizes = df.groupby("site")["respondent_key"].transform("size")
+    text = df[column].astype("string")
+    ok = text.notna() & text.str.len().between(40, 240) & (sizes >= min_size)
+    ok &= ~text.fillna("").str.contains(MASKED, regex=True)
+    return df.loc[ok, ["wave", "site"]].assign(text=text[ok])
+
+
+def _pick(pool: pd.DataFrame, k: int, seed: int, by: str | None) -> pd.DataFrame:
+    """The first `k` distinct answers per group (or overall) in a seeded random order that
+    hold no detectable personal data. Texts are checked lazily, a growing batch per group at
+    a time, so a million answers cost the few hundred checks the quotes need."""
+    pool = pool.sample(frac=1.0, random_state=seed)
+    pool = pool.drop_duplicates([by, "text"] if by else "text")
+    rank = pool.groupby(by, sort=False).cumcount().to_numpy() if by else np.arange(len(pool))
+    size = pool.groupby(by, sort=False)["text"].transform("size").to_numpy() if by else len(pool)
+    clean = np.zeros(len(pool), dtype=bool)
+    verdict: dict[str, bool] = {}
+    lo, hi = 0, 2 * k
+    todo = np.ones(len(pool), dtype=bool)  # rows of groups that still need quotes
+    while True:
+        batch = todo & (rank >= lo) & (rank < hi)
+        texts = pool["text"].to_numpy()[batch]
+        for t in set(texts) - verdict.keys():
+            verdict[t] = not privacy.find_personal_data(t)
+        clean[batch] = [verdict[t] for t in texts]
+        found = clean & (rank < hi)
+        if by:
+            got = pd.Series(found).groupby(pool[by].to_numpy()).transform("sum").to_numpy()
+        else:
+            got = np.full(len(pool), found.sum())
+        todo = (got < k) & (size > hi)
+        if not todo.any():
+            break
+        lo, hi = hi, 2 * hi
+    chosen = pool[clean]
+    chosen = chosen.groupby(by, sort=True).head(k) if by else chosen.head(k)
+    return chosen.sort_values(by, kind="stable") if by else chosen
+
 
 def select_quotes(
     df: pd.DataFrame, threshold: int, k: int = 3, seed: int = 0, column: str = "feedback"
@@ -16,16 +60,8 @@ def select_quotes(
     respondents, with no detectable personal data left (masked text only)."""
     if column not in df:
         return pd.DataFrame(columns=["wave", "site", "text"])
-    sizes = df.groupby("site")["respondent_key"].transform("size")
-    text = df[column].astype("string")
-    ok = text.notna() & text.str.len().between(40, 240) & (sizes >= threshold)
-    ok &= ~text.fillna("").str.contains(r"\[(?:NAMA|TELEPON|EMAIL|NIK)\]", regex=True)
-    codes, uniques = pd.factorize(text.where(ok))  # each distinct text checked once
-    personal = np.array([bool(privacy.find_personal_data(u)) for u in uniques] + [False])
-    ok &= ~personal[codes]
-    pool = df.loc[ok, ["wave", "site", column]].rename(columns={column: "text"})
-    pool = pool.drop_duplicates("text")
-    return pool.sample(n=min(k, len(pool)), random_state=seed).reset_index(drop=True)
+    pool = _candidates(df, threshold, column)
+    return _pick(pool, k, seed, by=None).reset_index(drop=True)
 
 
 def site_quotes(
@@ -35,13 +71,8 @@ def site_quotes(
     least `min_n` respondents (a larger bar than the city's: a library's voices are fewer)."""
     if column not in df or df.empty:
         return pd.DataFrame(columns=["wave", "site", "text"])
-    sizes = df.groupby("site")["respondent_key"].transform("size")
-    big = df[sizes >= max(min_n, threshold)]
-    parts = [
-        select_quotes(g, threshold, k=k, column=column) for _, g in big.groupby("site", sort=True)
-    ]
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else select_quotes(big.head(0), threshold)
+    pool = _candidates(df, max(min_n, threshold), column)
+    return _pick(pool, k, seed=0, by="site").reset_index(drop=True)
 
 
 # Simple keyword themes of library feedback (Indonesian answers, masked text). A theme is a
@@ -68,12 +99,19 @@ def site_themes(
         return pd.DataFrame(columns=cols)
     sizes = df.groupby("site")["respondent_key"].transform("size")
     text = df.loc[sizes >= max(min_n, threshold), ["site", column]].dropna()
-    text = text[text[column].astype(str).str.len() > 3]
-    rows = []
-    for site, g in text.groupby("site", sort=True):
-        lower = g[column].astype(str).str.lower()
-        for theme, pattern in THEMES.items():
-            hits = int(lower.str.contains(pattern, regex=True).sum())
-            if hits >= threshold:
-                rows.append((site, theme, hits, len(g)))
-    return pd.DataFrame(rows, columns=cols)
+    lower = text[column].astype("string").str.lower()
+    keep = (lower.str.len() > 3).to_numpy()
+    lower, site = lower[keep], text["site"].to_numpy()[keep]
+    if not len(lower):
+        return pd.DataFrame(columns=cols)
+    # one pass over all answers per theme (not per library): 7 scans at 10^6 respondents
+    hits = pd.DataFrame(
+        {theme: lower.str.contains(p, regex=True).to_numpy() for theme, p in THEMES.items()}
+    )
+    counts = hits.groupby(site, sort=True).sum()
+    n_answers = pd.Series(site).value_counts()
+    long = counts.stack().rename("n_theme").reset_index()
+    long.columns = ["site", "theme", "n_theme"]
+    long["n_answers"] = long["site"].map(n_answers).astype(int)
+    long["n_theme"] = long["n_theme"].astype(int)
+    return long[long["n_theme"] >= threshold].reset_index(drop=True)[cols]

@@ -1166,28 +1166,33 @@ def libraries_frame(res: dict, cfg: SurveyConfig, lab: Labels) -> pd.DataFrame |
         return None
     outcomes, pct_cols = _site_outcomes(res, lab)
     rows = publishable(rows[rows["outcome"].isin(outcomes)], k)
-    sizes = site_sizes(est, last, k)
-    by_site = dict(tuple(rows.groupby("group", sort=False)))  # one pass, not one per library
+    size_of = site_sizes(est, last, k)[["n", "suppression"]].to_dict("index")
+    by_site: dict[str, dict[str, _Row]] = {}  # one pass over the rows, not one per library
+    cols = ["group", "outcome", "term", "estimate", "ci_low", "ci_high", "n", "suppressed"]
+    for rec in rows[[c for c in cols if c in rows]].to_dict("records"):
+        by_site.setdefault(rec["group"], {})[rec["outcome"]] = _Row(rec)
+    heads = {}  # column headings, once (not once per library)
+    for o in outcomes:
+        heads[o] = _measure(lab, res, o)
+        if o not in pct_cols and lab.range_text(o):
+            heads[o] = with_range(heads[o], lab.range_text(o))
     table = []
     for s in sorted(cfg.sites, key=lambda x: (x.kecamatan, x.name)):
-        mine = _rows_by_outcome(by_site.get(s.id, rows.iloc[:0]))
+        mine = by_site.get(s.id, {})
         if not mine:
             continue
-        hidden = s.id in sizes.index and sizes.loc[s.id, "suppression"] is not None
+        size = size_of.get(s.id, {})
         rec = {
             t("group.site", lang): s.name,
             t("libraries.kecamatan", lang): s.kecamatan,
             t("stat.n", lang): t("stat.suppressed_short", lang)
-            if hidden
-            else fmt_int(sizes.loc[s.id, "n"], lang),
+            if size.get("suppression") is not None
+            else fmt_int(size["n"], lang),
         }
         notes = set()
         for o in outcomes:
             r = mine.get(o)
-            pct = o in pct_cols
-            head = _measure(lab, res, o)
-            if o not in pct_cols and lab.range_text(o):
-                head = with_range(head, lab.range_text(o))
+            pct, head = o in pct_cols, heads[o]
             if r is None or r["suppressed"]:
                 rec[head] = t("stat.suppressed_short", lang) if r is not None else "–"
                 continue
@@ -1392,8 +1397,19 @@ def _change_cell(lab: Labels, a, b, pct: bool) -> str:
     return f"{_signed(d, lab.lang, dec)} ({fmt_ci(d - half, d + half, lab.lang, dec)})"
 
 
-def _rows_by_outcome(rows: pd.DataFrame) -> dict[str, pd.Series]:
-    return {r["outcome"]: r for _, r in rows.iterrows()}
+class _Row(dict):
+    """One estimate row as a plain mapping with attribute access (``r.estimate``, ``r["n"]``,
+    ``r.get``): what the report's cell helpers read, without a pandas Series per row."""
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _rows_by_outcome(rows: pd.DataFrame) -> dict[str, _Row]:
+    return {rec["outcome"]: _Row(rec) for rec in rows.to_dict("records")}
 
 
 def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: str) -> Document:
@@ -1707,13 +1723,13 @@ def write_workbook(
     from openpyxl import Workbook
 
     lang, k = doc.lang, cfg.report.suppression_threshold
-    wb = Workbook()
-    about = wb.active
-    about.title = t("workbook.about_sheet", lang)[:31]
+    wb = Workbook(write_only=True)  # streamed rows: a national workbook in a fraction of the time
+    about = wb.create_sheet(t("workbook.about_sheet", lang)[:31])
     for line in (doc.title, doc.subtitle, t("workbook.about", lang, k=k)):
         about.append([suppress.xlsx_text(line)])
     for label, tab in published_tables(doc):
         ws = wb.create_sheet(label[:31])
+        ws.column_dimensions["A"].width = 36
         ws.append([suppress.xlsx_text(f"{label}. {tab.caption}")])
         frame = _blank_suppressed(tab.frame, lang, k)
         ws.append([suppress.xlsx_text(str(c)) for c in frame.columns])
@@ -1722,7 +1738,6 @@ def write_workbook(
         if tab.note:
             ws.append([])
             ws.append([suppress.xlsx_text(tab.note)])
-        ws.column_dimensions["A"].width = 36
     if res is not None and cb is not None and len(cfg.sites) > MAX_LIBRARIES_SHOWN:
         lab = Labels(cfg, cb, lang, outcomes_of(res))
         frame = libraries_frame(res, cfg, lab)

@@ -50,3 +50,19 @@ def test_site_themes_count_keywords_in_large_libraries_and_leave_out_small_count
         got.loc["computers_internet", "n_theme"] == 12 and got.loc["collection", "n_answers"] == 15
     )
     assert "opening_hours" not in got.index  # 3 mentions: suppressed
+
+
+def test_site_quotes_look_past_answers_with_personal_data_until_k_clean_ones():
+    from pipelines import quotes
+
+    phone = "Hubungi saya di 0812-3456-{:04d} kalau ada pelatihan baru ya, terima kasih."
+    rows = [("a", f"k{i}", phone.format(i)) for i in range(40)]  # 40 answers with a phone
+    rows += [("a", "c1", f"{LONG} satu"), ("a", "c2", f"{LONG} dua")]
+    rows += [("b", f"b{i}", f"{LONG} ({i})") for i in range(20)]
+    rows += [("c", f"s{i}", f"{LONG} [{i}]") for i in range(5)]  # too few respondents
+    df = pd.DataFrame(rows, columns=["site", "respondent_key", "feedback"]).assign(wave="2026")
+    got = quotes.site_quotes(df, min_n=10, threshold=5, k=2)
+    assert got.groupby("site").size().to_dict() == {"a": 2, "b": 2}
+    assert set(got.loc[got["site"] == "a", "text"]) == {f"{LONG} satu", f"{LONG} dua"}
+    assert not got["text"].str.contains("0812").any()
+    assert got.equals(quotes.site_quotes(df, min_n=10, threshold=5, k=2))  # reproducible
