@@ -21,7 +21,7 @@ reports_dir = "../reports/solok-2026"
 site = "kota"
 
 # %%
-from pipelines import report, steps
+from pipelines import steps
 
 cfg, cb, out = steps.load(config_path, processed_dir, reports_dir)
 
@@ -30,5 +30,5 @@ cfg, cb, out = steps.load(config_path, processed_dir, reports_dir)
 # gets a short notice instead of numbers.
 
 # %%
-written = report.write_site(cfg, cb, out, site)
+written = steps.run_site_report(cfg, cb, out, site)
 [str(p.relative_to(out.reports)) for p in written]

@@ -108,29 +108,26 @@ class CheckResult:
 
 def check_survey(config_path: str | Path) -> CheckResult:
     """Load, cross-check, read and clean every wave in memory; collect every problem."""
-    from pipelines import clean, ingest, privacy
+    from pipelines import steps
     from pipelines.codebook import load_codebook
-    from pipelines.config import load_config
+    from pipelines.config import file_problems, load_config
     from pipelines.errors import set_language
     from pipelines.runner import cleaning_warnings
 
     res = CheckResult()
     cfg = load_config(config_path, check_files=False)  # a broken config stops here
     set_language(cfg.messages_language)
-    from pipelines.config import file_problems
-
     res.problems += file_problems(cfg)
     cb = load_codebook(cfg.instrument, cfg.base_dir)
     res.problems += survey_problems(cfg, cb)
-    secret = privacy.load_or_create_secret(privacy.default_secret_path())
+    secret = steps.pseudonym_secret()
     logs, waves = [], {}
     missing_files = {p for e in res.problems for p in getattr(e, "paths", ())}
     for wave in cfg.waves:
         if any(p in missing_files for p in cfg.wave_files(wave)):
             continue
-        try:
-            got = ingest.ingest_wave(cfg, cb, wave, secret)
-            data, log = clean.clean_wave(got.data, cfg, cb, wave)
+        try:  # the ingest and clean steps' own per-wave work, nothing written
+            got, data, summary = steps.read_and_clean(cfg, cb, wave, secret)
             if cfg.design.weights.method == "file":  # a weights file's keys checked now
                 from pipelines import weightfile
 
@@ -140,7 +137,7 @@ def check_survey(config_path: str | Path) -> CheckResult:
             res.problems.append(e)
             continue
         waves[wave.id] = data
-        logs.append(log.summary().assign(wave=wave.id))
+        logs.append(summary)
         res.lines.append(
             say(
                 f"Wave {wave.id}: {len(got.data)} rows read, {len(data)} kept.",

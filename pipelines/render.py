@@ -2,7 +2,8 @@
 
 Build a :class:`Document` of :class:`Section` s whose blocks are plain-text paragraphs (``str``),
 bullet lists (``list[str]``), :class:`Figure`, :class:`Table` and :class:`Callout`; then call
-:func:`write_html` / :func:`write_pdf`. All text is treated as plain text: HTML output escapes it
+:func:`render_html` / :func:`render_pdf` (the report stage in :mod:`pipelines.steps` writes the
+files). All text is treated as plain text: HTML output escapes it
 (autoescape on) and the PDF never interprets markup, so nothing in survey answers can inject
 code or formatting. The HTML has no scripts, no external resources (charts are inline SVG
 checked for scripts and outside links, other images ``data:`` URIs, CSS is inline) and a
@@ -320,13 +321,6 @@ def render_html(doc: Document) -> str:
     """The document as one self-contained, script-free HTML page."""
     ctx = _prepare(doc)
     return _env().get_template("report.html.j2").render(**ctx, toc=len(ctx["sections"]) >= 3)
-
-
-def write_html(doc: Document, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(doc), encoding="utf-8")
-    return path
 
 
 def render_index(
@@ -938,10 +932,3 @@ def _render_pdf(
         pdf.ln(2)
         _pdf_small(pdf, ctx["footer"], style="", size=8)
     return pdf
-
-
-def write_pdf(doc: Document, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_pdf(doc))
-    return path

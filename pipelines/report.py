@@ -2,18 +2,19 @@
 results tables (never re-estimated), suppressed for small groups, in every configured language.
 
 Statistics arrive as tidy frames; this module picks, words, suppresses and lays them out into a
-`render.Document`, which `render` turns into HTML and PDF.
+`render.Document`, which `render` turns into HTML and PDF. It reads and writes no file: the
+report stage in :mod:`pipelines.steps` loads the results and writes what :func:`city_files` and
+:func:`site_files` return.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipelines import charts, render, steps, suppress
+from pipelines import charts, render, suppress
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
 from pipelines.i18n import (
@@ -28,7 +29,6 @@ from pipelines.i18n import (
     has_key,
     t,
 )
-from pipelines.paths import Layout
 from pipelines.render import Callout, Document, Section, Table
 
 STATS = ["estimate", "se", "ci_low", "ci_high"]
@@ -1654,13 +1654,13 @@ def site_voices(res: dict, lab: Labels, site: str) -> Section | None:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _write(doc: Document, base: Path, formats: list[str]) -> list[Path]:
-    base.parent.mkdir(parents=True, exist_ok=True)
-    out = []
+def rendered(doc: Document, stem: str, formats: list[str]) -> dict[str, str | bytes]:
+    """A document in each of ``formats``: file name -> HTML text or PDF bytes."""
+    out: dict[str, str | bytes] = {}
     if "html" in formats:
-        out.append(render.write_html(doc, base.with_suffix(".html")))
+        out[f"{stem}.html"] = render.render_html(doc)
     if "pdf" in formats:
-        out.append(render.write_pdf(doc, base.with_suffix(".pdf")))
+        out[f"{stem}.pdf"] = render.render_pdf(doc)
     return out
 
 
@@ -1674,31 +1674,30 @@ def workbook_name(cfg: SurveyConfig, lang: str) -> str:
     return "tables.xlsx" if lang == cfg.report.languages[0] else f"tables.{lang}.xlsx"
 
 
-def write_city(cfg: SurveyConfig, cb: Codebook, out: Layout) -> list[Path]:
+def city_files(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook) -> dict[str, str | bytes]:
     """City report in every language and format, the workbook of its tables, and the landing
-    page in every language."""
-    res, quality = steps.load_results(out), steps.load_quality(out)
-    written = []
+    page in every language: file name (in the reports folder) -> contents."""
+    files: dict[str, str | bytes] = {}
     for lang in cfg.report.languages:
         doc = city_document(res, quality, cfg, cb, lang)
-        written += _write(doc, out.reports / f"city.{lang}.html", cfg.report.formats)
-        written.append(write_workbook(doc, cfg, out.reports / workbook_name(cfg, lang), res, cb))
-        written.append(write_index(cfg, out, lang, res, cb))
-    return written
+        files |= rendered(doc, f"city.{lang}", cfg.report.formats)
+        files[workbook_name(cfg, lang)] = workbook(doc, cfg, res, cb)
+        files[index_name(cfg, lang)] = index_html(cfg, lang, res, cb)
+    return files
 
 
-def write_site(cfg: SurveyConfig, cb: Codebook, out: Layout, site: str) -> list[Path]:
-    """One library's report in every language and format."""
+def site_files(res: dict, cfg: SurveyConfig, cb: Codebook, site: str) -> dict[str, str | bytes]:
+    """One library's report in every language and format: file name (in the sites folder) ->
+    contents."""
     if site not in cfg.site_ids:
         from pipelines.errors import RunError
 
         raise RunError(f"Site '{site}' is not in the config's sites ({', '.join(cfg.site_ids)}).")
-    res = steps.load_results(out)
-    written = []
+    files: dict[str, str | bytes] = {}
     for lang in cfg.report.languages:
         doc = site_document(res, cfg, cb, site, lang)
-        written += _write(doc, out.sites / f"{site}.{lang}.html", cfg.report.formats)
-    return written
+        files |= rendered(doc, f"{site}.{lang}", cfg.report.formats)
+    return files
 
 
 def published_tables(doc: Document) -> list[tuple[str, Table]]:
@@ -1714,12 +1713,12 @@ def _blank_suppressed(frame: pd.DataFrame, lang: str, k: int) -> pd.DataFrame:
     return frame.map(lambda v: None if isinstance(v, str) and v in marks else v)
 
 
-def write_workbook(
-    doc: Document, cfg: SurveyConfig, path: Path, res: dict | None = None, cb=None
-) -> Path:
+def workbook(doc: Document, cfg: SurveyConfig, res: dict | None = None, cb=None) -> bytes:
     """Every table of the city report (already suppressed) and the library side-by-side table
-    as sheets of one Excel workbook beside the report; every cell is written as text and guarded
+    as sheets of one Excel workbook (its bytes); every cell is written as text and guarded
     against formula injection."""
+    from io import BytesIO
+
     from openpyxl import Workbook
 
     lang, k = doc.lang, cfg.report.suppression_threshold
@@ -1747,9 +1746,9 @@ def write_workbook(
             ws.append([suppress.xlsx_text(str(c)) for c in frame.columns])
             for rec in frame.itertuples(index=False, name=None):
                 ws.append([suppress.xlsx_text(v) for v in rec])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    buf = BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def participation_sentence(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
@@ -1780,9 +1779,7 @@ def headline(res: dict, cfg: SurveyConfig, lab: Labels) -> list[str]:
     return participation_sentence(res, cfg, lab) + summary_findings(res, cfg, lab)
 
 
-def write_index(
-    cfg: SurveyConfig, out: Layout, lang: str | None = None, res: dict | None = None, cb=None
-) -> Path:
+def index_html(cfg: SurveyConfig, lang: str | None = None, res: dict | None = None, cb=None) -> str:
     """The landing page in one language: the headline numbers, the city report, and every
     library's report grouped by kecamatan, plus the tables workbook."""
     lang = lang or cfg.report.languages[0]
@@ -1810,7 +1807,7 @@ def write_index(
         lab = Labels(cfg, cb, lang, outcomes_of(res))
         lines = headline(res, cfg, lab)
     intro = t("index.intro", lang, survey=cfg.survey.title(lang), city=cfg.survey.city)
-    html = render.render_index(
+    return render.render_index(
         cfg.survey.title(lang),
         lang,
         [],
@@ -1820,9 +1817,6 @@ def write_index(
         headline_title=t("index.headline", lang),
         groups=groups,
     )
-    path = out.reports / index_name(cfg, lang)
-    path.write_text(html, encoding="utf-8")
-    return path
 
 
 # --- notebooks -----------------------------------------------------------------------------------

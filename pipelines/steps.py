@@ -1,5 +1,9 @@
 """The pipeline's steps as the notebooks call them: read the previous step's files, write this
 step's files. Each step reads only what the step before it wrote, so any step can rerun alone.
+
+This is the one place the four stages (ingest, clean, analyse, report) read and write files; the
+modules they call work on frames and return frames, documents or bytes. ``check`` runs the same
+per-wave ingest and clean (:func:`read_and_clean`) in memory, writing nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import pandas as pd
 
 from pipelines import quotes, suppress
 from pipelines.codebook import Codebook, load_codebook
-from pipelines.config import SurveyConfig, load_config
+from pipelines.config import SurveyConfig, Wave, load_config
 from pipelines.errors import RunError, set_language
 from pipelines.paths import Layout
 
@@ -48,18 +52,33 @@ def _require(path: Path, step: str) -> Path:
 # --- ingest --------------------------------------------------------------------------------
 
 
+def pseudonym_secret() -> bytes:
+    """The key that makes pseudonyms (created on first use, kept outside the project)."""
+    from pipelines import privacy  # imported here: report kernels never need it
+
+    return privacy.load_or_create_secret(privacy.default_secret_path())
+
+
+def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes):
+    """One wave's raw files read and de-identified in memory (``ingest.Ingested``); its log
+    names the wave."""
+    from pipelines import ingest  # imported here: report kernels never need it
+
+    got = ingest.ingest_wave(cfg, cb, wave, secret)
+    got.log = got.log.assign(wave=wave.id)
+    return got
+
+
 def run_ingest(cfg: SurveyConfig, cb: Codebook, out: Layout) -> pd.DataFrame:
     """Read every wave's raw files; write de-identified text tables and the ingest log."""
-    from pipelines import ingest, privacy  # imported here: report kernels never need them
-
-    secret = privacy.load_or_create_secret(privacy.default_secret_path())
+    secret = pseudonym_secret()
     folder, restricted = _fresh(out.ingested), out.restricted
     restricted.mkdir(parents=True, exist_ok=True)
     logs, fingerprints, ids = [], set(), []
     for wave in cfg.waves:
-        got = ingest.ingest_wave(cfg, cb, wave, secret)
+        got = ingest_wave(cfg, cb, wave, secret)
         got.data.to_parquet(folder / f"{wave.id}.parquet", index=False)
-        logs.append(got.log.assign(wave=wave.id))
+        logs.append(got.log)
         fingerprints |= got.fingerprints
         ids.append(got.ids)
     (restricted / "name_fingerprints.txt").write_text("\n".join(sorted(fingerprints)))
@@ -83,6 +102,23 @@ def _with_source_ids(row_log: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
     return row_log.merge(ids.drop_duplicates(keys), on=keys, how="left")
 
 
+def clean_wave(raw: pd.DataFrame, cfg: SurveyConfig, cb: Codebook, wave: Wave):
+    """One ingested wave cleaned in memory: the data, the cleaning log (``clean.CleaningLog``)
+    and the log's summary naming the wave."""
+    from pipelines import clean  # imported here: report kernels never need it
+
+    data, log = clean.clean_wave(raw, cfg, cb, wave)
+    return data, log, log.summary().assign(wave=wave.id)
+
+
+def read_and_clean(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes):
+    """One wave through the ingest and clean steps in memory, writing nothing (``check``'s dry
+    run): what ingest read (``ingest.Ingested``), the cleaned data and the cleaning summary."""
+    got = ingest_wave(cfg, cb, wave, secret)
+    data, _, summary = clean_wave(got.data, cfg, cb, wave)
+    return got, data, summary
+
+
 def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
     """Clean each wave; write tidy data (Parquet + spreadsheet-safe CSV), logs, panel, dictionary."""
     from pipelines import clean  # imported here: report kernels never need it
@@ -92,11 +128,11 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
     waves, summaries, row_logs, quality = {}, [], [], {}
     for wave in cfg.waves:
         raw = pd.read_parquet(_require(out.ingested / f"{wave.id}.parquet", "ingest"))
-        data, log = clean.clean_wave(raw, cfg, cb, wave)
+        data, log, summary = clean_wave(raw, cfg, cb, wave)
         waves[wave.id] = data
         data.to_parquet(folder / f"{wave.id}.parquet", index=False)
         suppress.write_csv(data, folder / f"{wave.id}.csv")
-        summaries.append(log.summary().assign(wave=wave.id))
+        summaries.append(summary)
         row_logs.append(log.row_log())
         quality[wave.id] = clean.quality(raw, data, log, cb)
     summary = pd.concat(summaries, ignore_index=True)
@@ -154,4 +190,38 @@ def load_results(out: Layout) -> dict[str, pd.DataFrame]:
 
 
 def load_quality(out: Layout) -> dict:
+    """The cleaning step's quality summary (the city report's data-quality section)."""
     return json.loads(_require(out.clean / "quality.json", "clean").read_text())
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def write_files(folder: Path, files: dict[str, str | bytes]) -> list[Path]:
+    """Write each file (name relative to ``folder``: text as UTF-8, bytes as they are)."""
+    written = []
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def run_report(cfg: SurveyConfig, cb: Codebook, out: Layout) -> list[Path]:
+    """Read the results; write the city report in every language and format, the workbook of
+    its tables and the landing pages."""
+    from pipelines import report  # imported here: the data steps never need charts
+
+    files = report.city_files(load_results(out), load_quality(out), cfg, cb)
+    return write_files(out.reports, files)
+
+
+def run_site_report(cfg: SurveyConfig, cb: Codebook, out: Layout, site: str) -> list[Path]:
+    """Read the results; write one library's report in every language and format."""
+    from pipelines import report  # imported here: the data steps never need charts
+
+    return write_files(out.sites, report.site_files(load_results(out), cfg, cb, site))

@@ -84,15 +84,15 @@ def pages(tmp_path_factory) -> list[Path]:
     steps.run_clean(cfg, cb, out)
     steps.run_analyse(cfg, cb, out)
     res, quality = steps.load_results(out), steps.load_quality(out)
-    written = []
+    pages = {}
     for lang in ("id", "en"):
         doc = report.city_document(res, quality, cfg, cb, lang)
-        written.append(render.write_html(doc, out.reports / f"city.{lang}.html"))
+        pages[f"city.{lang}.html"] = render.render_html(doc)
     for site, lang in zip(cfg.site_ids[:2], ("id", "en"), strict=True):
         doc = report.site_document(res, cfg, cb, site, lang)
-        written.append(render.write_html(doc, out.sites / f"{site}.{lang}.html"))
-    written.append(report.write_index(cfg, out))
-    return written
+        pages[f"sites/{site}.{lang}.html"] = render.render_html(doc)
+    pages["index.html"] = report.index_html(cfg)
+    return steps.write_files(out.reports, pages)
 
 
 @pytest.fixture(scope="module")

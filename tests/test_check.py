@@ -199,7 +199,7 @@ def _four_point_variant(small_survey, folder):
 def test_what_check_passes_run_accepts(small_survey, tmp_path, capsys, variant):
     """Each variant passes `check`, then every stage runs (the stages' own code, in-process;
     reports in HTML, one site) and the plan's analyses are the ones check listed."""
-    from pipelines import report, steps
+    from pipelines import steps
     from pipelines.paths import Layout
     from pipelines.runner import Run
 
@@ -216,7 +216,7 @@ def test_what_check_passes_run_accepts(small_survey, tmp_path, capsys, variant):
     results = steps.run_analyse(cfg, cb, layout)
     assert len(results["estimates"]) > 0
     html = cfg.model_copy(update={"report": cfg.report.model_copy(update={"formats": ["html"]})})
-    assert report.write_city(html, cb, layout) and report.write_site(html, cb, layout, "kota")
+    assert steps.run_report(html, cb, layout) and steps.run_site_report(html, cb, layout, "kota")
     listed = check.check_survey(path).plan
     pd.testing.assert_frame_equal(listed, results["plan"].reset_index(drop=True))
     skipped = listed[~listed["runs"]]

@@ -9,6 +9,7 @@ import pytest
 from pipelines import render, report
 from pipelines.codebook import load_codebook
 from pipelines.config import load_config
+from pipelines.errors import RunError
 from pipelines.i18n import fmt_number, fmt_percent, t
 from pipelines.paths import SAMPLE_CONFIG
 from pipelines.plan import build_plan
@@ -109,12 +110,13 @@ def test_a_site_below_the_threshold_shows_no_numbers(results):
         assert value not in html
 
 
-def test_site_pdf_has_its_heading_in_the_report_language(results, tmp_path):
+def test_site_pdf_has_its_heading_in_the_report_language(results):
+    from io import BytesIO
+
     from pypdf import PdfReader
 
     doc = report.site_document(results, CFG, CB, "kota", "en")
-    path = render.write_pdf(doc, tmp_path / "kota.en.pdf")
-    text = " ".join(p.extract_text() for p in PdfReader(path).pages)
+    text = " ".join(p.extract_text() for p in PdfReader(BytesIO(render.render_pdf(doc))).pages)
     assert "Perpustakaan Umum Kota Solok" in text and "This library" in text
     assert fmt_number(3.9, "en", 2) in text
 
@@ -249,7 +251,9 @@ def test_without_a_comparison_group_findings_are_descriptive(two_waves):
         assert all(s.heading != heading for s in doc.sections)
 
 
-def test_workbook_holds_every_published_table_with_suppressed_cells_blank(two_waves, tmp_path):
+def test_workbook_holds_every_published_table_with_suppressed_cells_blank(two_waves):
+    from io import BytesIO
+
     from openpyxl import load_workbook
 
     doc = report.site_document(two_waves, CFG, CB, "kota", "id")
@@ -257,8 +261,7 @@ def test_workbook_holds_every_published_table_with_suppressed_cells_blank(two_wa
     doc = render.Document(
         doc.title, doc.subtitle, "id", [*doc.sections, render.Section("x", [evil])]
     )
-    path = report.write_workbook(doc, CFG, tmp_path / "tables.xlsx")
-    wb = load_workbook(path)
+    wb = load_workbook(BytesIO(report.workbook(doc, CFG)))
     tables = report.published_tables(doc)
     assert wb.sheetnames[1:] == [label for label, _ in tables]
     first = [r for r in wb[tables[0][0]].iter_rows(values_only=True)]
@@ -267,22 +270,21 @@ def test_workbook_holds_every_published_table_with_suppressed_cells_blank(two_wa
     assert cells == ["'=HYPERLINK(1)", None, "+0,45"]  # formula guarded, suppressed blank
 
 
-def test_landing_page_groups_libraries_by_kecamatan(two_waves, tmp_path):
+def test_landing_page_groups_libraries_by_kecamatan(two_waves):
     import re
 
-    from pipelines.paths import Layout
-
-    out = Layout(tmp_path / "data", tmp_path / "reports")
-    out.reports.mkdir(parents=True)
     for lang in ("id", "en"):
-        html = report.write_index(CFG, out, lang, two_waves, CB).read_text()
+        html = report.index_html(CFG, lang, two_waves, CB)
         assert report.t("index.headline", lang) in html
         assert fmt_number(0.44, lang, 2) in html  # the headline effect
         for kec in CFG.places.kecamatan:
             part = html.split(report.t("index.kecamatan", lang, name=kec))[1].split("<h2")[0]
             ids = set(re.findall(r'href="sites/([a-z0-9-]+)\.', part))
             assert ids == {s.id for s in CFG.sites if s.kecamatan == kec}
-    assert (out.reports / "index.html").exists() and (out.reports / "index.en.html").exists()
+    assert [report.index_name(CFG, lang) for lang in ("id", "en")] == [
+        "index.html",
+        "index.en.html",
+    ]
 
 
 def test_labels_never_nest_parentheses_and_the_glossary_doc_matches_the_locale():
@@ -316,11 +318,11 @@ def test_gap_sentences_are_on_the_readers_scale(lang):
     assert fmt_number(-0.8, lang, 2) not in text
 
 
-def test_at_national_scale_the_library_table_moves_to_the_workbook(
-    two_waves, tmp_path, monkeypatch
-):
+def test_at_national_scale_the_library_table_moves_to_the_workbook(two_waves, monkeypatch):
     """A side-by-side table of thousands of libraries is no page of a report: above the cap
     the report says where the table is, and the workbook carries it."""
+    from io import BytesIO
+
     from openpyxl import load_workbook
 
     lab = report.Labels(CFG, CB, "en", report.outcomes_of(two_waves))
@@ -331,7 +333,42 @@ def test_at_national_scale_the_library_table_moves_to_the_workbook(
     assert not any(isinstance(b, render.Table) for b in capped.blocks)
     assert "tables.xlsx" in capped.blocks[0] and str(len(CFG.sites)) in capped.blocks[0]
     doc = render.Document("t", "s", "en", [capped])
-    wb = load_workbook(report.write_workbook(doc, CFG, tmp_path / "t.xlsx", two_waves, CB))
+    wb = load_workbook(BytesIO(report.workbook(doc, CFG, two_waves, CB)))
     sheet = wb[t("section.libraries", "en")[:31]]
     names = [r[0] for r in sheet.iter_rows(values_only=True)][1:]
     assert "Perpustakaan Umum Kota Solok" in names
+
+
+def test_site_files_are_the_rendered_site_document_in_every_language_and_format(results):
+    html = CFG.model_copy(update={"report": CFG.report.model_copy(update={"formats": ["html"]})})
+    files = report.site_files(results, html, CB, "kota")
+    assert list(files) == [f"kota.{lang}.html" for lang in CFG.report.languages]
+    for lang in CFG.report.languages:
+        assert files[f"kota.{lang}.html"] == render.render_html(
+            report.site_document(results, html, CB, "kota", lang)
+        )
+    with pytest.raises(RunError, match="Site 'nowhere' is not in the config's sites"):
+        report.site_files(results, CFG, CB, "nowhere")
+
+
+def test_city_files_name_each_language_s_report_workbook_and_landing_page(two_waves, monkeypatch):
+    """What the report stage writes, by name: HTML as text, PDF and the workbook as bytes."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    def small_city(res, quality, cfg, cb, lang):  # the city document's content is tested above
+        return report.site_document(res, cfg, cb, "kota", lang)
+
+    monkeypatch.setattr(report, "city_document", small_city)
+    files = report.city_files(two_waves, {}, CFG, CB)
+    want = []
+    for lang in CFG.report.languages:
+        want += [f"city.{lang}.{fmt}" for fmt in CFG.report.formats]
+        want += [report.workbook_name(CFG, lang), report.index_name(CFG, lang)]
+    assert list(files) == want
+    assert files["city.en.html"] == render.render_html(small_city(two_waves, {}, CFG, CB, "en"))
+    assert files["city.id.pdf"].startswith(b"%PDF")
+    assert files["index.en.html"] == report.index_html(CFG, "en", two_waves, CB)
+    wb = load_workbook(BytesIO(files["tables.xlsx"]))
+    assert wb.sheetnames[0] == t("workbook.about_sheet", "id")[:31]

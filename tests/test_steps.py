@@ -110,3 +110,52 @@ def test_source_ids_joined_to_the_row_log_as_a_full_merge_would():
         )
         full = log.merge(ids.drop_duplicates(keys), on=keys, how="left")
         pd.testing.assert_frame_equal(steps._with_source_ids(log, ids), full)
+
+
+def test_read_and_clean_is_what_ingest_then_clean_write_and_writes_nothing(visitors, tmp_path):
+    """``check``'s dry run: the same cleaned data and log as the two steps, no file written."""
+    cfg, cb, out, ingest_log, cleaned = visitors
+    before = {p: p.stat().st_mtime_ns for p in out.processed.rglob("*")}
+    got, data, summary = steps.read_and_clean(cfg, cb, cfg.waves[0], steps.pseudonym_secret())
+    assert {p: p.stat().st_mtime_ns for p in out.processed.rglob("*")} == before
+    assert got.log["wave"].tolist() == ingest_log["wave"].tolist()
+    ingested = pd.read_parquet(out.ingested / "2025.parquet")
+    pd.testing.assert_frame_equal(got.data, ingested, check_dtype=False)
+    written, _ = steps.load_clean(out, cfg)
+    pd.testing.assert_frame_equal(data, written["2025"], check_dtype=False)
+    pd.testing.assert_frame_equal(summary, cleaned["summary"])
+
+
+def test_write_files_writes_text_as_utf8_and_bytes_as_they_are(tmp_path):
+    files = {"a.html": "Rp 1.500 — ≥ 5", "sites/b.pdf": b"%PDF\x00\xff", "c.txt": ""}
+    written = steps.write_files(tmp_path / "r", files)
+    assert written == [tmp_path / "r" / name for name in files]
+    assert (tmp_path / "r/a.html").read_bytes() == "Rp 1.500 — ≥ 5".encode()
+    assert (tmp_path / "r/sites/b.pdf").read_bytes() == b"%PDF\x00\xff"
+
+
+def test_the_report_steps_read_the_results_and_write_what_report_returns(
+    visitors, tmp_path, monkeypatch
+):
+    """The city and site reports: results and quality read from the earlier steps' files,
+    the report module's files written under reports/ and reports/sites/."""
+    from pipelines import report
+
+    cfg, cb, out, _, cleaned = visitors
+    out = Layout(out.processed, tmp_path / "reports")
+    out.results.mkdir(exist_ok=True)
+    pd.DataFrame({"estimate": [0.25]}).to_parquet(out.results / "estimates.parquet")
+    seen = {}
+
+    def city_files(res, quality, cfg_, cb_):
+        seen.update(res=res, quality=quality)
+        return {"city.en.html": "<p>kota</p>", "tables.xlsx": b"PK"}
+
+    monkeypatch.setattr(report, "city_files", city_files)
+    monkeypatch.setattr(report, "site_files", lambda res, c, b, site: {f"{site}.en.pdf": b"%"})
+    written = steps.run_report(cfg, cb, out)
+    assert written == [out.reports / "city.en.html", out.reports / "tables.xlsx"]
+    assert seen["res"]["estimates"]["estimate"].tolist() == [0.25]
+    assert seen["quality"] == json.loads(json.dumps(cleaned["quality"], default=str))
+    assert steps.run_site_report(cfg, cb, out, "kota") == [out.sites / "kota.en.pdf"]
+    assert (out.sites / "kota.en.pdf").read_bytes() == b"%"
