@@ -60,5 +60,5 @@ report.show(*[s for s in city.sections if s.heading not in shown])
 # its tables and the landing page that groups the libraries by kecamatan.
 
 # %%
-written = steps.run_report(cfg, cb, out)
+written = steps.run_report(cfg, cb, out, documents={lang: city})
 print(f"{len(written)} files written to {out.reports}.")

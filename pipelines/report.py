@@ -10,6 +10,7 @@ report stage in :mod:`pipelines.steps` loads the results and writes what :func:`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -1674,12 +1675,19 @@ def workbook_name(cfg: SurveyConfig, lang: str) -> str:
     return "tables.xlsx" if lang == cfg.report.languages[0] else f"tables.{lang}.xlsx"
 
 
-def city_files(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook) -> dict[str, str | bytes]:
+def city_files(
+    res: dict,
+    quality: dict,
+    cfg: SurveyConfig,
+    cb: Codebook,
+    documents: Mapping[str, Document] | None = None,
+) -> dict[str, str | bytes]:
     """City report in every language and format, the workbook of its tables, and the landing
-    page in every language: file name (in the reports folder) -> contents."""
+    page in every language: file name (in the reports folder) -> contents. ``documents``: city
+    documents already built from the same results (the notebook's), by language, reused."""
     files: dict[str, str | bytes] = {}
     for lang in cfg.report.languages:
-        doc = city_document(res, quality, cfg, cb, lang)
+        doc = (documents or {}).get(lang) or city_document(res, quality, cfg, cb, lang)
         files |= rendered(doc, f"city.{lang}", cfg.report.formats)
         files[workbook_name(cfg, lang)] = workbook(doc, cfg, res, cb)
         files[index_name(cfg, lang)] = index_html(cfg, lang, res, cb)

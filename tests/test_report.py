@@ -372,3 +372,19 @@ def test_city_files_name_each_language_s_report_workbook_and_landing_page(two_wa
     assert files["index.en.html"] == report.index_html(CFG, "en", two_waves, CB)
     wb = load_workbook(BytesIO(files["tables.xlsx"]))
     assert wb.sheetnames[0] == t("workbook.about_sheet", "id")[:31]
+
+
+def test_city_files_reuse_a_document_already_built_for_its_language(two_waves, monkeypatch):
+    """The notebook shows the city document, then writes it: built once, not twice."""
+    first, *others = CFG.report.languages
+    built = report.site_document(two_waves, CFG, CB, "kota", first)  # any document will do
+    calls = []
+
+    def small_city(res, quality, cfg, cb, lang):
+        calls.append(lang)
+        return report.site_document(res, cfg, cb, "laing", lang)
+
+    monkeypatch.setattr(report, "city_document", small_city)
+    files = report.city_files(two_waves, {}, CFG, CB, {first: built})
+    assert calls == others
+    assert files[f"city.{first}.html"] == render.render_html(built)
