@@ -1,4 +1,4 @@
-"""Tests for the synthetic-data generator (pipelines/simulate.py)."""
+"""Tests for the synthetic-data generator (pipelines/simulate/)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_places_match_config():
     assert cfg["places"]["kecamatan"] == sm.KECAMATAN
     assert cfg["places"]["aliases"] == sm.PLACE_ALIASES
     assert cfg["design"]["weights"]["margins"]["kelurahan"] == sm.KELURAHAN_POP
-    pl = sm._places(None, 1)
+    pl = sm.make_places(None, 1)
     assert [s["name"] for s in pl.sites] == [s["name"] for s in cfg["sites"]]
 
 
@@ -149,12 +149,12 @@ def test_mess_counts_match_frame(sim, codebook):
         assert inc.str.match(r"-\d").fillna(False).sum() == m["income_negative"]
         assert (inc.isna() & ok).sum() == m["income_blank"]
         kel = _col(frame, codebook, "kelurahan")
-        assert kel.isin(sm.JUNK_KELURAHAN).sum() == m["kelurahan_unmatched"]
+        assert kel.isin(sm.answers("junk_kelurahan")).sum() == m["kelurahan_unmatched"]
         lik = frame[[frame.columns[i] for i in _likert_positions(codebook)]]
         same = lik.notna().all(axis=1) & lik.nunique(axis=1).eq(1)
         assert same.sum() == m["straightliners"]
         fb = _col(frame, codebook, "feedback").fillna("")
-        assert (fb == sm.SCRIPT_TEXT).sum() == m["script_injection"]
+        assert (fb == sm.load_pool("feedback")["script_text"]).sum() == m["script_injection"]
         assert fb.str.startswith("=").sum() == m["formula_injection"]
         name = _col(frame, codebook, "full_name").fillna("#")
         phone = _col(frame, codebook, "phone").fillna("#")
