@@ -128,6 +128,7 @@ from .form import GOT_JOB_HEADER, SHEET_NAME, headers
 from .generate import Simulation, simulate
 from .places import KECAMATAN, KELURAHAN_POP, PLACE_ALIASES, Places, make_places
 from .pools import answers, load_pool
+from .waves import make_waves
 from .writers import write, write_config
 
 __all__ = [
@@ -145,6 +146,7 @@ __all__ = [
     "load_pool",
     "main",
     "make_places",
+    "make_waves",
     "simulate",
     "write",
     "write_config",

@@ -161,7 +161,10 @@ CLEAN_EFFECTS = {
 CLEAN_GAP_OUTCOMES = ("skills", "confidence", "social")  # disability_gap scales these effects
 CLEAN_TREND = 0.1  # change between the waves on every scale (scale units)
 CLEAN_CITY_SHARE = 0.2  # respondents who answer at the city library, not their kelurahan's
-CLEAN_FEMALE_SHARE = 0.6
+CLEAN_FEMALE_SHARE = 0.6  # young women are over-represented in the sample
+CLEAN_AGE_GAMMA = (2.0, 11.0)  # age = 15 + Gamma(shape, scale) years, at most 85
+CLEAN_EDUCATION = {"const": 1.6, "age_per_year": -0.02, "sd": 0.9}  # level 0-3 (rounded)
+CLEAN_OCCUPATIONS = ("student", "entrepreneur", "employee", "farmer")  # drawn uniformly
 CLEAN_DISABILITY_SHARE = 0.12
 CLEAN_SITE_SD = 0.08  # library site effect (scale units; twice that on log income)
 CLEAN_PERSON_SD = 0.35  # stable person effect on the scales
