@@ -266,3 +266,56 @@ def test_write_config_scaled(tmp_path):
 def test_cli(tmp_path):
     assert sm.main(["--n", "200", "--seed", "1", "--out", str(tmp_path), "--formats", "csv"]) == 0
     assert (tmp_path / "solok_2025.csv").exists() and (tmp_path / "truth.json").exists()
+
+
+# ---------------------------------------------------------------- data files, places, coefficients
+
+
+def test_places_all_from_the_place_list(sim, codebook):
+    from pipelines.simulate.places import kelurahan_names, real_sites
+
+    kels = kelurahan_names()
+    assert sim.truth["places"]["sites"] == [s["id"] for s in real_sites()]
+    assert sim.truth["places"]["kecamatan"] == list(sm.KECAMATAN)
+    for frame in sim.waves.values():
+        # every address ends with a kelurahan of the list; answers match it (or are junk)
+        town = _col(frame, codebook, "address").dropna().str.rsplit(", ", n=1).str[1]
+        assert town.isin(kels).all()
+        kel = _col(frame, codebook, "kelurahan").dropna()
+        exact = kel.isin(kels)
+        assert exact.mean() > 0.6
+        assert kel.str.strip().str.lower().isin([k.lower() for k in kels]).mean() > 0.75
+        site = _col(frame, codebook, "site").dropna()
+        assert site.isin([s["name"] for s in real_sites()]).mean() > 0.6
+
+
+def test_pools_come_from_the_data_files(sim, codebook):
+    names, contact = sm.load_pool("names"), sm.load_pool("contact")
+    feedback = sm.load_pool("feedback")["feedback"]
+    firsts = {n.lower() for n in names["first_female"] + names["first_male"]}
+    spellings = {s for level in sm.answers("likert").values() for s in level}
+    spellings.add(sm.answers("likert_unknown"))
+    for frame in sim.waves.values():
+        first = _col(frame, codebook, "full_name").dropna().str.split(" ").str[0].str.lower()
+        assert first.isin(firsts).all() and first.nunique() > 20
+        street = _col(frame, codebook, "address").dropna().str.split(" No. ").str[0]
+        assert street.isin(contact["streets"]).all()
+        fb = _col(frame, codebook, "feedback").dropna()
+        from_pool = fb.map(lambda t: any(t.startswith(s) for s in feedback))
+        assert from_pool.mean() > 0.99
+        lik = frame[[frame.columns[i] for i in _likert_positions(codebook)]]
+        assert set(lik.stack().dropna()) <= spellings
+
+
+def test_named_coefficients_drive_the_truth(monkeypatch):
+    from pipelines.simulate import coefficients as C
+
+    eff = sm.simulate(400, seed=2).truth["effects"]["2025"]
+    assert eff["confidence"]["att"] > 0.05 and eff["confidence"]["latent_att"] > 0.2
+    monkeypatch.setitem(C.TAU, "confidence", 0.0)
+    monkeypatch.setattr(C, "CONF_FEMALE", 0.0)
+    monkeypatch.setattr(C, "TAU_LOG_INCOME", 0.0)
+    eff = sm.simulate(400, seed=2).truth["effects"]["2025"]
+    assert eff["confidence"]["att"] == 0 and eff["confidence"]["latent_att"] == 0
+    assert eff["log_income"]["att"] == 0
+    assert eff["skills"]["att"] > 0.05  # untouched
