@@ -319,3 +319,16 @@ def test_named_coefficients_drive_the_truth(monkeypatch):
     assert eff["confidence"]["att"] == 0 and eff["confidence"]["latent_att"] == 0
     assert eff["log_income"]["att"] == 0
     assert eff["skills"]["att"] > 0.05  # untouched
+
+
+def test_data_files_are_package_data():
+    import tomllib
+
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pkg = ROOT / "pipelines"
+    shipped = {
+        p for g in spec["tool"]["setuptools"]["package-data"]["pipelines"] for p in pkg.glob(g)
+    }
+    files = set((pkg / "simulate").rglob("*.yaml"))
+    assert len(files) >= 6  # places.yaml and the pools
+    assert files <= shipped
