@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_analysis import make_config, make_waves
+from helpers_analysis import make_config
 
 from pipelines import analysis
+from pipelines.simulate.waves import make_waves
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 
 from pipelines import change
+from pipelines.simulate.waves import FAMILIES, SCALES, TREATMENT, make_waves
 from pipelines.stats import scales
 from pipelines.stats.design import SurveyDesign
 

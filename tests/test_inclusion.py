@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_analysis import BREAKDOWNS, FAMILIES, SCALES, TREATMENT, make_waves
 
 from pipelines import inclusion
+from pipelines.simulate.waves import BREAKDOWNS, FAMILIES, SCALES, TREATMENT, make_waves
 from pipelines.stats import scales
 from pipelines.stats.design import SurveyDesign
 

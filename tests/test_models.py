@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_analysis import FAMILIES, SCALES, TREATMENT, make_waves
 from scipy import stats
 
 from pipelines import models
+from pipelines.simulate.waves import FAMILIES, SCALES, TREATMENT, make_waves
 from pipelines.stats import scales
 from pipelines.stats.design import SurveyDesign, svyglm
 

@@ -24,6 +24,7 @@ from pipelines.parse import (
     rupiah,
     yes_no,
 )
+from pipelines.simulate.places import kelurahan_names
 
 
 def one(fn, value, **kw):
@@ -390,21 +391,7 @@ def test_dates_forced_order_and_formats_and_dtype():
 
 # ---------------------------------------------------------------- places
 
-CANON = [
-    "Aro IV Korong",
-    "IX Korong",
-    "KTK",
-    "Simpang Rumbio",
-    "Sinapa Piliang",
-    "Tanah Garam",
-    "VI Suku",
-    "Kampung Jawa",
-    "Koto Panjang",
-    "Laing",
-    "Nan Balimo",
-    "Pasar Pandan Air Mati",
-    "Tanjung Paku",
-]
+CANON = kelurahan_names()  # the 13 Kota Solok kelurahan (pipelines/simulate/places.yaml)
 ALIASES = {"PPA Mati": "Pasar Pandan Air Mati", "PPAM": "Pasar Pandan Air Mati"}
 
 

@@ -1,4 +1,4 @@
-"""Tests for the synthetic-data generator (pipelines/simulate.py)."""
+"""Tests for the synthetic-data generator (pipelines/simulate/)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_places_match_config():
     assert cfg["places"]["kecamatan"] == sm.KECAMATAN
     assert cfg["places"]["aliases"] == sm.PLACE_ALIASES
     assert cfg["design"]["weights"]["margins"]["kelurahan"] == sm.KELURAHAN_POP
-    pl = sm._places(None, 1)
+    pl = sm.make_places(None, 1)
     assert [s["name"] for s in pl.sites] == [s["name"] for s in cfg["sites"]]
 
 
@@ -149,12 +149,12 @@ def test_mess_counts_match_frame(sim, codebook):
         assert inc.str.match(r"-\d").fillna(False).sum() == m["income_negative"]
         assert (inc.isna() & ok).sum() == m["income_blank"]
         kel = _col(frame, codebook, "kelurahan")
-        assert kel.isin(sm.JUNK_KELURAHAN).sum() == m["kelurahan_unmatched"]
+        assert kel.isin(sm.answers("junk_kelurahan")).sum() == m["kelurahan_unmatched"]
         lik = frame[[frame.columns[i] for i in _likert_positions(codebook)]]
         same = lik.notna().all(axis=1) & lik.nunique(axis=1).eq(1)
         assert same.sum() == m["straightliners"]
         fb = _col(frame, codebook, "feedback").fillna("")
-        assert (fb == sm.SCRIPT_TEXT).sum() == m["script_injection"]
+        assert (fb == sm.load_pool("feedback")["script_text"]).sum() == m["script_injection"]
         assert fb.str.startswith("=").sum() == m["formula_injection"]
         name = _col(frame, codebook, "full_name").fillna("#")
         phone = _col(frame, codebook, "phone").fillna("#")
@@ -266,3 +266,69 @@ def test_write_config_scaled(tmp_path):
 def test_cli(tmp_path):
     assert sm.main(["--n", "200", "--seed", "1", "--out", str(tmp_path), "--formats", "csv"]) == 0
     assert (tmp_path / "solok_2025.csv").exists() and (tmp_path / "truth.json").exists()
+
+
+# ---------------------------------------------------------------- data files, places, coefficients
+
+
+def test_places_all_from_the_place_list(sim, codebook):
+    from pipelines.simulate.places import kelurahan_names, real_sites
+
+    kels = kelurahan_names()
+    assert sim.truth["places"]["sites"] == [s["id"] for s in real_sites()]
+    assert sim.truth["places"]["kecamatan"] == list(sm.KECAMATAN)
+    for frame in sim.waves.values():
+        # every address ends with a kelurahan of the list; answers match it (or are junk)
+        town = _col(frame, codebook, "address").dropna().str.rsplit(", ", n=1).str[1]
+        assert town.isin(kels).all()
+        kel = _col(frame, codebook, "kelurahan").dropna()
+        exact = kel.isin(kels)
+        assert exact.mean() > 0.6
+        assert kel.str.strip().str.lower().isin([k.lower() for k in kels]).mean() > 0.75
+        site = _col(frame, codebook, "site").dropna()
+        assert site.isin([s["name"] for s in real_sites()]).mean() > 0.6
+
+
+def test_pools_come_from_the_data_files(sim, codebook):
+    names, contact = sm.load_pool("names"), sm.load_pool("contact")
+    feedback = sm.load_pool("feedback")["feedback"]
+    firsts = {n.lower() for n in names["first_female"] + names["first_male"]}
+    spellings = {s for level in sm.answers("likert").values() for s in level}
+    spellings.add(sm.answers("likert_unknown"))
+    for frame in sim.waves.values():
+        first = _col(frame, codebook, "full_name").dropna().str.split(" ").str[0].str.lower()
+        assert first.isin(firsts).all() and first.nunique() > 20
+        street = _col(frame, codebook, "address").dropna().str.split(" No. ").str[0]
+        assert street.isin(contact["streets"]).all()
+        fb = _col(frame, codebook, "feedback").dropna()
+        from_pool = fb.map(lambda t: any(t.startswith(s) for s in feedback))
+        assert from_pool.mean() > 0.99
+        lik = frame[[frame.columns[i] for i in _likert_positions(codebook)]]
+        assert set(lik.stack().dropna()) <= spellings
+
+
+def test_named_coefficients_drive_the_truth(monkeypatch):
+    from pipelines.simulate import coefficients as C
+
+    eff = sm.simulate(400, seed=2).truth["effects"]["2025"]
+    assert eff["confidence"]["att"] > 0.05 and eff["confidence"]["latent_att"] > 0.2
+    monkeypatch.setitem(C.TAU, "confidence", 0.0)
+    monkeypatch.setattr(C, "CONF_FEMALE", 0.0)
+    monkeypatch.setattr(C, "TAU_LOG_INCOME", 0.0)
+    eff = sm.simulate(400, seed=2).truth["effects"]["2025"]
+    assert eff["confidence"]["att"] == 0 and eff["confidence"]["latent_att"] == 0
+    assert eff["log_income"]["att"] == 0
+    assert eff["skills"]["att"] > 0.05  # untouched
+
+
+def test_data_files_are_package_data():
+    import tomllib
+
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pkg = ROOT / "pipelines"
+    shipped = {
+        p for g in spec["tool"]["setuptools"]["package-data"]["pipelines"] for p in pkg.glob(g)
+    }
+    files = set((pkg / "simulate").rglob("*.yaml"))
+    assert len(files) >= 6  # places.yaml and the pools
+    assert files <= shipped

@@ -6,19 +6,17 @@ Run from the repository root::
     Rscript tests/reference/r_change_reference.R
 
 It writes ``tests/reference/change_reference_panel.csv``: two waves of a 400-respondent
-survey from the project's generator (tests/helpers_analysis.make_waves, seed 7), the skills
+survey from the project's generator (pipelines.simulate.make_waves, seed 7), the skills
 scale scored, unequal baseline weights, floats with 17 significant digits.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent))
 OUT = HERE / "change_reference_panel.csv"
 COLUMNS = [
     "wave",
@@ -37,8 +35,7 @@ COLUMNS = [
 
 
 def make_panel():
-    from helpers_analysis import SCALES, make_waves
-
+    from pipelines.simulate.waves import SCALES, make_waves
     from pipelines.stats import scales
 
     _, panel, _ = make_waves(400, 7, retention=0.7)
