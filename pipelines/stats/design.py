@@ -1111,8 +1111,8 @@ def svyglm(
 
     # prior weights scaled to mean 1, as R's svyglm (same estimates; R's starting values,
     # without which IRLS can diverge when weights are in the hundreds)
-    beta, mu, v = fit_glm(x, y, w / w.mean(), fam, names, max_iter, tol)
-    a_inv = np.linalg.inv((x * (w * v)[:, None]).T @ x)
+    beta, mu, v, bread = fit_glm(x, y, w / w.mean(), fam, names, max_iter, tol)
+    a_inv = np.linalg.inv(bread) / w.mean()  # the bread of the mean-1 weights, rescaled
     p = len(beta)
     rows_mask = np.zeros(len(design.data), dtype=bool)
     rows_mask[kept] = True
@@ -1174,11 +1174,12 @@ def fit_glm(
     names: list[str],
     max_iter: int,
     tol: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares (gaussian) or IRLS (binomial, logit link); the fitting core that
-    ``svyglm`` and the models in :mod:`pipelines.models` share."""
+    ``svyglm`` and the models in :mod:`pipelines.models` share.  Returns the coefficients, the
+    fitted means, the variance function at them and the bread ``X' diag(w v) X``."""
 
-    def wls(z: np.ndarray, ww: np.ndarray) -> np.ndarray:
+    def wls(z: np.ndarray, ww: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # Normal equations on column-scaled X'WX (Cholesky) plus one step of iterative
         # refinement: as accurate as a QR here, without an n x p factorisation per step.
         xw = x * ww[:, None]
@@ -1203,15 +1204,15 @@ def fit_glm(
         chol = linalg.cho_factor(scaled)
         beta = linalg.cho_solve(chol, (xw.T @ z) / d) / d
         beta += linalg.cho_solve(chol, (xw.T @ (z - x @ beta)) / d) / d
-        return beta
+        return beta, gram
 
     if x.shape[0] <= x.shape[1]:
         raise DesignError(
             f"The model has {x.shape[1]} coefficients but only {x.shape[0]} complete rows."
         )
     if fam == "gaussian":
-        beta = wls(y, w)
-        return beta, x @ beta, np.ones_like(y)
+        beta, gram = wls(y, w)
+        return beta, x @ beta, np.ones_like(y), gram
 
     mu = (w * y + 0.5) / (w + 1)  # R's binomial()$initialize
     eta = np.log(mu / (1 - mu))
@@ -1219,7 +1220,7 @@ def fit_glm(
     for _ in range(max_iter):
         v = mu * (1 - mu)
         z = eta + (y - mu) / v
-        beta = wls(z, w * v)
+        beta, _ = wls(z, w * v)
         eta = x @ beta
         mu = 1 / (1 + np.exp(-eta))
         mu = np.clip(mu, 1e-15, 1 - 1e-15)
@@ -1239,4 +1240,5 @@ def fit_glm(
             f"The logistic model did not converge in {max_iter} iterations; check for "
             "separation (a term that perfectly predicts the outcome)."
         )
-    return beta, mu, mu * (1 - mu)
+    v = mu * (1 - mu)
+    return beta, mu, v, (x * (w * v)[:, None]).T @ x
