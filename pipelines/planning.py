@@ -15,20 +15,46 @@ solves it for ``m``: ``m >= (1 - r) / (1/C - r)`` with ``r = icc x icc_t`` and `
 t)^2 kish / (k p (1-p) delta^2)``; when ``1/C <= r`` no number per library suffices and more
 libraries are needed.
 
-Command line: ``python -m pipelines plan <survey.yaml> --effect 0.2 [--outcome skills]``.
+Yes/no outcomes are planned in percentage points ``d`` at last wave's proportion ``pbar``:
+participants ``pbar + (1 - p) d`` and others ``pbar - p d`` (so the mix stays ``pbar``), and
+the two-proportion formula (R's ``power.prop.test`` when ``p = 1/2``) times the design effect,
+``k m >= deff x (t_a sqrt(pbar qbar / (p (1-p))) + t_b sqrt(p1 q1 / p + p0 q0 / (1-p)))^2 / d^2``
+(:func:`srs_n_yesno`).  Money outcomes are planned in percent on the log scale: ``delta =
+log(1 + pct/100) / SD(log income)``.
+
+Command line: ``python -m pipelines plan <survey.yaml> --effect 0.2 [--outcome skills]``; the
+effect is in the outcome's unit (SD, percentage points for yes/no, percent for money), e.g.
+``--effect 5pp`` or ``--effect 10%``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
-__all__ = ["Inputs", "icc_anova", "mde_sd", "planning_table", "respondents_needed"]
+__all__ = [
+    "Inputs",
+    "icc_anova",
+    "mde",
+    "mde_sd",
+    "mde_yesno",
+    "needed",
+    "planning_table",
+    "respondents_needed",
+    "respondents_needed_yesno",
+    "srs_n_yesno",
+]
+
+# the unit an effect is planned in, from the plan's reader unit (others: SD of the outcome)
+PLAN_UNIT = {"pp": "pp", "percent": "percent"}
+DEFAULT_EFFECT = {"sd": 0.2, "pp": 5.0, "percent": 10.0}
+SUFFIX = {"sd": "sd", "pp": "pp", "percent": "%"}  # what --effect may end with
 
 
 def icc_anova(y: np.ndarray, cluster: np.ndarray) -> float:
@@ -51,7 +77,8 @@ def icc_anova(y: np.ndarray, cluster: np.ndarray) -> float:
 
 @dataclass
 class Inputs:
-    """What last wave says about the design: ICC, Kish weighting deff, participant share."""
+    """What last wave says about the design: ICC, Kish weighting deff, participant share;
+    ``unit`` of the effect (sd, pp, percent) and ``level``: the proportion (pp) or SD (else)."""
 
     icc: float
     icc_t: float
@@ -60,11 +87,24 @@ class Inputs:
     libraries: int
     per_library: float
     outcome: str
+    unit: str = "sd"
+    level: float = float("nan")
+
+
+def _quantiles(k: int, alpha: float = 0.05, power: float = 0.8) -> tuple[float, float]:
+    df = max(k - 1, 1)
+    return float(stats.t.ppf(1 - alpha / 2, df)), float(stats.t.ppf(power, df))
 
 
 def _factor(k: int, alpha: float = 0.05, power: float = 0.8) -> float:
-    df = max(k - 1, 1)
-    return float(stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df))
+    return sum(_quantiles(k, alpha, power))
+
+
+def _per_library(c: float, r: float) -> float:
+    """Smallest ``m`` with ``m >= c (1 + (m - 1) r)``; ``inf`` when ``c r >= 1``."""
+    if c * r >= 1:
+        return float("inf")
+    return float(np.ceil(c * (1 - r) / (1 - c * r)))
 
 
 def mde_sd(k: int, m: float, icc: float, kish: float, share: float, icc_t: float = 1.0) -> float:
@@ -79,11 +119,74 @@ def respondents_needed(
 ) -> float:
     """Respondents per library so that the MDE is ``effect`` (SD units); ``inf`` when more
     libraries are needed whatever the number per library."""
-    r = icc * icc_t
     c = _factor(k) ** 2 * kish / (k * share * (1 - share) * effect**2)
-    if 1 / c <= r:
-        return float("inf")
-    return float(np.ceil((1 - r) / (1 / c - r)))
+    return _per_library(c, icc * icc_t)
+
+
+def _two_groups(pbar: float, share: float, diff: float) -> tuple[float, float]:
+    """Participants' and others' proportions ``diff`` apart whose mix is ``pbar``."""
+    return pbar + (1 - share) * diff, pbar - share * diff
+
+
+def largest_yesno(pbar: float, share: float) -> float:
+    """The largest difference in proportions possible around ``pbar`` (both within 0-1)."""
+    return min((1 - pbar) / (1 - share), pbar / share)
+
+
+def srs_n_yesno(diff: float, pbar: float, share: float, k: int = 0) -> float:
+    """Respondents in all (simple random sample) to detect ``diff`` in proportions: the
+    two-proportion formula, t on ``k - 1`` df (normal when ``k`` is 0)."""
+    ta, tb = _quantiles(k) if k else (stats.norm.ppf(0.975), stats.norm.ppf(0.8))
+    p1, p0 = _two_groups(pbar, share, diff)
+    v0 = pbar * (1 - pbar) / (share * (1 - share))
+    v1 = p1 * (1 - p1) / share + p0 * (1 - p0) / (1 - share)
+    return float((ta * np.sqrt(v0) + tb * np.sqrt(max(v1, 0.0))) ** 2 / diff**2)
+
+
+def respondents_needed_yesno(
+    diff: float, k: int, icc: float, kish: float, share: float, pbar: float, icc_t: float = 1.0
+) -> float:
+    """Respondents per library to detect ``diff`` in proportions (0.05 = 5 percentage
+    points); ``inf`` when more libraries are needed, ``nan`` when ``diff`` is impossible."""
+    if not 0 < abs(diff) <= largest_yesno(pbar, share):
+        return float("nan")
+    return _per_library(kish * srs_n_yesno(abs(diff), pbar, share, k) / k, icc * icc_t)
+
+
+def mde_yesno(
+    k: int, m: float, icc: float, kish: float, share: float, pbar: float, icc_t: float = 1.0
+) -> float:
+    """Minimum detectable difference in proportions with ``k`` libraries of ``m``; ``nan``
+    when even the largest possible difference is not detectable."""
+    deff = kish * (1 + (m - 1) * icc * icc_t)
+    top = largest_yesno(pbar, share)
+
+    def gap(d: float) -> float:  # respondents to spare; rises with d (crosses 0 once)
+        return k * m - deff * srs_n_yesno(d, pbar, share, k)
+
+    if not top > 0 or gap(top) < 0:
+        return float("nan")
+    return float(optimize.brentq(gap, 1e-9, top, xtol=1e-12))
+
+
+def needed(inp: Inputs, effect: float) -> float:
+    """Respondents per library for ``effect`` in the input's unit (SD, pp, percent)."""
+    k, args = inp.libraries, (inp.icc, inp.kish, inp.share)
+    if inp.unit == "pp":
+        return respondents_needed_yesno(effect / 100, k, *args, inp.level, inp.icc_t)
+    if inp.unit == "percent":
+        effect = np.log1p(effect / 100) / inp.level if effect > -100 else np.nan
+    effect = abs(effect)
+    return respondents_needed(effect, k, *args, inp.icc_t) if effect > 0 else float("nan")
+
+
+def mde(inp: Inputs, k: int, m: float) -> float:
+    """Minimum detectable difference in the input's unit (SD, pp, percent)."""
+    args = (inp.icc, inp.kish, inp.share)
+    if inp.unit == "pp":
+        return 100 * mde_yesno(k, m, *args, inp.level, inp.icc_t)
+    sd = mde_sd(k, m, *args, inp.icc_t)
+    return 100 * float(np.expm1(sd * inp.level)) if inp.unit == "percent" else sd
 
 
 def planning_table(
@@ -91,14 +194,15 @@ def planning_table(
     libraries: Sequence[int] | None = None,
     per_library: Sequence[int] = (10, 20, 30, 50, 75, 100, 150, 200),
 ) -> pd.DataFrame:
-    """Libraries x respondents per library -> total respondents and MDE (SD units)."""
+    """Libraries x respondents per library -> total respondents and MDE (in ``unit``)."""
     ks = libraries or sorted({max(inp.libraries, 2), 2 * inp.libraries, 10, 20, 40})
     rows = [
         {
             "libraries": k,
             "per_library": m,
             "respondents": k * m,
-            "mde_sd": mde_sd(k, m, inp.icc, inp.kish, inp.share, inp.icc_t),
+            "mde": mde(inp, k, m),
+            "unit": inp.unit,
         }
         for k in ks
         for m in per_library
@@ -106,7 +210,9 @@ def planning_table(
     return pd.DataFrame(rows)
 
 
-def inputs_from(d: pd.DataFrame, outcome: str, cluster: str, treatment: str | None) -> Inputs:
+def inputs_from(
+    d: pd.DataFrame, outcome: str, cluster: str, treatment: str | None, unit: str = "sd"
+) -> Inputs:
     """Planning inputs from one prepared wave (weights in column ``weight``)."""
     y = pd.to_numeric(d[outcome], errors="coerce").to_numpy(dtype=float)
     w = d["weight"].to_numpy(dtype=float) if "weight" in d else np.ones(len(d))
@@ -120,6 +226,8 @@ def inputs_from(d: pd.DataFrame, outcome: str, cluster: str, treatment: str | No
         icc_t = icc_anova(t[s], d.loc[s, cluster].to_numpy()) if s.any() else 1.0
     sites = d.loc[ok, cluster]
     k = int(sites.nunique())
+    mean = float(np.average(y[ok], weights=w[ok])) if ok.any() else float("nan")
+    sd = float(np.sqrt(np.average((y[ok] - mean) ** 2, weights=w[ok]))) if ok.any() else mean
     return Inputs(
         icc_anova(y[ok], sites.to_numpy()),
         icc_t,
@@ -128,6 +236,8 @@ def inputs_from(d: pd.DataFrame, outcome: str, cluster: str, treatment: str | No
         k,
         float(ok.sum() / max(k, 1)),
         outcome,
+        unit,
+        mean if unit == "pp" else sd,
     )
 
 
@@ -136,34 +246,57 @@ TEXT = {
         "head": "Planning the next wave from {wave} ({outcome}): intra-library correlation "
         "{icc:.3f} (of participation {icc_t:.3f}), weighting design effect {kish:.2f}, {share:.0%} participants, {k} "
         "libraries with about {m:.0f} respondents each.",
-        "need": "To detect a difference of {effect:g} SD between participants and others "
+        "level_pp": "Last wave {level:.0%} answered yes; differences are in percentage points.",
+        "level_percent": "SD of {outcome} {level:.2f} (log scale); differences are in percent.",
+        "need": "To detect a difference of {effect_text} between participants and others "
         "(80% power, two-sided 5%) with {k} libraries: {need} respondents per library "
         "({total} in all).",
         "more": "With {k} libraries no number of respondents per library is enough to detect "
-        "{effect:g} SD: add libraries (see the table).",
-        "table": "Smallest detectable difference (SD units) by number of libraries (rows) and "
+        "{effect_text}: add libraries (see the table).",
+        "impossible": "A difference of {effect_text} is not possible when {level:.0%} answer "
+        "yes: choose a smaller one (see the table).",
+        "table": "Smallest detectable difference ({unit_name}) by number of libraries (rows) and "
         "respondents per library (columns):",
+        "dash": "- : not detectable with that many respondents.",
+        "sd": ("{:g} SD", "SD units"),
+        "pp": ("{:g} percentage points", "percentage points"),
+        "percent": ("{:g}%", "percent"),
     },
     "id": {
         "head": "Perencanaan gelombang berikutnya dari {wave} ({outcome}): korelasi "
         "antar-perpustakaan {icc:.3f} (keikutsertaan {icc_t:.3f}), efek desain pembobotan {kish:.2f}, {share:.0%} "
         "peserta, {k} perpustakaan dengan sekitar {m:.0f} responden masing-masing.",
-        "need": "Untuk mendeteksi selisih {effect:g} SD antara peserta dan bukan peserta "
+        "level_pp": "Pada gelombang lalu {level:.0%} menjawab ya; selisih dalam poin persentase.",
+        "level_percent": "SD {outcome} {level:.2f} (skala log); selisih dalam persen.",
+        "need": "Untuk mendeteksi selisih {effect_text} antara peserta dan bukan peserta "
         "(kuasa 80%, dua sisi 5%) dengan {k} perpustakaan: {need} responden per perpustakaan "
         "({total} seluruhnya).",
         "more": "Dengan {k} perpustakaan, berapa pun responden per perpustakaan tidak cukup "
-        "untuk mendeteksi {effect:g} SD: tambah perpustakaan (lihat tabel).",
-        "table": "Selisih terkecil yang dapat dideteksi (satuan SD) menurut jumlah "
+        "untuk mendeteksi {effect_text}: tambah perpustakaan (lihat tabel).",
+        "impossible": "Selisih {effect_text} tidak mungkin bila {level:.0%} menjawab ya: pilih "
+        "selisih yang lebih kecil (lihat tabel).",
+        "table": "Selisih terkecil yang dapat dideteksi ({unit_name}) menurut jumlah "
         "perpustakaan (baris) dan responden per perpustakaan (kolom):",
+        "dash": "- : tidak dapat dideteksi dengan responden sebanyak itu.",
+        "sd": ("{:g} SD", "satuan SD"),
+        "pp": ("{:g} poin persentase", "poin persentase"),
+        "percent": ("{:g}%", "persen"),
     },
 }
 
 
+def _need_line(tx: dict, f: dict, need: float) -> str:
+    if np.isfinite(need):
+        return tx["need"].format(**f, need=int(need), total=int(need) * f["k"])
+    return tx["more" if need == np.inf else "impossible"].format(**f)
+
+
 def report(inp: Inputs, effect: float, wave: str, langs: Sequence[str] = ("id", "en")) -> str:
-    """The officer's text and table, in each language."""
+    """The officer's text and table, in each language (effect in ``inp.unit``)."""
     table = planning_table(inp)
-    wide = table.pivot(index="libraries", columns="per_library", values="mde_sd").round(2)
-    need = respondents_needed(effect, inp.libraries, inp.icc, inp.kish, inp.share, inp.icc_t)
+    wide = table.pivot(index="libraries", columns="per_library", values="mde")
+    wide = wide.round(2 if inp.unit == "sd" else 1)
+    need = needed(inp, effect)
     out = []
     for lang in langs:
         tx = TEXT[lang]
@@ -176,23 +309,49 @@ def report(inp: Inputs, effect: float, wave: str, langs: Sequence[str] = ("id", 
             "share": inp.share,
             "k": inp.libraries,
             "m": inp.per_library,
-            "effect": effect,
+            "level": inp.level,
+            "effect_text": tx[inp.unit][0].format(effect),
+            "unit_name": tx[inp.unit][1],
         }
         out.append(tx["head"].format(**f))
-        if np.isfinite(need):
-            out.append(tx["need"].format(**f, need=int(need), total=int(need) * inp.libraries))
-        else:
-            out.append(tx["more"].format(**f))
-        out += [tx["table"], wide.to_string(), ""]
+        if inp.unit != "sd":
+            out.append(tx[f"level_{inp.unit}"].format(**f))
+        out += [_need_line(tx, f, need), tx["table"].format(**f), wide.to_string(na_rep="-")]
+        out += [tx["dash"], ""] if wide.isna().any().any() else [""]
     return "\n".join(out)
+
+
+def parse_effect(text: str | None, unit: str) -> float:
+    """``--effect`` in the outcome's unit: a number, or one with its unit (``5pp``, ``10%``,
+    ``0.2sd``); the default per unit when not given."""
+    if text is None:
+        return DEFAULT_EFFECT[unit]
+    m = re.fullmatch(r"\s*(-?[0-9]*\.?[0-9]+)\s*(sd|pp|%)?\s*", text.lower())
+    given = {v: k for k, v in SUFFIX.items()}.get(m.group(2)) if m else None
+    if m and given in (None, unit):
+        return float(m.group(1))
+    from pipelines.errors import RunError
+
+    eg = f"{DEFAULT_EFFECT[unit]:g}{SUFFIX[unit]}"
+    raise RunError(
+        f"--effect {text}: this outcome's difference is given in {TEXT['en'][unit][1]} "
+        f"(e.g. --effect {eg}).",
+        id_text=f"--effect {text}: selisih hasil ini dinyatakan dalam {TEXT['id'][unit][1]} "
+        f"(mis. --effect {eg}).",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m pipelines plan <survey.yaml> --effect 0.2 [--outcome X]``."""
     p = argparse.ArgumentParser(prog="python -m pipelines plan", description=__doc__)
     p.add_argument("config")
-    p.add_argument("--effect", type=float, default=0.2, help="difference to detect, in SDs")
-    p.add_argument("--outcome", default=None, help="outcome column (default: first headline)")
+    p.add_argument(
+        "--effect",
+        default=None,
+        help="difference to detect, in the outcome's unit: SD (default 0.2), percentage points "
+        "for yes/no (5pp), percent for money (10%%)",
+    )
+    p.add_argument("--outcome", default=None, help="outcome (default: first headline)")
     p.add_argument("--processed", default=None, help="processed folder (default: published)")
     a = p.parse_args(argv)
     from pipelines import analysis, paths, steps
@@ -210,7 +369,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     last = cfg.waves[-1].id
     d, _ = analysis._prepare_wave(waves[last], cfg, cb, plan)
     d["weight"] = analysis.make_weights(d, cfg)[0]
-    outcome = a.outcome or next(
+    chosen = next((o for o in plan.outcomes if a.outcome in (o.name, o.column)), None)
+    outcome = chosen.column if chosen else a.outcome
+    outcome = outcome or next(
         (o.column for o in plan.outcomes_for("inclusion") if o.family == "gaussian"),
         plan.outcomes[0].column if plan.outcomes else None,
     )
@@ -220,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             id_text=f"Hasil '{outcome}' atau kolom perpustakaan (klaster) tidak ada di "
             f"gelombang {last}.",
         )
-    inp = inputs_from(d, outcome, plan.cluster, plan.exposure.took_part)
-    print(report(inp, a.effect, last, cfg.report.languages))
+    unit = PLAN_UNIT.get(chosen.unit, "sd") if chosen else "sd"
+    effect = parse_effect(a.effect, unit)
+    inp = inputs_from(d, outcome, plan.cluster, plan.exposure.took_part, unit)
+    print(report(inp, effect, last, cfg.report.languages))
     return 0
