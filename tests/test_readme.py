@@ -3,6 +3,7 @@
 import re
 
 import pandas as pd
+import pytest
 from helpers import write_config
 
 from pipelines import analysis, clean, ingest
@@ -33,3 +34,29 @@ def test_readme_api_example_runs(small_survey):
 
     fit = svyglm(des, "confidence ~ participated + age + C(gender)")
     assert isinstance(fit, pd.DataFrame) and {"estimate", "ci_low", "ci_high"} <= set(fit.columns)
+
+
+def test_readme_planning_example_matches_the_formula():
+    """The planning example's figures follow from the inputs it prints (rounded there, so
+    within a rounding step: 1% of the respondents, 0.2 percentage points in the table)."""
+    from pipelines import planning
+
+    text = (ROOT / "README.md").read_text().split("**Planning the next wave:**", 1)[1]
+    out = re.search(r"```text\n(.*?)```", text, re.S).group(1)
+    num = r"([\d.]+)"
+    head = re.search(
+        rf"correlation {num} \(of participation {num}\), weighting design effect {num}, "
+        rf"{num}% participants, {num} libraries with about {num}",
+        out,
+    )
+    icc, icc_t, kish, share, k, m = map(float, head.groups())
+    pbar = float(re.search(rf"Last wave {num}% answered yes", out).group(1)) / 100
+    effect, need = re.search(rf"difference of {num} percentage points.*?: {num} resp", out).groups()
+    inp = planning.Inputs(icc, icc_t, kish, share / 100, int(k), m, "x", "pp", pbar)
+    assert planning.needed(inp, float(effect)) == pytest.approx(float(need), rel=0.01)
+    rows = re.findall(r"^(\d+) +([\d. ]+)$", out, re.M)
+    cols = [int(c) for c in re.search(r"per_library +([\d ]+)\n", out).group(1).split()]
+    assert len(rows) == 5 and len(cols) == 8
+    for libs, values in rows:
+        for m_, v in zip(cols, values.split(), strict=True):
+            assert planning.mde(inp, int(libs), m_) == pytest.approx(float(v), abs=0.2)
