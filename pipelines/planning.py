@@ -41,11 +41,14 @@ from scipy import optimize, stats
 __all__ = [
     "Inputs",
     "icc_anova",
+    "largest_yesno",
     "mde",
     "mde_sd",
     "mde_yesno",
     "needed",
+    "parse_effect",
     "planning_table",
+    "possible_yesno",
     "respondents_needed",
     "respondents_needed_yesno",
     "srs_n_yesno",
@@ -129,8 +132,13 @@ def _two_groups(pbar: float, share: float, diff: float) -> tuple[float, float]:
 
 
 def largest_yesno(pbar: float, share: float) -> float:
-    """The largest difference in proportions possible around ``pbar`` (both within 0-1)."""
+    """The largest rise in proportions possible around ``pbar`` (both within 0-1)."""
     return min((1 - pbar) / (1 - share), pbar / share)
+
+
+def possible_yesno(diff: float, pbar: float, share: float) -> bool:
+    """Whether a difference ``diff`` (participants minus others, non-zero) fits around ``pbar``."""
+    return diff != 0 and all(0 <= p <= 1 for p in _two_groups(pbar, share, diff))
 
 
 def srs_n_yesno(diff: float, pbar: float, share: float, k: int = 0) -> float:
@@ -148,16 +156,16 @@ def respondents_needed_yesno(
 ) -> float:
     """Respondents per library to detect ``diff`` in proportions (0.05 = 5 percentage
     points); ``inf`` when more libraries are needed, ``nan`` when ``diff`` is impossible."""
-    if not 0 < abs(diff) <= largest_yesno(pbar, share):
+    if not possible_yesno(diff, pbar, share):
         return float("nan")
-    return _per_library(kish * srs_n_yesno(abs(diff), pbar, share, k) / k, icc * icc_t)
+    return _per_library(kish * srs_n_yesno(diff, pbar, share, k) / k, icc * icc_t)
 
 
 def mde_yesno(
     k: int, m: float, icc: float, kish: float, share: float, pbar: float, icc_t: float = 1.0
 ) -> float:
-    """Minimum detectable difference in proportions with ``k`` libraries of ``m``; ``nan``
-    when even the largest possible difference is not detectable."""
+    """Minimum detectable rise in proportions with ``k`` libraries of ``m``; ``nan`` when
+    even the largest possible rise is not detectable."""
     deff = kish * (1 + (m - 1) * icc * icc_t)
     top = largest_yesno(pbar, share)
 

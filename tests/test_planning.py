@@ -160,6 +160,14 @@ def test_yesno_respondents_equal_hand_formula_times_design_effect():
     assert planning.respondents_needed_yesno(0.06, k, icc, kish, share, pbar, icc_t) == np.inf
     # too large to be possible around pbar (participants would pass 100% or others 0%)
     assert np.isnan(planning.respondents_needed_yesno(0.6, k, icc, kish, share, pbar))
+    # a fall: participants pbar - 0.65 x 0.12, others pbar + 0.35 x 0.12
+    n_fall = _hand_n(-0.12, pbar, share, k)
+    assert n_fall != pytest.approx(_hand_n(0.12, pbar, share, k), rel=1e-3)  # not symmetric
+    want = next(m for m in range(1, 10_000) if k * m >= kish * (1 + (m - 1) * icc * icc_t) * n_fall)
+    assert planning.respondents_needed_yesno(-0.12, k, icc, kish, share, pbar, icc_t) == want
+    # a rise of 30 points fits (participants 37.5%, others 7.5%), a fall does not (below 0%)
+    assert planning.possible_yesno(0.3, pbar, share)
+    assert np.isnan(planning.respondents_needed_yesno(-0.3, k, icc, kish, share, pbar))
 
 
 def test_more_effect_fewer_respondents_more_icc_more_respondents():
