@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines import analysis, paths, steps
     from pipelines.codebook import load_codebook
     from pipelines.config import load_config
-    from pipelines.errors import RunError
+    from pipelines.errors import Message, RunError
 
     cfg = load_config(a.config)
     cb = load_codebook(cfg.instrument, cfg.base_dir)
@@ -215,11 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan.outcomes[0].column if plan.outcomes else None,
     )
     if outcome not in d or not plan.cluster:
-        raise RunError(
-            f"Outcome '{outcome}' or the library (cluster) column is not in wave {last}.",
-            id_text=f"Hasil '{outcome}' atau kolom perpustakaan (klaster) tidak ada di "
-            f"gelombang {last}.",
-        )
+        raise RunError(Message("planning.no_outcome", outcome=outcome, wave=last))
     inp = inputs_from(d, outcome, plan.cluster, plan.exposure.took_part)
     print(report(inp, a.effect, last, cfg.report.languages))
     return 0
