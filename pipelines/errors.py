@@ -114,3 +114,8 @@ def located(path, row=None, column=None) -> Joined:
     if column is not None:
         parts.append(Message("where.column", column=column))
     return Joined(parts, ", ")
+
+
+def at(path, text, row=None, column=None) -> Message:
+    """'In file X, row R, column "C": <text>' (text a Message or a plain sentence)."""
+    return Message("where.at", where=located(path, row, column), text=text)
