@@ -58,6 +58,17 @@ class Joined:
         return self.text()
 
 
+class Localised:
+    """A value given per language (e.g. a codebook label's id/en): English when one is missing."""
+
+    def __init__(self, **by_lang: str):
+        self.by_lang = by_lang
+
+    def text(self, lang: str | None = None) -> str:
+        lang = lang or _LANGUAGE["current"]
+        return self.by_lang.get(lang, self.by_lang.get("en", ""))
+
+
 def _render(value: Any, lang: str) -> Any:
     return value.text(lang) if hasattr(value, "text") and callable(value.text) else value
 
