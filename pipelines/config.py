@@ -51,7 +51,7 @@ class Text(_Model):
     en: str
 
     def __call__(self, lang: str) -> str:
-        return self.en if lang == "en" else self.id
+        return self.id if lang == "id" else self.en  # another language: English
 
 
 class SurveyInfo(_Model):

@@ -66,7 +66,7 @@ class Localised:
 
     def text(self, lang: str | None = None) -> str:
         lang = lang or _LANGUAGE["current"]
-        return self.by_lang.get(lang, self.by_lang.get("en", ""))
+        return _render(self.by_lang.get(lang, self.by_lang.get("en", "")), lang)
 
 
 def _render(value: Any, lang: str) -> Any:
@@ -78,28 +78,20 @@ def msg(key: str, /, **fields: Any) -> str:
     return Message(key, **fields).text()
 
 
-def say(en: str, idn: str) -> str:
-    """TEMPORARY while call sites move to the catalogue."""
-    return idn if _LANGUAGE["current"] == "id" else en
-
-
 class DampakError(Exception):
     """Root of Dampak's exceptions; carries a message meant for a staff member.
 
     `args[0]` is a :class:`Message` (printed in the messages language) or a plain sentence.
     """
 
-    def __init__(self, message: Message | str = "", *, id_text: str | None = None):
+    def __init__(self, message: Message | str = ""):
         super().__init__(message)
-        self.id_text = id_text  # TEMPORARY while call sites move to the catalogue
 
     def __str__(self) -> str:
         return self.text(_LANGUAGE["current"])
 
     def text(self, lang: str = "en") -> str:
         """The message in ``lang`` (English when the catalogue lacks it in that language)."""
-        if lang == "id" and getattr(self, "id_text", None):
-            return self.id_text
         if not self.args or self.args[0] in ("", None):
             return self.__class__.__name__
         return str(_render(self.args[0], lang))

@@ -27,9 +27,9 @@ META = ["wave", "source_file", "source_row", "respondent_key", "key_source"]
 TEXT = multiselect.TEXT_SUFFIX
 
 
-def _fail(path: Path, key: str, row=None, column=None, **fields) -> InputError:
-    """'In file X, row R, column "C": <message key>' as an InputError."""
-    return InputError(at(Path(path).name, Message(key, **fields), row, column))
+def _fail(path: Path, name: str, /, row=None, column=None, **fields) -> InputError:
+    """'In file X, row R, column "C": <message name>' as an InputError."""
+    return InputError(at(Path(path).name, Message(name, **fields), row, column))
 
 
 # --- readers: each returns (frame of strings, number of the spreadsheet row of frame row 0) -----
