@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import string
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
@@ -100,13 +99,6 @@ def catalog(lang: str = DEFAULT_LANG) -> dict[str, str]:
     return out
 
 
-def fields(text: str) -> set[str]:
-    """The named ``{fields}`` a catalogue string is formatted with."""
-    return {
-        name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name
-    }
-
-
 def _fill(key: str, lang: str, text: str, fmt: dict[str, Any]) -> str:
     try:
         return text.format(**fmt)
@@ -177,8 +169,8 @@ def _round_half_up(value: float, decimals: int) -> Decimal:
 def _group(d: Decimal, decimals: int, lang: str) -> str:
     """Format a non-negative Decimal with thousands grouping in ``lang`` style."""
     text = f"{d:,.{decimals}f}"  # en style: 1,234.5
-    group, dec = t("format.group", lang), t("format.decimal", lang)
-    return text.replace(",", "\0").replace(".", dec).replace("\0", group)
+    f = _formats(lang)
+    return text.replace(",", "\0").replace(".", f["decimal"]).replace("\0", f["group"])
 
 
 def fmt_number(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
@@ -219,6 +211,18 @@ def fmt_percent(
 _RUPIAH_UNITS = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
 
 
+@cache
+def _formats_of(folder: Path, lang: str) -> dict[str, Any]:
+    f = {k.removeprefix("format."): v for k, v in catalog(lang).items() if k.startswith("format.")}
+    f["units"] = tuple((size, f[word]) for size, word in _RUPIAH_UNITS)
+    return f
+
+
+def _formats(lang: str) -> dict[str, Any]:
+    """How ``lang`` writes numbers (its format.yaml: separators, Rupiah words), cached."""
+    return _formats_of(LOCALES_DIR, lang)
+
+
 def fmt_rupiah(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
     """Rupiah in words: id ``"Rp 1,5 juta"``, ``"Rp 750 ribu"``, ``"Rp 1,2 miliar"``;
     en ``"IDR 1.5 million"``, ``"IDR 750 thousand"``. Trailing zero decimals are dropped."""
@@ -226,10 +230,10 @@ def fmt_rupiah(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
     value = _as_float(x)
     if value is None:
         return MISSING
-    prefix = t("format.rupiah", lang)
+    prefix = _formats(lang)["rupiah"]
     sign = MINUS if value < 0 else ""
     amount = abs(value)
-    units = tuple((size, t(f"format.{word}", lang)) for size, word in _RUPIAH_UNITS)
+    units = _formats(lang)["units"]
     idx = next((i for i, (size, _) in enumerate(units) if amount >= size), None)
     if idx is None:
         d = _round_half_up(amount, 0)
@@ -243,7 +247,7 @@ def fmt_rupiah(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
     word = units[idx][1]
     text = _group(d, decimals, lang)
     if decimals > 0:
-        dec_sep = t("format.decimal", lang)
+        dec_sep = _formats(lang)["decimal"]
         whole, _, frac = text.rpartition(dec_sep)
         if frac.strip("0") == "":
             text = whole
