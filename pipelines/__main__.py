@@ -21,6 +21,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from pipelines import paths  # noqa: E402
 from pipelines.errors import DampakError  # noqa: E402
+from pipelines.i18n import languages  # noqa: E402
 
 
 def _run(args) -> int:
@@ -113,7 +114,8 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("folder", help="the folder under data/raw/ holding the exports")
     i.add_argument("--force", action="store_true", help="replace survey.yaml/codebook.yaml")
     i.add_argument("--id", default=None, help="survey id (default: from the folder name)")
-    i.add_argument("--lang", choices=["id", "en"], default="id", help="messages language")
+    langs = list(languages())  # the folders of pipelines/locales
+    i.add_argument("--lang", choices=langs, default="id", help="messages language")
     i.set_defaults(func=_init)
     f = sub.add_parser("export-form", help="codebook -> XLSForm and a question list (Google Forms)")
     f.add_argument("codebook", help="a codebook YAML or a bundled instrument (tpbis)")

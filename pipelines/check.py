@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
-from pipelines.errors import ConfigError, DampakError, say
+from pipelines.errors import ConfigError, DampakError, Message, msg
 
 
 def known_columns(cfg: SurveyConfig, cb: Codebook) -> set[str]:
@@ -49,12 +49,7 @@ def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
         if col and col not in known:
             out.append(
                 ConfigError(
-                    f"Config file {src}, key '{key}': '{col}' is not a question of the codebook "
-                    f"'{cb.id}' nor a column made from one; name one of its columns or set "
-                    f"{key}: null.",
-                    id_text=f"Berkas konfigurasi {src}, kunci '{key}': '{col}' bukan pertanyaan "
-                    f"di codebook '{cb.id}' dan bukan kolom turunannya; sebut salah satu "
-                    f"kolomnya atau tulis {key}: null.",
+                    Message("check.unknown_column", source=src, key=key, column=col, codebook=cb.id)
                 )
             )
     for var, totals in cfg.design.weights.margins.items():
@@ -67,10 +62,14 @@ def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
             key = f"design.weights.margins.{var}"
             out.append(
                 ConfigError(
-                    f"Config file {src}, key '{key}': the margin must give a total for each of "
-                    f"{levels} (missing {missing}, unknown {unknown}).",
-                    id_text=f"Berkas konfigurasi {src}, kunci '{key}': margin harus memberi "
-                    f"total untuk setiap {levels} (kurang {missing}, tidak dikenal {unknown}).",
+                    Message(
+                        "check.margin_levels",
+                        source=src,
+                        key=key,
+                        levels=levels,
+                        missing=missing,
+                        unknown=unknown,
+                    )
                 )
             )
     return out
@@ -84,12 +83,7 @@ def _data_problems(cfg: SurveyConfig, cb: Codebook, columns: set[str]) -> list[C
         if col and col in known and col not in columns:
             out.append(
                 ConfigError(
-                    f"Config file {cfg.source.name}, key '{key}': the cleaned data have no "
-                    f"column '{col}' (the exports do not ask it); map its column under 'columns' "
-                    f"or set {key}: null.",
-                    id_text=f"Berkas konfigurasi {cfg.source.name}, kunci '{key}': data bersih "
-                    f"tidak punya kolom '{col}' (ekspor tidak menanyakannya); petakan kolomnya di "
-                    f"'columns' atau tulis {key}: null.",
+                    Message("check.column_not_asked", source=cfg.source.name, key=key, column=col)
                 )
             )
     return out
@@ -138,12 +132,7 @@ def check_survey(config_path: str | Path) -> CheckResult:
             continue
         waves[wave.id] = data
         logs.append(summary)
-        res.lines.append(
-            say(
-                f"Wave {wave.id}: {len(got.data)} rows read, {len(data)} kept.",
-                f"Gelombang {wave.id}: {len(got.data)} baris dibaca, {len(data)} dipakai.",
-            )
-        )
+        res.lines.append(msg("check.wave_rows", wave=wave.id, read=len(got.data), kept=len(data)))
     if logs:
         res.log = pd.concat(logs, ignore_index=True)
         res.lines += cleaning_warnings(res.log)
@@ -174,8 +163,8 @@ def plan_lines(table: pd.DataFrame | None) -> list[str]:
     for analysis, g in runs.groupby("analysis", sort=False):
         outs = ", ".join(str(o) for o in g["outcome"].dropna().unique())
         items.append(f"{analysis} ({outs})" if outs else str(analysis))
-    head = say("Analyses that will run: ", "Analisis yang akan dijalankan: ")
-    return [head + ("; ".join(items) or say("none", "tidak ada")) + ".", *skipped_analyses(table)]
+    will = msg("check.will_run", analyses="; ".join(items) or msg("check.none"))
+    return [will, *skipped_analyses(table)]
 
 
 def main(config_path: str, log: str | None = None) -> int:
@@ -192,5 +181,5 @@ def main(config_path: str, log: str | None = None) -> int:
         for e in res.problems:
             print(f"ERROR: {e}", file=sys.stderr)
         return 2
-    print(say("The exports can be read.", "Hasil ekspor dapat dibaca."))
+    print(msg("check.readable"))
     return 0

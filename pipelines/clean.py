@@ -15,6 +15,7 @@ import pandas as pd
 from pipelines import errors, multiselect, parse, schema
 from pipelines.codebook import Codebook, unify_text
 from pipelines.config import SurveyConfig, Wave
+from pipelines.errors import Localised, Message
 
 FLAGS = ["flag_straightline", "flag_fast", "flag_unmatched_site", "flag_unmatched_kelurahan"]
 SUMMARY_COLUMNS = [
@@ -114,7 +115,7 @@ def _quoted(top) -> str:
     return "; ".join('"' + str(v)[:30].replace('"', "'") + '"' for v in masked)
 
 
-def _mostly_invalid(df, var, invalid: pd.Series, raw: pd.Series, what: tuple[str, str]) -> None:
+def _mostly_invalid(df, var, invalid: pd.Series, raw: pd.Series, what: str) -> None:
     """Stop with one sentence when most answers of a column can't be read: the column is in an
     unknown format or mapped to the wrong question, and setting them all missing would hide it."""
     n_bad = int(invalid.sum())
@@ -126,15 +127,19 @@ def _mostly_invalid(df, var, invalid: pd.Series, raw: pd.Series, what: tuple[str
         return
     first = invalid[invalid].index[0]
     example = _examples(raw.loc[[first]])
-    loc_en, loc_id = errors.located(df.at[first, "source_file"], df.at[first, "source_row"])
+    where = errors.located(df.at[first, "source_file"], df.at[first, "source_row"])
     col = f'"{var.question.id}" ({var.name})'
+    what_m = Message(f"clean.kind_{what}")
     raise errors.InputError(
-        f"In {loc_en}, column {col}: {n_bad} of {n_given} answers are not {what[0]} "
-        f"(e.g. {example}); check that the column holds this question and use a format "
-        "such as 31/03/2025 for dates or plain digits for numbers.",
-        id_text=f"Di {loc_id}, kolom {col}: {n_bad} dari {n_given} jawaban bukan {what[1]} "
-        f"(mis. {example}); periksa bahwa kolom ini berisi pertanyaan tersebut dan pakai format "
-        "seperti 31/03/2025 untuk tanggal atau angka saja untuk bilangan.",
+        Message(
+            "clean.mostly_invalid",
+            where=where,
+            column=col,
+            bad=n_bad,
+            given=n_given,
+            what=what_m,
+            example=example,
+        )
     )
 
 
@@ -226,13 +231,15 @@ def consent(df, ctx, log):
     yes = parse.yes_no(pd.Series(said, index=raw.index, name=raw.name, dtype=object))
     drop = yes.values.ne(1).fillna(True).astype(bool)
     if len(df) and drop.all():
-        loc_en, loc_id = errors.located(df["source_file"].iloc[0])
+        where = errors.located(df["source_file"].iloc[0])
         raise errors.InputError(
-            f'In {loc_en}, column "{var.question.id}": none of the {len(df)} rows says yes to '
-            f"consent (e.g. {_examples(raw)}), so no answer may be used; check the column.",
-            id_text=f'Di {loc_id}, kolom "{var.question.id}": tidak satu pun dari {len(df)} '
-            f"baris menyatakan setuju (mis. {_examples(raw)}), jadi tidak ada jawaban yang boleh "
-            "dipakai; periksa kolom itu.",
+            Message(
+                "clean.no_consent",
+                where=where,
+                question=var.question.id,
+                n=len(df),
+                examples=_examples(raw),
+            )
         )
     log.record("no_consent", "Removed: consent not given or left blank", drop, df, var.name, raw)
     return df.loc[~drop].drop(columns=[var.name])
@@ -246,7 +253,7 @@ def submitted(df, ctx, log):
             continue
         raw = df[var.name]
         p = parse.dates(raw)
-        _mostly_invalid(df, var, p.invalid, raw, ("dates", "tanggal"))
+        _mostly_invalid(df, var, p.invalid, raw, "dates")
         df[var.name] = p.values
         log.record(
             f"parse_{var.name}",
@@ -311,15 +318,19 @@ def _mostly_unlisted(df, p, raw, column: str, ctx) -> None:
         return
     names = _examples(raw[p.invalid])
     first = p.invalid[p.invalid].index[0]
-    loc_en, loc_id = errors.located(df.at[first, "source_file"], df.at[first, "source_row"])
+    where = errors.located(df.at[first, "source_file"], df.at[first, "source_row"])
     key = "sites" if column == "site" else "places.kecamatan"
-    where = f"{key} (or its aliases) in {ctx.cfg.source.name}"
-    where_id = f"{key} (atau alias-nya) di {ctx.cfg.source.name}"
     raise errors.InputError(
-        f'In {loc_en}, column "{column}": {n_bad} of {n} rows name a {column} the config does not '
-        f"list (e.g. {names}); add it to {where}.",
-        id_text=f'Di {loc_id}, kolom "{column}": {n_bad} dari {n} baris menyebut {column} yang '
-        f"tidak ada di konfigurasi (mis. {names}); tambahkan ke {where_id}.",
+        Message(
+            "clean.mostly_unlisted",
+            where=where,
+            column=column,
+            bad=n_bad,
+            n=n,
+            names=names,
+            key=key,
+            config=ctx.cfg.source.name,
+        )
     )
 
 
@@ -571,47 +582,41 @@ def _label_fit(df, items, codes: list[int], labels, parsed) -> None:
     top = counts.sort_values(ascending=False, kind="stable").index[: len(codes) + 3]
     found = _quoted(top)
     if labels is not None:
-        declared_en = f"label set '{items[0].labels}', {len(codes)} points: " + ", ".join(
-            f"{c} = {labels[c].en}" for c in codes
+        by_lang = {
+            lang: ", ".join(f"{c} = {labels[c](lang)}" for c in codes) for lang in ("en", "id")
+        }
+        declared = Message(
+            "clean.declared_labels",
+            labels=items[0].labels,
+            n=len(codes),
+            codes=Localised(**by_lang),
         )
-        declared_id = f"label set '{items[0].labels}', {len(codes)} poin: " + ", ".join(
-            f"{c} = {labels[c].id}" for c in codes
+        mid_s = (
+            Localised(**{x: f"{mid} ({labels[mid](x)})" for x in ("en", "id")})
+            if mid is not None
+            else ""
         )
-        mid_en = f"{mid} ({labels[mid].en})" if mid is not None else ""
-        mid_id = f"{mid} ({labels[mid].id})" if mid is not None else ""
     else:
-        declared_en = declared_id = f"range {codes[0]}–{codes[-1]}"
-        mid_en = mid_id = str(mid)
+        declared, mid_s = f"range {codes[0]}–{codes[-1]}", str(mid)
     first = items[0]
     cols = f'"{first.question.id}" ({first.name})'
     fewer = len(codes) - 1
-    more_en = f" and {len(items) - 1} more" if len(items) > 1 else ""
-    more_id = f" dan {len(items) - 1} lainnya" if len(items) > 1 else ""
-    loc_en, loc_id = errors.located(df["source_file"].iloc[0]) if len(df) else ("", "")
+    more = Message("clean.more_items", n=len(items) - 1) if len(items) > 1 else ""
+    where = errors.located(df["source_file"].iloc[0]) if len(df) else ""
     if no_middle:
-        why_en = (
-            f"the middle answer {mid_en} is never chosen in {n} answers, so the form has "
-            f"{fewer} points; declare its items with a {fewer}-point label set in the codebook"
-        )
-        why_id = (
-            f"jawaban tengah {mid_id} tidak pernah dipilih dalam {n} jawaban, jadi formulirnya "
-            f"{fewer} poin; nyatakan butirnya dengan label set {fewer} poin di codebook"
-        )
+        why = Message("clean.why_no_middle", mid=mid_s, n=n, fewer=fewer)
     else:
-        why_en = (
-            f"{n_foreign} answers belong to a wider scale, so the form has more points; declare "
-            "its items with a label set (or range) that has these answers in the codebook"
-        )
-        why_id = (
-            f"{n_foreign} jawaban berasal dari skala yang lebih lebar, jadi formulirnya punya "
-            "lebih banyak poin; nyatakan butirnya dengan label set (atau range) yang memuat "
-            "jawaban itu di codebook"
-        )
+        why = Message("clean.why_wider", foreign=n_foreign)
     raise errors.InputError(
-        f"In {loc_en}, columns {cols}{more_en} ({declared_en}): the answers found are {found}, "
-        f"and {why_en}.",
-        id_text=f"Di {loc_id}, kolom {cols}{more_id} ({declared_id}): jawaban yang ditemukan "
-        f"{found}, dan {why_id}.",
+        Message(
+            "clean.scale_misfit",
+            where=where,
+            columns=cols,
+            more=more,
+            declared=declared,
+            found=found,
+            why=why,
+        )
     )
 
 
@@ -622,7 +627,7 @@ def numbers(df, ctx, log):
             continue
         raw = df[v.name]
         p = parse.rupiah(raw) if v.type == "currency" else parse.numeric(raw)
-        _mostly_invalid(df, v, p.invalid, raw, ("numbers", "angka"))
+        _mostly_invalid(df, v, p.invalid, raw, "numbers")
         vals = p.values.astype(float)
         log.record("not_a_number", "Not a number: set missing", p.invalid, df, v.name, raw)
         if v.range:
@@ -778,76 +783,8 @@ def quality_flags(df, ctx, log):
 
 # --- what a problem costs ------------------------------------------------------------------
 
+
 # (what, fix) of each problem for the error that stops a run, in English and Indonesian.
-PROBLEM_TEXT = {
-    "unmatched_site": (
-        (
-            "rows name a site the config does not list",
-            "add the site (or its spelling as an alias) to 'sites' in the config",
-        ),
-        (
-            "baris menyebut perpustakaan yang tidak ada di konfigurasi",
-            "tambahkan perpustakaan itu (atau ejaannya sebagai alias) ke 'sites' di konfigurasi",
-        ),
-    ),
-    "unmatched_kelurahan": (
-        (
-            "rows name a kelurahan the config does not list",
-            "add it (or its spelling as an alias) to 'places' in the config",
-        ),
-        (
-            "baris menyebut kelurahan yang tidak ada di konfigurasi",
-            "tambahkan kelurahan itu (atau ejaannya sebagai alias) ke 'places' di konfigurasi",
-        ),
-    ),
-    "unknown_category": (
-        (
-            "answers are not among the codebook's options",
-            "add their spellings to the level's 'match' list in the codebook",
-        ),
-        (
-            "jawaban tidak ada di pilihan codebook",
-            "tambahkan ejaannya ke daftar 'match' level itu di codebook",
-        ),
-    ),
-    "unknown_yes_no": (
-        ("yes/no answers were not understood", "check that the column holds this yes/no question"),
-        (
-            "jawaban ya/tidak tidak dipahami",
-            "periksa bahwa kolom ini berisi pertanyaan ya/tidak tersebut",
-        ),
-    ),
-    "not_a_number": (
-        (
-            "answers that should be numbers are not",
-            "correct the answers or check that the column holds this question",
-        ),
-        (
-            "jawaban yang seharusnya angka bukan angka",
-            "perbaiki jawabannya atau periksa bahwa kolom ini berisi pertanyaan tersebut",
-        ),
-    ),
-    "impossible_value": (
-        (
-            "answers are outside the valid range",
-            "correct the answers or the variable's 'range' in the codebook",
-        ),
-        (
-            "jawaban di luar rentang yang sah",
-            "perbaiki jawabannya atau 'range' variabel itu di codebook",
-        ),
-    ),
-    "impossible_age": (
-        ("birth years give an age outside 10–100", "correct the birth years"),
-        ("tahun lahir memberi umur di luar 10–100", "perbaiki tahun lahirnya"),
-    ),
-    "likert_out_of_scale": (
-        ("agreement answers are not on the scale", "add the labels to the codebook's label set"),
-        ("jawaban skala setuju tidak dikenal", "tambahkan labelnya ke label set di codebook"),
-    ),
-}
-
-
 def analysis_roles(cfg: SurveyConfig, cb: Codebook) -> dict[str, list[str]]:
     """Design columns, covariates, breakdowns and weighting margins the analysis will use:
     the config's `analysis.<role>` when set, else the codebook's `roles.<role>`."""
@@ -999,65 +936,54 @@ def _out_of_estimates(df, in_design, covs, log) -> None:
 
 def cost_parts(
     n: int, out_all: int, out_models: int, breakdowns: str = "", margins: str = ""
-) -> tuple[list[str], list[str]]:
-    """What a problem costs as phrases in English and Indonesian: respondents leaving every
-    estimate or the adjusted models, breakdowns and weighting margins lost."""
-    en, idn = [], []
+) -> list[Message]:
+    """What a problem costs as message phrases: respondents leaving every estimate or the
+    adjusted models, breakdowns and weighting margins lost."""
+    parts = []
     if out_all:
-        en.append(f"{out_all} of {n} respondents leave every estimate (no stratum or cluster)")
-        idn.append(
-            f"{out_all} dari {n} responden keluar dari semua estimasi (tanpa strata/klaster)"
-        )
+        parts.append(Message("clean.cost_out_all", out_all=out_all, n=n))
     if out_models:
-        more_en, more_id = ("more ", "lagi ") if out_all else ("", "")
-        en.append(
-            f"{out_models} {more_en}of {n} respondents leave the adjusted models "
-            "(a covariate missing)"
-        )
-        idn.append(
-            f"{out_models} responden {more_id}dari {n} keluar dari model yang disesuaikan "
-            "(kovariat kosong)"
-        )
+        key = "clean.cost_out_models_more" if out_all else "clean.cost_out_models"
+        parts.append(Message(key, out_models=out_models, n=n))
     if breakdowns:
-        en.append(f"the breakdown by {breakdowns} is lost (fewer than two groups left)")
-        idn.append(f"rincian menurut {breakdowns} hilang (kurang dari dua kelompok)")
+        parts.append(Message("clean.cost_breakdowns", breakdowns=breakdowns))
     if margins:
-        en.append(f"the weighting margin(s) {margins} lose all respondents")
-        idn.append(f"margin pembobotan {margins} kehilangan semua responden")
-    return en, idn
+        parts.append(Message("clean.cost_margins", margins=margins))
+    return parts
 
 
 def _stop_for_loss(stops, ctx) -> None:
     rule, sub = max(stops, key=lambda s: s[0]["left_every_estimate"] + s[0]["left_models"])
     problem, n = rule["problem"], rule["respondents"]
     lost = rule["left_every_estimate"] + rule["left_models"]
-    (what_en, fix_en), (what_id, fix_id) = PROBLEM_TEXT[problem]
+
     var = next((v for v in ctx.cb.variables if v.name == rule["column"]), None)
     col = f'"{var.question.id}" ({var.name})' if var is not None else f'"{rule["column"]}"'
     first = sub.index[0] if len(sub) else None
     src = sub.at[first, "source_file"] if first is not None else ctx.cfg.source.name
-    loc_en, loc_id = errors.located(src)
     share = f"{100 * lost / n:.0f}%" if n else "0%"
     limit = f"{100 * ctx.cfg.cleaning.max_loss_share:g}%"
-    en, idn = cost_parts(
+    parts = cost_parts(
         n, rule["left_every_estimate"], rule["left_models"], "", rule["lost_margins"]
     )
-    cost_en, cost_id = "; ".join(en), "; ".join(idn)
+    cost = [errors.Joined(parts, "; ")]
     if not rule["lost_margins"]:
-        cost_en += f" ({share}, more than cleaning.max_loss_share: {limit})"
-        cost_id += f" ({share}, melebihi cleaning.max_loss_share: {limit})"
+        cost.append(Message("clean.over_limit", share=share, limit=limit))
     more = len(stops) - 1
-    more_en = f" ({more} other problem(s) also cost too much: see the cleaning log)" if more else ""
-    more_id = f" ({more} masalah lain juga terlalu mahal: lihat log pembersihan)" if more else ""
-    accept = f"'cleaning: {{accept_loss: [{problem}]}}'"
     raise errors.InputError(
-        f"In {loc_en}, column {col}: {rule['values_touched']} {what_en} (e.g. {rule['examples']}), "
-        f"so {cost_en}{more_en}; {fix_en}, or accept the loss explicitly with {accept} in "
-        f"{ctx.cfg.source.name} (or raise cleaning.max_loss_share).",
-        id_text=f"Di {loc_id}, kolom {col}: {rule['values_touched']} {what_id} (mis. "
-        f"{rule['examples']}), sehingga {cost_id}{more_id}; {fix_id}, atau terima kehilangan itu "
-        f"secara tegas dengan {accept} di {ctx.cfg.source.name} (atau naikkan "
-        "cleaning.max_loss_share).",
+        Message(
+            "clean.stop_for_loss",
+            where=errors.located(src),
+            column=col,
+            touched=rule["values_touched"],
+            what=Message(f"clean.problem.{problem}.what"),
+            fix=Message(f"clean.problem.{problem}.fix"),
+            examples=rule["examples"],
+            cost=errors.Joined(cost, ""),
+            more=Message("clean.more_problems", more=more) if more else "",
+            accept=f"'cleaning: {{accept_loss: [{problem}]}}'",
+            config=ctx.cfg.source.name,
+        )
     )
 
 

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipelines.config import Text, read_yaml
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, Message
 
 INSTRUMENTS = Path(__file__).parent / "instruments"
 
@@ -347,34 +347,26 @@ def load_codebook(ref: str, base_dir: Path = Path(".")) -> Codebook:
     if path is None or not path.is_file():
         path = (base_dir / ref).resolve()
     if not path.is_file():
-        raise ConfigError(
-            f"Codebook '{ref}' not found: name a bundled instrument ({_bundled()}) "
-            "or a YAML file next to the config.",
-            id_text=f"Codebook '{ref}' tidak ditemukan: sebut instrumen bawaan ({_bundled()}) "
-            "atau berkas YAML di samping konfigurasi.",
-        )
+        raise ConfigError(Message("codebook.not_found", ref=ref, bundled=_bundled()))
     try:
         data = read_yaml(path.read_text(encoding="utf-8"))
         return Codebook.model_validate(data)
     except yaml.YAMLError as e:
         raise ConfigError(f"Codebook {path} is not valid YAML: {e}") from None
     except ValidationError as e:
-        en, idn = codebook_problems(path, e)
-        raise ConfigError(en, id_text=idn) from None
+        raise ConfigError(codebook_problems(path, e)) from None
 
 
-def codebook_problems(path: Path, err: ValidationError) -> tuple[str, str]:
-    """Every problem pydantic found in a codebook, one per line, in English and Indonesian."""
+def codebook_problems(path: Path, err: ValidationError) -> Message:
+    """Every problem pydantic found in a codebook, one per line, as a staff message."""
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"])
         msg = str(e["msg"]).removeprefix("Value error, ")
         lines += [f"  - {loc}: {m}" if loc else f"  - {m}" for m in msg.split("; ")]
     n = len(lines)
-    head_en = f"Codebook {path} has {n} problem{'s' if n > 1 else ''}; fix each key named:"
-    head_id = f"Buku kode {path} punya {n} masalah; perbaiki setiap kunci yang disebut:"
-    body = "\n".join(lines)
-    return f"{head_en}\n{body}", f"{head_id}\n{body}"
+    key = "codebook.problems" if n > 1 else "codebook.problem"
+    return Message(key, path=path, n=n, problems="\n".join(lines))
 
 
 def _bundled() -> str:

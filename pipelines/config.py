@@ -12,11 +12,32 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from pipelines.errors import ConfigError, set_language
+from pipelines.errors import ConfigError, Message, set_language
+from pipelines.i18n import languages
 
-Lang = Literal["id", "en"]
+
+def _known_language(lang: str) -> str:
+    """A language the catalogue has (a folder of pipelines/locales), refused like a Literal."""
+    if lang not in languages():
+        known = " or ".join(repr(x) for x in languages())
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", {"expected": known}
+        )
+    return lang
+
+
+Lang = Annotated[str, AfterValidator(_known_language)]
 
 
 class _Model(BaseModel):
@@ -30,7 +51,7 @@ class Text(_Model):
     en: str
 
     def __call__(self, lang: str) -> str:
-        return self.en if lang == "en" else self.id
+        return self.id if lang == "id" else self.en  # another language: English
 
 
 class SurveyInfo(_Model):
@@ -287,30 +308,17 @@ def _read_yaml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(
-            f"Config file {path} does not exist: check the path you gave.",
-            id_text=f"Berkas konfigurasi {path} tidak ada: periksa path yang Anda berikan.",
-        ) from None
+        raise ConfigError(Message("config.not_found", path=path)) from None
     except UnicodeDecodeError:
-        raise ConfigError(
-            f"Config file {path} is not UTF-8 text: save it again as UTF-8.",
-            id_text=f"Berkas konfigurasi {path} bukan teks UTF-8: simpan ulang sebagai UTF-8.",
-        ) from None
+        raise ConfigError(Message("config.not_utf8", path=path)) from None
     try:
-        data = read_yaml(text, source=f"Config file {path}")
+        data = read_yaml(text, source=Message("config.file", path=path))
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
-        where = f" near line {line + 1}" if line is not None else ""
-        raise ConfigError(
-            f"Config file {path} is not valid YAML{where}: check indentation and colons.",
-            id_text=f"Berkas konfigurasi {path} bukan YAML yang sah"
-            f"{where.replace('near line', 'dekat baris')}: periksa indentasi dan titik dua.",
-        ) from None
+        where = Message("config.near_line", line=line + 1) if line is not None else ""
+        raise ConfigError(Message("config.bad_yaml", path=path, where=where)) from None
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"Config file {path} must be a YAML mapping of keys (survey, waves, sites, ...).",
-            id_text=f"Berkas konfigurasi {path} harus berisi pasangan kunci (survey, waves, ...).",
-        )
+        raise ConfigError(Message("config.not_mapping", path=path))
     return data
 
 
@@ -367,17 +375,10 @@ def file_problems(cfg: SurveyConfig) -> list[ConfigError]:
             key = f"waves.{wave.id}.files.{i}.path"
             if not p.is_relative_to(root):
                 err = ConfigError(
-                    f"Config file {cfg.source}, key '{key}': {f.path} lies outside the survey's "
-                    f"folder {root}; put raw files in that folder.",
-                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': {f.path} berada di "
-                    f"luar folder survei {root}; letakkan berkas mentah di folder itu.",
+                    Message("config.outside", source=cfg.source, key=key, path=f.path, root=root)
                 )
             elif not p.is_file():
-                err = ConfigError(
-                    f"Config file {cfg.source}, key '{key}': the raw file {p} does not exist.",
-                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas mentah {p} "
-                    "tidak ditemukan.",
-                )
+                err = ConfigError(Message("config.raw_missing", source=cfg.source, key=key, path=p))
             else:
                 continue
             err.paths = (cfg.base_dir / f.path,)
@@ -386,18 +387,10 @@ def file_problems(cfg: SurveyConfig) -> list[ConfigError]:
     if w.method == "file":  # the weights file beside the config
         p, key = (cfg.base_dir / w.path).resolve(), "design.weights.path"
         if not p.is_relative_to(root) or not p.is_file():
-            where = "lies outside the survey's folder" if not p.is_relative_to(root) else ""
-            out.append(
-                ConfigError(
-                    f"Config file {cfg.source}, key '{key}': the weights file {w.path} "
-                    + (where or "does not exist")
-                    + ".",
-                    id_text=f"Berkas konfigurasi {cfg.source}, kunci '{key}': berkas bobot "
-                    f"{w.path} "
-                    + ("berada di luar folder survei" if where else "tidak ditemukan")
-                    + ".",
-                )
+            why = (
+                "config.weights_outside" if not p.is_relative_to(root) else "config.weights_missing"
             )
+            out.append(ConfigError(Message(why, source=cfg.source, key=key, path=w.path)))
     return out
 
 
@@ -448,13 +441,9 @@ def read_yaml(text: str, source: str | Path | None = None):
     except DuplicateKeyError as e:
         if source is None:
             raise
-        where = str(source)
+        where = source if isinstance(source, Message) else str(source)
         raise ConfigError(
-            f"{where}, line {e.line}: the key '{e.key}' is given twice (first on line "
-            f"{e.first_line}), so YAML would silently drop the first; merge them into one.",
-            id_text=f"{where}, baris {e.line}: kunci '{e.key}' ditulis dua kali (pertama di "
-            f"baris {e.first_line}), sehingga YAML diam-diam membuang yang pertama; gabungkan "
-            "menjadi satu.",
+            Message("config.key_twice", where=where, line=e.line, key=e.key, first=e.first_line)
         ) from None
 
 
@@ -462,7 +451,7 @@ def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
     """Read, merge (`extends`) and validate a survey config; raise ConfigError naming file and key."""
     path = Path(path)
     data = _load_raw(path)
-    if data.get("messages_language") in ("id", "en"):  # so even config errors speak it
+    if data.get("messages_language") in languages():  # so even config errors speak it
         set_language(data["messages_language"])
     data = {**data, "base_dir": path.parent, "source": path}
     try:
@@ -470,8 +459,7 @@ def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
     except ValidationError as e:
         problems = [_describe(err, _known_keys()) for err in e.errors()[:12]]  # all, in one go
         raise ConfigError(
-            f"Config file {path}: " + "; ".join(problems) + ".",
-            id_text=f"Berkas konfigurasi {path}: " + "; ".join(problems) + ".",
+            Message("config.invalid", path=path, problems="; ".join(problems))
         ) from None
     if check_files:
         _check_paths(cfg)

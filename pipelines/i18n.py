@@ -1,12 +1,16 @@
-"""User-facing strings and locale-aware number formatting for Dampak reports.
+"""User-facing strings and locale-aware number formatting for Dampak reports and staff messages.
 
-Strings live in ``pipelines/locales/{id,en}.yaml`` (nested mappings, addressed with dotted keys
-such as ``"section.executive_summary"``). Indonesian (``"id"``) is the default language.
+One catalogue: each language is a folder ``pipelines/locales/<lang>/`` of YAML files (report
+text in ``report.yaml``, staff messages under ``msg.`` in ``messages.yaml``, number words in
+``format.yaml``), addressed with dotted keys such as ``"section.executive_summary"``. The
+languages are the folders found there, so adding a language is adding a folder. Indonesian
+(``"id"``) is the default language.
 
-Number formatting never touches the OS locale: separators are swapped by hand so output is the
-same on every machine. Missing values (None, NaN, pd.NA) format as an en dash "–". Negative
-numbers use the typographic minus sign "−" (U+2212), which screen readers announce as "minus"
-and which spreadsheets will not mistake for the start of a formula.
+Number formatting never touches the OS locale: separators come from the catalogue's
+``format.*`` keys, so output is the same on every machine. Missing values (None, NaN, pd.NA)
+format as an en dash "–". Negative numbers use the typographic minus sign "−" (U+2212), which
+screen readers announce as "minus" and which spreadsheets will not mistake for the start of a
+formula.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from typing import Any
 from pipelines.errors import DampakError
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
-LANGS: tuple[str, ...] = ("id", "en")
 DEFAULT_LANG = "id"
+FALLBACK_LANG = "en"  # a staff message missing in a language is printed in English
 MISSING = "–"  # en dash, shown for NaN / suppressed / not available
 MINUS = "−"  # U+2212
 
@@ -34,9 +38,20 @@ class TranslationError(DampakError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+@cache
+def _discover(folder: Path) -> tuple[str, ...]:
+    found = sorted(d.name for d in folder.iterdir() if d.is_dir() and any(d.glob("*.yaml")))
+    return tuple(sorted(found, key=lambda x: x != DEFAULT_LANG))  # the default first
+
+
+def languages() -> tuple[str, ...]:
+    """The languages the catalogue has: one folder of YAML files each, the default first."""
+    return _discover(LOCALES_DIR)
+
+
 def _check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise TranslationError(f"Unsupported report language {lang!r}; use one of {LANGS}.")
+    if lang not in languages():
+        raise TranslationError(f"Unsupported language {lang!r}; use one of {languages()}.")
     return lang
 
 
@@ -55,18 +70,45 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def _read(path: Path) -> Any:
+    """A locale file; a key given twice (a hidden block of texts) is an error in plain English,
+    since the catalogue that would word it is the one failing to load."""
+    from pipelines.config import DuplicateKeyError, read_yaml
+    from pipelines.errors import ConfigError
+
+    try:
+        return read_yaml(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as e:
+        raise ConfigError(
+            f"{path}, line {e.line}: the key '{e.key}' is given twice (first on line "
+            f"{e.first_line}), so YAML would silently drop the first; merge them into one."
+        ) from None
+
+
 @cache
 def catalog(lang: str = DEFAULT_LANG) -> dict[str, str]:
-    """All strings of one language as a flat ``{dotted.key: text}`` mapping (cached)."""
+    """All strings of one language (every file in its folder) as ``{dotted.key: text}`` (cached)."""
     _check_lang(lang)
-    from pipelines.config import read_yaml  # refuses a key given twice (a hidden block of texts)
+    out: dict[str, str] = {}
+    for path in sorted((LOCALES_DIR / lang).glob("*.yaml")):
+        tree = _flatten(_read(path) or {})
+        twice = sorted(set(tree) & set(out))
+        if twice:
+            raise TranslationError(f"{path}: the keys {twice} are also in another file of {lang}.")
+        out.update(tree)
+    return out
 
-    path = LOCALES_DIR / f"{lang}.yaml"
-    tree = read_yaml(path.read_text(encoding="utf-8"), source=path) or {}
-    return _flatten(tree)
+
+def _fill(key: str, lang: str, text: str, fmt: dict[str, Any]) -> str:
+    try:
+        return text.format(**fmt)
+    except (KeyError, IndexError) as exc:
+        raise TranslationError(
+            f"Translation {key!r} ({lang}) needs the value {exc.args[0]!r}; got {sorted(fmt) or 'none'}."
+        ) from None
 
 
-def t(key: str, lang: str = DEFAULT_LANG, **fmt: Any) -> str:
+def t(key: str, lang: str = DEFAULT_LANG, /, **fmt: Any) -> str:
     """Translate ``key`` into ``lang`` and fill ``{placeholders}`` from ``fmt``.
 
     >>> t("stat.suppressed", "en", k=10)
@@ -78,14 +120,17 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: Any) -> str:
     except KeyError:
         raise TranslationError(
             f"Missing translation key {key!r} for language {lang!r} "
-            f"(add it to pipelines/locales/{lang}.yaml and the other locale files)."
+            f"(add it to pipelines/locales/{lang}/ and the other languages' folders)."
         ) from None
-    try:
-        return text.format(**fmt)
-    except (KeyError, IndexError) as exc:
-        raise TranslationError(
-            f"Translation {key!r} ({lang}) needs the value {exc.args[0]!r}; got {sorted(fmt) or 'none'}."
-        ) from None
+    return _fill(key, lang, text, fmt)
+
+
+def message(key: str, lang: str, /, **fmt: Any) -> str:
+    """The staff message ``msg.<key>`` in ``lang`` (English if that language lacks it)."""
+    full = f"msg.{key}"
+    if lang not in languages() or full not in catalog(lang):
+        lang = FALLBACK_LANG
+    return t(full, lang, **fmt)
 
 
 def has_key(key: str, lang: str = DEFAULT_LANG) -> bool:
@@ -124,9 +169,8 @@ def _round_half_up(value: float, decimals: int) -> Decimal:
 def _group(d: Decimal, decimals: int, lang: str) -> str:
     """Format a non-negative Decimal with thousands grouping in ``lang`` style."""
     text = f"{d:,.{decimals}f}"  # en style: 1,234.5
-    if lang == "id":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    f = _formats(lang)
+    return text.replace(",", "\0").replace(".", f["decimal"]).replace("\0", f["group"])
 
 
 def fmt_number(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
@@ -164,11 +208,19 @@ def fmt_percent(
     return fmt_number(scaled, lang, decimals) + "%"
 
 
-_RUPIAH_UNITS = {
-    "id": ((1e12, "triliun"), (1e9, "miliar"), (1e6, "juta"), (1e3, "ribu")),
-    "en": ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand")),
-}
-_RUPIAH_PREFIX = {"id": "Rp", "en": "IDR"}
+_RUPIAH_UNITS = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
+
+
+@cache
+def _formats_of(folder: Path, lang: str) -> dict[str, Any]:
+    f = {k.removeprefix("format."): v for k, v in catalog(lang).items() if k.startswith("format.")}
+    f["units"] = tuple((size, f[word]) for size, word in _RUPIAH_UNITS)
+    return f
+
+
+def _formats(lang: str) -> dict[str, Any]:
+    """How ``lang`` writes numbers (its format.yaml: separators, Rupiah words), cached."""
+    return _formats_of(LOCALES_DIR, lang)
 
 
 def fmt_rupiah(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
@@ -178,10 +230,10 @@ def fmt_rupiah(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
     value = _as_float(x)
     if value is None:
         return MISSING
-    prefix = _RUPIAH_PREFIX[lang]
+    prefix = _formats(lang)["rupiah"]
     sign = MINUS if value < 0 else ""
     amount = abs(value)
-    units = _RUPIAH_UNITS[lang]
+    units = _formats(lang)["units"]
     idx = next((i for i, (size, _) in enumerate(units) if amount >= size), None)
     if idx is None:
         d = _round_half_up(amount, 0)
@@ -195,7 +247,7 @@ def fmt_rupiah(x: Any, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
     word = units[idx][1]
     text = _group(d, decimals, lang)
     if decimals > 0:
-        dec_sep = "," if lang == "id" else "."
+        dec_sep = _formats(lang)["decimal"]
         whole, _, frac = text.rpartition(dec_sep)
         if frac.strip("0") == "":
             text = whole
@@ -275,8 +327,7 @@ def fmt_date(d: Any, lang: str = DEFAULT_LANG) -> str:
     month names are typed by hand here."""
     from babel.dates import format_date
 
-    _check_lang(lang)
-    return format_date(d, "d MMMM y", locale=lang)
+    return format_date(d, "d MMMM y", locale=t("format.babel_locale", lang))
 
 
 _BAND = re.compile(r"^(\d+(?:\.\d+)?)(?:jt)?(?:-(\d+(?:\.\d+)?)jt|(\+))$")
@@ -296,7 +347,7 @@ def fmt_rupiah_band(code: Any, lang: str = DEFAULT_LANG) -> str:
     def num(x: str) -> str:
         return fmt_number(float(x), lang, 0 if float(x).is_integer() else 1)
 
-    unit = "jt" if lang == "id" else "m"
+    unit, prefix = t("format.band_unit", lang), t("format.rupiah", lang)
     if plus:
-        return t("stat.band_over", lang, amount=f"{_RUPIAH_PREFIX[lang]} {num(lo)} {unit}")
-    return f"{_RUPIAH_PREFIX[lang]} {num(lo)}–{num(hi)} {unit}"
+        return t("stat.band_over", lang, amount=f"{prefix} {num(lo)} {unit}")
+    return f"{prefix} {num(lo)}–{num(hi)} {unit}"

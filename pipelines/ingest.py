@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines import multiselect, privacy
 from pipelines.codebook import Codebook, header_key
 from pipelines.config import InputFile, SurveyConfig, Wave
-from pipelines.errors import InputError
+from pipelines.errors import InputError, Message, at
 
 ENCODINGS = ("utf-8-sig", "cp1252")
 MAX_FILE_MB = 100  # larger exports are refused before reading (env DAMPAK_MAX_FILE_MB overrides)
@@ -27,18 +27,9 @@ META = ["wave", "source_file", "source_row", "respondent_key", "key_source"]
 TEXT = multiselect.TEXT_SUFFIX
 
 
-def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
-    en_loc, id_loc = _loc(path, row, column)
-    return InputError(f"{en_loc}: {en}", id_text=f"{id_loc}: {idn}")
-
-
-def _loc(path, row, column):
-    en, idn = f"In file {Path(path).name}", f"Di berkas {Path(path).name}"
-    if row is not None:
-        en, idn = en + f", row {row}", idn + f", baris {row}"
-    if column is not None:
-        en, idn = en + f', column "{column}"', idn + f', kolom "{column}"'
-    return en, idn
+def _fail(path: Path, name: str, /, row=None, column=None, **fields) -> InputError:
+    """'In file X, row R, column "C": <message name>' as an InputError."""
+    return InputError(at(Path(path).name, Message(name, **fields), row, column))
 
 
 # --- readers: each returns (frame of strings, number of the spreadsheet row of frame row 0) -----
@@ -50,14 +41,12 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     elif raw[:4] == b"PK\x03\x04":
         raise _fail(
             path,
-            "this is an Excel (.xlsx) file, not a CSV; set 'format: xlsx' for it in the config.",
-            "ini berkas Excel (.xlsx), bukan CSV; tulis 'format: xlsx' untuknya di konfigurasi.",
+            "ingest.xlsx_not_csv",
         )
     elif b"\x00" in raw[:4096]:
         raise _fail(
             path,
-            "this is not a text (CSV) file; export the survey again as CSV.",
-            "ini bukan berkas teks (CSV); ekspor ulang survei sebagai CSV.",
+            "ingest.not_text",
         )
     for enc in [encoding] if encoding else ENCODINGS:
         try:
@@ -67,15 +56,13 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
         except LookupError:
             raise _fail(
                 path,
-                f"'encoding: {enc}' in the config is not a known encoding; use utf-8 or cp1252.",
-                f"'encoding: {enc}' di konfigurasi tidak dikenal; pakai utf-8 atau cp1252.",
+                "ingest.unknown_encoding",
+                enc=enc,
             ) from None
     raise _fail(
         path,
-        f"the text is not in the encoding {encoding or 'UTF-8'}; save it as UTF-8 CSV "
-        "(or remove 'encoding' from the config).",
-        f"teks tidak memakai pengodean {encoding or 'UTF-8'}; simpan sebagai CSV UTF-8 "
-        "(atau hapus 'encoding' dari konfigurasi).",
+        "ingest.wrong_encoding",
+        encoding=encoding or "UTF-8",
     )
 
 
@@ -125,24 +112,16 @@ def _read_csv_pandas(path: Path, text: str, delim: str, spec: InputFile) -> pd.D
         if "EOF" in str(e):
             raise _fail(
                 path,
-                "the file ends in the middle of an answer: it was cut off (an incomplete "
-                "download?); download the export again.",
-                "berkas berakhir di tengah jawaban: berkas terpotong (unduhan tidak selesai?); "
-                "unduh ulang hasil ekspor.",
+                "ingest.cut_off_in_answer",
                 row=row,
             ) from None
         raise _fail(
             path,
-            "a row has more fields than the header (the file may be cut off or "
-            "use another delimiter); export it again.",
-            "ada baris dengan kolom lebih banyak dari judul (berkas terpotong atau "
-            "pemisahnya lain); ekspor ulang.",
+            "ingest.too_many_fields",
             row=row,
         ) from None
     except csv.Error as e:
-        raise _fail(
-            path, f"the CSV is malformed ({e}); export it again.", f"CSV rusak ({e}); ekspor ulang."
-        ) from None
+        raise _fail(path, "ingest.malformed_csv", e=e) from None
 
 
 def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
@@ -150,8 +129,7 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
     if not raw.strip():
         raise _fail(
             path,
-            "the file is empty; download the export again.",
-            "berkas kosong; unduh ulang hasil ekspor.",
+            "ingest.empty_file",
         )
     body = _utf8_body(raw, spec.encoding) if len(raw) >= FAST_UTF8_BYTES else None
     ends = _end_lines(body, spec.skip_rows) if body is not None else None
@@ -169,10 +147,9 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
     if spec.delimiter and first.count(seen) > 2 * first.count(delim) + 1:
         raise _fail(
             path,
-            f"the columns are separated by {seen!r}, not by {delim!r} as the config says; "
-            f"set 'delimiter: \"{seen}\"' (or remove 'delimiter') in the config.",
-            f"kolom dipisah dengan {seen!r}, bukan {delim!r} seperti di konfigurasi; tulis "
-            f"'delimiter: \"{seen}\"' (atau hapus 'delimiter') di konfigurasi.",
+            "ingest.other_delimiter",
+            seen=seen,
+            delim=delim,
         )
     df = _read_csv_arrow(text if body is None else body, delim, spec, first)
     if df is None:
@@ -181,23 +158,17 @@ def read_csv(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
         df = _read_csv_pandas(path, text, delim, spec)
     if len(df.columns) == 1:
         other = max(DELIMITERS, key=first.count)
-        hint_en, hint_id = "export it again as CSV with commas", "ekspor ulang sebagai CSV koma"
+        hint = Message("ingest.hint_commas")
         if spec.delimiter and first.count(other):
-            hint_en = hint_id = f"'delimiter: \"{other}\"'"
-            hint_en, hint_id = f"set {hint_en} in the config", f"tulis {hint_id} di konfigurasi"
-        raise _fail(
-            path,
-            f"only one column was found: the columns are not separated by {delim!r}; {hint_en}.",
-            f"hanya satu kolom terbaca: kolom tidak dipisah dengan {delim!r}; {hint_id}.",
-        )
+            hint = Message("ingest.hint_delimiter", other=other)
+        raise _fail(path, "ingest.one_column", delim=delim, hint=hint)
     first_row = spec.skip_rows + spec.header_rows + 1
     if lines and not ends_newline and len(df):
         fields = next(csv.reader([last], delimiter=delim), [])
         if len(fields) < len(df.columns):
             raise _fail(
                 path,
-                "the last row is cut off (the file is incomplete); download the export again.",
-                "baris terakhir terpotong (berkas tidak lengkap); unduh ulang hasil ekspor.",
+                "ingest.last_row_cut_off",
                 row=first_row + len(df) - 1,
             )
     if spec.header_rows > 1:
@@ -287,30 +258,26 @@ def read_xlsx(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
         if head and b"\x00" not in head and not head.startswith(b"PK"):
             raise _fail(
                 path,
-                "this is a text (CSV) file, not Excel; set 'format: csv' for it in the config.",
-                "ini berkas teks (CSV), bukan Excel; tulis 'format: csv' untuknya di konfigurasi.",
+                "ingest.csv_not_xlsx",
             ) from None
         raise _fail(
             path,
-            "this is not a readable Excel (.xlsx) file (damaged or incompletely downloaded); "
-            "save it again from Excel or download it again.",
-            "ini bukan berkas Excel (.xlsx) yang bisa dibaca (rusak atau unduhan tidak lengkap); "
-            "simpan ulang dari Excel atau unduh ulang.",
+            "ingest.unreadable_xlsx",
         ) from None
     sheet = spec.sheet if spec.sheet is not None else 0
     if isinstance(sheet, int) and not 0 <= sheet < len(xl.sheet_names):
         raise _fail(
             path,
-            f"there is no sheet number {sheet} (sheets, counted from 0: "
-            f"{', '.join(xl.sheet_names)}); fix 'sheet' in the config.",
-            f"tidak ada sheet nomor {sheet} (sheet, dihitung dari 0: "
-            f"{', '.join(xl.sheet_names)}); perbaiki 'sheet' di konfigurasi.",
+            "ingest.no_sheet_number",
+            sheet=sheet,
+            sheets=", ".join(xl.sheet_names),
         )
     if isinstance(sheet, str) and sheet not in xl.sheet_names:
         raise _fail(
             path,
-            f"there is no sheet '{sheet}' (sheets: {', '.join(xl.sheet_names)}).",
-            f"tidak ada sheet '{sheet}' (sheet: {', '.join(xl.sheet_names)}).",
+            "ingest.no_sheet_named",
+            sheet=sheet,
+            sheets=", ".join(xl.sheet_names),
         )
     header = list(range(spec.header_rows)) if spec.header_rows > 1 else 0
     df = pd.read_excel(
@@ -331,8 +298,8 @@ def read_stat(path: Path, spec: InputFile) -> tuple[pd.DataFrame, int]:
     except Exception:  # noqa: BLE001 - pyreadstat raises its own ReadstatError types
         raise _fail(
             path,
-            f"this is not a readable {spec.format.upper()} file; export it again.",
-            f"ini bukan berkas {spec.format.upper()} yang bisa dibaca; ekspor ulang.",
+            "ingest.unreadable_file",
+            format=spec.format.upper(),
         ) from None
     labels = meta.column_names_to_labels or {}
     df.columns = [labels.get(c) or c for c in df.columns]
@@ -360,12 +327,9 @@ def read_file(path: Path, spec: InputFile) -> pd.DataFrame:
         if size_mb > limit:
             raise _fail(
                 path,
-                f"the file is {size_mb:,.0f} MB, more than the {limit:g} MB Dampak reads at once; "
-                "split it into one file per site and list each under the wave's 'files' "
-                "(or set DAMPAK_MAX_FILE_MB if this computer has the memory).",
-                f"berkas berukuran {size_mb:,.0f} MB, melebihi batas {limit:g} MB; pecah menjadi "
-                "satu berkas per perpustakaan dan daftarkan masing-masing di 'files' gelombang "
-                "itu (atau atur DAMPAK_MAX_FILE_MB bila memori komputer cukup).",
+                "ingest.too_big",
+                size_mb=size_mb,
+                limit=limit,
             )
         if spec.format == "kobo" and path.suffix.lower() == ".xlsx":
             df, first_row = read_xlsx(path, spec)
@@ -374,16 +338,13 @@ def read_file(path: Path, spec: InputFile) -> pd.DataFrame:
     except OSError as e:
         raise _fail(
             path,
-            f"the file cannot be opened ({e.strerror or e}); check that it exists and that you "
-            "may read it.",
-            f"berkas tidak bisa dibuka ({e.strerror or e}); periksa bahwa berkas ada dan boleh "
-            "dibaca.",
+            "ingest.cannot_open",
+            why=e.strerror or e,
         ) from None
     if len(df.columns) == 0:
         raise _fail(
             path,
-            "the file (or sheet) is empty; download the export again.",
-            "berkas (atau sheet) kosong; unduh ulang hasil ekspor.",
+            "ingest.empty_sheet",
         )
     dupes = [
         c
@@ -395,25 +356,21 @@ def read_file(path: Path, spec: InputFile) -> pd.DataFrame:
     if dupes:
         raise _fail(
             path,
-            "two columns have the same header; rename one of them in the export.",
-            "dua kolom memiliki judul yang sama; ganti nama salah satunya.",
+            "ingest.same_header",
             column=dupes[0].rsplit(".", 1)[0],
         )
     if df.empty:
         raise _fail(
             path,
-            "the file has a header but no answers.",
-            "berkas hanya berisi judul kolom tanpa jawaban.",
+            "ingest.no_answers",
         )
     df = df.apply(_blank_missing)
     filled = df.apply(lambda col: col.astype(str).str.strip().ne(""))
     if not filled.to_numpy().any():
         raise _fail(
             path,
-            f"all {len(df)} rows are blank (no answers at all); check that this is the right "
-            "export and download it again.",
-            f"seluruh {len(df)} baris kosong (tidak ada jawaban sama sekali); periksa bahwa ini "
-            "hasil ekspor yang benar lalu unduh ulang.",
+            "ingest.all_blank",
+            n=len(df),
         )
     df.insert(0, "source_row", np.arange(len(df)) + first_row)
     df.insert(0, "source_file", path.name)
@@ -577,21 +534,18 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
         if missing and len(unnamed) * 2 > len(df.columns) - 2:
             raise _fail(
                 path,
-                f"row {spec.skip_rows + 1} is not the row of column headers (a title or merged "
-                f"cells?); set 'skip_rows: {spec.skip_rows + 1}' for this file in "
-                f"{cfg.source.name}, or 'header_rows: 2' if the questions span two rows.",
-                f"baris {spec.skip_rows + 1} bukan baris judul kolom (judul atau sel gabungan?); "
-                f"tulis 'skip_rows: {spec.skip_rows + 1}' untuk berkas ini di {cfg.source.name}, "
-                "atau 'header_rows: 2' bila pertanyaan memakai dua baris.",
+                "ingest.not_header_row",
+                header=spec.skip_rows + 1,
+                config=cfg.source.name,
             )
         if missing:
             v = missing[0]
             raise _fail(
                 path,
-                f'no column matches the question "{v.question.id}" ({v.name}); add it to '
-                f"'columns' in {cfg.source.name} as \"<header in the file>\": {v.name}.",
-                f'tidak ada kolom untuk pertanyaan "{v.question.id}" ({v.name}); tambahkan ke '
-                f"'columns' di {cfg.source.name} sebagai \"<judul di berkas>\": {v.name}.",
+                "ingest.no_column",
+                question=v.question.id,
+                name=v.name,
+                config=cfg.source.name,
             )
         df = df[["source_file", "source_row", *mapping.columns, *options]]
         df = df.rename(columns=mapping.columns)

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from pipelines import multiselect, parse
 from pipelines.codebook import Codebook, header_key, load_codebook
 from pipelines.config import InputFile
-from pipelines.errors import InputError, say
+from pipelines.errors import InputError, Localised, Message, msg
 from pipelines.ingest import SOURCE_ID_KEYS, read_file
 
 FUZZY_MIN = 88  # rapidfuzz ratio (0-100) a header needs to be taken for a question text
@@ -107,8 +107,8 @@ class InitResult:
         return sum(m.rule == rule for m in real) / max(len(real), 1)
 
 
-def _fail(en: str, idn: str) -> InputError:
-    return InputError(en, id_text=idn)
+def _fail(name: str, /, **fields) -> InputError:
+    return InputError(Message(name, **fields))
 
 
 # --- finding and reading the exports --------------------------------------------------------
@@ -763,27 +763,22 @@ def init_survey(
     folder = Path(folder)
     if not folder.is_dir():
         raise _fail(
-            f"Folder {folder} does not exist: put the exports in a folder under data/raw/ and "
-            "name that folder.",
-            f"Folder {folder} tidak ada: letakkan hasil ekspor di sebuah folder di bawah "
-            "data/raw/ lalu sebut folder itu.",
+            "init.no_folder",
+            folder=folder,
         )
     config_path, codebook_path = folder / "survey.yaml", folder / "codebook.yaml"
     for p in (config_path, codebook_path):
         if p.exists() and not force:
             raise _fail(
-                f"In folder {folder}: {p.name} already exists and was not changed; edit it, or "
-                "run init again with --force to replace it (your edits would be lost).",
-                f"Di folder {folder}: {p.name} sudah ada dan tidak diubah; sunting berkas itu, "
-                "atau jalankan init lagi dengan --force untuk menggantinya (suntingan Anda hilang).",
+                "init.exists",
+                folder=folder,
+                name=p.name,
             )
     exports, form, skipped = find_exports(folder)
     if not exports:
         raise _fail(
-            f"In folder {folder}: no export was found (CSV, XLSX, SAV or DTA); copy the "
-            "survey's export into it.",
-            f"Di folder {folder}: tidak ada hasil ekspor (CSV, XLSX, SAV atau DTA); salin hasil "
-            "ekspor survei ke folder itu.",
+            "init.no_export",
+            folder=folder,
         )
     cb = load_codebook(instrument)
     survey_id = survey_id or slug(folder.name, set(), 40).replace("_", "-")
@@ -899,10 +894,9 @@ def init_survey(
             Codebook.model_validate(yaml.safe_load(text))  # what we write must load
         except ValidationError as e:
             raise _fail(
-                f"In folder {folder}: the draft codebook is not valid ({e.errors()[0]['msg']}); "
-                "this is a bug in init: send the folder's file names to a developer.",
-                f"Di folder {folder}: draf codebook tidak sah ({e.errors()[0]['msg']}); ini "
-                "kesalahan init: kirim nama berkas di folder itu ke pengembang.",
+                "init.bad_draft",
+                folder=folder,
+                msg=e.errors()[0]["msg"],
             ) from None
         codebook_path.write_text(text, encoding="utf-8")
         written.append(codebook_path)
@@ -1043,58 +1037,50 @@ def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> l
     by_rule = Counter(m.rule for m in real)
     t = []
 
-    def add(en, idn):
-        t.append(idn if lang == "id" else en)
+    def add(name, /, **fields):
+        t.append(Message(name, **fields).text(lang))
 
     names = ", ".join(p.name for p in written)
-    add(f"Written: {names} in {config_path.parent}.", f"Ditulis: {names} di {config_path.parent}.")
+    add("init.todo.written", names=names, parent=config_path.parent)
     known = sum(by_rule[r] for r in ("exact", "normalised", "fuzzy", "option"))
     form_n = by_rule["form"] + by_rule["form-option"]
     add(
-        f"{known} of {len(real)} columns matched the bundled codebook (exact {by_rule['exact']}, "
-        f"normalised {by_rule['normalised']}, fuzzy {by_rule['fuzzy']}, option columns "
-        f"{by_rule['option']}); {len(drafts)} new questions drafted"
-        + (f", {form_n} columns from the form" if form_n else "")
-        + ".",
-        f"{known} dari {len(real)} kolom cocok dengan codebook bawaan (persis {by_rule['exact']}, "
-        f"dinormalkan {by_rule['normalised']}, mirip {by_rule['fuzzy']}, kolom opsi "
-        f"{by_rule['option']}); {len(drafts)} pertanyaan baru dirancang"
-        + (f", {form_n} kolom dari formulir" if form_n else "")
-        + ".",
+        "init.todo.matched",
+        known=known,
+        n=len(real),
+        exact=by_rule["exact"],
+        normalised=by_rule["normalised"],
+        fuzzy=by_rule["fuzzy"],
+        option=by_rule["option"],
+        drafts=len(drafts),
+        form=Message("init.todo.from_form", n=form_n) if form_n else "",
     )
     for m in real:
         if m.rule == "fuzzy":
             add(
-                f'In file {m.file}, column "{m.header[:60]}": only resembles "{m.question[:60]}"'
-                f" (score {m.score:g}); confirm it under 'columns' in survey.yaml.",
-                f'Di berkas {m.file}, kolom "{m.header[:60]}": hanya mirip "{m.question[:60]}" '
-                f"(skor {m.score:g}); pastikan di 'columns' pada survey.yaml.",
+                "init.todo.fuzzy",
+                file=m.file,
+                header=m.header[:60],
+                question=m.question[:60],
+                score=m.score,
             )
     for d in drafts:
-        add(
-            f'In codebook.yaml, variable {d.var["name"]} (column "{d.header[:50]}"): guessed '
-            f"{d.var['type']}; {d.review[0]}.",
-            f'Di codebook.yaml, variabel {d.var["name"]} (kolom "{d.header[:50]}"): ditebak '
-            f"{TYPE_ID.get(d.var['type'], d.var['type'])}; periksa baris REVIEW-nya.",
-        )
+        kind = Localised(en=d.var["type"], id=TYPE_ID.get(d.var["type"], d.var["type"]))
+        review = Localised(en=d.review[0], id=Message("init.todo.see_review"))  # notes: English
+        add("init.todo.draft", name=d.var["name"], header=d.header[:50], type=kind, review=review)
     add(
-        f"In survey.yaml: give each of the {len(sites)} sites and the {len(kel)} kelurahan their "
-        "kecamatan (TODO-kecamatan), the city and the titles.",
-        f"Di survey.yaml: isi kecamatan untuk {len(sites)} perpustakaan dan {len(kel)} kelurahan "
-        "(TODO-kecamatan), kota, dan judul survei.",
+        "init.todo.places",
+        sites=len(sites),
+        kelurahan=len(kel),
     )
     for p in skipped:
         add(
-            f"File {p.name} was not read: the same answers as a file of the same name in another "
-            "format.",
-            f"Berkas {p.name} tidak dibaca: jawabannya sama dengan berkas bernama sama dalam "
-            "format lain.",
+            "init.todo.skipped",
+            name=p.name,
         )
     add(
-        f"Then: python -m pipelines check {config_path}  and  python -m pipelines run "
-        f"{config_path}",
-        f"Lalu: python -m pipelines check {config_path}  dan  python -m pipelines run "
-        f"{config_path}",
+        "init.todo.then",
+        config_path=config_path,
     )
     return t
 
@@ -1102,4 +1088,4 @@ def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> l
 def print_result(result: InitResult) -> None:
     for line in result.todo:
         print(f"- {line}")
-    print(say("Review the lines marked REVIEW/TODO.", "Periksa baris bertanda REVIEW/TODO."))
+    print(msg("init.review"))

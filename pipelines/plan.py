@@ -12,6 +12,7 @@ columns and families taken from the plan.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ import pandas as pd
 
 from pipelines.codebook import Codebook, OutcomeRole
 from pipelines.config import SurveyConfig, Text
+from pipelines.errors import Message
 
 __all__ = ["ANALYSES", "Exposure", "Outcome", "Plan", "PlannedAnalysis", "build_plan"]
 
@@ -88,8 +90,12 @@ class PlannedAnalysis:
     outcome: str | None
     needs: tuple[str, ...]
     runs: bool
-    reason_en: str = ""
-    reason_id: str = ""
+    reason: str = ""  # a staff-message key (msg.plan.skip.*), worded in any language later
+    reason_fields: tuple[tuple[str, str], ...] = ()
+
+    def why(self, lang: str) -> str:
+        """The reason it is not run, in ``lang``."""
+        return reason_text(self.reason, dict(self.reason_fields), lang)
 
 
 @dataclass(frozen=True)
@@ -131,13 +137,13 @@ class Plan:
                 "outcome": a.outcome,
                 "needs": ", ".join(a.needs),
                 "runs": a.runs,
-                "reason_en": a.reason_en,
-                "reason_id": a.reason_id,
+                "reason": a.reason,
+                "reason_fields": json.dumps(dict(a.reason_fields)) if a.reason_fields else "",
             }
             for a in self.analyses
         ]
         return pd.DataFrame(
-            rows, columns=["analysis", "outcome", "needs", "runs", "reason_en", "reason_id"]
+            rows, columns=["analysis", "outcome", "needs", "runs", "reason", "reason_fields"]
         )
 
     def skipped(self) -> pd.DataFrame:
@@ -254,8 +260,29 @@ def _exposure(cb: Codebook, columns: set[str]) -> Exposure:
     )
 
 
-def _skip(analysis: str, outcome: str | None, needs, why_en: str, why_id: str):
-    return PlannedAnalysis(analysis, outcome, tuple(needs), False, why_en, why_id)
+def _skip(analysis: str, outcome: str | None, needs, reason: str, **fields: str):
+    return PlannedAnalysis(analysis, outcome, tuple(needs), False, reason, tuple(fields.items()))
+
+
+def reason_text(reason: str, fields: dict | str | None, lang: str) -> str:
+    """A skip reason (message key and its fields, as a dict or the plan table's JSON) in ``lang``."""
+    if not reason:
+        return ""
+    if not isinstance(fields, dict):  # the table's JSON text ("" or missing: no fields)
+        fields = json.loads(fields) if isinstance(fields, str) and fields else {}
+    return Message(reason, **fields).text(lang)
+
+
+def reasons(table: pd.DataFrame, lang: str) -> pd.Series:
+    """The plan table's skip reasons worded in ``lang``."""
+    return pd.Series(
+        [
+            reason_text(k, f, lang)
+            for k, f in zip(table["reason"], table["reason_fields"], strict=True)
+        ],
+        index=table.index,
+        dtype=object,
+    )
 
 
 def _run(analysis: str, outcome: str | None, needs):
@@ -299,8 +326,8 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
                 "descriptive",
                 o.name,
                 [o.source or o.name],
-                f"the form does not ask '{o.source or o.name}'",
-                f"formulir tidak menanyakan '{o.source or o.name}'",
+                "plan.skip.not_asked",
+                question=o.source or o.name,
             )
         )
     for o in outcomes:
@@ -316,8 +343,7 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
                 "breakdown",
                 None,
                 ["breakdowns"],
-                "no breakdown variable (gender, age band, ...) is in the data",
-                "tidak ada variabel rincian (jenis kelamin, kelompok umur, ...) di data",
+                "plan.skip.no_breakdown",
             )
         )
     if scales_:
@@ -333,41 +359,34 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
                 "site",
                 None,
                 ["cluster"],
-                "the config names no library column (design.cluster)",
-                "konfigurasi tidak menyebut kolom perpustakaan (design.cluster)",
+                "plan.skip.no_cluster_column",
             )
         )
 
     took = ex.took_part
-    no_took = (
-        "the form does not ask whether the respondent took part",
-        "formulir tidak menanyakan apakah responden ikut kegiatan",
-    )
+    no_took = "plan.skip.no_took_part"
     for o in outcomes:
         needs = ["took_part", o.name, "covariates"]
         if o.kind == "likert":
             plans.append(
-                _run("ordinal", o.name, needs)
-                if took
-                else _skip("ordinal", o.name, needs, *no_took)
+                _run("ordinal", o.name, needs) if took else _skip("ordinal", o.name, needs, no_took)
             )
             continue
         plans.append(
             _run("participation", o.name, needs)
             if took
-            else _skip("participation", o.name, needs, *no_took)
+            else _skip("participation", o.name, needs, no_took)
         )
         if o.kind == "scale" or (o.kind in ("money", "count") and o.name in headline):
             if not took:
-                plans.append(_skip("mixed", o.name, needs, *no_took))
+                plans.append(_skip("mixed", o.name, needs, no_took))
             elif not cluster:
                 plans.append(
                     _skip(
                         "mixed",
                         o.name,
                         [*needs, "cluster"],
-                        "no library column to group by",
-                        "tidak ada kolom perpustakaan untuk pengelompokan",
+                        "plan.skip.no_cluster",
                     )
                 )
             else:
@@ -377,7 +396,7 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
         needs = ["took_part", o.name, "covariates"]
         if not took:
             for an in ("dose_response", "programme", "ipw", "inclusion"):
-                plans.append(_skip(an, o.name, needs, *no_took))
+                plans.append(_skip(an, o.name, needs, no_took))
             continue
         if ex.dose:
             plans.append(_run("dose_response", o.name, [*needs, "dose"]))
@@ -387,8 +406,7 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
                     "dose_response",
                     o.name,
                     [*needs, "dose"],
-                    "the form does not ask how many sessions were attended",
-                    "formulir tidak menanyakan jumlah sesi yang diikuti",
+                    "plan.skip.no_dose",
                 )
             )
         if ex.programme:
@@ -399,8 +417,7 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
                     "programme",
                     o.name,
                     [*needs, "programme"],
-                    "the form does not ask which programme",
-                    "formulir tidak menanyakan jenis kegiatan",
+                    "plan.skip.no_programme",
                 )
             )
         if covariates:
@@ -411,8 +428,7 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
                     "ipw",
                     o.name,
                     needs,
-                    "no covariates to balance",
-                    "tidak ada kovariat untuk diseimbangkan",
+                    "plan.skip.no_covariates",
                 )
             )
         groups = [*breakdowns, *([cluster] if cluster else [])]
@@ -424,8 +440,7 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
                     "inclusion",
                     o.name,
                     [*needs, "breakdowns"],
-                    "no breakdown variable (gender, age band, ...) is in the data",
-                    "tidak ada variabel rincian (jenis kelamin, kelompok umur, ...) di data",
+                    "plan.skip.no_breakdown",
                 )
             )
 
@@ -436,22 +451,16 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
         for an in ("paired_change", "did"):
             needs = ["two waves", "link", o.name] + (["took_part"] if an == "did" else [])
             if n_waves < 2:
-                plans.append(
-                    _skip(
-                        an, o.name, needs, "the survey has one wave", "survei baru satu gelombang"
-                    )
-                )
+                plans.append(_skip(an, o.name, needs, "plan.skip.one_wave"))
             elif an == "did" and not took:
-                plans.append(_skip(an, o.name, needs, *no_took))
+                plans.append(_skip(an, o.name, needs, no_took))
             elif "respondent_key" not in columns:
                 plans.append(
                     _skip(
                         an,
                         o.name,
                         needs,
-                        "no answer links respondents across waves (NIK, phone or e-mail)",
-                        "tidak ada jawaban yang menautkan responden antar gelombang "
-                        "(NIK, HP atau e-mail)",
+                        "plan.skip.no_link",
                     )
                 )
             else:

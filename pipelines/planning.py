@@ -338,15 +338,11 @@ def parse_effect(text: str | None, unit: str) -> float:
     given = {v: k for k, v in SUFFIX.items()}.get(m.group(2)) if m else None
     if m and given in (None, unit):
         return float(m.group(1))
-    from pipelines.errors import RunError
+    from pipelines.errors import Localised, Message, RunError
 
+    unit_text = Localised(**{lang: words[unit][1] for lang, words in TEXT.items()})
     eg = f"{DEFAULT_EFFECT[unit]:g}{SUFFIX[unit]}"
-    raise RunError(
-        f"--effect {text}: this outcome's difference is given in {TEXT['en'][unit][1]} "
-        f"(e.g. --effect {eg}).",
-        id_text=f"--effect {text}: selisih hasil ini dinyatakan dalam {TEXT['id'][unit][1]} "
-        f"(mis. --effect {eg}).",
-    )
+    raise RunError(Message("planning.effect_unit", text=text, unit=unit_text, example=eg))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -365,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines import analysis, paths, steps
     from pipelines.codebook import load_codebook
     from pipelines.config import load_config
-    from pipelines.errors import RunError
+    from pipelines.errors import Message, RunError
 
     cfg = load_config(a.config)
     cb = load_codebook(cfg.instrument, cfg.base_dir)
@@ -384,11 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan.outcomes[0].column if plan.outcomes else None,
     )
     if outcome not in d or not plan.cluster:
-        raise RunError(
-            f"Outcome '{outcome}' or the library (cluster) column is not in wave {last}.",
-            id_text=f"Hasil '{outcome}' atau kolom perpustakaan (klaster) tidak ada di "
-            f"gelombang {last}.",
-        )
+        raise RunError(Message("planning.no_outcome", outcome=outcome, wave=last))
     unit = PLAN_UNIT.get(chosen.unit, "sd") if chosen else "sd"
     effect = parse_effect(a.effect, unit)
     inp = inputs_from(d, outcome, plan.cluster, plan.exposure.took_part, unit)

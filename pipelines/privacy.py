@@ -37,12 +37,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import DampakError
+from pipelines.errors import DampakError, Message
 
 __all__ = [
     "PROVINCE_CODES",
@@ -67,8 +67,8 @@ __all__ = [
 class PrivacyError(DampakError):
     """Personal data was found in files that are about to be shared."""
 
-    def __init__(self, message: str, findings: list[Finding] | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)  # e.g. id_text= for the Indonesian sentence
+    def __init__(self, message: Message | str, findings: list[Finding] | None = None) -> None:
+        super().__init__(message)
         self.findings = findings or []
 
 
@@ -1028,18 +1028,5 @@ def assert_clean(
     if not findings:
         return
     shown = "; ".join(str(f) for f in findings[:5])
-    more = f"; and {len(findings) - 5} more" if len(findings) > 5 else ""
-    more_id = f"; dan {len(findings) - 5} lainnya" if len(findings) > 5 else ""
-    message = (
-        f"Personal data was found in the outputs, so they must not be shared: {shown}{more}. "
-        "Remove or mask these values (see pipelines.privacy.mask_text) and run again."
-    )
-    id_text = (
-        f"Ditemukan data pribadi di keluaran, jadi keluaran tidak boleh dibagikan: "
-        f"{shown}{more_id}. Hapus atau samarkan nilai tersebut lalu jalankan ulang."
-    )
-    try:
-        err = PrivacyError(message, findings, id_text=id_text)
-    except TypeError:  # a DampakError without translations
-        err = PrivacyError(message, findings)
-    raise err
+    more = Message("privacy.more", n=len(findings) - 5) if len(findings) > 5 else ""
+    raise PrivacyError(Message("privacy.found", shown=shown, more=more), findings)

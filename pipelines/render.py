@@ -37,7 +37,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from pipelines.errors import DampakError
-from pipelines.i18n import LANGS, MISSING, fmt_int, fmt_number, t
+from pipelines.i18n import MISSING, fmt_int, fmt_number, languages, t
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -132,8 +132,8 @@ def _clean(text: Any) -> str:
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in LANGS:
-        raise RenderError(f"Unsupported document language {lang!r}; use one of {LANGS}.")
+    if lang not in languages():
+        raise RenderError(f"Unsupported document language {lang!r}; use one of {languages()}.")
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

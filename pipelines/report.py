@@ -1012,9 +1012,11 @@ def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     if plan is not None and not plan.empty:
         skipped = plan[~plan["runs"].astype(bool)]
         if not skipped.empty:
-            reason = "reason_en" if lang == "en" else "reason_id"
+            from pipelines.plan import reasons
+
+            skipped = skipped.assign(why=reasons(skipped, lang))
             items = []
-            for (analysis, why), g in skipped.groupby(["analysis", reason], sort=False):
+            for (analysis, why), g in skipped.groupby(["analysis", "why"], sort=False):
                 outs = [lab.outcome(o) for o in g["outcome"].dropna().unique()]
                 what = t(f"plan.{analysis}", lang)
                 items.append(f"{what}{': ' + ', '.join(outs) if outs else ''} — {why}.")

@@ -29,7 +29,7 @@ from filelock import FileLock, Timeout
 
 from pipelines import paths
 from pipelines.config import SurveyConfig, config_as_dict, load_config
-from pipelines.errors import RunError, say, set_language
+from pipelines.errors import Joined, Message, RunError, current_language, msg, set_language
 
 
 @dataclass(frozen=True)
@@ -214,101 +214,34 @@ def describe_failure(stage: str, nb_file: str, executed: Path, err: BaseExceptio
     evalue = getattr(err, "evalue", str(err))
     sentence = evalue.strip().splitlines()[0] if evalue else ename
     if not _is_dampak(ename):
-        sentence = say("unexpected", "tak terduga") + f" {ename}: {sentence}"
-    at = say(", cell", ", sel") + f" {cell}" if cell is not None else ""
-    return (
-        say(
-            f"Stage '{stage}' failed in notebook {nb_file}",
-            f"Tahap '{stage}' gagal di notebook {nb_file}",
-        )
-        + f"{at}.\n  {sentence}\n  "
-        + say(f"Open {executed} to see the details.", f"Buka {executed} untuk melihat rinciannya.")
+        sentence = msg("runner.unexpected", ename=ename, sentence=sentence)
+    at = msg("runner.at_cell", cell=cell) if cell is not None else ""
+    return msg(
+        "runner.failed", stage=stage, notebook=nb_file, at=at, sentence=sentence, executed=executed
     )
 
 
-# Cleaning-log rules a staff member should hear about: (English, Indonesian) wording; {col}
-# is the column (quoted). What a problem costs (respondents leaving estimates, breakdowns and
+# Cleaning-log rules a staff member should hear about: worded by the catalogue's
+# msg.runner.warn.<rule> ({col} is the column, quoted). What a problem costs (respondents leaving estimates, breakdowns and
 # weighting margins lost) follows each line.
-WARN_RULES = {
-    "match_site_unmatched": (
-        "{n} row(s) name a site the config does not list (e.g. {ex}): flagged and their site "
-        "set missing; add the site to 'sites' in the config if it is real.",
-        "{n} baris menyebut perpustakaan yang tidak ada di konfigurasi (mis. {ex}): ditandai dan "
-        "perpustakaannya dikosongkan; tambahkan ke 'sites' bila memang ada.",
-    ),
-    "match_kelurahan_unmatched": (
-        "{n} row(s) name a kelurahan the config does not list (e.g. {ex}): set missing; add it "
-        "to 'places' in the config if it is real.",
-        "{n} baris menyebut kelurahan yang tidak ada di konfigurasi (mis. {ex}): dikosongkan; "
-        "tambahkan ke 'places' bila memang ada.",
-    ),
-    "likert_out_of_scale": (
-        "{n} agreement answer(s) are not on the scale (e.g. {ex}): set missing.",
-        "{n} jawaban skala setuju tidak dikenal (mis. {ex}): dikosongkan.",
-    ),
-    "unknown_category": (
-        "{n} {col} answer(s) are not among the codebook's options (e.g. {ex}): set missing.",
-        "{n} jawaban {col} tidak ada di pilihan codebook (mis. {ex}): dikosongkan.",
-    ),
-    "unknown_yes_no": (
-        "{n} {col} yes/no answer(s) were not understood (e.g. {ex}): set missing.",
-        "{n} jawaban ya/tidak {col} tidak dipahami (mis. {ex}): dikosongkan.",
-    ),
-    "not_a_number": (
-        "{n} answer(s) that should be numbers ({col}) are not (e.g. {ex}): set missing.",
-        "{n} jawaban yang seharusnya angka ({col}) bukan angka (mis. {ex}): dikosongkan.",
-    ),
-    "parse_submitted_at": (
-        "{n} submission time(s) were not understood (e.g. {ex}): set missing.",
-        "{n} waktu pengisian tidak dipahami (mis. {ex}): dikosongkan.",
-    ),
-    "parse_started_at": (
-        "{n} start time(s) are not possible dates (e.g. {ex}): set missing.",
-        "{n} waktu mulai bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
-    ),
-    "parse_ended_at": (
-        "{n} end time(s) are not possible dates (e.g. {ex}): set missing.",
-        "{n} waktu selesai bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
-    ),
-    "impossible_value": (
-        "{n} value(s) outside the codebook's valid range in {col} (e.g. {ex}): set missing; "
-        "see cleaning_rows in restricted/ for the rows.",
-        "{n} nilai di luar rentang yang sah di {col} (mis. {ex}): dikosongkan; baris-barisnya "
-        "ada di cleaning_rows di restricted/.",
-    ),
-    "impossible_age": (
-        "{n} impossible age(s) (e.g. {ex}): set missing.",
-        "{n} umur yang tidak mungkin (mis. {ex}): dikosongkan.",
-    ),
-    "multiselect_unknown": (
-        "{n} multi-select answer(s) in {col} name an option the codebook does not list "
-        "(e.g. {ex}): set missing; add the option to the codebook if it is real.",
-        "{n} jawaban pilihan ganda di {col} menyebut pilihan yang tidak ada di codebook "
-        "(mis. {ex}): dikosongkan; tambahkan pilihannya ke codebook bila memang ada.",
-    ),
-    "multiselect_option_unknown": (
-        "{n} option cell(s) in {col} are not a tick (1/0, TRUE/FALSE, the option) (e.g. {ex}): "
-        "set missing.",
-        "{n} sel pilihan di {col} bukan centang (1/0, TRUE/FALSE, pilihannya) (mis. {ex}): "
-        "dikosongkan.",
-    ),
-    "unknown_date": (
-        "{n} date(s) in {col} are not possible dates (e.g. {ex}): set missing.",
-        "{n} tanggal di {col} bukan tanggal yang mungkin (mis. {ex}): dikosongkan.",
-    ),
-    "answer_not_asked": (
-        "{n} answer(s) in {col} were given where the form did not ask the question (its "
-        "'relevant' is false) (e.g. {ex}): set missing.",
-        "{n} jawaban di {col} diisi padahal pertanyaannya tidak ditanyakan ('relevant' "
-        "bernilai salah) (mis. {ex}): dikosongkan.",
-    ),
-    "margin_not_in_data": (
-        "the weighting margin {col} is not in the data (the form does not ask it): the "
-        "weights are raked without it.",
-        "margin pembobotan {col} tidak ada di data (formulir tidak menanyakannya): bobot "
-        "dihitung tanpa margin itu.",
-    ),
-}
+WARN_RULES = (
+    "match_site_unmatched",
+    "match_kelurahan_unmatched",
+    "likert_out_of_scale",
+    "unknown_category",
+    "unknown_yes_no",
+    "not_a_number",
+    "parse_submitted_at",
+    "parse_started_at",
+    "parse_ended_at",
+    "impossible_value",
+    "impossible_age",
+    "multiselect_unknown",
+    "multiselect_option_unknown",
+    "unknown_date",
+    "answer_not_asked",
+    "margin_not_in_data",
+)
 # Rules whose lines name one column each: what they cost differs from column to column.
 PER_COLUMN = {
     "unknown_category",
@@ -317,14 +250,6 @@ PER_COLUMN = {
     "impossible_value",
     "margin_not_in_data",
 }
-TOTAL_LINE = (
-    "Flagged in wave {wave}: {out_of_range} out-of-range value(s), {unknown_option} unknown "
-    "option(s), {impossible_date} impossible date(s); counts and masked examples are in "
-    "quality.json ('flagged', 'flagged_examples').",
-    "Ditandai di gelombang {wave}: {out_of_range} nilai di luar rentang, {unknown_option} "
-    "pilihan tidak dikenal, {impossible_date} tanggal tidak mungkin; jumlah dan contohnya "
-    "(disamarkan) ada di quality.json ('flagged', 'flagged_examples').",
-)
 
 
 def _num(grp, col: str) -> int:
@@ -348,15 +273,12 @@ def _cost(grp) -> str:
     lost_b, lost_m = _joined(grp, "lost_breakdowns"), _joined(grp, "lost_margins")
     from pipelines.clean import cost_parts
 
-    en, idn = cost_parts(n, out_all, out_models, lost_b, lost_m)
-    if not en:
-        return say(
-            " Cost: no respondent leaves an estimate.",
-            " Akibatnya: tidak ada responden yang keluar dari estimasi.",
-        )
+    parts = cost_parts(n, out_all, out_models, lost_b, lost_m)
+    if not parts:
+        return msg("runner.cost_none")
     accepted = "accepted" in grp and grp["accepted"].fillna(False).astype(bool).any()
-    tail = say(" (accepted in the config)", " (diterima di konfigurasi)") if accepted else ""
-    return say(" Cost: " + "; ".join(en), " Akibatnya: " + "; ".join(idn)) + tail + "."
+    tail = Message("runner.accepted") if accepted else ""
+    return msg("runner.cost", cost=Joined(parts, "; "), accepted=tail)
 
 
 def cleaning_warnings(summary) -> list[str]:
@@ -371,12 +293,11 @@ def cleaning_warnings(summary) -> list[str]:
     keys = [list(waves), "rule", hits["column"].where(hits["rule"].isin(PER_COLUMN), "")]
     by_wave: dict = {}
     for (wave, rule, _), grp in hits.groupby(keys, sort=False):
-        en, idn = WARN_RULES[rule]
         ex = grp["examples"].dropna().astype(str) if "examples" in grp else []
         ex = next((e for e in ex if e), "")
         cols = grp["column"].dropna().astype(str).unique() if "column" in grp else []
         col = ", ".join(f'"{c}"' for c in cols[:5]) + (" …" if len(cols) > 5 else "") or "-"
-        text = say(en, idn).format(n=int(grp["values_touched"].sum()), ex=ex or "-", col=col)
+        text = msg(f"runner.warn.{rule}", n=int(grp["values_touched"].sum()), ex=ex or "-", col=col)
         line = _head(wave) + text[0].upper() + text[1:] + _cost(grp)
         by_wave.setdefault(wave, []).append(line)
     all_waves = list(summary["wave"]) if "wave" in summary else [""] * len(summary)
@@ -387,9 +308,7 @@ def cleaning_warnings(summary) -> list[str]:
 
 
 def _head(wave) -> str:
-    return say("WARNING", "PERINGATAN") + (
-        f": {say('wave', 'gelombang')} {wave}: " if wave != "" else ": "
-    )
+    return msg("runner.warning_wave", wave=wave) if wave != "" else msg("runner.warning")
 
 
 def _total(grp) -> str:
@@ -400,13 +319,7 @@ def _total(grp) -> str:
     if not out_all and not out_models:
         return ""
     n = int(grp.loc[grp["rule"] == "out_of_design", "respondents"].fillna(0).max())
-    return say(
-        f"In all, {out_all} of {n} respondents are in no estimate (no stratum or cluster) and "
-        f"{out_models} more are not in the adjusted models (a covariate missing).",
-        f"Secara keseluruhan, {out_all} dari {n} responden tidak masuk estimasi apa pun (tanpa "
-        f"strata/klaster) dan {out_models} lagi tidak masuk model yang disesuaikan (kovariat "
-        "kosong).",
-    )
+    return msg("runner.total", out_all=out_all, n=n, out_models=out_models)
 
 
 def skipped_analyses(plan) -> list[str]:
@@ -414,14 +327,14 @@ def skipped_analyses(plan) -> list[str]:
     skipped = plan[~plan["runs"].astype(bool)]
     if skipped.empty:
         return []
-    reason = say("reason_en", "reason_id")
+    from pipelines.plan import reasons
+
+    skipped = skipped.assign(why=reasons(skipped, current_language()))
     lines = []
-    for (analysis, why), grp in skipped.groupby(["analysis", reason], sort=False):
+    for (analysis, why), grp in skipped.groupby(["analysis", "why"], sort=False):
         outs = ", ".join(str(o) for o in grp["outcome"].dropna().unique())
-        lines.append(
-            say("NOT RUN", "TIDAK DIJALANKAN")
-            + f": {analysis}{' (' + outs + ')' if outs else ''} — {why}."
-        )
+        outcomes = f" ({outs})" if outs else ""
+        lines.append(msg("runner.not_run", analysis=analysis, outcomes=outcomes, why=why))
     return lines
 
 
@@ -435,7 +348,7 @@ def flagged_totals(summary) -> list[str]:
     for wave, grp in summary.groupby(summary["wave"].astype(str), sort=False):
         counts, _ = flagged_values(grp)
         if any(counts.values()):
-            lines.append(say(*TOTAL_LINE).format(wave=wave or "-", **counts))
+            lines.append(msg("runner.flagged_total", wave=wave or "-", **counts))
     return lines
 
 
@@ -459,12 +372,7 @@ def survey_lock(staging_root: Path, survey_id: str) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise RunError(
-            f"Another run of survey '{survey_id}' is in progress; wait for it to finish "
-            "and try again.",
-            id_text=f"Survei '{survey_id}' sedang diproses oleh run lain; tunggu sampai "
-            "selesai lalu coba lagi.",
-        ) from None
+        raise RunError(Message("runner.locked", survey=survey_id)) from None
     try:
         yield
     finally:
@@ -570,10 +478,7 @@ def _refuse_inconsistent(cfg: SurveyConfig) -> None:
 
     problems = survey_problems(cfg, load_codebook(cfg.instrument, cfg.base_dir))
     if problems:
-        raise ConfigError(
-            " ".join(e.text("en") for e in problems),
-            id_text=" ".join(e.text("id") for e in problems),
-        )
+        raise ConfigError(Joined(problems, " "))
 
 
 class Run:

@@ -97,7 +97,7 @@ def describe(failures: pd.DataFrame, df: pd.DataFrame, limit: int = 3) -> str:
         if idx is not None and not pd.isna(idx) and idx in df.index:
             row_loc = (df.at[idx, "source_file"], df.at[idx, "source_row"])
         if row_loc:
-            where, _ = located(row_loc[0], row_loc[1], column)
+            where = located(row_loc[0], row_loc[1], column).text("en")  # for a developer
         else:
             where = f'column "{column}"' if column and column != df.__class__.__name__ else "data"
         parts.append(f"{where}: found {f.get('failure_case')!r}, expected {f.get('check')}")

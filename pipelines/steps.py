@@ -16,7 +16,7 @@ import pandas as pd
 from pipelines import quotes, suppress
 from pipelines.codebook import Codebook, load_codebook
 from pipelines.config import SurveyConfig, Wave, load_config
-from pipelines.errors import RunError, set_language
+from pipelines.errors import Message, RunError, set_language
 from pipelines.paths import Layout
 
 
@@ -42,10 +42,7 @@ def _fresh(folder: Path) -> Path:
 
 def _require(path: Path, step: str) -> Path:
     if not path.exists():
-        raise RunError(
-            f"{path.name} is missing: run the '{step}' stage first.",
-            id_text=f"{path.name} belum ada: jalankan tahap '{step}' terlebih dahulu.",
-        )
+        raise RunError(Message("steps.missing", file=path.name, step=step))
     return path
 
 

@@ -46,11 +46,11 @@ def _weight_numbers(raw: pd.Series) -> pd.Series:
     return parse.numeric(raw).values
 
 
-def _file_error(path: Path, en: str, idn: str, row=None, column=None) -> WeightingError:
-    from pipelines.errors import located
+def _file_error(path: Path, name: str, /, row=None, column=None, **fields) -> WeightingError:
+    """'In file X, row R, column "C": <message name>' as a WeightingError."""
+    from pipelines.errors import Message, at
 
-    loc_en, loc_id = located(path.name, row, column)
-    return WeightingError(f"In {loc_en}: {en}", id_text=f"Di {loc_id}: {idn}")
+    return WeightingError(at(path.name, Message(name, **fields), row, column))
 
 
 def read_weight_file(path: Path, key: str, column: str) -> pd.DataFrame:
@@ -69,10 +69,9 @@ def read_weight_file(path: Path, key: str, column: str) -> pd.DataFrame:
         if want not in cols:
             raise _file_error(
                 path,
-                f"there is no column '{want}' (columns: {', '.join(cols)}); fix "
-                "design.weights in the config (key/file_key, column) or the file's header.",
-                f"tidak ada kolom '{want}' (kolom: {', '.join(cols)}); perbaiki design.weights "
-                "di konfigurasi (key/file_key, column) atau judul kolom berkas.",
+                "weightfile.no_column",
+                want=want,
+                columns=", ".join(cols),
             )
     out = pd.DataFrame(
         {
@@ -87,10 +86,9 @@ def read_weight_file(path: Path, key: str, column: str) -> pd.DataFrame:
         raw = str(df[cols[column]].iloc[i])
         raise _file_error(
             path,
-            f"the weight {raw!r} is not a positive number ({int(bad.sum())} such row(s)); "
-            "correct the weights file (decimal commas such as 0,38 are fine).",
-            f"bobot {raw!r} bukan angka positif ({int(bad.sum())} baris seperti itu); perbaiki "
-            "berkas bobot (koma desimal seperti 0,38 boleh).",
+            "weightfile.not_positive",
+            raw=raw,
+            n=int(bad.sum()),
             row=int(out["row"].iloc[i]),
             column=column,
         )
@@ -100,10 +98,9 @@ def read_weight_file(path: Path, key: str, column: str) -> pd.DataFrame:
         rows = out.loc[dup, "row"].tolist()
         raise _file_error(
             path,
-            f"the key {out.loc[dup, 'key'].iloc[0]!r} is listed more than once (rows "
-            f"{', '.join(map(str, rows[:5]))}); keep one weight per key.",
-            f"kunci {out.loc[dup, 'key'].iloc[0]!r} tercantum lebih dari sekali (baris "
-            f"{', '.join(map(str, rows[:5]))}); sisakan satu bobot per kunci.",
+            "weightfile.key_twice",
+            dup=out.loc[dup, "key"].iloc[0],
+            rows=", ".join(map(str, rows[:5])),
             row=rows[0],
             column=key,
         )
@@ -120,12 +117,8 @@ def from_file(df: pd.DataFrame, spec, base_dir: Path) -> tuple[np.ndarray, dict]
     if spec.key not in df:
         raise _file_error(
             path,
-            f"the data have no column '{spec.key}' to match the weights on; set "
-            "design.weights.key to a column of the processed data (e.g. site, kelurahan or a "
-            "respondent id).",
-            f"data tidak punya kolom '{spec.key}' untuk mencocokkan bobot; isi "
-            "design.weights.key dengan kolom data olahan (mis. site, kelurahan, atau id "
-            "responden).",
+            "weightfile.no_key_column",
+            key=spec.key,
         )
     table = read_weight_file(path, spec.file_key or spec.key, spec.column)
     lookup = dict(zip(_key_text(table["key"]), table["weight"], strict=True))
@@ -156,14 +149,12 @@ def from_file(df: pd.DataFrame, spec, base_dir: Path) -> tuple[np.ndarray, dict]
             where = df.iloc[first]
             raise _file_error(
                 path,
-                f"{int(lost.sum())} respondent(s) have a {spec.key} the weights file does not "
-                f"list ({missing}; first in {where.get('source_file', '?')}, row "
-                f"{where.get('source_row', '?')}); add a row for each to the file, or set "
-                "design.weights.unmatched: mean to give them the mean weight.",
-                f"{int(lost.sum())} responden memiliki {spec.key} yang tidak ada di berkas bobot "
-                f"({missing}; pertama di {where.get('source_file', '?')}, baris "
-                f"{where.get('source_row', '?')}); tambahkan barisnya ke berkas, atau tulis "
-                "design.weights.unmatched: mean agar mereka mendapat bobot rata-rata.",
+                "weightfile.unmatched",
+                n=int(lost.sum()),
+                key=spec.key,
+                missing=missing,
+                file=where.get("source_file", "?"),
+                file_row=where.get("source_row", "?"),
                 column=spec.file_key or spec.key,
             )
         notes.append(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.errors import InputError, located
+from pipelines.errors import InputError, Message, at
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,9 @@ def excel_file(path: Path) -> pd.ExcelFile:
         return pd.ExcelFile(path, engine=excel_engine(path))
 
 
-def _fail(path: Path, en: str, idn: str, row=None, column=None) -> InputError:
-    loc_en, loc_id = located(Path(path).name, row, column)
-    return InputError(f"In {loc_en}: {en}", id_text=f"Di {loc_id}: {idn}")
+def _fail(path: Path, name: str, /, row=None, column=None, **fields) -> InputError:
+    """'In file X, row R, column "C": <message name>' as an InputError."""
+    return InputError(at(Path(path).name, Message(name, **fields), row, column))
 
 
 def read_sheets(path: Path) -> dict[str, pd.DataFrame]:
@@ -119,24 +119,17 @@ def read_sheets(path: Path) -> dict[str, pd.DataFrame]:
     except FileNotFoundError:
         raise _fail(
             path,
-            "the XLSForm named in the config does not exist; check the file name.",
-            "XLSForm yang disebut di konfigurasi tidak ada; periksa nama berkasnya.",
+            "xlsform.not_found",
         ) from None
     except ImportError:
         raise _fail(
             path,
-            "this is a legacy .xls file and the xlrd package is missing; run 'make setup' "
-            "(or open the form in Excel and save it as .xlsx).",
-            "ini berkas .xls lama dan paket xlrd belum terpasang; jalankan 'make setup' "
-            "(atau buka formulir di Excel lalu simpan sebagai .xlsx).",
+            "xlsform.no_xlrd",
         ) from None
     except Exception:  # noqa: BLE001 - openpyxl and xlrd raise many kinds for a damaged file
         raise _fail(
             path,
-            "this XLSForm is neither a readable .xlsx nor a readable .xls file (damaged or cut "
-            "off); open it in Excel and save it again as .xlsx, or download the form again.",
-            "XLSForm ini bukan berkas .xlsx maupun .xls yang bisa dibaca (rusak atau terpotong); "
-            "buka di Excel lalu simpan ulang sebagai .xlsx, atau unduh ulang formulirnya.",
+            "xlsform.unreadable",
         ) from None
     sheets = {
         k.strip().lower(): v.rename(columns=lambda c: str(c).strip()) for k, v in sheets.items()
@@ -146,10 +139,9 @@ def read_sheets(path: Path) -> dict[str, pd.DataFrame]:
         if name not in sheets or not need <= cols:
             raise _fail(
                 path,
-                f"the XLSForm needs a '{name}' sheet with columns {', '.join(sorted(need))}; "
-                "check that this is the form (not the data export).",
-                f"XLSForm harus punya sheet '{name}' dengan kolom {', '.join(sorted(need))}; "
-                "periksa bahwa ini formulirnya (bukan hasil ekspor data).",
+                "xlsform.no_sheet",
+                name=name,
+                columns=", ".join(sorted(need)),
             )
     return sheets
 
@@ -353,10 +345,9 @@ def codebook_from_xlsform(path: Path, codebook_id: str | None = None):
             if not options:
                 raise _fail(
                     path,
-                    f"question '{name}' uses the choice list '{m.group(2)}', which the "
-                    "choices sheet does not have; add the list or fix the type.",
-                    f"pertanyaan '{name}' memakai daftar pilihan '{m.group(2)}' yang tidak ada "
-                    "di sheet choices; tambahkan daftarnya atau perbaiki tipenya.",
+                    "xlsform.no_choice_list",
+                    name=name,
+                    list=m.group(2),
                     row=row,
                     column="type",
                 )

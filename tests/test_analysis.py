@@ -8,6 +8,7 @@ import pytest
 from helpers_analysis import make_config
 
 from pipelines import analysis
+from pipelines.plan import reasons
 from pipelines.simulate.waves import make_waves
 
 
@@ -243,10 +244,10 @@ def test_a_form_without_participation_or_income_change_gets_descriptives_not_a_c
     assert {"skills", "confidence", "log_income", "business"} <= set(desc["outcome"])
     skipped = plan[~plan["runs"]]
     part = skipped[skipped["analysis"] == "participation"]
-    assert len(part) and part["reason_en"].str.contains("took part").all()
+    assert len(part) and reasons(part, "en").str.contains("took part").all()
     assert "income_rose" not in set(res["outcomes"]["outcome"])
     assert (
-        skipped.loc[skipped["outcome"] == "income_rose", "reason_id"]
+        reasons(skipped[skipped["outcome"] == "income_rose"], "id")
         .str.contains("income_change")
         .all()
     )

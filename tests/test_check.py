@@ -15,6 +15,7 @@ from pipelines.__main__ import main
 from pipelines.codebook import INSTRUMENTS, load_codebook
 from pipelines.config import load_config
 from pipelines.errors import ConfigError, set_language
+from pipelines.plan import reasons
 
 CSV = "solok_2025.csv"
 
@@ -124,25 +125,30 @@ def test_margins_on_derived_bands_and_site_ids_are_understood():
 
 def test_plan_lines_list_runs_and_skips_with_reasons():
     set_language("en")
-    no_prog = "the form does not ask a programme"
     table = pd.DataFrame(
         {
             "analysis": ["descriptive", "descriptive", "programme", "programme", "did"],
             "outcome": ["skills", "income", "skills", "income", None],
             "needs": ["", "", "programme", "programme", "two waves"],
             "runs": [True, True, False, False, False],
-            "reason_en": ["", "", no_prog, no_prog, "one wave only"],
-            "reason_id": ["", "", "tanpa program", "tanpa program", "hanya satu gelombang"],
+            "reason": [
+                "",
+                "",
+                "plan.skip.no_programme",
+                "plan.skip.no_programme",
+                "plan.skip.one_wave",
+            ],
+            "reason_fields": [""] * 5,
         }
     )
     lines = check.plan_lines(table)
     assert lines[0] == "Analyses that will run: descriptive (skills, income)."
     assert lines[1:] == [
-        "NOT RUN: programme (skills, income) — the form does not ask a programme.",
-        "NOT RUN: did — one wave only.",
+        "NOT RUN: programme (skills, income) — the form does not ask which programme.",
+        "NOT RUN: did — the survey has one wave.",
     ]
     set_language("id")
-    assert check.plan_lines(table)[-1] == "TIDAK DIJALANKAN: did — hanya satu gelombang."
+    assert check.plan_lines(table)[-1] == "TIDAK DIJALANKAN: did — survei baru satu gelombang."
 
 
 # --- what check passes, run accepts --------------------------------------------------------------
@@ -220,5 +226,5 @@ def test_what_check_passes_run_accepts(small_survey, tmp_path, capsys, variant):
     listed = check.check_survey(path).plan
     pd.testing.assert_frame_equal(listed, results["plan"].reset_index(drop=True))
     skipped = listed[~listed["runs"]]
-    assert skipped["reason_en"].str.len().gt(0).all()  # every skip has its reason
+    assert reasons(skipped, "en").str.len().gt(0).all()  # every skip has its reason
     assert set(skipped["analysis"]) >= {"paired_change", "did"}  # one wave

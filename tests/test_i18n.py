@@ -17,6 +17,7 @@ from pipelines.i18n import (
     fmt_number,
     fmt_percent,
     fmt_rupiah,
+    languages,
     t,
 )
 
@@ -25,16 +26,21 @@ def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def test_locale_files_have_the_same_keys():
-    id_keys, en_keys = set(catalog("id")), set(catalog("en"))
-    assert id_keys == en_keys, f"only id: {id_keys - en_keys}; only en: {en_keys - id_keys}"
+def test_every_language_has_every_key_report_and_staff_messages_alike():
+    assert {"id", "en"} <= set(languages()) and languages()[0] == "id"
+    base = set(catalog("id"))
+    assert any(k.startswith("msg.") for k in base) and any(k.startswith("report.") for k in base)
+    for lang in languages():
+        keys = set(catalog(lang))
+        assert keys == base, f"{lang}: missing {base - keys}; extra {keys - base}"
 
 
 def test_locale_entries_are_non_empty_and_share_placeholders():
-    for key, text in catalog("id").items():
-        other = catalog("en")[key]
-        assert text.strip() and other.strip(), key
-        assert _fields(text) == _fields(other), key
+    for lang in languages():
+        for key, text in catalog("id").items():
+            other = catalog(lang)[key]
+            assert text.strip() and other.strip(), (lang, key)
+            assert _fields(text) == _fields(other), (lang, key)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +89,7 @@ def test_missing_key_raises_clear_error():
     with pytest.raises(TranslationError, match="no.such.key") as info:
         t("no.such.key", "en")
     assert isinstance(info.value, DampakError)
-    assert "en.yaml" in str(info.value)
+    assert "locales/en/" in str(info.value)
 
 
 def test_missing_placeholder_value_raises():
@@ -216,9 +222,9 @@ def test_locale_files_have_no_key_given_twice():
     from pipelines.config import read_yaml
     from pipelines.i18n import LOCALES_DIR
 
-    for lang in ("id", "en"):
-        path = LOCALES_DIR / f"{lang}.yaml"
-        read_yaml(path.read_text(encoding="utf-8"), source=path)  # raises on a duplicate
+    for lang in languages():
+        for path in (LOCALES_DIR / lang).glob("*.yaml"):
+            read_yaml(path.read_text(encoding="utf-8"), source=path)  # raises on a duplicate
         for key in ("quality.unreliable_scale", "quality.intro", "quality.reliable"):
             assert key in catalog(lang), (lang, key)
 
@@ -227,11 +233,14 @@ def test_a_duplicate_key_in_a_locale_file_is_an_error(tmp_path, monkeypatch):
     from pipelines import i18n
     from pipelines.errors import ConfigError
 
-    (tmp_path / "en.yaml").write_text("quality:\n  a: x\nother:\n  b: y\nquality:\n  c: z\n")
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "report.yaml").write_text(
+        "quality:\n  a: x\nother:\n  b: y\nquality:\n  c: z\n"
+    )
     monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
     i18n.catalog.cache_clear()
     try:
-        with pytest.raises(ConfigError, match=r"en\.yaml, line 5: the key 'quality'"):
+        with pytest.raises(ConfigError, match=r"report\.yaml, line 5: the key 'quality'"):
             i18n.catalog("en")
     finally:
         monkeypatch.undo()
@@ -302,3 +311,84 @@ def test_income_bands_use_the_locales_decimal_mark():
     ]
     assert fmt_rupiah_band(codes[1], "en") == "IDR 1–2.5 m"
     assert fmt_rupiah_band("lainnya", "id") == "lainnya"
+
+
+# --- adding a language is adding a folder -------------------------------------------------
+
+
+@pytest.fixture
+def with_language_xx(tmp_path, monkeypatch):
+    """A catalogue with a third language 'xx': a copy of the English folder, its section
+    heading and one staff message reworded so they can be told apart."""
+    import shutil
+
+    import yaml
+
+    from pipelines import i18n
+
+    for lang in i18n.languages():
+        shutil.copytree(i18n.LOCALES_DIR / lang, tmp_path / lang)
+    shutil.copytree(i18n.LOCALES_DIR / "en", tmp_path / "xx")
+    for name, key in (("report.yaml", "section"), ("messages.yaml", "msg")):
+        path = tmp_path / "xx" / name
+        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+        node = tree[key]
+        if key == "section":
+            node["data_quality"] = "XX data quality"
+        else:
+            node["config"]["not_found"] = "XX no config {path}."
+            del node["config"]["not_utf8"]  # missing in xx: printed in English
+        path.write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n.catalog.cache_clear()
+    yield "xx"
+    monkeypatch.undo()
+    i18n.catalog.cache_clear()
+
+
+def test_a_language_added_as_a_folder_is_used_for_reports_and_staff_messages(
+    with_language_xx, tmp_path
+):
+    from pipelines import errors
+    from pipelines.config import load_config
+
+    assert "xx" in languages()
+    assert t("section.data_quality", "xx") == "XX data quality"
+    assert fmt_number(1234.5, "xx") == "1,234.5"  # number words come from its format.yaml
+    errors.set_language("xx")
+    try:
+        with pytest.raises(errors.ConfigError) as info:
+            load_config(tmp_path / "missing.yaml")
+        assert str(info.value) == f"XX no config {tmp_path / 'missing.yaml'}."
+        # a key the language lacks falls back to English
+        assert errors.msg("config.not_utf8", path="a.yaml").startswith("Config file a.yaml is not")
+        assert info.value.text("id").startswith("Berkas konfigurasi")
+    finally:
+        errors.set_language("en")
+
+
+def test_a_config_may_choose_a_language_found_in_the_catalogue(with_language_xx):
+    from pipelines.config import SurveyConfig
+
+    assert SurveyConfig.model_fields["messages_language"].default == "id"
+    from pipelines.config import _known_language
+
+    assert _known_language("xx") == "xx"
+    with pytest.raises(ValueError, match="'id' or 'en' or 'xx'"):
+        _known_language("fr")
+
+
+def test_a_key_in_two_files_of_one_language_is_an_error(tmp_path, monkeypatch):
+    from pipelines import i18n
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "a.yaml").write_text("quality:\n  a: x\n")
+    (tmp_path / "en" / "b.yaml").write_text("quality:\n  a: y\n")
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n.catalog.cache_clear()
+    try:
+        with pytest.raises(TranslationError, match="quality.a"):
+            i18n.catalog("en")
+    finally:
+        monkeypatch.undo()
+        i18n.catalog.cache_clear()

@@ -29,6 +29,7 @@ from pipelines import privacy
 from pipelines.codebook import load_codebook
 from pipelines.config import load_config
 from pipelines.errors import RunError
+from pipelines.plan import reasons
 from pipelines.runner import Run
 
 NAMES = list(INSTRUMENTS)
@@ -227,7 +228,7 @@ def test_check_lists_the_skipped_analyses(run):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     plan = pd.read_parquet(run["layout"].processed / "results" / "plan.parquet")
-    for reason in plan.loc[~plan["runs"].astype(bool), "reason_en"].unique():
+    for reason in reasons(plan[~plan["runs"].astype(bool)], "en").unique():
         assert reason in proc.stdout, reason
 
 
@@ -277,9 +278,10 @@ def test_reports_print_the_declared_range(run):
 
 def _skipped(run, analysis: str, words: str) -> pd.DataFrame:
     plan = pd.read_parquet(run["layout"].processed / "results" / "plan.parquet")
-    assert {"analysis", "outcome", "runs", "reason_en", "reason_id"} <= set(plan.columns)
+    assert {"analysis", "outcome", "runs", "reason", "reason_fields"} <= set(plan.columns)
     rows = plan[(plan["analysis"] == analysis) & ~plan["runs"].astype(bool)]
     assert len(rows), f"{analysis} is not skipped"
+    rows = rows.assign(reason_en=reasons(rows, "en"), reason_id=reasons(rows, "id"))
     assert rows["reason_en"].str.contains(words, case=False).all(), rows["reason_en"]
     assert (rows["reason_id"].str.len() > 0).all()
     return rows

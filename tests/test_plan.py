@@ -11,7 +11,7 @@ from pipelines import analysis
 from pipelines.codebook import Codebook, load_codebook
 from pipelines.config import load_config
 from pipelines.paths import RAW
-from pipelines.plan import build_plan
+from pipelines.plan import build_plan, reasons
 
 CFG = load_config(RAW / "solok" / "solok_2025.yaml")
 CFG2 = load_config(RAW / "solok" / "solok_2026.yaml")  # two waves
@@ -89,8 +89,9 @@ def test_missing_inputs_are_skipped_with_reasons():
     assert "income_rose" not in [o.name for o in plan.outcomes]
     assert set(skipped["analysis"]) >= {"participation", "did", "programme", "inclusion"}
     row = skipped[skipped["analysis"].eq("descriptive")].iloc[0]
-    assert row["outcome"] == "income_rose" and "income_change" in row["reason_en"]
-    assert skipped["reason_id"].str.len().gt(0).all()
+    assert row["outcome"] == "income_rose" and "income_change" in reasons(skipped, "en")[row.name]
+    assert reasons(skipped, "id").str.len().gt(0).all()
+    assert "income_change" in reasons(skipped, "id")[row.name]  # the same fields in each language
     # descriptive estimates still run for every outcome that is there
     assert plan.runs("descriptive", "skills") and not plan.runs("participation")
 

@@ -286,15 +286,18 @@ def test_skipped_analyses_are_said_once_each_with_their_reason():
             "outcome": ["skills", "income", "skills", "skills"],
             "needs": ["", "", "", ""],
             "runs": [False, False, False, True],
-            "reason_en": ["no took part", "no took part", "one wave", ""],
-            "reason_id": ["tidak ada", "tidak ada", "satu gelombang", ""],
+            "reason": ["plan.skip.no_took_part"] * 2 + ["plan.skip.one_wave", ""],
+            "reason_fields": [""] * 4,
         }
     )
     lines = skipped_analyses(plan)
     assert lines == [
-        "NOT RUN: participation (skills, income) — no took part.",
-        "NOT RUN: did (skills) — one wave.",
+        "NOT RUN: participation (skills, income) — the form does not ask whether the "
+        "respondent took part.",
+        "NOT RUN: did (skills) — the survey has one wave.",
     ]
     set_language("id")
-    assert skipped_analyses(plan)[1] == "TIDAK DIJALANKAN: did (skills) — satu gelombang."
+    assert (
+        skipped_analyses(plan)[1] == "TIDAK DIJALANKAN: did (skills) — survei baru satu gelombang."
+    )
     assert skipped_analyses(plan[plan["runs"]]) == []
