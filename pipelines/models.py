@@ -121,14 +121,18 @@ def design_matrix(
 def drop_constant(x: np.ndarray, names: list[str], rows: np.ndarray, keep: Sequence[str] = ()):
     """Drop dummy/numeric columns without variation on ``rows`` (never the intercept or
     ``keep``), so a subgroup without, e.g., tertiary education still fits."""
-    # max > min on the rows used: exact, without an n x p temporary beyond the rows' copy
+    # a column varies when some used row differs from the first used row (missing values
+    # ignored); in row blocks that stay in cache, with no copy of the selected rows
     r = np.asarray(rows, dtype=bool)
+    var = np.zeros(x.shape[1], dtype=bool)
     if r.any():
-        used = x if r.all() else x[r]
-        var = np.fmax.reduce(used, axis=0) > np.fmin.reduce(used, axis=0)  # NaN-blind
-    else:
-        var = np.zeros(x.shape[1], dtype=bool)
+        first = x[np.argmax(r)]
+        for i in range(0, len(x), 65536):
+            xb = x[i : i + 65536]
+            var |= ((xb != first) & (xb == xb) & r[i : i + 65536, None]).any(axis=0)
     ok = var | (np.arange(x.shape[1]) == 0) | np.isin(names, list(keep))
+    if ok.all():
+        return x, list(names)
     return x[:, ok], [nm for nm, k in zip(names, ok, strict=True) if k]
 
 
