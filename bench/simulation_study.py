@@ -72,6 +72,7 @@ def one_survey(seed: int, n: int) -> tuple[list[dict], list[dict], list[dict]]:
                 "truth": true,
                 "estimate": row.estimate,
                 "se": row.se,
+                "df": float(row.df),
                 "covered": row.ci_low <= true <= row.ci_high,
             }
         )
@@ -158,7 +159,9 @@ def summarise(est: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.
             "surveys": g.size(),
             "truth": g.truth.mean(),
             "bias": g.apply(lambda x: (x.estimate - x.truth).mean()),
-            "sd_over_se": g.apply(lambda x: x.estimate.std(ddof=1) / x.se.mean()),
+            # SD of the errors (the truth differs between gap and no-gap surveys)
+            "sd_over_se": g.apply(lambda x: (x.estimate - x.truth).std(ddof=1) / x.se.mean()),
+            "mean_df": g.df.mean(),
             "coverage_95": g.covered.mean(),
         }
     )

@@ -25,7 +25,7 @@ Building design matrices is vectorised (no patsy), so a million rows take second
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -149,9 +149,32 @@ class Fit:
     family: str
     se_kind: str  # "design" or "robust"
     rows: np.ndarray | None = None  # positions of the rows fitted
+    # (design, X, weights, variance function, A^-1) of the fitted rows, for contrast_df
+    work: tuple | None = field(default=None, repr=False)
 
     def index(self, term: str) -> int:
         return self.names.index(term)
+
+    def contrast_df(self, c: np.ndarray) -> float:
+        """Satterthwaite (Bell-McCaffrey) df of ``c'beta``'s Taylor variance, at most the
+        design df: independent residuals (variance function of the family, weights not
+        precision) projected off the fit as the working model (``design.satterthwaite_df``).
+        The design df where there is no Taylor design (robust or replicate fits)."""
+        if self.work is None:
+            return float(self.df)
+        design, xk, wk, v, a_inv = self.work
+        a = wk * (xk @ (a_inv @ np.asarray(c, dtype=np.float64)))  # influence of each residual
+        # residuals r = (I - V X A^-1 X'W) e, Var(e) = V: PSU totals of a*r have covariance
+        # diag(D) + R S R' with D = sum a^2 v, R = [sum a v x, sum a v w x]
+        av = a * v
+        r = np.column_stack([xk * av[:, None], xk * (av * wk)[:, None]])
+        n_mat = (xk * (wk * wk * v)[:, None]).T @ xk
+        p = xk.shape[1]
+        s = np.zeros((2 * p, 2 * p))
+        s[:p, :p] = a_inv @ n_mat @ a_inv
+        s[:p, p:] = s[p:, :p] = -a_inv
+        df = design.satterthwaite_df(self.rows, a * av, r, s)
+        return float(min(df, self.df)) if np.isfinite(df) else float(self.df)
 
     def contrast(self, c: np.ndarray) -> tuple[float, float]:
         c = np.asarray(c, dtype=np.float64)
@@ -223,7 +246,10 @@ def svy_fit(
         df = design.degf_of(use)
         kind = "design"
     vcov = a_inv @ meat @ a_inv
-    return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind, kept)
+    work = None
+    if kind == "design" and design._replicate_version("glm_vcov") is None:
+        work = (design, xk, wk, v, a_inv)  # v: ones (gaussian), mu(1 - mu) (binomial)
+    return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind, kept, work)
 
 
 def average_marginal_effect(

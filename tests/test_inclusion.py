@@ -234,3 +234,18 @@ def test_mde_formula():
     np.testing.assert_allclose(
         out.loc[~clear, "mde"], inclusion.mde(out.loc[~clear, "se"], out.loc[~clear, "df"])
     )
+
+
+def test_small_group_rows_use_their_own_satterthwaite_df():
+    """The disabled respondents' effect (about 12% of the sample) is tested on fewer df than
+    the design's 12 and fewer than the large group's; the interval is the t on that df."""
+    from scipy import stats
+
+    des, _ = _design(0, gap=0.0, n=800)
+    out = inclusion.subgroup_effects(des, ["skills"], COVS, ["disability"], TREATMENT)
+    eff = out[out.analysis == "inclusion"].set_index("group")
+    assert eff.loc["1", "df"] < eff.loc["0", "df"] <= des.df == 12
+    assert eff.loc["1", "df"] < 11 and "Satterthwaite" in eff.loc["1", "method"]
+    r = eff.loc["1"]
+    q = stats.t.ppf(0.975, r["df"])
+    assert r["ci_high"] - r["estimate"] == pytest.approx(q * r["se"], rel=1e-12)

@@ -220,3 +220,54 @@ def test_ordinal_effects_equal_svyolr_with_thresholds():
     np.testing.assert_allclose(cuts["estimate"], want.loc[cuts.index, "estimate"], rtol=1e-8)
     np.testing.assert_allclose(cuts["se"], want.loc[cuts.index, "se"], rtol=1e-8)
     assert cuts["p"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "clustered_weighted_gaussian",
+        "clustered_unweighted_logistic",
+        "stratified_weighted_gaussian",
+        "stratified_weighted_logistic",
+    ],
+)
+def test_contrast_df_matches_clubsandwich_and_r_brute_force(case):
+    """Satterthwaite df of every coefficient and of one contrast equal clubSandwich's
+    (no strata) and R's n x n computation (strata, weighted logistic) to 1e-6
+    (tests/reference/r_satterthwaite_reference.R)."""
+    import json
+    from pathlib import Path
+
+    ref_dir = Path(__file__).parent / "reference"
+    ref = json.loads((ref_dir / "r_satterthwaite_reference.json").read_text())
+    d = pd.read_csv(ref_dir / "survey_reference_data.csv")
+    d = d[d["y"].notna()].reset_index(drop=True)
+    t = (d["sex"] == "f").to_numpy(float)
+    gb, gc = (d["g"] == "b").to_numpy(float), (d["g"] == "c").to_numpy(float)
+    x = np.column_stack([np.ones(len(d)), d["x1"], gb, gc, t, gb * t, gc * t])
+    kw = {"cluster": "psu"}
+    kw |= {"strata": "stratum"} if case.startswith("stratified") else {}
+    kw |= {} if "unweighted" in case else {"weights": "w"}
+    logistic = case.endswith("logistic")
+    y = d["z" if logistic else "y"].to_numpy(float)
+    fit = models.svy_fit(
+        SurveyDesign(d, **kw), y, x, list("abcdefg"), "binomial" if logistic else "gaussian"
+    )
+    contrasts = [*np.eye(7), np.array(ref["contrast"], dtype=float)]
+    got = [fit.contrast_df(c) for c in contrasts]
+    assert got == pytest.approx(ref[case], rel=1e-6)
+    assert max(got) < fit.df  # below #PSUs - #strata: unequal PSUs carry less information
+
+
+def test_contrast_df_is_the_design_df_when_psus_are_alike():
+    """Equal PSUs, each with the same rows: the Satterthwaite df of a mean is #PSUs - #strata."""
+    d = pd.DataFrame(
+        {
+            "psu": np.repeat(np.arange(10), 4),
+            "stratum": np.repeat([0, 1], 20),
+            "y": np.tile([1.0, 2.0, 4.0, 3.0], 10),
+        }
+    )
+    des = SurveyDesign(d, strata="stratum", cluster="psu")
+    fit = models.svy_fit(des, d["y"].to_numpy(), np.ones((40, 1)), ["Intercept"])
+    assert fit.contrast_df(np.ones(1)) == pytest.approx(8.0, rel=1e-9) and fit.df == 8

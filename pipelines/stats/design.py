@@ -444,6 +444,42 @@ class SurveyDesign:
             out = out + _var_from_psu_totals(st, totals, diag=False)
         return out
 
+    def satterthwaite_df(
+        self, rows: np.ndarray, d: np.ndarray, r: np.ndarray, s: np.ndarray
+    ) -> float:
+        """Satterthwaite df of the Taylor variance of a linear statistic (Bell-McCaffrey).
+
+        Under a working model its PSU totals have covariance ``diag(D) + R S R'``, where D
+        and R sum ``d`` (per row) and ``r`` (rows x k) over the first-stage PSUs of ``rows``:
+        ``df = tr(Q Sigma)^2 / tr((Q Sigma)^2)``, ``Q`` the stratum centring and scaling of
+        :func:`_var_from_psu_totals`. Equals ``#PSUs - #strata`` when every PSU contributes
+        alike; lower when a few PSUs carry the statistic (a small group, one large PSU).
+        """
+        st = self._struct
+        psu = st.psu_code[rows]
+        dg = np.bincount(psu, weights=d, minlength=st.n_psu)
+        rg = np.column_stack(
+            [np.bincount(psu, weights=r[:, j], minlength=st.n_psu) for j in range(r.shape[1])]
+        ).reshape(st.n_psu, -1)
+        h, n_h = st.psu_stratum, st.n_h.astype(np.float64)
+        c = st.center_h.astype(np.float64)  # 0 for an adjusted lonely PSU
+        sc = st.scale_h
+
+        def by_h(v):
+            return np.bincount(h, weights=v, minlength=st.n_strata)
+
+        qr = rg - (c / n_h)[h][:, None] * np.column_stack(
+            [by_h(rg[:, j])[h] for j in range(rg.shape[1])]
+        ).reshape(st.n_psu, -1)
+        qr *= sc[h][:, None]  # Q R
+        sum_d, sum_d2 = by_h(dg), by_h(dg * dg)
+        tr_qd = np.sum(sc * sum_d * (1 - c / n_h))
+        tr_qdqd = np.sum(sc**2 * (sum_d2 * (1 - 2 * c / n_h) + c * sum_d**2 / n_h**2))
+        srqr = s @ (rg.T @ qr)  # S R'QR
+        tr1 = tr_qd + np.trace(srqr)
+        tr2 = tr_qdqd + 2 * np.trace(s @ (qr.T @ (dg[:, None] * qr))) + np.trace(srqr @ srqr)
+        return float(tr1 * tr1 / tr2) if tr2 > 0 else float("nan")
+
     def _var_by(
         self, rows: np.ndarray, scores: np.ndarray, gcode: np.ndarray, n_groups: int
     ) -> np.ndarray:
