@@ -149,7 +149,7 @@ class Fit:
     family: str
     se_kind: str  # "design" or "robust"
     rows: np.ndarray | None = None  # positions of the rows fitted
-    # (design, X, weights, variance function, A^-1) of the fitted rows, for contrast_df
+    # (design, X, weights, variance function, A^-1[, X'WVWX]) of the fitted rows (contrast_df)
     work: tuple | None = field(default=None, repr=False)
 
     def index(self, term: str) -> int:
@@ -162,18 +162,32 @@ class Fit:
         The design df where there is no Taylor design (robust or replicate fits)."""
         if self.work is None:
             return float(self.df)
-        design, xk, wk, v, a_inv = self.work
-        a = wk * (xk @ (a_inv @ np.asarray(c, dtype=np.float64)))  # influence of each residual
-        # residuals r = (I - V X A^-1 X'W) e, Var(e) = V: PSU totals of a*r have covariance
-        # diag(D) + R S R' with D = sum a^2 v, R = [sum a v x, sum a v w x]
-        av = a * v
-        r = np.column_stack([xk * av[:, None], xk * (av * wk)[:, None]])
-        n_mat = (xk * (wk * wk * v)[:, None]).T @ xk
-        p = xk.shape[1]
+        design, xk, wk, v, a_inv = self.work[:5]
+        if len(self.work) == 5:  # once per fit: X'WVWX and the PSU Gram matrices
+            self.work = (*self.work, *_psu_grams(design, self.rows, xk, wk, v))
+        n_mat, psu, grams = self.work[5:]
+        b = a_inv @ np.asarray(c, dtype=np.float64)
+        # the influence of residual i is a_i = w_i x_i'b; residuals r = (I - V X A^-1 X'W) e
+        # with Var(e) = V: PSU totals of a*r have covariance diag(D) + R S R' where
+        # D = sum a^2 v, R = [sum a v x, sum a v w x] over each PSU's rows
+        if grams is not None:  # sum w v x x' and sum w^2 v x x' per PSU
+            k_g, l_g = grams[0] @ b, grams[1] @ b
+            d_g = l_g @ b
+        else:
+            a = wk * (xk @ b)
+            av, g = a * v, design._struct.n_psu
+            d_g = np.bincount(psu, weights=a * av, minlength=g)
+            k_g, l_g = (
+                np.column_stack(
+                    [np.bincount(psu, weights=f * xk[:, j], minlength=g) for j in range(len(b))]
+                )
+                for f in (av, av * wk)
+            )
+        p = len(b)
         s = np.zeros((2 * p, 2 * p))
         s[:p, :p] = a_inv @ n_mat @ a_inv
         s[:p, p:] = s[p:, :p] = -a_inv
-        df = design.satterthwaite_df(self.rows, a * av, r, s)
+        df = design.satterthwaite_df(d_g, np.hstack([k_g, l_g]), s)
         return float(min(df, self.df)) if np.isfinite(df) else float(self.df)
 
     def contrast(self, c: np.ndarray) -> tuple[float, float]:
@@ -183,6 +197,27 @@ class Fit:
     def coef(self, term: str) -> tuple[float, float]:
         i = self.index(term)
         return float(self.beta[i]), float(np.sqrt(max(self.vcov[i, i], 0.0)))
+
+
+def _psu_grams(design, rows, xk, wk, v, limit: int = 10_000_000):
+    """``X'WVWX`` of the fitted rows, their first-stage PSU codes and, unless PSUs x terms^2
+    exceeds ``limit`` (e.g. every respondent its own PSU), the per-PSU Gram matrices
+    ``sum w v x x'`` and ``sum w^2 v x x'`` (PSUs x p x p each) for :meth:`Fit.contrast_df`."""
+    psu = design._struct.psu_code[rows]
+    g, p = design._struct.n_psu, xk.shape[1]
+    if g * p * p > limit:
+        return (xk * (wk * wk * v)[:, None]).T @ xk, psu, None
+    order = np.argsort(psu, kind="stable")
+    bounds = np.searchsorted(psu[order], np.arange(g + 1))
+    xs, wv, ws = xk[order], (wk * v)[order], wk[order]  # rows of a PSU are contiguous
+    grams = np.zeros((2, g, p, p))
+    for j in np.flatnonzero(np.diff(bounds)):
+        sl = slice(bounds[j], bounds[j + 1])
+        xw = xs[sl] * wv[sl, None]
+        grams[0, j] = xw.T @ xs[sl]
+        grams[1, j] = (xw * ws[sl, None]).T @ xs[sl]
+    n_mat = grams[1].sum(axis=0)
+    return n_mat, psu, grams
 
 
 def t_stats(est, se, df, conf_level: float = 0.95):

@@ -271,3 +271,21 @@ def test_contrast_df_is_the_design_df_when_psus_are_alike():
     des = SurveyDesign(d, strata="stratum", cluster="psu")
     fit = models.svy_fit(des, d["y"].to_numpy(), np.ones((40, 1)), ["Intercept"])
     assert fit.contrast_df(np.ones(1)) == pytest.approx(8.0, rel=1e-9) and fit.df == 8
+
+
+def test_contrast_df_without_psu_gram_matrices_is_the_same(monkeypatch):
+    """The path for designs with very many PSUs (bincounts per contrast) equals the per-PSU
+    Gram matrices' path."""
+    rng = np.random.default_rng(3)
+    n = 600
+    d = pd.DataFrame({"psu": rng.integers(0, 40, n), "w": rng.uniform(1, 4, n)})
+    d["stratum"] = d["psu"] % 3
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.random(n) < 0.3])
+    y = (rng.random(n) < 0.4).astype(float)
+    des = SurveyDesign(d, weights="w", strata="stratum", cluster="psu")
+    c = np.array([0.0, 1.0, -1.0])
+    fast = models.svy_fit(des, y, x, ["a", "b", "c"], "binomial").contrast_df(c)
+    grams = models._psu_grams
+    monkeypatch.setattr(models, "_psu_grams", lambda *a: grams(*a, limit=0))
+    slow = models.svy_fit(des, y, x, ["a", "b", "c"], "binomial").contrast_df(c)
+    assert slow == pytest.approx(fast, rel=1e-10) and 5 < fast < 37

@@ -444,23 +444,16 @@ class SurveyDesign:
             out = out + _var_from_psu_totals(st, totals, diag=False)
         return out
 
-    def satterthwaite_df(
-        self, rows: np.ndarray, d: np.ndarray, r: np.ndarray, s: np.ndarray
-    ) -> float:
+    def satterthwaite_df(self, dg: np.ndarray, rg: np.ndarray, s: np.ndarray) -> float:
         """Satterthwaite df of the Taylor variance of a linear statistic (Bell-McCaffrey).
 
-        Under a working model its PSU totals have covariance ``diag(D) + R S R'``, where D
-        and R sum ``d`` (per row) and ``r`` (rows x k) over the first-stage PSUs of ``rows``:
-        ``df = tr(Q Sigma)^2 / tr((Q Sigma)^2)``, ``Q`` the stratum centring and scaling of
-        :func:`_var_from_psu_totals`. Equals ``#PSUs - #strata`` when every PSU contributes
-        alike; lower when a few PSUs carry the statistic (a small group, one large PSU).
+        Under a working model its first-stage PSU totals have covariance ``diag(dg) + rg s
+        rg'`` (``dg``: one value per PSU, ``rg``: PSUs x k). ``df = tr(Q Sigma)^2 /
+        tr((Q Sigma)^2)``, ``Q`` the stratum centring and scaling of
+        :func:`_var_from_psu_totals`: ``#PSUs - #strata`` when every PSU contributes alike,
+        fewer when a few PSUs carry the statistic (a small group, one large PSU).
         """
         st = self._struct
-        psu = st.psu_code[rows]
-        dg = np.bincount(psu, weights=d, minlength=st.n_psu)
-        rg = np.column_stack(
-            [np.bincount(psu, weights=r[:, j], minlength=st.n_psu) for j in range(r.shape[1])]
-        ).reshape(st.n_psu, -1)
         h, n_h = st.psu_stratum, st.n_h.astype(np.float64)
         c = st.center_h.astype(np.float64)  # 0 for an adjusted lonely PSU
         sc = st.scale_h
