@@ -158,8 +158,8 @@ class Fit:
     def contrast_df(self, c: np.ndarray) -> float:
         """Satterthwaite (Bell-McCaffrey) df of ``c'beta``'s Taylor variance, at most the
         design df: independent residuals (variance function of the family, weights not
-        precision) projected off the fit as the working model (``design.satterthwaite_df``).
-        The design df where there is no Taylor design (robust or replicate fits)."""
+        precision) projected off the fit as the working model (``design.satterthwaite_df``;
+        first stage only, a calibration left out). The design df for robust or replicate fits."""
         if self.work is None:
             return float(self.df)
         design, xk, wk, v, a_inv = self.work[:5]
