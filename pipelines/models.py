@@ -265,7 +265,7 @@ def svy_fit(
     kept = np.flatnonzero(use)
     xk, yk, wk = x[kept], y[kept], w_all[kept]
     wk = wk / wk.mean()  # as R's svyglm: prior weights scaled to mean 1 (same estimates)
-    beta, mu, _, bread = fit_glm(xk, yk, wk, fam, names, 100, 1e-10)
+    beta, mu, v, bread = fit_glm(xk, yk, wk, fam, names, 100, 1e-10)
     a_inv = np.linalg.inv(bread)
     # V = A^-1 B A^-1 with B from the scores, not from the influence values scores @ A^-1:
     # the same matrix, without one more (rows x terms x terms) product
