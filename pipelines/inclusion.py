@@ -316,7 +316,7 @@ def _one_dense(design, y, t, code, levels, ok_g, breakdown, outcome, base, treat
     effect_terms = [f"{treatment}:{lv}" for lv in levels]
     xx, nn = drop_constant(x, names, use, keep=effect_terms)
     robust = breakdown == cluster
-    fit = svy_fit(design, y, xx, nn, fam, rows=use, robust_only=robust)
+    fit = svy_fit(design, y, xx, nn, fam, rows=use, robust_only=robust, contrast_df=True)
     sd = np.sqrt(np.clip(np.diag(fit.vcov), 0.0, None))
     # each group's own coefficients: its effect and its intercept shift (none for group 0,
     # whose intercept is the model's and depends on the covariates' origin)
