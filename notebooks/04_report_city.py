@@ -23,9 +23,20 @@ reports_dir = "../reports/solok-2026"
 from pipelines import report, steps
 
 cfg, cb, out = steps.load(config_path, processed_dir, reports_dir)
-res, quality = steps.load_results(out), steps.load_quality(out)
 lang = cfg.report.languages[0]
-city = report.city_document(res, quality, cfg, cb, lang)
+
+# %% [markdown]
+# ## Writing the report
+# Each language is written as HTML and PDF from the same document model, with the workbook of
+# its tables and the landing page that groups the libraries by kecamatan. The other languages
+# are built in parallel (on Linux with a second core); the first language's document is kept
+# to be shown below.
+
+# %%
+built = {}
+written = steps.run_report(cfg, cb, out, built)
+print(f"{len(written)} files written to {out.reports}.")
+city = built[lang]
 by_heading = {s.heading: s for s in city.sections}
 heading = report.t
 
@@ -53,12 +64,3 @@ report.show(by_heading[heading("section.next_steps", lang)])
 # %%
 shown = {heading("section.executive_summary", lang), heading("section.next_steps", lang)}
 report.show(*[s for s in city.sections if s.heading not in shown])
-
-# %% [markdown]
-# ## Writing the report
-# Each language is written as HTML and PDF from the same document model, with the workbook of
-# its tables and the landing page that groups the libraries by kecamatan.
-
-# %%
-written = steps.run_report(cfg, cb, out, documents={lang: city})
-print(f"{len(written)} files written to {out.reports}.")

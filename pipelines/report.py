@@ -10,7 +10,9 @@ report stage in :mod:`pipelines.steps` loads the results and writes what :func:`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import multiprocessing
+import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -1677,23 +1679,60 @@ def workbook_name(cfg: SurveyConfig, lang: str) -> str:
     return "tables.xlsx" if lang == cfg.report.languages[0] else f"tables.{lang}.xlsx"
 
 
+def _city_language(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lang: str):
+    """One language's city document and its files: report, workbook, landing page."""
+    doc = city_document(res, quality, cfg, cb, lang)
+    files = rendered(doc, f"city.{lang}", cfg.report.formats)
+    files[workbook_name(cfg, lang)] = workbook(doc, cfg, res, cb)
+    files[index_name(cfg, lang)] = index_html(cfg, lang, res, cb)
+    return doc, files
+
+
+_FORK_INPUTS: tuple = ()  # what a forked worker inherits instead of receiving it through a pipe
+
+
+def _forked_language(lang: str) -> dict[str, str | bytes]:
+    return _city_language(*_FORK_INPUTS, lang)[1]
+
+
+def _fork_workers(n_langs: int) -> int:
+    """Worker processes for the languages after the first: forked (Linux) when a second CPU is
+    free for this process, else none (Windows and macOS build the languages one by one)."""
+    if n_langs < 2 or sys.platform != "linux":
+        return 0
+    return min(n_langs - 1, len(os.sched_getaffinity(0)) - 1)
+
+
 def city_files(
-    res: dict,
-    quality: dict,
-    cfg: SurveyConfig,
-    cb: Codebook,
-    documents: Mapping[str, Document] | None = None,
+    res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, built: dict | None = None
 ) -> dict[str, str | bytes]:
     """City report in every language and format, the workbook of its tables, and the landing
-    page in every language: file name (in the reports folder) -> contents. ``documents``: city
-    documents already built from the same results (the notebook's), by language, reused."""
-    files: dict[str, str | bytes] = {}
-    for lang in cfg.report.languages:
-        doc = (documents or {}).get(lang) or city_document(res, quality, cfg, cb, lang)
-        files |= rendered(doc, f"city.{lang}", cfg.report.formats)
-        files[workbook_name(cfg, lang)] = workbook(doc, cfg, res, cb)
-        files[index_name(cfg, lang)] = index_html(cfg, lang, res, cb)
-    return files
+    page in every language: file name (in the reports folder) -> contents.  The languages
+    after the first are built in forked workers meanwhile (same code, same files: the stage's
+    wall time is one language's, not the sum).  ``built`` receives the documents built in this
+    process, the first language's at least (the notebook shows it)."""
+    global _FORK_INPUTS
+    langs = list(cfg.report.languages)
+    workers = _fork_workers(len(langs))
+    by_lang: dict[str, dict[str, str | bytes]] = {}
+    pool = None
+    try:
+        if workers:
+            _FORK_INPUTS = (res, quality, cfg, cb)
+            pool = multiprocessing.get_context("fork").Pool(workers)
+            pending = {lang: pool.apply_async(_forked_language, (lang,)) for lang in langs[1:]}
+        for lang in langs[:1] if pool else langs:
+            doc, by_lang[lang] = _city_language(res, quality, cfg, cb, lang)
+            if built is not None:
+                built[lang] = doc
+        if pool:
+            by_lang |= {lang: job.get() for lang, job in pending.items()}
+    finally:
+        _FORK_INPUTS = ()
+        if pool:
+            pool.terminate()
+            pool.join()
+    return {name: body for lang in langs for name, body in by_lang[lang].items()}
 
 
 def site_files(res: dict, cfg: SurveyConfig, cb: Codebook, site: str) -> dict[str, str | bytes]:

@@ -208,12 +208,15 @@ def write_files(folder: Path, files: dict[str, str | bytes]) -> list[Path]:
     return written
 
 
-def run_report(cfg: SurveyConfig, cb: Codebook, out: Layout, documents=None) -> list[Path]:
+def run_report(
+    cfg: SurveyConfig, cb: Codebook, out: Layout, built: dict | None = None
+) -> list[Path]:
     """Read the results; write the city report in every language and format, the workbook of
-    its tables and the landing pages (``documents``: city documents already built, by language)."""
+    its tables and the landing pages (``built`` receives the documents, by language, for the
+    notebook to show)."""
     from pipelines import report  # imported here: the data steps never need charts
 
-    files = report.city_files(load_results(out), load_quality(out), cfg, cb, documents)
+    files = report.city_files(load_results(out), load_quality(out), cfg, cb, built)
     return write_files(out.reports, files)
 
 

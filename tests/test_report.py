@@ -374,17 +374,50 @@ def test_city_files_name_each_language_s_report_workbook_and_landing_page(two_wa
     assert wb.sheetnames[0] == t("workbook.about_sheet", "id")[:31]
 
 
-def test_city_files_reuse_a_document_already_built_for_its_language(two_waves, monkeypatch):
-    """The notebook shows the city document, then writes it: built once, not twice."""
-    first, *others = CFG.report.languages
-    built = report.site_document(two_waves, CFG, CB, "kota", first)  # any document will do
-    calls = []
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_city_files_are_the_same_built_in_one_process_or_with_forked_workers(
+    two_waves, monkeypatch, cpus
+):
+    """The languages after the first are built in a forked worker when a second CPU is there;
+    the files are the same either way, and the first language's document comes back."""
+    import os
+    import sys
 
     def small_city(res, quality, cfg, cb, lang):
-        calls.append(lang)
-        return report.site_document(res, cfg, cb, "laing", lang)
+        return report.site_document(res, cfg, cb, "kota", lang)
 
     monkeypatch.setattr(report, "city_document", small_city)
-    files = report.city_files(two_waves, {}, CFG, CB, {first: built})
-    assert calls == others
-    assert files[f"city.{first}.html"] == render.render_html(built)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    forked = cpus > 1 and sys.platform == "linux"
+    assert report._fork_workers(len(CFG.report.languages)) == int(forked)
+    built = {}
+    files = report.city_files(two_waves, {}, CFG, CB, built)
+    first = CFG.report.languages[0]
+    assert list(built) == ([first] if forked else CFG.report.languages)
+    assert files["city.en.html"] == render.render_html(small_city(two_waves, {}, CFG, CB, "en"))
+    assert files[f"city.{first}.html"] == render.render_html(built[first])
+    assert list(files) == [
+        name
+        for lang in CFG.report.languages
+        for name in (
+            *[f"city.{lang}.{fmt}" for fmt in CFG.report.formats],
+            report.workbook_name(CFG, lang),
+            report.index_name(CFG, lang),
+        )
+    ]
+
+
+def test_an_error_in_a_forked_language_is_raised_here(two_waves, monkeypatch):
+    import os
+
+    from pipelines.errors import RunError
+
+    def failing(res, quality, cfg, cb, lang):
+        if lang != CFG.report.languages[0]:
+            raise RunError("no document in this language")
+        return report.site_document(res, cfg, cb, "kota", lang)
+
+    monkeypatch.setattr(report, "city_document", failing)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    with pytest.raises(RunError, match="no document in this language"):
+        report.city_files(two_waves, {}, CFG, CB)

@@ -147,7 +147,7 @@ def test_the_report_steps_read_the_results_and_write_what_report_returns(
     pd.DataFrame({"estimate": [0.25]}).to_parquet(out.results / "estimates.parquet")
     seen = {}
 
-    def city_files(res, quality, cfg_, cb_, documents=None):
+    def city_files(res, quality, cfg_, cb_, built=None):
         seen.update(res=res, quality=quality)
         return {"city.en.html": "<p>kota</p>", "tables.xlsx": b"PK"}
 
