@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from pipelines import multiselect, parse
 from pipelines.codebook import Codebook, header_key, load_codebook
 from pipelines.config import InputFile
-from pipelines.errors import InputError, Localised, Message, msg
+from pipelines.errors import InputError, Message, msg
 from pipelines.ingest import SOURCE_ID_KEYS, read_file
 
 FUZZY_MIN = 88  # rapidfuzz ratio (0-100) a header needs to be taken for a question text
@@ -1023,12 +1023,7 @@ def _waves(specs, header_to_var: dict[str, str], submitted: str | None) -> list[
     return out
 
 
-TYPE_ID = {
-    "yesno": "ya/tidak", "likert": "skala setuju", "numeric": "angka", "currency": "uang (Rupiah)",
-    "datetime": "tanggal/waktu", "multiselect": "centang (boleh lebih dari satu)",
-    "categorical": "satu pilihan", "text": "teks bebas", "personal": "data pribadi",
-    "identifier": "pengenal",
-}  # fmt: skip
+NOTES_LANG = "en"  # the language init's REVIEW notes are written in
 
 
 def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> list[str]:
@@ -1065,8 +1060,8 @@ def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> l
                 score=m.score,
             )
     for d in drafts:
-        kind = Localised(en=d.var["type"], id=TYPE_ID.get(d.var["type"], d.var["type"]))
-        review = Localised(en=d.review[0], id=Message("init.todo.see_review"))  # notes: English
+        kind = Message(f"init.todo.type.{d.var['type']}")
+        review = d.review[0] if lang == NOTES_LANG else Message("init.todo.see_review")
         add("init.todo.draft", name=d.var["name"], header=d.header[:50], type=kind, review=review)
     add(
         "init.todo.places",

@@ -34,23 +34,23 @@ FAMILY = {
 # How an effect is told: points on the outcome's range, percentage points, percent difference.
 UNIT = {"scale": "points", "count": "points", "money": "percent", "yesno": "pp", "likert": "or"}
 
-# analysis id -> (what it estimates, in English and Indonesian), in report order
-ANALYSES = {
-    "descriptive": ("design-based means and proportions", "rerata dan proporsi berbasis desain"),
-    "site": ("estimates per library", "estimasi per perpustakaan"),
-    "breakdown": ("estimates by group", "estimasi menurut kelompok"),
-    "reliability": ("reliability of each scale", "reliabilitas setiap skala"),
-    "likert_distribution": ("answer distribution of each item", "sebaran jawaban setiap butir"),
-    "participation": ("participants vs others, adjusted", "peserta vs bukan peserta, disesuaikan"),
-    "ordinal": ("proportional-odds model of a single item", "model proportional-odds satu butir"),
-    "mixed": ("random-intercept model by library", "model intersep acak per perpustakaan"),
-    "dose_response": ("more sessions, adjusted", "jumlah sesi, disesuaikan"),
-    "programme": ("each programme vs non-participants", "setiap program vs bukan peserta"),
-    "ipw": ("propensity-weighted comparison", "perbandingan berbobot propensitas"),
-    "inclusion": ("who gains less (inclusion lens)", "siapa yang manfaatnya lebih kecil"),
-    "paired_change": ("change in the same people", "perubahan pada orang yang sama"),
-    "did": ("difference in differences", "selisih perubahan peserta dan bukan peserta"),
-}
+# analysis ids in report order; what each estimates is worded in the catalogue (`analyses.<id>`)
+ANALYSES = (
+    "descriptive",
+    "site",
+    "breakdown",
+    "reliability",
+    "likert_distribution",
+    "participation",
+    "ordinal",
+    "mixed",
+    "dose_response",
+    "programme",
+    "ipw",
+    "inclusion",
+    "paired_change",
+    "did",
+)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from pipelines.i18n import languages, t
+
 __all__ = [
     "Inputs",
     "icc_anova",
@@ -228,10 +230,10 @@ def inputs_from(
     kish = float(1 + (w[ok].std() / w[ok].mean()) ** 2) if ok.any() else 1.0
     share, icc_t = 0.5, 1.0
     if treatment and treatment in d:
-        t = pd.to_numeric(d[treatment], errors="coerce").to_numpy(dtype=float)
-        s = np.isfinite(t) & ok
-        share = float(np.clip(np.average(t[s], weights=w[s]), 0.05, 0.95)) if s.any() else 0.5
-        icc_t = icc_anova(t[s], d.loc[s, cluster].to_numpy()) if s.any() else 1.0
+        took = pd.to_numeric(d[treatment], errors="coerce").to_numpy(dtype=float)
+        s = np.isfinite(took) & ok
+        share = float(np.clip(np.average(took[s], weights=w[s]), 0.05, 0.95)) if s.any() else 0.5
+        icc_t = icc_anova(took[s], d.loc[s, cluster].to_numpy()) if s.any() else 1.0
     sites = d.loc[ok, cluster]
     k = int(sites.nunique())
     mean = float(np.average(y[ok], weights=w[ok])) if ok.any() else float("nan")
@@ -249,54 +251,10 @@ def inputs_from(
     )
 
 
-TEXT = {
-    "en": {
-        "head": "Planning the next wave from {wave} ({outcome}): intra-library correlation "
-        "{icc:.3f} (of participation {icc_t:.3f}), weighting design effect {kish:.2f}, {share:.0%} participants, {k} "
-        "libraries with about {m:.0f} respondents each.",
-        "level_pp": "Last wave {level:.0%} answered yes; differences are in percentage points.",
-        "level_percent": "SD of {outcome} {level:.2f} (log scale); differences are in percent.",
-        "need": "To detect a difference of {effect_text} between participants and others "
-        "(80% power, two-sided 5%) with {k} libraries: {need} respondents per library "
-        "({total} in all).",
-        "more": "With {k} libraries no number of respondents per library is enough to detect "
-        "{effect_text}: add libraries (see the table).",
-        "impossible": "A difference of {effect_text} is not possible when {level:.0%} answer "
-        "yes: choose a smaller one (see the table).",
-        "table": "Smallest detectable difference ({unit_name}) by number of libraries (rows) and "
-        "respondents per library (columns):",
-        "dash": "- : not detectable with that many respondents.",
-        "sd": ("{:g} SD", "SD units"),
-        "pp": ("{:g} percentage points", "percentage points"),
-        "percent": ("{:g}%", "percent"),
-    },
-    "id": {
-        "head": "Perencanaan gelombang berikutnya dari {wave} ({outcome}): korelasi "
-        "antar-perpustakaan {icc:.3f} (keikutsertaan {icc_t:.3f}), efek desain pembobotan {kish:.2f}, {share:.0%} "
-        "peserta, {k} perpustakaan dengan sekitar {m:.0f} responden masing-masing.",
-        "level_pp": "Pada gelombang lalu {level:.0%} menjawab ya; selisih dalam poin persentase.",
-        "level_percent": "SD {outcome} {level:.2f} (skala log); selisih dalam persen.",
-        "need": "Untuk mendeteksi selisih {effect_text} antara peserta dan bukan peserta "
-        "(kuasa 80%, dua sisi 5%) dengan {k} perpustakaan: {need} responden per perpustakaan "
-        "({total} seluruhnya).",
-        "more": "Dengan {k} perpustakaan, berapa pun responden per perpustakaan tidak cukup "
-        "untuk mendeteksi {effect_text}: tambah perpustakaan (lihat tabel).",
-        "impossible": "Selisih {effect_text} tidak mungkin bila {level:.0%} menjawab ya: pilih "
-        "selisih yang lebih kecil (lihat tabel).",
-        "table": "Selisih terkecil yang dapat dideteksi ({unit_name}) menurut jumlah "
-        "perpustakaan (baris) dan responden per perpustakaan (kolom):",
-        "dash": "- : tidak dapat dideteksi dengan responden sebanyak itu.",
-        "sd": ("{:g} SD", "satuan SD"),
-        "pp": ("{:g} poin persentase", "poin persentase"),
-        "percent": ("{:g}%", "persen"),
-    },
-}
-
-
-def _need_line(tx: dict, f: dict, need: float) -> str:
+def _need_line(lang: str, f: dict, need: float) -> str:
     if np.isfinite(need):
-        return tx["need"].format(**f, need=int(need), total=int(need) * f["k"])
-    return tx["more" if need == np.inf else "impossible"].format(**f)
+        return t("planning.need", lang, **f, need=int(need), total=int(need) * f["k"])
+    return t("planning.more" if need == np.inf else "planning.impossible", lang, **f)
 
 
 def report(inp: Inputs, effect: float, wave: str, langs: Sequence[str] = ("id", "en")) -> str:
@@ -307,7 +265,6 @@ def report(inp: Inputs, effect: float, wave: str, langs: Sequence[str] = ("id", 
     need = needed(inp, effect)
     out = []
     for lang in langs:
-        tx = TEXT[lang]
         f = {
             "wave": wave,
             "outcome": inp.outcome,
@@ -318,14 +275,15 @@ def report(inp: Inputs, effect: float, wave: str, langs: Sequence[str] = ("id", 
             "k": inp.libraries,
             "m": inp.per_library,
             "level": inp.level,
-            "effect_text": tx[inp.unit][0].format(effect),
-            "unit_name": tx[inp.unit][1],
+            "effect_text": t(f"planning.unit.{inp.unit}.effect", lang, effect=effect),
+            "unit_name": t(f"planning.unit.{inp.unit}.name", lang),
         }
-        out.append(tx["head"].format(**f))
+        out.append(t("planning.head", lang, **f))
         if inp.unit != "sd":
-            out.append(tx[f"level_{inp.unit}"].format(**f))
-        out += [_need_line(tx, f, need), tx["table"].format(**f), wide.to_string(na_rep="-")]
-        out += [tx["dash"], ""] if wide.isna().any().any() else [""]
+            out.append(t(f"planning.level_{inp.unit}", lang, **f))
+        out += [_need_line(lang, f, need), t("planning.table", lang, **f)]
+        out.append(wide.to_string(na_rep="-"))
+        out += [t("planning.dash", lang), ""] if wide.isna().any().any() else [""]
     return "\n".join(out)
 
 
@@ -340,7 +298,7 @@ def parse_effect(text: str | None, unit: str) -> float:
         return float(m.group(1))
     from pipelines.errors import Localised, Message, RunError
 
-    unit_text = Localised(**{lang: words[unit][1] for lang, words in TEXT.items()})
+    unit_text = Localised(**{x: t(f"planning.unit.{unit}.name", x) for x in languages()})
     eg = f"{DEFAULT_EFFECT[unit]:g}{SUFFIX[unit]}"
     raise RunError(Message("planning.effect_unit", text=text, unit=unit_text, example=eg))
 

@@ -58,7 +58,7 @@ class Labels:
     def outcome(self, name: str) -> str:
         r = self.info(name)
         if r is not None:
-            return r["label_en"] if self.lang == "en" else r["label_id"]
+            return r["label_id"] if self.lang == "id" else r["label_en"]  # others: English
         if name in self.cb.scales:
             return self.cb.scales[name].label(self.lang)
         return self.variable(name)
@@ -99,7 +99,7 @@ class Labels:
                 return f"{self.variable(var)}: {t(key, self.lang)}"
             levels = v.levels or v.options
             if code in levels:
-                return levels[code].en if self.lang == "en" else levels[code].id
+                return levels[code].id if self.lang == "id" else levels[code].en
         return code
 
     def scale_range(self, *names: str) -> tuple[float, float] | None:
@@ -690,7 +690,7 @@ def likert_block(res: dict, cfg: SurveyConfig, lab: Labels):
     lik["suppressed"] = lik["n_item"] < k
     lik["item_label"] = [_item_label(lab, i) for i in lik["item"]]
     labels = {
-        int(lv): (r.label_en if lang == "en" else r.label_id)
+        int(lv): (r.label_id if lang == "id" else r.label_en)
         for lv, r in lik.drop_duplicates("level").set_index("level").iterrows()
     }
     return charts.likert_diverging(

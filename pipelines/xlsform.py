@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines import i18n
 from pipelines.errors import InputError, Message, at
 
 
@@ -711,18 +712,7 @@ def export_form(cb, out: Path) -> list[Path]:
     return [form, md_path, csv_path]
 
 
-_GF_KIND = {
-    "yesno": ("Pilihan ganda", "Multiple choice"),
-    "categorical": ("Pilihan ganda", "Multiple choice"),
-    "likert": ("Pilihan ganda", "Multiple choice"),
-    "multiselect": ("Kotak centang", "Checkboxes"),
-    "numeric": ("Jawaban singkat (angka)", "Short answer (number)"),
-    "currency": ("Jawaban singkat (angka, Rupiah)", "Short answer (number, Rupiah)"),
-    "datetime": ("Tanggal", "Date"),
-    "text": ("Paragraf", "Paragraph"),
-    "personal": ("Jawaban singkat", "Short answer"),
-    "identifier": ("Jawaban singkat", "Short answer"),
-}
+CODEBOOK_LANGS = ("id", "en")  # the codebook's text languages: the question list shows both
 
 
 def _answers_of(cb, v) -> list[tuple[str, str]]:
@@ -739,10 +729,7 @@ def _question_list(cb) -> tuple[str, list[dict]]:
     lines = [
         f"# {cb.title.id} / {cb.title.en}",
         "",
-        "Pertanyaan untuk Google Forms: salin teks pertanyaan (bahasa Indonesia) dan pilihan "
-        "jawaban persis seperti tertulis, agar Dampak mengenali kolom hasil ekspornya.",
-        "Questions for Google Forms: copy each question (Indonesian) and its answer options "
-        "exactly as written, so Dampak recognises the export's columns.",
+        *(i18n.t("question_list.intro", x) for x in CODEBOOK_LANGS),
         "",
     ]
     rows = []
@@ -751,11 +738,11 @@ def _question_list(cb) -> tuple[str, list[dict]]:
         if v.type == "datetime" and v.role in ("submitted_at", "started_at", "ended_at"):
             continue  # Google Forms records the time itself
         n += 1
-        kind_id, kind_en = _GF_KIND[v.type]
         req = " *" if v.required else ""
         lines.append(f"{n}. **{v.question.id}**{req}  ")
         lines.append(f"   _{v.question.en}_  ")
-        lines.append(f"   {kind_id} / {kind_en}" + (
+        kind = {x: i18n.t(f"question_list.kind.{v.type}", x) for x in CODEBOOK_LANGS}
+        lines.append(f"   {' / '.join(kind.values())}" + (
             f"; {v.range[0]:g}-{v.range[1]:g}" if v.range and v.type != "likert" else ""))  # fmt: skip
         answers = _answers_of(cb, v) if v.type in ("yesno", "categorical", "likert",
                                                     "multiselect") else []  # fmt: skip
@@ -768,15 +755,15 @@ def _question_list(cb) -> tuple[str, list[dict]]:
                 "number": n,
                 "variable": v.name,
                 "required": "yes" if v.required else "no",
-                "kind_id": kind_id,
-                "kind_en": kind_en,
+                "kind_id": kind["id"],
+                "kind_en": kind["en"],
                 "question_id": v.question.id,
                 "question_en": v.question.en,
                 "options_id": " | ".join(a for a, _ in answers),
                 "options_en": " | ".join(b for _, b in answers),
             }
         )
-    lines.append("\\* wajib diisi / required")
+    lines.append("\\* " + " / ".join(i18n.t("question_list.required", x) for x in CODEBOOK_LANGS))
     return "\n".join(lines) + "\n", rows
 
 

@@ -104,11 +104,15 @@ def test_every_message_the_code_names_is_in_the_catalogue():
 
 
 def test_keys_made_from_names_are_in_the_catalogue():
-    """Cleaning-log rules, loss problems and value kinds are worded by key: each has its text."""
+    """Cleaning-log rules, loss problems, value kinds, variable types, analyses and planning
+    units are worded by key: each has its text."""
     from typing import get_args
 
+    from pipelines.codebook import VarType
     from pipelines.config import LossProblem
     from pipelines.i18n import catalog
+    from pipelines.plan import ANALYSES
+    from pipelines.planning import PLAN_UNIT
     from pipelines.runner import WARN_RULES
 
     strings = catalog("en")
@@ -119,6 +123,13 @@ def test_keys_made_from_names_are_in_the_catalogue():
         assert f"msg.clean.problem.{problem}.fix" in strings, problem
     for kind in ("dates", "numbers"):
         assert f"msg.clean.kind_{kind}" in strings
+    for var_type in get_args(VarType):  # init's to-do list and the Google Forms question list
+        assert f"msg.init.todo.type.{var_type}" in strings, var_type
+        assert f"question_list.kind.{var_type}" in strings, var_type
+    for analysis in ANALYSES:
+        assert f"analyses.{analysis}" in strings, analysis
+    for unit in set(PLAN_UNIT.values()) | {"sd"}:
+        assert {f"planning.unit.{unit}.{x}" for x in ("effect", "name")} <= set(strings), unit
 
 
 def test_no_sentence_pairs_left_in_the_code():
@@ -132,3 +143,78 @@ def test_no_sentence_pairs_left_in_the_code():
     for path in Path(pipelines.__file__).parent.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"\bid_text=|\bsay\(", text), path
+
+
+# codebook answer labels (data, in the codebook's two languages), not interface text
+_DATA_PAIRS = {"YESNO_CHOICES"}
+
+
+def _text_by_language(source: str, langs) -> list[str]:
+    """Texts typed per language in code: a dict keyed by language codes whose values are tables
+    (``{"en": {...}, "id": {...}}``), ``Localised(en="...", id="...")`` with typed text, or a
+    dict of (text, text) pairs (``{"site": ("per library", "per perpustakaan")}``). A codebook
+    text ``{"id": label, "en": label}`` is data and passes."""
+    import ast
+
+    found, tree = [], ast.parse(source)
+    allowed = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and {getattr(t, "id", "") for t in node.targets} & _DATA_PAIRS
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and id(node) not in allowed:
+            by_lang = [
+                v
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant) and k.value in langs
+            ]
+            tables = (ast.Dict, ast.Tuple, ast.List)
+            if len(by_lang) >= 2 and any(isinstance(v, tables) for v in by_lang):
+                found.append(f"line {node.lineno}: texts keyed by language")
+            pairs = [v for v in node.values if isinstance(v, ast.Tuple) and len(v.elts) == 2]
+            if (
+                node.values
+                and len(pairs) == len(node.values)
+                and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    for v in pairs
+                    for e in v.elts
+                )
+            ):
+                found.append(f"line {node.lineno}: pairs of texts")
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Localised":
+            typed = (ast.Constant, ast.JoinedStr)
+            if any(kw.arg in langs and isinstance(kw.value, typed) for kw in node.keywords):
+                found.append(f"line {node.lineno}: Localised with typed text")
+    return found
+
+
+def test_no_texts_keyed_by_language_left_in_the_code():
+    """Adding a language is adding a folder: no per-language tables of text in the code."""
+    from pathlib import Path
+
+    import pipelines
+    from pipelines.i18n import languages
+
+    for path in Path(pipelines.__file__).parent.rglob("*.py"):
+        assert not _text_by_language(path.read_text(encoding="utf-8"), languages()), path
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ('TEXT = {"en": {"head": "Plan"}, "id": {"head": "Rencana"}}', True),
+        ('KINDS = {"yesno": ("Pilihan ganda", "Multiple choice")}', True),
+        ('x = Localised(en="type", id="jenis")', True),
+        ('x = Localised(en=d.type, id=Message("init.todo.see_review"))', False),
+        ('label = {"id": f"Skala {i}", "en": f"Scale {i}"}', False),  # a codebook text
+        ('opts = {"id": idn or plain, "en": en or plain}', False),
+        ('other = {"id": "Lainnya", "en": "Other", "match": []}', False),  # a codebook level
+        ('x = Localised(**{lang: labels[c](lang) for lang in ("en", "id")})', False),
+        ('YESNO_CHOICES = {"ya": ("Ya", "Yes"), "tidak": ("Tidak", "No")}', False),
+    ],
+)
+def test_the_language_table_scan_tells_interface_text_from_data(source, flagged):
+    assert bool(_text_by_language(source, ("id", "en"))) is flagged

@@ -316,10 +316,17 @@ def test_income_bands_use_the_locales_decimal_mark():
 # --- adding a language is adding a folder -------------------------------------------------
 
 
+def _prefixed(tree, prefix: str):
+    """Every text of a catalogue subtree with ``prefix`` in front."""
+    if isinstance(tree, dict):
+        return {k: _prefixed(v, prefix) for k, v in tree.items()}
+    return prefix + tree
+
+
 @pytest.fixture
 def with_language_xx(tmp_path, monkeypatch):
     """A catalogue with a third language 'xx': a copy of the English folder, its section
-    heading and one staff message reworded so they can be told apart."""
+    heading, the plan command's texts and one staff message reworded so they can be told apart."""
     import shutil
 
     import yaml
@@ -335,6 +342,7 @@ def with_language_xx(tmp_path, monkeypatch):
         node = tree[key]
         if key == "section":
             node["data_quality"] = "XX data quality"
+            tree["planning"] = _prefixed(tree["planning"], "XX ")
         else:
             node["config"]["not_found"] = "XX no config {path}."
             del node["config"]["not_utf8"]  # missing in xx: printed in English
@@ -363,6 +371,29 @@ def test_a_language_added_as_a_folder_is_used_for_reports_and_staff_messages(
         # a key the language lacks falls back to English
         assert errors.msg("config.not_utf8", path="a.yaml").startswith("Config file a.yaml is not")
         assert info.value.text("id").startswith("Berkas konfigurasi")
+    finally:
+        errors.set_language("en")
+
+
+def test_the_plan_command_speaks_a_language_added_as_a_folder(with_language_xx):
+    """Every sentence of `python -m pipelines plan` comes from the language's own files."""
+    from pipelines import errors, planning
+
+    inp = planning.Inputs(0.05, 1.0, 1.3, 0.4, 3, 20.0, "skills", "pp", 0.3)
+    for effect in (5, 90):  # detectable with enough respondents; not possible at 30% yes
+        en = planning.report(inp, effect, "2026", ("en",))
+        xx = planning.report(inp, effect, "2026", ("xx",))
+        assert xx.startswith("XX Planning the next wave from 2026 (skills)")
+        assert f"XX {effect:g} percentage points" in xx and "(XX percentage points)" in xx
+        assert "XX " not in en and xx.replace("XX ", "") == en
+        table = ("per_library", "libraries", *"0123456789")
+        prose = [line for line in xx.splitlines() if line and not line.startswith(table)]
+        assert len(prose) >= 4 and all(s.startswith("XX ") for s in prose), prose
+    assert "XX - : not detectable" in xx
+    errors.set_language("xx")
+    try:
+        with pytest.raises(errors.RunError, match=r"given in XX percentage points"):
+            planning.parse_effect("3sd", "pp")
     finally:
         errors.set_language("en")
 
