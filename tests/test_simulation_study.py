@@ -10,11 +10,16 @@ import numpy as np
 import pandas as pd
 
 
-def test_simulation_study_smoke():
-    path = Path(__file__).parent.parent / "bench" / "simulation_study.py"
-    spec = importlib.util.spec_from_file_location("simulation_study", path)
+def _bench(name: str):
+    path = Path(__file__).parent.parent / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_simulation_study_smoke():
+    mod = _bench("simulation_study")
     est, flags, fams = [], [], []
     for seed in (0, 3):  # no gap / both gaps planted
         e, f, g = mod.one_survey(seed, 600)
@@ -30,3 +35,17 @@ def test_simulation_study_smoke():
     nulls = mod.null_families(pd.DataFrame(fams))
     assert nulls.loc["all null families"].between(0, 1).all()
     assert "business x gender" in nulls.index  # null in seed 0, planted in seed 3
+
+
+def test_gap_null_check_smoke():
+    """bench/gap_null_check.py: its refit is the lens's model (same gap and SE), the two gap
+    rows of a two-group breakdown are one test, working-model rates are rates."""
+    mod = _bench("gap_null_check")
+    row = mod.survey_row(0, 600, 20, np.random.default_rng(0))
+    assert row["refit_gap_diff"] < 1e-10
+    assert row["mirror_p_diff"] < 1e-12
+    assert 1 <= row["df"] <= 12
+    rates = [v for k, v in row.items() if k.split(":")[0] in ("iid", "site") and "E[" not in k]
+    assert len(rates) == 8 and all(0 <= v <= 1 for v in rates)
+    assert row["flags: cr2_satt"] in (True, False) and row["flags: model"] in (True, False)
+    assert 0.5 < row["iid: E[taylor]/model"] < 1.5
