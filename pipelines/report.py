@@ -1689,6 +1689,7 @@ def _city_language(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, la
 
 
 _FORK_INPUTS: tuple = ()  # what a forked worker inherits instead of receiving it through a pipe
+FORK_WAIT_SECONDS = 600  # a worker that has not answered by then is given up (built here instead)
 
 
 def _forked_language(lang: str) -> dict[str, str | bytes]:
@@ -1725,8 +1726,11 @@ def city_files(
             doc, by_lang[lang] = _city_language(res, quality, cfg, cb, lang)
             if built is not None:
                 built[lang] = doc
-        if pool:
-            by_lang |= {lang: job.get() for lang, job in pending.items()}
+        for lang, job in pending.items() if pool else ():
+            try:
+                by_lang[lang] = job.get(timeout=FORK_WAIT_SECONDS)
+            except multiprocessing.TimeoutError:  # a stuck worker never stalls the report
+                by_lang[lang] = _city_language(res, quality, cfg, cb, lang)[1]
     finally:
         _FORK_INPUTS = ()
         if pool:

@@ -421,3 +421,23 @@ def test_an_error_in_a_forked_language_is_raised_here(two_waves, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     with pytest.raises(RunError, match="no document in this language"):
         report.city_files(two_waves, {}, CFG, CB)
+
+
+def test_a_forked_language_that_does_not_answer_is_built_here(two_waves, monkeypatch):
+    import os
+    import time
+
+    here = os.getpid()
+
+    def small_city(res, quality, cfg, cb, lang):
+        if os.getpid() != here:  # the forked worker hangs
+            time.sleep(30)
+        return report.site_document(res, cfg, cb, "kota", lang)
+
+    monkeypatch.setattr(report, "city_document", small_city)
+    monkeypatch.setattr(report, "FORK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    started = time.monotonic()
+    files = report.city_files(two_waves, {}, CFG, CB)
+    assert time.monotonic() - started < 20  # the stuck worker was terminated, not awaited
+    assert files["city.en.html"] == render.render_html(small_city(two_waves, {}, CFG, CB, "en"))
