@@ -11,6 +11,12 @@ from pipelines import privacy
 MASKED = r"\[(?:NAMA|TELEPON|EMAIL|NIK)\]"
 
 
+def answer_column(cb, columns) -> str | None:
+    """The questionnaire's free-text question that quotes and themes come from: the first
+    question of type ``text`` in the codebook that the data have (None: no quotes)."""
+    return next((v.name for v in cb.by_type("text") if v.name in columns), None)
+
+
 def _candidates(df: pd.DataFrame, min_size: int, column: str) -> pd.DataFrame:
     """Answers of 40–240 characters, with no mask left in them, from sites with at least
     `min_size` respondents: the rows a quote may come from (columns wave, site, text)."""
@@ -54,7 +60,7 @@ def _pick(pool: pd.DataFrame, k: int, seed: int, by: str | None) -> pd.DataFrame
 
 
 def select_quotes(
-    df: pd.DataFrame, threshold: int, k: int = 3, seed: int = 0, column: str = "feedback"
+    df: pd.DataFrame, threshold: int, k: int = 3, seed: int = 0, column: str | None = None
 ) -> pd.DataFrame:
     """Up to `k` quotes of 40–240 characters per wave, from sites with at least `threshold`
     respondents, with no detectable personal data left (masked text only)."""
@@ -65,7 +71,7 @@ def select_quotes(
 
 
 def site_quotes(
-    df: pd.DataFrame, min_n: int, threshold: int, k: int = 2, column: str = "feedback"
+    df: pd.DataFrame, min_n: int, threshold: int, k: int = 2, column: str | None = None
 ) -> pd.DataFrame:
     """Up to `k` quotes per library for the libraries' own reports, only from libraries with at
     least `min_n` respondents (a larger bar than the city's: a library's voices are fewer)."""
@@ -89,7 +95,7 @@ THEMES = {
 
 
 def site_themes(
-    df: pd.DataFrame, min_n: int, threshold: int, column: str = "feedback"
+    df: pd.DataFrame, min_n: int, threshold: int, column: str | None = None
 ) -> pd.DataFrame:
     """How many open answers of each library touch each keyword theme, for libraries with at
     least `min_n` respondents; a theme mentioned by fewer than `threshold` people is left out

@@ -1716,7 +1716,7 @@ def city_files(
     langs = list(cfg.report.languages)
     workers = _fork_workers(len(langs))
     by_lang: dict[str, dict[str, str | bytes]] = {}
-    pool = None
+    pool, pending = None, {}
     try:
         if workers:
             _FORK_INPUTS = (res, quality, cfg, cb)
@@ -1726,7 +1726,7 @@ def city_files(
             doc, by_lang[lang] = _city_language(res, quality, cfg, cb, lang)
             if built is not None:
                 built[lang] = doc
-        for lang, job in pending.items() if pool else ():
+        for lang, job in pending.items():
             try:
                 by_lang[lang] = job.get(timeout=FORK_WAIT_SECONDS)
             except multiprocessing.TimeoutError:  # a stuck worker never stalls the report

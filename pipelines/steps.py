@@ -169,9 +169,10 @@ def run_analyse(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict[str, pd.Da
     results = analysis.analyse(waves, panel, cfg, cb)
     latest = waves[cfg.waves[-1].id]
     k = cfg.report.suppression_threshold
-    results["quotes"] = quotes.select_quotes(latest, k)
-    results["site_quotes"] = quotes.site_quotes(latest, cfg.report.precision_min_n, k)
-    results["site_themes"] = quotes.site_themes(latest, cfg.report.precision_min_n, k)
+    text = quotes.answer_column(cb, latest.columns)
+    results["quotes"] = quotes.select_quotes(latest, k, column=text)
+    results["site_quotes"] = quotes.site_quotes(latest, cfg.report.precision_min_n, k, column=text)
+    results["site_themes"] = quotes.site_themes(latest, cfg.report.precision_min_n, k, column=text)
     folder = _fresh(out.results)
     for name, table in results.items():
         table.to_parquet(folder / f"{name}.parquet", index=False)

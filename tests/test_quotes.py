@@ -24,14 +24,14 @@ def _df():
 
 
 def test_quotes_skip_small_sites_masks_personal_data_and_short_answers():
-    q = select_quotes(_df(), threshold=10, k=20)
+    q = select_quotes(_df(), threshold=10, k=20, column="feedback")
     assert len(q) == 12
     assert set(q["site"]) == {"big"}
     assert not q["text"].str.contains(r"NAMA|0812|Bagus").any()
 
 
 def test_quotes_are_reproducible_and_limited():
-    a, b = select_quotes(_df(), 10, k=3), select_quotes(_df(), 10, k=3)
+    a, b = (select_quotes(_df(), 10, k=3, column="feedback") for _ in range(2))
     assert len(a) == 3 and a.equals(b)
 
 
@@ -44,7 +44,7 @@ def test_site_themes_count_keywords_in_large_libraries_and_leave_out_small_count
     rows += [("big", f"j{i}", "Mohon jam buka diperpanjang") for i in range(3)]
     rows += [("small", f"s{i}", "Wifi lambat") for i in range(12)]
     df = pd.DataFrame(rows, columns=["site", "respondent_key", "feedback"])
-    got = quotes.site_themes(df, min_n=15, threshold=10).set_index("theme")
+    got = quotes.site_themes(df, min_n=15, threshold=10, column="feedback").set_index("theme")
     assert set(got["site"]) == {"big"}  # 12 respondents at "small": below min_n
     assert (
         got.loc["computers_internet", "n_theme"] == 12 and got.loc["collection", "n_answers"] == 15
@@ -61,8 +61,27 @@ def test_site_quotes_look_past_answers_with_personal_data_until_k_clean_ones():
     rows += [("b", f"b{i}", f"{LONG} ({i})") for i in range(20)]
     rows += [("c", f"s{i}", f"{LONG} [{i}]") for i in range(5)]  # too few respondents
     df = pd.DataFrame(rows, columns=["site", "respondent_key", "feedback"]).assign(wave="2026")
-    got = quotes.site_quotes(df, min_n=10, threshold=5, k=2)
+    got = quotes.site_quotes(df, min_n=10, threshold=5, k=2, column="feedback")
     assert got.groupby("site").size().to_dict() == {"a": 2, "b": 2}
     assert set(got.loc[got["site"] == "a", "text"]) == {f"{LONG} satu", f"{LONG} dua"}
     assert not got["text"].str.contains("0812").any()
-    assert got.equals(quotes.site_quotes(df, min_n=10, threshold=5, k=2))  # reproducible
+    assert got.equals(
+        quotes.site_quotes(df, min_n=10, threshold=5, k=2, column="feedback")
+    )  # reproducible
+
+
+def test_quotes_come_from_the_questionnaires_own_free_text_question():
+    """Not a fixed column name: the visitor survey's free text is 'suggestion'."""
+    from pathlib import Path
+
+    from pipelines import quotes
+    from pipelines.codebook import load_codebook
+
+    fixtures = Path(__file__).parent / "fixtures"
+    visitors = load_codebook("other_instrument.yaml", fixtures)
+    df = _df().rename(columns={"feedback": "suggestion"})
+    assert quotes.answer_column(visitors, df.columns) == "suggestion"
+    assert quotes.answer_column(load_codebook("tpbis"), df.columns) is None  # not asked
+    got = select_quotes(df, 10, k=20, column=quotes.answer_column(visitors, df.columns))
+    assert len(got) == 12
+    assert select_quotes(df, 10, k=20, column=None).empty
