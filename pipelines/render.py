@@ -406,7 +406,7 @@ def _make_pdf(lang: str, footer_text: str, fonts: dict[str, Path], notice: str =
             self.set_font(FONT, "B", 8)
             self.set_text_color(92, 51, 0)
             self.set_fill_color(255, 244, 224)
-            self.multi_cell(0, 4, notice, fill=True, align="C", padding=(1, 2, 1, 2))
+            _write_padded(self, notice, 4, self.epw, (1, 2, 1), align="C")
             self.set_y(max(self.get_y() + 2, MARGIN_MM))
             self.set_text_color(20, 20, 20)
 
@@ -604,6 +604,111 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
+# ---------------------------------------------------------------------------------------------
+# Text lines. fpdf2's multi_cell re-measures the whole line at every character it adds
+# (quadratic in line length) and its tables measure each cell two or three times: most of a
+# report's PDF time. Lines are broken here once, with word widths from the font's own
+# advance widths (what fpdf2 sums), and drawn as single-line cells.
+
+_WORD_UNITS: dict[tuple[str, str], float] = {}
+_WORD_CACHE_MAX = 200_000
+
+
+def _units(font: Any, word: str) -> float:
+    """Advance width of ``word`` in the font's units (1/1000 of the font size)."""
+    key = (font.fontkey, word)
+    units = _WORD_UNITS.get(key)
+    if units is None:
+        if len(_WORD_UNITS) > _WORD_CACHE_MAX:
+            _WORD_UNITS.clear()
+        cw = font.cw
+        units = _WORD_UNITS[key] = float(sum(map(cw.__getitem__, map(ord, word))))
+    return units
+
+
+def _text_width(pdf: Any, text: str) -> float:
+    """Width (mm) of ``text`` in the current font and size, as ``get_string_width`` gives."""
+    return _units(pdf.current_font, text) * pdf.font_size_pt * 0.001 / pdf.k
+
+
+def _wrap_lines(pdf: Any, text: str, width: float) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` mm in the current font: at spaces,
+    at every newline, and a word longer than a line between characters (as multi_cell)."""
+    font = pdf.current_font
+    limit = width / (pdf.font_size_pt * 0.001 / pdf.k) + 1e-6
+    space = font.cw[32]
+    lines: list[str] = []
+    for para in text.split("\n"):
+        line: list[str] = []
+        used = 0.0
+        for word in para.split(" "):
+            units = _units(font, word)
+            if line and used + space + units > limit:
+                lines.append(" ".join(line))
+                line, used = [], 0.0
+            if not line and units > limit:
+                head, word, units = _split_long(font, word, limit)
+                lines.extend(head)
+            if line:
+                used += space + units
+            else:
+                used = units
+            line.append(word)
+        lines.append(" ".join(line))
+    return lines
+
+
+def _split_long(font: Any, word: str, limit: float) -> tuple[list[str], str, float]:
+    """A word wider than a line: the full lines it fills, and its rest with its width."""
+    full: list[str] = []
+    start, used = 0, 0.0
+    for i, ch in enumerate(word):
+        w = font.cw[ord(ch)]
+        if used + w > limit and i > start:
+            full.append(word[start:i])
+            start, used = i, 0.0
+        used += w
+    return full, word[start:], used
+
+
+def _text_height(pdf: Any, text: str, line_h: float, width: float = 0.0) -> float:
+    """Height (mm) ``_write`` would take for ``text`` (``width`` 0: to the right margin)."""
+    width = width or pdf.w - pdf.r_margin - pdf.get_x()
+    return len(_wrap_lines(pdf, text, width - 2 * pdf.c_margin)) * line_h
+
+
+def _write(pdf: Any, text: str, line_h: float, width: float = 0.0, fill: bool = False) -> None:
+    """Left-aligned ``text`` wrapped to ``width`` mm from the current position (0: to the right
+    margin); a page break between lines keeps the left edge; ends at the left margin."""
+    x = pdf.get_x()
+    width = width or pdf.w - pdf.r_margin - x
+    for line in _wrap_lines(pdf, text, width - 2 * pdf.c_margin):
+        pdf.set_x(x)
+        pdf.cell(width, line_h, line, align="L", fill=fill, new_x="LEFT", new_y="NEXT")
+    pdf.set_x(pdf.l_margin)
+
+
+def _write_padded(
+    pdf: Any, text: str, line_h: float, width: float, pad: tuple[float, float, float], **kw: Any
+) -> None:
+    """``_write`` in a filled box with ``pad`` = (top, sides, bottom) mm around the text."""
+    top, side, bottom = pad
+    x, margin = pdf.get_x(), pdf.c_margin
+    if top:
+        pdf.cell(width, top, "", fill=True, new_x="LEFT", new_y="NEXT")
+    pdf.c_margin = side
+    try:
+        for line in _wrap_lines(pdf, text, width - 2 * side):
+            pdf.set_x(x)
+            pdf.cell(width, line_h, line, fill=True, new_x="LEFT", new_y="NEXT", **kw)
+    finally:
+        pdf.c_margin = margin
+    if bottom:
+        pdf.set_x(x)
+        pdf.cell(width, bottom, "", fill=True, new_x="LEFT", new_y="NEXT")
+    pdf.set_x(pdf.l_margin)
+
+
 def _ensure_space(pdf: Any, height: float) -> None:
     """Start a new page unless ``height`` mm still fit (keeps headings with what follows)."""
     if pdf.get_y() + height > pdf.page_break_trigger:
@@ -613,7 +718,7 @@ def _ensure_space(pdf: Any, height: float) -> None:
 def _pdf_paragraph(pdf: Any, text: str) -> None:
     pdf.set_font(FONT, "", BODY_PT)
     pdf.set_text_color(20, 20, 20)
-    pdf.multi_cell(0, LINE_MM, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    _write(pdf, text, LINE_MM)
     pdf.ln(2)
 
 
@@ -625,7 +730,7 @@ def _pdf_bullets(pdf: Any, items: list[str]) -> None:
         _ensure_space(pdf, LINE_MM)
         pdf.set_x(pdf.l_margin + 1.5)
         pdf.cell(indent - 1.5, LINE_MM, "•")
-        pdf.multi_cell(pdf.epw - indent, LINE_MM, item, align="L", new_x="LMARGIN", new_y="NEXT")
+        _write(pdf, item, LINE_MM, pdf.epw - indent)
         pdf.ln(0.8)
     pdf.ln(1.5)
 
@@ -633,7 +738,7 @@ def _pdf_bullets(pdf: Any, items: list[str]) -> None:
 def _pdf_small(pdf: Any, text: str, style: str = "I", size: float = 8.5) -> None:
     pdf.set_font(FONT, style, size)
     pdf.set_text_color(80, 80, 80)
-    pdf.multi_cell(0, size * 0.45, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    _write(pdf, text, size * 0.45)
     pdf.set_text_color(20, 20, 20)
 
 
@@ -645,13 +750,13 @@ def _col_widths(
     natural, minimum = [], []
     for j, h in enumerate(head):
         pdf.set_font(FONT, "B", size)
-        nat = pdf.get_string_width(h)
-        mini = max((pdf.get_string_width(w) for w in h.split()), default=0)
+        nat = _text_width(pdf, h)
+        mini = max((_text_width(pdf, w) for w in h.split()), default=0)
         pdf.set_font(FONT, "", size)
         for r in sample:
             cell = r[j]
-            nat = max(nat, pdf.get_string_width(cell))
-            mini = max(mini, max((pdf.get_string_width(w) for w in cell.split()), default=0))
+            nat = max(nat, _text_width(pdf, cell))
+            mini = max(mini, max((_text_width(pdf, w) for w in cell.split()), default=0))
         extra = 2 * pad + 1
         natural.append(min(nat, pdf.epw * 0.6) + extra)
         minimum.append(min(mini, pdf.epw * 0.35) + extra)
@@ -670,51 +775,67 @@ def _col_widths(
 def _row_height(pdf: Any, cells: list[str], widths: list[float], size: float, pad: float) -> float:
     """Height (mm) of one table row as fpdf2 will wrap it."""
     pdf.set_font(FONT, "B", size)  # bold is the wider face: a safe estimate for any row
-    lines = max(
-        len(pdf.multi_cell(w - 2 * pad, size * 0.47, c, dry_run=True, output="LINES"))
-        for c, w in zip(cells, widths, strict=True)
-    )
+    lines = max(len(_wrap_lines(pdf, c, w - 2 * pad)) for c, w in zip(cells, widths, strict=True))
     return lines * size * 0.47 + 2 * pad
 
 
-def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
-    from fpdf.fonts import FontFace
+def _table_row(pdf: Any, cells: list[str], widths: list[float], style: dict[str, Any]) -> None:
+    """One table row drawn at the current position: cell borders, fill, wrapped text centred
+    vertically, aligned per column (a new page, with the heading row, if it does not fit)."""
+    pdf.set_font(FONT, style["font"], style["size"])
+    wrapped = [
+        _wrap_lines(pdf, c, w - 2 * style["pad"]) for c, w in zip(cells, widths, strict=True)
+    ]
+    line_h = style["line_h"]
+    height = max(len(lines) for lines in wrapped) * line_h + 2 * style["pad"]
+    if style.get("head") is not None and pdf.get_y() + height > pdf.page_break_trigger:
+        pdf.add_page()
+        _table_row(pdf, style["head"], widths, style["head_style"])
+        pdf.set_font(FONT, style["font"], style["size"])
+    x, y = pdf.l_margin, pdf.get_y()
+    fill = style["fill"]
+    if fill:
+        pdf.set_fill_color(*fill)
+    margin = pdf.c_margin
+    pdf.c_margin = style["pad"]
+    try:
+        for lines, w, align in zip(wrapped, widths, style["aligns"], strict=True):
+            pdf.rect(x, y, w, height, style="DF" if fill else "D")
+            ty = y + (height - len(lines) * line_h) / 2
+            for i, line in enumerate(lines):
+                pdf.set_xy(x, ty + i * line_h)
+                pdf.cell(w, line_h, line, align=align)
+            x += w
+    finally:
+        pdf.c_margin = margin
+    pdf.set_xy(pdf.l_margin, y + height)
 
+
+def _pdf_table(pdf: Any, block: dict[str, Any]) -> None:
     head, rows = block["head"], block["rows"]
     size = 8.5 if len(head) <= 7 else 7.0
     pad = 1.2
     caption = f"{block['label']}. {block['caption']}" if block["caption"] else block["label"]
     widths, total = _col_widths(pdf, head, rows, size, pad)
+    widths = [w * total / sum(widths) for w in widths]  # squeezed to the page when too wide
+    aligns = ["R" if num else "L" for num in block["numeric"]]
+    base = {"size": size, "pad": pad, "line_h": size * 0.47, "aligns": aligns}
+    head_style = {**base, "font": "B", "fill": (232, 236, 240)}
+    shaded = {**base, "font": "", "fill": (248, 249, 250), "head": head, "head_style": head_style}
+    plain = {**shaded, "fill": None}
     pdf.set_font(FONT, "B", 9)
-    caption_h = pdf.multi_cell(0, 4.6, caption, dry_run=True, output="HEIGHT") + 1
+    caption_h = _text_height(pdf, caption, 4.6) + 1
     # the caption, the heading row and the first two rows stay together
     start = sum(_row_height(pdf, r, widths, size, pad) for r in [head, *rows[:2]])
     _ensure_space(pdf, caption_h + min(start, pdf.eph * 0.5))
     pdf.set_font(FONT, "B", 9)
-    pdf.multi_cell(0, 4.6, caption, align="L", new_x="LMARGIN", new_y="NEXT")
+    _write(pdf, caption, 4.6)
     pdf.ln(1)
-    aligns = tuple("RIGHT" if num else "LEFT" for num in block["numeric"])
-    pdf.set_font(FONT, "", size)
     pdf.set_draw_color(190, 196, 204)
-    # fpdf2 paints "unfilled" rows with the current fill colour: make that white
+    _table_row(pdf, head, widths, head_style)
+    for i, record in enumerate(rows):
+        _table_row(pdf, record, widths, shaded if i % 2 == 0 else plain)
     pdf.set_fill_color(255, 255, 255)
-    with pdf.table(
-        col_widths=tuple(widths),
-        width=total,
-        align="LEFT",
-        text_align=aligns,
-        line_height=size * 0.47,
-        padding=pad,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(232, 236, 240)),
-        cell_fill_color=(248, 249, 250),
-        cell_fill_mode="ROWS",
-        repeat_headings=1,
-        first_row_as_headings=True,
-    ) as table:
-        for record in [head, *rows]:
-            row = table.row()
-            for cell in record:
-                row.cell(cell)
     pdf.ln(1.5)
     if block["note"]:
         _pdf_small(pdf, block["note"])
@@ -740,10 +861,10 @@ def _figure_title(block: dict[str, Any]) -> str:
 def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
     width, height = _figure_size(pdf, block)
     pdf.set_font(FONT, "B", 9)
-    title_h = pdf.multi_cell(0, 4.6, _figure_title(block), dry_run=True, output="HEIGHT")
+    title_h = _text_height(pdf, _figure_title(block), 4.6)
     _ensure_space(pdf, title_h + height + 10)
     pdf.set_text_color(20, 20, 20)
-    pdf.multi_cell(0, 4.6, _figure_title(block), align="L", new_x="LMARGIN", new_y="NEXT")
+    _write(pdf, _figure_title(block), 4.6)
     pdf.ln(1)
     y = pdf.get_y()
     x = pdf.l_margin + (pdf.epw - width) / 2
@@ -788,12 +909,8 @@ def _block_height(pdf: Any, block: dict[str, Any] | None) -> float:
         text = block["items"][0] if block["items"] else ""
     else:
         text = block["text"]
-        return min(
-            pdf.multi_cell(pdf.epw - 6, LINE_MM, text, dry_run=True, output="HEIGHT") + 12,
-            40.0,
-        )
-    lines = pdf.multi_cell(0, LINE_MM, text, dry_run=True, output="LINES")
-    return min(len(lines), 3) * LINE_MM
+        return min(_text_height(pdf, text, LINE_MM, pdf.epw - 6) + 12, 40.0)
+    return min(_text_height(pdf, text, LINE_MM), 3 * LINE_MM)
 
 
 def _pdf_callout(pdf: Any, block: dict[str, Any]) -> None:
@@ -801,9 +918,7 @@ def _pdf_callout(pdf: Any, block: dict[str, Any]) -> None:
     bar_w, pad = 1.6, 2.5
     inner_w = pdf.epw - bar_w
     pdf.set_font(FONT, "", BODY_PT)
-    body_h = pdf.multi_cell(
-        inner_w, LINE_MM, block["text"], dry_run=True, output="HEIGHT", padding=(0, pad, pad, pad)
-    )
+    body_h = len(_wrap_lines(pdf, block["text"], inner_w - 2 * pad)) * LINE_MM + pad
     total_h = body_h + LINE_MM + pad
     if total_h < pdf.eph:
         _ensure_space(pdf, total_h + 2)
@@ -812,28 +927,11 @@ def _pdf_callout(pdf: Any, block: dict[str, Any]) -> None:
     pdf.set_text_color(*bar)
     pdf.set_font(FONT, "B", BODY_PT)
     pdf.set_x(pdf.l_margin + bar_w)
-    pdf.multi_cell(
-        inner_w,
-        LINE_MM,
-        block["label"],
-        fill=True,
-        padding=(pad, pad, 0, pad),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    _write_padded(pdf, block["label"], LINE_MM, inner_w, (pad, pad, 0))
     pdf.set_text_color(20, 20, 20)
     pdf.set_font(FONT, "", BODY_PT)
     pdf.set_x(pdf.l_margin + bar_w)
-    pdf.multi_cell(
-        inner_w,
-        LINE_MM,
-        block["text"],
-        fill=True,
-        padding=(0, pad, pad, pad),
-        align="L",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    _write_padded(pdf, block["text"], LINE_MM, inner_w, (0, pad, pad))
     if pdf.page_no() == page0:
         pdf.set_fill_color(*bar)
         pdf.rect(pdf.l_margin, y0, bar_w, pdf.get_y() - y0, style="F")
@@ -892,12 +990,12 @@ def _render_pdf(
 
     pdf.set_font(FONT, "B", 18)
     pdf.set_text_color(11, 83, 148)
-    pdf.multi_cell(0, 8, ctx["title"], align="L", new_x="LMARGIN", new_y="NEXT")
+    _write(pdf, ctx["title"], 8)
     if ctx["subtitle"]:
         pdf.ln(1)
         pdf.set_font(FONT, "", 11.5)
         pdf.set_text_color(85, 85, 85)
-        pdf.multi_cell(0, 6, ctx["subtitle"], align="L", new_x="LMARGIN", new_y="NEXT")
+        _write(pdf, ctx["subtitle"], 6)
     # the HTML's links (other language, back to the index) are not printed: a PDF is read on
     # paper or forwarded alone, where a relative web link leads nowhere
     pdf.ln(2)
@@ -910,7 +1008,7 @@ def _render_pdf(
         pdf.start_section(sec["heading"], level=0)
         pdf.set_font(FONT, "B", 13.5)
         pdf.set_text_color(11, 83, 148)
-        pdf.multi_cell(0, 7, sec["heading"], align="L", new_x="LMARGIN", new_y="NEXT")
+        _write(pdf, sec["heading"], 7)
         pdf.set_text_color(20, 20, 20)
         pdf.ln(1.5)
         for block in sec["blocks"]:

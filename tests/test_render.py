@@ -520,3 +520,68 @@ def test_tables_too_wide_for_any_screen_are_cards_at_every_width():
     assert render.table_layout(12) == "stack-all"
     css = (render.TEMPLATES_DIR / "report.css").read_text()
     assert ".stack-all td::before" in css
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF text lines: broken by render._wrap_lines (one pass), the same lines fpdf2's multi_cell gives
+# ---------------------------------------------------------------------------------------------
+
+WRAP_TEXTS = [
+    "",
+    "Satu",
+    "Kalimat pengisi halaman untuk menguji tata letak laporan PDF dengan kata-kata panjang. " * 4,
+    "Baris pertama\nBaris kedua yang cukup panjang untuk dipatahkan di tengah-tengah halaman ini",
+    "Katayangsangatpanjangtanpaspasiyangharusdipatahkandiantarahuruf" * 3 + " lalu kata biasa",
+    "Dua  spasi   di antara kata, dan angka 1.234,5 (95% IK 0,12 s.d. 0,44) − tanda minus",
+    "Perpustakaan Kelurahan Pasar Pandan Air Mati: 4,02 (3,76–4,28) · kurang tepat",
+]
+
+
+@pytest.mark.parametrize("style,size", [("", 10), ("B", 9), ("I", 8.5), ("", 7)])
+@pytest.mark.parametrize("width", [30.0, 61.5, 120.0, 0.0])
+def test_wrapped_lines_equal_multi_cell_lines(style, size, width):
+    pdf = render._make_pdf("id", "", render._font_paths(), "")
+    pdf.add_page()
+    pdf.set_font(render.FONT, style, size)
+    for text in WRAP_TEXTS:
+        w = width or pdf.epw
+        expected = [
+            line.rstrip(" ")
+            for line in pdf.multi_cell(w, 5, text, dry_run=True, output="LINES", align="L")
+        ]
+        ours = [line.rstrip(" ") for line in render._wrap_lines(pdf, text, w - 2 * pdf.c_margin)]
+        assert ours == expected, text
+
+
+def test_long_table_rows_stay_above_the_bottom_margin(figure):
+    """Every table row is drawn inside the text area (fpdf2's own tables let a row run into
+    the footer); rows that do not fit move to a new page under a repeated heading row."""
+    rows = pd.DataFrame(
+        {
+            "Kelompok": [
+                f"Baris nomor {i} " + "dengan teks panjang yang dipatahkan " * 6 for i in range(90)
+            ],
+            "Nilai": [f"{i},5 (1,2–3,4)" for i in range(90)],
+        }
+    )
+    pdf = render._render_pdf(
+        render._prepare(Document("t", "s", "id", [Section("S", [Table(rows)])])),
+        render._font_paths(),
+    )
+    data = bytes(pdf.output())
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    bottom = pdf.h - pdf.b_margin  # mm from the top
+    for page in reader.pages:
+        ys: list[float] = []
+
+        def visit(text, cm, tm, font, size, ys=ys):
+            if text.strip().startswith("Baris nomor"):
+                ys.append(tm[5])
+
+        page.extract_text(visitor_text=visit)
+        lowest = min(ys, default=None)
+        if lowest is not None:
+            assert (float(page.mediabox.height) - lowest) / pdf.k <= bottom
+    pages_with_heading = sum("Kelompok" in p.extract_text() for p in reader.pages)
+    assert pages_with_heading == len(reader.pages) >= 3
+    assert sum(p.extract_text().count("Baris nomor") for p in reader.pages) == 90
