@@ -2,8 +2,8 @@
 
 Every function takes one row per plotted quantity (estimates and interval bounds computed
 elsewhere, design-aware) and never aggregates or bootstraps itself: a duplicated key raises.
-Each returns a :class:`pipelines.render.Figure` with an SVG (inlined in the HTML, its text kept as
-text), a PNG of the same drawing (for the PDF), the value-axis tick labels as shown, a caption
+Each returns a :class:`pipelines.render.Figure` with an SVG (inlined in the HTML and drawn as
+vector graphics in the PDF, its text kept as text), the value-axis tick labels as shown, a caption
 that says what the figure shows and alt text that reads the key numbers out in the report
 language.
 
@@ -38,7 +38,6 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.image import imsave
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
@@ -47,7 +46,7 @@ from pipelines.i18n import fmt_number, fmt_percent, t
 from pipelines.render import FIGURE_DPI, Figure
 
 WIDTH_IN = 5.0  # 360 pt: shown at most 480 px wide, 358 px on a 390 px phone
-DPI = FIGURE_DPI  # the PNG twin, for the PDF
+DPI = FIGURE_DPI  # pixels per inch the report layout assumes (the SVG itself is in points)
 FONT_PT = 13.0
 SMALL_PT = 12.5  # the smallest text in any figure: 12.4 px at 358 px wide
 LINE_IN = FONT_PT * 1.25 / 72
@@ -106,33 +105,17 @@ def _new_figure(height_in: float, constrained: bool = False) -> MplFigure:
     return fig
 
 
-def _to_png(fig: MplFigure) -> bytes:
-    """The figure as PNG: one draw (layout included) instead of savefig's layout pass plus draw;
-    the same pixels. The figure is not registered with pyplot: it is freed with its last use."""
-    fig.canvas.draw()
-    buf = io.BytesIO()
-    imsave(
-        buf,
-        fig.canvas.buffer_rgba(),
-        format="png",
-        origin="upper",
-        dpi=DPI,
-        metadata={"Software": None},
-        pil_kwargs={"compress_level": 3},  # 6 (the default) took a fifth of a chart's time
-    )
-    return buf.getvalue()
-
-
 def _to_svg(fig: MplFigure) -> str:
-    """The figure as SVG with text as ``<text>`` (drawn after the PNG, so the layout is done)."""
+    """The figure as SVG with text as ``<text>``: the one drawing the HTML inlines and the PDF
+    embeds as vector graphics (one draw, no raster twin)."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     return buf.getvalue()
 
 
-def _render(fig: MplFigure, *axes: tuple[Axes, str]) -> tuple[bytes, str, tuple[str, ...]]:
-    png = _to_png(fig)
-    return png, _to_svg(fig), _shown_ticks(*axes)
+def _render(fig: MplFigure, *axes: tuple[Axes, str]) -> tuple[str, tuple[str, ...]]:
+    svg = _to_svg(fig)
+    return svg, _shown_ticks(*axes)
 
 
 def _shown_ticks(*axes: tuple[Axes, str]) -> tuple[str, ...]:
@@ -353,11 +336,9 @@ def _cut_note(cut: bool, lo: float, hi: float, lang: str, percent: bool) -> str:
     )
 
 
-def _figure(
-    drawn: tuple[bytes, str, tuple[str, ...]], title: str, alt: str, caption: str
-) -> Figure:
-    png, svg, ticks = drawn
-    return Figure(png=png, alt=alt, caption=caption, svg=svg, title=title, ticks=ticks)
+def _figure(drawn: tuple[str, tuple[str, ...]], title: str, alt: str, caption: str) -> Figure:
+    svg, ticks = drawn
+    return Figure(svg=svg, alt=alt, caption=caption, title=title, ticks=ticks)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -66,12 +66,13 @@ class RenderError(DampakError):
 
 @dataclass(frozen=True)
 class Figure:
-    """A chart: PNG bytes (for the PDF), optionally the same drawing as SVG (inlined in the HTML,
-    so it is drawn for the width it is shown at), alt text that states its key numbers in words,
-    a title, a caption saying what the figure shows, and the value-axis tick labels as drawn."""
+    """A chart: an SVG drawing (inlined in the HTML, so it is drawn for the width it is shown
+    at, and drawn as vector graphics in the PDF) or PNG bytes, alt text that states its key
+    numbers in words, a title, a caption saying what the figure shows, and the value-axis tick
+    labels as drawn."""
 
-    png: bytes
-    alt: str
+    png: bytes = b""
+    alt: str = ""
     caption: str = ""
     svg: str = ""
     title: str = ""
@@ -80,6 +81,8 @@ class Figure:
     def __post_init__(self) -> None:
         if not isinstance(self.alt, str) or not self.alt.strip():
             raise RenderError("Every figure needs alt text describing its key numbers.")
+        if not self.png and not self.svg:
+            raise RenderError("A figure needs an SVG drawing or PNG bytes.")
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,17 @@ def _png_size(png: bytes) -> tuple[int, int]:
         raise RenderError("Figure.png must be PNG bytes.")
     width, height = struct.unpack(">II", png[16:24])
     return width, height
+
+
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([0-9.]+)pt"[^>]*?\bheight="([0-9.]+)pt"', re.S)
+
+
+def _svg_size(svg: str) -> tuple[int, int]:
+    """Pixel size of a chart's SVG at FIGURE_DPI, from its width and height in points."""
+    found = _SVG_SIZE.search(svg) if isinstance(svg, str) else None
+    if not found:
+        raise RenderError("Figure.svg must be SVG markup with a width and height in pt.")
+    return tuple(round(float(v) * FIGURE_DPI / 72) for v in found.groups())  # type: ignore[return-value]
 
 
 def _safe_href(href: str) -> str:
@@ -235,14 +249,19 @@ def _prepare(doc: Document) -> dict[str, Any]:
                 blocks.append({"kind": "p", "text": _clean(block)})
             elif isinstance(block, Figure):
                 fig_no += 1
-                w, h = _png_size(block.png)
-                uri = "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
+                w, h = _svg_size(block.svg) if block.svg else _png_size(block.png)
+                uri = (
+                    "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
+                    if block.png
+                    else ""
+                )
                 label = f"{t('chart.figure', lang)} {fig_no}"
                 blocks.append(
                     {
                         "kind": "figure",
                         "src": uri,
                         "png": block.png,
+                        "pdf_svg": _pdf_svg(block.svg) if block.svg else b"",
                         "svg": _inline_svg(block.svg, f"f{fig_no}") if block.svg else "",
                         "width": w,
                         "height": h,
@@ -365,6 +384,7 @@ def render_index(
 FONT = "DejaVu"
 BODY_PT = 10
 LINE_MM = 5.0
+FOOTER_PT = 7.5
 MARGIN_MM = 18.0
 PDF_FIGURE_SCALE = 0.7  # 13 pt chart text prints at about 9 pt, between table and body text
 # a last page less full than this is laid out again with smaller charts, kept if a page goes
@@ -394,6 +414,26 @@ def _font_paths() -> dict[str, Path]:
     return paths
 
 
+def _footer_line(pdf: Any, text: str, page_w: float) -> str:
+    """The footer text as one line beside the page number, cut with "…" if too long (in the
+    footer's font, which must be set)."""
+    line = text.replace("\n", " ")
+    room = pdf.epw - page_w - 4
+    if line and pdf.get_string_width(line) > room:
+        while line and pdf.get_string_width(line + "…") > room:
+            line = line[:-1]
+        line = line.rstrip() + "…"
+    return line
+
+
+def _footer_shown_whole(pdf: Any, text: str, lang: str) -> bool:
+    """Whether every page's footer already prints ``text`` whole (then the PDF does not repeat
+    it after the last section: a line alone on an extra page says nothing new)."""
+    pdf.set_font(FONT, "", FOOTER_PT)
+    page_w = pdf.get_string_width(t("render.page_of", lang, page=999, total=999)) + 2
+    return "\n" not in text and _footer_line(pdf, text, page_w) == text
+
+
 def _make_pdf(lang: str, footer_text: str, fonts: dict[str, Path], notice: str = ""):
     from fpdf import FPDF
 
@@ -412,17 +452,11 @@ def _make_pdf(lang: str, footer_text: str, fonts: dict[str, Path], notice: str =
 
         def footer(self) -> None:
             self.set_y(-12)
-            self.set_font(FONT, "", 7.5)
+            self.set_font(FONT, "", FOOTER_PT)
             self.set_text_color(110, 110, 110)
             page = t("render.page_of", lang, page=self.page_no(), total="{nb}")
             page_w = self.get_string_width(page.replace("{nb}", "999")) + 2
-            left = footer_text.replace("\n", " ")
-            room = self.epw - page_w - 4
-            if left and self.get_string_width(left) > room:
-                while left and self.get_string_width(left + "…") > room:
-                    left = left[:-1]
-                left = left.rstrip() + "…"
-            self.cell(self.epw - page_w, 5, left, align="L")
+            self.cell(self.epw - page_w, 5, _footer_line(self, footer_text, page_w), align="L")
             self.cell(page_w, 5, page, align="R")
 
         added: set[str] = set()
@@ -858,6 +892,19 @@ def _figure_title(block: dict[str, Any]) -> str:
     return f"{block['label']}. {block['title']}" if block["title"] else f"{block['label']}."
 
 
+_SVG_FONT_SIZE = re.compile(r"font-size: ?([0-9.]+)px")
+_SVG_TEXT_NO_FILL = re.compile(r'(<text\b[^>]*?\bstyle=")(?![^"]*\bfill:)')
+
+
+def _pdf_svg(svg: str) -> bytes:
+    """A chart's SVG for fpdf2: text in the embedded font; sizes in the drawing's own units
+    (a browser reads "13px" in a viewBox as 13 units, fpdf2 as 13 x 0.75)."""
+    svg = svg.replace("'DejaVu Sans'", FONT).replace("DejaVu Sans", FONT)
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+    svg = _SVG_TEXT_NO_FILL.sub(r"\1fill: #000000; ", svg)  # SVG's default, not fpdf2's
+    return _SVG_FONT_SIZE.sub(r"font-size: \1", svg).encode("utf-8")
+
+
 def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
     width, height = _figure_size(pdf, block)
     pdf.set_font(FONT, "B", 9)
@@ -869,7 +916,7 @@ def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
     y = pdf.get_y()
     x = pdf.l_margin + (pdf.epw - width) / 2
     pdf.image(
-        io.BytesIO(block["png"]),
+        io.BytesIO(block["pdf_svg"] or block["png"]),
         x=x,
         y=y,
         w=width,
@@ -1025,7 +1072,7 @@ def _render_pdf(
                 _pdf_callout(pdf, block)
         pdf.ln(3)
 
-    if ctx["footer"]:
+    if ctx["footer"] and not _footer_shown_whole(pdf, ctx["footer"], lang):
         _ensure_space(pdf, 12)
         pdf.ln(2)
         _pdf_small(pdf, ctx["footer"], style="", size=8)

@@ -1,5 +1,4 @@
 import re
-import struct
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,20 +9,22 @@ from pipelines import charts
 from pipelines.i18n import t
 from pipelines.render import Figure
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+def svg_size(svg: str) -> tuple[float, float]:
+    """Width and height (pt) of a chart's SVG."""
+    found = re.search(r'<svg\b[^>]*\bwidth="([0-9.]+)pt"[^>]*\bheight="([0-9.]+)pt"', svg)
+    assert found, svg[:300]
+    return float(found.group(1)), float(found.group(2))
 
 
-def png_size(png: bytes) -> tuple[int, int]:
-    assert png.startswith(PNG_SIGNATURE)
-    return struct.unpack(">II", png[16:24])
-
-
-def assert_valid_png(fig: Figure) -> None:
+def assert_valid_chart(fig: Figure) -> None:
+    """A drawn chart: SVG 5 in (360 pt) wide with its text as text, no raster twin."""
     assert isinstance(fig, Figure)
-    width, height = png_size(fig.png)
-    assert 700 <= width <= 820  # ~7 in at ~110 dpi
-    assert 200 <= height <= 2500
-    assert len(fig.png) > 5_000
+    width, height = svg_size(fig.svg)
+    assert width == 360
+    assert 100 <= height <= 1700
+    assert fig.svg.count("<text") >= 2 and fig.svg.count("<path") >= 2
+    assert fig.png == b""
     assert fig.alt.strip()
 
 
@@ -48,7 +49,7 @@ def test_likert_png_and_alt_numbers(likert_df):
     fig = charts.likert_diverging(
         likert_df, "item", "level", "pct", likert_labels("id"), "id", "Manfaat"
     )
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     assert "Manfaat" in fig.alt
     assert "65% setuju" in fig.alt and "20% netral" in fig.alt and "15% tidak setuju" in fig.alt
     assert "75% setuju" in fig.alt
@@ -59,7 +60,7 @@ def test_likert_accepts_percent_scale_and_english(likert_df):
     fig = charts.likert_diverging(
         as_pct, "item", "level", "pct", likert_labels("en"), "en", "Benefits"
     )
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     assert "65% agree" in fig.alt and "15% disagree" in fig.alt
 
 
@@ -71,7 +72,7 @@ def test_likert_even_scale_and_suppressed_item(likert_df):
     )
     labels = {1: "SD", 2: "D", 3: "A", 4: "SA"}
     fig = charts.likert_diverging(four, "item", "level", "pct", labels, "en", "Four levels")
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     assert "A: 70% agree, 30% disagree" in fig.alt
     assert "B: suppressed (n < 10)" in fig.alt
 
@@ -101,7 +102,7 @@ def test_forest(forest_df):
     fig = charts.forest(
         forest_df, "label", "est", "lo", "hi", "en", "Subgroups", ref=0, xlabel="Diff"
     )
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     assert "Perempuan: 0.12 (95% CI 0.02 to 0.22)" in fig.alt
     assert "Laki-laki: −0.05 (95% CI −0.15 to 0.05)" in fig.alt
     assert "Disabilitas: suppressed (n < 10)" in fig.alt
@@ -121,7 +122,7 @@ def test_trend_with_groups_and_gap():
         }
     )
     fig = charts.trend(df, "wave", "est", "lo", "hi", "area", "id", "Partisipasi", percent=True)
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     assert "Kota: 2022: 30,0% (IK 95% 25,0% sampai 35,0%)" in fig.alt
     assert "2024: 42,0%" in fig.alt
     assert "2024: disembunyikan (n < 10)" in fig.alt
@@ -132,7 +133,7 @@ def test_trend_single_series_numeric_waves():
         {"wave": [2, 1, 3], "est": [5.0, 4.0, 6.5], "lo": [4.0, 3.0, 5.5], "hi": [6.0, 5.0, 7.5]}
     )
     fig = charts.trend(df, "wave", "est", "lo", "hi", None, "en", "Mean score")
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     # sorted by wave in the description
     assert fig.alt.index("1: 4.0") < fig.alt.index("2: 5.0") < fig.alt.index("3: 6.5")
 
@@ -147,7 +148,7 @@ def test_bars():
         }
     )
     fig = charts.bars(df, "label", "est", "lo", "hi", "id", "Layanan", caption="Sumber: survei")
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     assert fig.caption == "Sumber: survei"
     assert "Internet: 55,0% (IK 95% 50,0% sampai 60,0%)" in fig.alt
     assert "Kelas bahasa: disembunyikan (n < 10)" in fig.alt
@@ -159,7 +160,7 @@ def test_bars():
 def test_bars_without_intervals_and_not_percent():
     df = pd.DataFrame({"label": ["a", "b"], "est": [1234.5, 200.0]})
     fig = charts.bars(df, "label", "est", lang="id", title="Rata-rata", percent=False)
-    assert_valid_png(fig)
+    assert_valid_chart(fig)
     assert "a: 1.234,5" in fig.alt
 
 

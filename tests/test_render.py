@@ -1,3 +1,4 @@
+import html
 import io
 import re
 from html.parser import HTMLParser
@@ -188,6 +189,8 @@ def test_dangerous_links_refused(figure):
 def test_validation_errors(figure):
     with pytest.raises(RenderError):
         Figure(png=figure.png, alt="  ")
+    with pytest.raises(RenderError, match="SVG drawing or PNG"):
+        Figure(alt="a chart with nothing drawn")
     with pytest.raises(RenderError, match="PNG"):
         render_html(Document("t", "s", "id", [Section("h", [Figure(png=b"GIF89a...", alt="x")])]))
     with pytest.raises(RenderError, match="unsupported block"):
@@ -240,7 +243,8 @@ def test_pdf_contents_and_metadata(figure):
     assert "Halaman 1 dari" in text
     assert reader.metadata.title == "Laporan dampak TPBIS — Kabupaten Contoh"
     assert reader.trailer["/Root"]["/Lang"] == "id"
-    assert any("/XObject" in (page.get("/Resources") or {}) for page in reader.pages)
+    # the chart is drawn as vector graphics: its labels and ticks are text in the PDF
+    assert "Pelatihan: 12,0%" in text and all(tick in text for tick in figure.ticks)
     assert [o.title for o in reader.outline] == [
         "Ringkasan eksekutif",
         "Partisipasi",
@@ -585,3 +589,39 @@ def test_long_table_rows_stay_above_the_bottom_margin(figure):
     pages_with_heading = sum("Kelompok" in p.extract_text() for p in reader.pages)
     assert pages_with_heading == len(reader.pages) >= 3
     assert sum(p.extract_text().count("Baris nomor") for p in reader.pages) == 90
+
+
+def test_pdf_draws_every_chart_text_in_view():
+    """The PDF draws a chart from its SVG: every text the SVG has (labels, ticks, axis title,
+    legend) is printed, in the SVG's own sizes (fpdf2 would read "13px" as 9.75 units)."""
+    df = pd.DataFrame(
+        {
+            "label": ["Keterampilan – Perpustakaan ini", "Keterampilan – Kota"],
+            "est": [3.71, 3.85],
+            "lo": [3.41, 3.76],
+            "hi": [4.00, 3.95],
+            "who": ["Perpustakaan ini", "Kota"],
+        }
+    )
+    fig = charts.forest(
+        df,
+        "label",
+        "est",
+        "lo",
+        "hi",
+        "id",
+        "Skor",
+        ref=None,
+        value_range=(1, 5),
+        style_col="who",
+        xlabel="Estimasi",
+    )
+    texts = [html.unescape(t) for t in re.findall(r"<text\b[^>]*>([^<]+)</text>", fig.svg)]
+    assert "Perpustakaan ini" in texts and "Kota" in texts and "Estimasi" in texts  # legend
+    reader, text = read_pdf(render_pdf(Document("t", "s", "id", [Section("S", [fig])])))
+    flat = " ".join(text.split())
+    for piece in texts:
+        assert " ".join(piece.split()) in flat, piece
+    pdf_svg = render._pdf_svg(fig.svg).decode()
+    assert "px" not in "".join(re.findall(r"font-size: ?[0-9.]+\w*", pdf_svg))
+    assert not re.search(r'<text\b[^>]*style="(?![^"]*fill:)', pdf_svg)
