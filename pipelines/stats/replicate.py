@@ -30,9 +30,10 @@ from scipy import sparse
 from pipelines.stats import design as _d
 from pipelines.stats.design import DesignError, SurveyDesign
 
-__all__ = ["REPLICATE_TYPES", "ReplicateDesign", "as_replicate"]
+__all__ = ["REPLICATE_TYPES", "ReplicateDesign", "as_replicate", "replicate_glm"]
 
-REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "BRR")
+REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "BRR", "Fay")
+CREATED_TYPES = ("JK1", "JKn", "bootstrap", "BRR")  # what as_replicate builds
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +44,9 @@ class ReplicateDesign(SurveyDesign):
     weight columns of ``data`` or a (rows x replicates) array.  ``type`` is one of
     :data:`REPLICATE_TYPES`; ``scale`` and ``rscales`` default to R's for the type (JKn needs
     ``rscales``).  ``mse=True`` centres the replicates at the full-sample estimate.
-    ``df`` is R's ``degf``: the rank of the replicate weights minus one.
+    ``df`` is R's ``degf``: the rank of the replicate weights minus one.  ``Fay`` (BRR with
+    Fay's perturbation ``rho``, as ``svrepdesign(type = "Fay", rho =)``) has scale
+    ``1 / (R (1 - rho)^2)``.
     """
 
     repweights: Any = field(default=None, repr=False)
@@ -51,6 +54,7 @@ class ReplicateDesign(SurveyDesign):
     scale: float | None = None
     rscales: Any = None
     mse: bool = False
+    rho: float | None = None
     _rep: np.ndarray = field(init=False, repr=False, default=None)
     _rscales: np.ndarray = field(init=False, repr=False, default=None)
     _scale: float = field(init=False, repr=False, default=1.0)
@@ -93,11 +97,14 @@ class ReplicateDesign(SurveyDesign):
             if rscales is None
             else np.broadcast_to(np.asarray(rscales, dtype=np.float64), (n_rep,)).copy()
         )
+        if self.type == "Fay" and not (self.rho is not None and 0 <= self.rho < 1):
+            raise DesignError("A Fay design needs rho= (Fay's factor, from 0 up to below 1).")
         default_scale = {
             "JK1": (n_rep - 1) / n_rep,
             "JKn": 1.0,
             "bootstrap": 1 / (n_rep - 1),
             "BRR": 1 / n_rep,
+            "Fay": 1 / (n_rep * (1 - (self.rho or 0.0)) ** 2),
         }[self.type]
         scale = default_scale if self.scale is None else float(self.scale)
         if self.type == "BRR" and self.scale is not None:
@@ -123,9 +130,35 @@ class ReplicateDesign(SurveyDesign):
 
     def score_vcov(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         raise DesignError(
-            "A replicate-weight design has no linearised variance; use the svy* estimators of "
-            "pipelines.stats (they recompute each replicate)."
+            "A replicate-weight design has no linearised variance; refit the estimator with "
+            "each replicate's weights (replicate_weights_of, then replicate_vcov), as the svy* "
+            "estimators of pipelines.stats do."
         )
+
+    def replicate_weights_of(self, rows: Any, weights: np.ndarray | None = None) -> np.ndarray:
+        """(rows x replicates) replicate weights of ``rows``; ``weights`` (one per data row)
+        replaces the full-sample weights, each replicate scaled alike (``w_r * weights / w``)."""
+        rep = self._rep[rows]
+        if weights is None:
+            return rep.copy()
+        w = self._struct.w[rows]
+        return rep * (np.asarray(weights, dtype=np.float64)[rows] / w)[:, None]
+
+    def replicate_vcov(self, reps: np.ndarray, est: np.ndarray) -> np.ndarray:
+        """R's ``svrVar``: variance matrix from the (replicates x k) re-estimates ``reps`` of
+        the full-sample estimate ``est`` (each refitted with one replicate's weights)."""
+        est = np.atleast_1d(np.asarray(est, dtype=np.float64))
+        return self._vcov(np.asarray(reps, dtype=np.float64).reshape(len(reps), -1), est)
+
+    @property
+    def n_replicates(self) -> int:
+        """Number of replicate weight columns."""
+        return int(self._rep.shape[1])
+
+    @property
+    def method(self) -> str:
+        """The variance method's name, e.g. ``replicate-JK1``."""
+        return self._method
 
     def _var(self, reps: np.ndarray, est: np.ndarray) -> np.ndarray:
         """R's ``svrVar`` (diagonal): ``reps`` is (replicates x k), ``est`` the full estimates."""
@@ -210,15 +243,29 @@ def _glm_vcov(
 ) -> np.ndarray:
     """Variance of svyglm coefficients from one refit per replicate (R's ``svyglm`` on a
     ``svyrep.design``)."""
-    rep = design._rep[kept]
+    betas = replicate_glm(design.replicate_weights_of(kept), x, y, fam, names, beta, tol)
+    return design._vcov(betas, beta)
+
+
+def replicate_glm(
+    rep: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    fam: str,
+    names: list[str],
+    beta: np.ndarray,
+    tol: float = 1e-12,
+) -> np.ndarray:
+    """(replicates x p) coefficients of the GLM refitted with each column of ``rep`` (weights of
+    the rows of ``x``) as R's ``svyglm`` on a replicate design: each refit starts at the
+    full-sample ``beta`` and iterates to convergence; rows a replicate drops are left out."""
     betas = np.empty((rep.shape[1], len(beta)))
     for r in range(rep.shape[1]):
         wr = rep[:, r]
         use = wr > 0
-        betas[r] = _d.fit_glm(x[use], y[use], wr[use] / wr[use].mean(), fam, names, max_iter, tol)[
-            0
-        ]
-    return design._vcov(betas, beta)
+        wu = wr[use] / wr[use].mean()
+        betas[r] = _d.fit_glm(x[use], y[use], wu, fam, names, 100, tol, start=beta)[0]
+    return betas
 
 
 _ESTIMATORS = {
@@ -260,8 +307,8 @@ def as_replicate(
     """
     if not isinstance(design, SurveyDesign) or isinstance(design, ReplicateDesign):
         raise DesignError("as_replicate() needs a SurveyDesign (not already replicate).")
-    if type not in REPLICATE_TYPES:
-        raise DesignError(f"type must be one of {REPLICATE_TYPES}, not {type!r}.")
+    if type not in CREATED_TYPES:
+        raise DesignError(f"type must be one of {CREATED_TYPES}, not {type!r}.")
     if not design.domain.all():
         raise DesignError("Create replicate weights from the full design, before any subset.")
     s = design._struct
