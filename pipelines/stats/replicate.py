@@ -46,7 +46,9 @@ class ReplicateDesign(SurveyDesign):
     ``rscales``).  ``mse=True`` centres the replicates at the full-sample estimate.
     ``df`` is R's ``degf``: the rank of the replicate weights minus one.  ``Fay`` (BRR with
     Fay's perturbation ``rho``, as ``svrepdesign(type = "Fay", rho =)``) has scale
-    ``1 / (R (1 - rho)^2)``.
+    ``1 / (R (1 - rho)^2)``.  ``units`` optionally names the column of the sampling units the
+    replicates were made from (no part of the variance: it tells callers that an estimate
+    inside one unit, e.g. one library's effect, has no replicate variance of its own).
     """
 
     repweights: Any = field(default=None, repr=False)
@@ -55,6 +57,7 @@ class ReplicateDesign(SurveyDesign):
     rscales: Any = None
     mse: bool = False
     rho: float | None = None
+    units: str | None = None
     _rep: np.ndarray = field(init=False, repr=False, default=None)
     _rscales: np.ndarray = field(init=False, repr=False, default=None)
     _scale: float = field(init=False, repr=False, default=1.0)
@@ -149,6 +152,11 @@ class ReplicateDesign(SurveyDesign):
         the full-sample estimate ``est`` (each refitted with one replicate's weights)."""
         est = np.atleast_1d(np.asarray(est, dtype=np.float64))
         return self._vcov(np.asarray(reps, dtype=np.float64).reshape(len(reps), -1), est)
+
+    @property
+    def stage_ids(self) -> tuple[str, ...]:
+        """The ``units`` column, if given (the replicates carry the design itself)."""
+        return (self.units,) if self.units else ()
 
     @property
     def n_replicates(self) -> int:
@@ -381,6 +389,7 @@ def as_replicate(
         scale=None if type == "BRR" else scale,
         rscales=rscales,
         mse=mse,
+        units=(design.stage_ids or (None,))[0],
     )
     object.__setattr__(out, "_struct", _replace_w(out._struct, w))
     return out
