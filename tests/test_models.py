@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_designs import replicate_case, replicate_reference
 from scipy import stats
 
 from pipelines import models
@@ -297,40 +298,6 @@ def test_contrast_df_without_psu_gram_matrices_is_the_same(monkeypatch):
 
 
 # --------------------------------------------------------------------------- replicate designs
-def _replicate_case(name: str):
-    """The designs of r_replicate_models_reference.R on R's api data, with ``elem`` (0/1)."""
-    from helpers_designs import REF_DIR, api
-
-    from pipelines.stats.replicate import ReplicateDesign, as_replicate
-
-    data = {"jkn": api("strat")}.get(name, api("clus1"))
-    data["elem"] = (data["stype"] == "E").astype(float)
-    if name == "jkn":
-        return as_replicate(SurveyDesign(data, weights="pw", strata="stype", fpc="fpc"), "JKn")
-    if name == "jk1_given":
-        created = as_replicate(SurveyDesign(data, weights="pw", cluster="dnum", fpc="fpc"), "JK1")
-        rep, kw = created.replicate_weights, {"type": "JK1", "scale": created._scale}
-    else:
-        rep, kw = pd.read_csv(REF_DIR / "rep_boot_clus1.csv").to_numpy(), {"type": "bootstrap"}
-    cols = [f"repw_{i + 1}" for i in range(rep.shape[1])]
-    data = pd.concat([data, pd.DataFrame(rep, columns=cols)], axis=1)
-    return ReplicateDesign(data, weights="pw", repweights=cols, **kw)
-
-
-REP_REF = None
-
-
-def _rep_ref(name: str) -> dict:
-    import json
-    from pathlib import Path
-
-    global REP_REF
-    if REP_REF is None:
-        path = Path(__file__).parent / "reference" / "r_replicate_models_reference.json"
-        REP_REF = json.loads(path.read_text())
-    return REP_REF[name]
-
-
 def _rel(got, want) -> float:
     got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
     return float(np.max(np.abs(got - want) / np.abs(want)))
@@ -341,7 +308,7 @@ def test_svy_fit_on_replicate_designs_equals_r_svyglm(name):
     """svy_fit on given JK1 and bootstrap columns and on as.svrepdesign(JKn): coefficients and
     replicate SEs (a converged refit per replicate, R's svrVar) equal R's svyglm to 1e-6;
     the AME recomputed per replicate equals R's withReplicates."""
-    des, ref = _replicate_case(name), _rep_ref(name)
+    des, ref = replicate_case(name), replicate_reference(name)
     d = des.data
     for key, outcome, terms, extra, family in [
         ("glm_gaussian", "api00", ["ell", "meals", "stype"], {}, "gaussian"),
@@ -372,8 +339,8 @@ def test_ordinal_effects_on_replicate_designs_equal_r_svyolr(name):
     per replicate started at the full fit), coefficient and thresholds, to 1e-6. R's svyolr
     refits the replicates at optim()'s default tolerance, so the reference refits them to
     reltol 1e-15 (withReplicates); R's own SEs are within 2%. The method names the replicates."""
-    des, ref = _replicate_case(name), _rep_ref(name)["svyolr_tight"]
-    loose = _rep_ref(name)["svyolr"]
+    des, ref = replicate_case(name), replicate_reference(name)["svyolr_tight"]
+    loose = replicate_reference(name)["svyolr"]
     assert _rel(loose["se"], ref["se"]) < 0.02
     got = models.ordinal_effects(des, ["api_band"], ["ell", "meals"], "comp_yes")
     want = dict(zip(ref["term"], zip(ref["estimate"], ref["se"], strict=True), strict=True))

@@ -266,13 +266,13 @@ def replicate_glm(
 ) -> np.ndarray:
     """(replicates x p) coefficients of the GLM refitted with each column of ``rep`` (weights of
     the rows of ``x``) as R's ``svyglm`` on a replicate design: each refit starts at the
-    full-sample ``beta`` and iterates to convergence; rows a replicate drops are left out."""
+    full-sample ``beta`` and iterates to convergence (about two IRLS steps); rows a replicate
+    drops weigh zero, so no copy of ``x`` is made per replicate."""
     betas = np.empty((rep.shape[1], len(beta)))
     for r in range(rep.shape[1]):
         wr = rep[:, r]
-        use = wr > 0
-        wu = wr[use] / wr[use].mean()
-        betas[r] = _d.fit_glm(x[use], y[use], wu, fam, names, 100, tol, start=beta)[0]
+        wu = wr / wr[wr > 0].mean()
+        betas[r] = _d.fit_glm(x, y, wu, fam, names, 100, tol, start=beta)[0]
     return betas
 
 

@@ -47,6 +47,20 @@ ame <- function(w, data) {
   sum(w * (predict(f, d1, type = "response") - predict(f, d0, type = "response"))) / sum(w)
 }
 
+# inverse-probability weighting (pipelines.change.ipw): a design-weighted logistic propensity of
+# elem on ell and meals (clipped to [0.01, 0.99]), stabilised weights x design weights, then the
+# weighted difference in api00; both models refitted with every replicate's weights
+ipw <- function(w, data) {
+  data$.w <- w / mean(w)
+  ps <- fitted(glm(elem ~ ell + meals, data = data, weights = .w, family = quasibinomial(),
+                   control = tight))
+  ps <- pmin(pmax(ps, 0.01), 0.99)
+  p1 <- sum(w * data$elem) / sum(w)
+  data$.v <- w * ifelse(data$elem == 1, p1 / ps, (1 - p1) / (1 - ps))
+  data$.v <- data$.v / mean(data$.v)
+  coef(glm(api00 ~ elem, data = data, weights = .v, control = tight))[["elem"]]
+}
+
 tight_olr <- list(reltol = 1e-15, maxit = 10000)
 # svyolr on a svyrep.design refits each replicate with polr's default optim() tolerance (its
 # `...` reach only the full-sample fit), so its replicates are exact to about 1e-7 only; the same
@@ -66,6 +80,7 @@ olr_tight <- function(des) {
 run <- function(des) {
   des <- update(des, elem = as.numeric(stype == "E"))
   a <- withReplicates(des, ame)
+  i <- withReplicates(des, ipw)
   list(
     df = degf(des),
     # svyglm(api00 ~ ell + meals + stype, des)
@@ -75,6 +90,8 @@ run <- function(des) {
                                     family = quasibinomial(), control = tight)),
     # withReplicates(des, ame): AME of elem on comp_yes
     ame_elem = list(estimate = unname(coef(a)), se = unname(SE(a))),
+    # withReplicates(des, ipw): IPW difference in api00 by elem, propensity refitted
+    ipw_elem = list(estimate = unname(coef(i)), se = unname(SE(i))),
     # svyolr's refits to reltol 1e-15 (withReplicates, started at the full-sample fit)
     svyolr_tight = olr_tight(des),
     # svyolr(factor(api_band) ~ ell + meals + comp_yes, des)
