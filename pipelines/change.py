@@ -545,6 +545,9 @@ def _replicate_ipw_vcov(design, fit, y, xo, t, xp, clip, ps_fit):
     at, yk, xk = pos[k], np.asarray(y, dtype=np.float64)[k], xo[k]
     betas = np.empty((len(betas_p), len(fit.beta)))
     for r, bp in enumerate(betas_p):
+        if not np.isfinite(bp).all():  # a replicate lacking a term: discarded, as R's svrVar
+            betas[r] = np.nan
+            continue
         wr = rep_p[:, r]
         ps = np.clip(1 / (1 + np.exp(-(xp[kp] @ bp))), clip, 1 - clip)
         p1 = float(np.sum(wr * tp) / np.sum(wr))

@@ -196,7 +196,9 @@ class Fit:
 
     def contrast(self, c: np.ndarray) -> tuple[float, float]:
         c = np.asarray(c, dtype=np.float64)
-        return float(c @ self.beta), float(np.sqrt(max(c @ self.vcov @ c, 0.0)))
+        on = c != 0  # terms outside the contrast do not count (a replicate may lack one: NaN)
+        var = c[on] @ self.vcov[np.ix_(on, on)] @ c[on]
+        return float(c @ self.beta), float(np.sqrt(max(var, 0.0)))
 
     def coef(self, term: str) -> tuple[float, float]:
         i = self.index(term)

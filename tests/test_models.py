@@ -351,3 +351,18 @@ def test_ordinal_effects_on_replicate_designs_equal_r_svyolr(name):
     for r in got[got["analysis"] == "ordinal_threshold"].itertuples():
         assert r.estimate == pytest.approx(want[r.term][0], rel=1e-6, abs=1e-6)  # 3|4 near 0
         assert r.se == pytest.approx(want[r.term][1], rel=1e-6)
+
+
+def test_a_replicate_without_some_term_is_discarded_as_r_does():
+    """A term present in one cluster only: the replicate that drops that cluster cannot estimate
+    it (R's glm: NA) and R's svrVar discards that replicate; svy_fit does the same and equals
+    R's svyglm to 1e-6 instead of stopping."""
+    des, ref = replicate_case("jk1_given"), replicate_reference("jk1_given")["glm_absent"]
+    d = des.data
+    first = (d["dnum"] == d["dnum"].iloc[0]).to_numpy(float)
+    x, names, _ = models.design_matrix(d, ["ell"], {"first": first})
+    fit = models.svy_fit(des, d["api00"].to_numpy(float), x, names)
+    assert np.isnan(fit.replicates[0]).any(axis=1).sum() == 1
+    order = [ref["term"].index(_r_name(n)) for n in names]
+    assert _rel(fit.beta, np.take(ref["estimate"], order)) < 1e-8
+    assert _rel(np.sqrt(np.diag(fit.vcov)), np.take(ref["se"], order)) < 1e-6

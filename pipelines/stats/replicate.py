@@ -179,9 +179,14 @@ class ReplicateDesign(SurveyDesign):
         return self._scale * (self._rscales[:, None] * dev**2).sum(axis=0)
 
     def _vcov(self, reps: np.ndarray, est: np.ndarray) -> np.ndarray:
-        centre = est[None, :] if self.mse else reps[self._rscales > 0].mean(axis=0, keepdims=True)
+        """R's ``svrVar``; replicates with a missing estimate are discarded (R's na.omit)."""
+        ok = np.isfinite(reps).all(axis=1)
+        if not ok.any():
+            raise DesignError("Every replicate gave a missing estimate.")
+        reps, rscales = reps[ok], self._rscales[ok]
+        centre = est[None, :] if self.mse else reps[rscales > 0].mean(axis=0, keepdims=True)
         dev = reps - centre
-        return self._scale * (dev * self._rscales[:, None]).T @ dev
+        return self._scale * (dev * rscales[:, None]).T @ dev
 
     @property
     def _method(self) -> str:
@@ -272,8 +277,24 @@ def replicate_glm(
     for r in range(rep.shape[1]):
         wr = rep[:, r]
         wu = wr / wr[wr > 0].mean()
-        betas[r] = _d.fit_glm(x, y, wu, fam, names, 100, tol, start=beta)[0]
+        try:
+            betas[r] = _d.fit_glm(x, y, wu, fam, names, 100, tol, start=beta)[0]
+        except DesignError as exc:
+            present = np.asarray((wu > 0) @ (x != 0)) > 0
+            if present.all():
+                raise exc from None  # not an absent term: the replicate's own error stands
+            betas[r] = _without_absent_terms(x, y, wu, fam, names, beta, tol, present)
     return betas
+
+
+def _without_absent_terms(x, y, w, fam, names, beta, tol, present) -> np.ndarray:
+    """A replicate that drops every row with some term (a category in one cluster only): the
+    other coefficients refitted, the absent ones NaN, as R's glm gives NA for them (R's svrVar
+    then discards that replicate, as :meth:`ReplicateDesign.replicate_vcov` does)."""
+    out = np.full(len(beta), np.nan)
+    kept = [n for n, k in zip(names, present, strict=True) if k]
+    out[present] = _d.fit_glm(x[:, present], y, w, fam, kept, 100, tol, start=beta[present])[0]
+    return out
 
 
 _ESTIMATORS = {

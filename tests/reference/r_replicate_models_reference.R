@@ -103,6 +103,12 @@ run <- function(des) {
 }
 
 out <- lapply(designs, run)
+# a term present in one cluster only (its replicate gives NA, which svrVar discards):
+# svyglm(api00 ~ ell + first, jk1_given) with first = 1 in the first school's district
+first_dnum <- clus1$dnum[1]
+absent <- update(designs$jk1_given, first = as.numeric(dnum == first_dnum))
+out$jk1_given$glm_absent <- glm_table(suppressWarnings(svyglm(api00 ~ ell + first, absent,
+                                                              control = tight)))
 out$meta <- list(r_version = R.version.string,
                  survey_version = as.character(packageVersion("survey")),
                  jk1_scale = jk1$scale)
