@@ -128,7 +128,7 @@ class ReplicateDesign(SurveyDesign):
     def degf_of(self, rows: np.ndarray) -> int:
         """R's ``degf`` of a replicate design: rank of the replicate weights minus one."""
         if not self._rank_df:
-            self._rank_df.append(int(np.linalg.matrix_rank(self._rep)) - 1)
+            self._rank_df.append(_rank(self._rep) - 1)
         return self._rank_df[0]
 
     def score_vcov(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -191,6 +191,17 @@ class ReplicateDesign(SurveyDesign):
     @property
     def _method(self) -> str:
         return f"replicate-{self.type}"
+
+
+def _rank(rep: np.ndarray) -> int:
+    """Rank of the (rows x replicates) weights from their replicates x replicates Gram matrix
+    (a million rows need no SVD-sized copy), columns scaled to unit length; eigenvalues below
+    1e-10 of the largest (singular values below 1e-5, R's qr() tolerance) count as zero."""
+    norms = np.sqrt(np.einsum("ij,ij->j", rep, rep))
+    unit = np.where(norms > 0, 1 / np.where(norms > 0, norms, 1), 0.0)
+    gram = (rep.T @ rep) * np.outer(unit, unit)
+    eig = np.linalg.eigvalsh(gram)
+    return int(np.sum(eig > 1e-10 * eig[-1])) if eig[-1] > 0 else 0
 
 
 # ---------------------------------------------------------------------- estimators
