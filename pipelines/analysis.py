@@ -358,8 +358,10 @@ def _replicated(design: SurveyDesign, d: pd.DataFrame, cfg: SurveyConfig) -> Sur
 def replicate_spec(d: pd.DataFrame, cfg: SurveyConfig) -> dict | None:
     """What :mod:`pipelines.change` needs to rebuild the replicate design on linked waves."""
     rep = cfg.design.replicate
-    if rep is None or rep.columns is None:
+    if rep is None:
         return None
+    if rep.create is not None:
+        return {"create": rep.create, "replicates": rep.replicates or 50, "mse": rep.mse}
     opts = rep.design_options(rep.match(d.columns))
     return {"columns": opts.pop("repweights"), **opts}
 

@@ -38,8 +38,8 @@ from pipelines.models import (
     svy_fit,
     t_stats,
 )
-from pipelines.stats.design import SurveyDesign, fit_glm
-from pipelines.stats.replicate import ReplicateDesign, replicate_glm
+from pipelines.stats.design import DesignError, SurveyDesign, fit_glm
+from pipelines.stats.replicate import ReplicateDesign, as_replicate, replicate_glm
 
 __all__ = ["attrition_table", "cohen_dz", "did", "ipw", "link_waves", "paired_change"]
 
@@ -122,13 +122,20 @@ def _design(
     ``replicate`` (``columns`` and the :class:`ReplicateDesign` options) the baseline replicate
     weights instead of strata and PSUs."""
     w = weight if weight and weight in linked else None
-    if replicate:
+    if replicate and "columns" in replicate:
         opts = {k: v for k, v in replicate.items() if k != "columns"}
         cols = [f"{c}_pre" for c in replicate["columns"]]
         return ReplicateDesign(linked, weights=w, repweights=cols, **opts)
     s = f"{strata}_pre" if strata and f"{strata}_pre" in linked else None
     c = f"{cluster}_pre" if cluster and f"{cluster}_pre" in linked else None
-    return SurveyDesign(linked, weights=w, strata=s, cluster=c, lonely_psu="adjust")
+    des = SurveyDesign(linked, weights=w, strata=s, cluster=c, lonely_psu="adjust")
+    if replicate:  # created from the baseline strata and libraries of the linked respondents
+        try:
+            n = replicate["replicates"]
+            return as_replicate(des, replicate["create"], n, seed=0, mse=replicate["mse"])
+        except DesignError:  # e.g. a stratum left with one library: Taylor, as method says
+            return des
+    return des
 
 
 def _se_name(des: SurveyDesign) -> str:

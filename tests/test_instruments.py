@@ -23,6 +23,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from instruments import INSTRUMENTS, build, hand_score
 
 from pipelines import privacy
@@ -433,8 +434,31 @@ def test_replicate_weights_run_through_every_stage_and_name_their_method(replica
     clean = pd.read_parquet(lay.processed / "clean" / "2025.parquet")
     assert [f"repw_{j}" for j in range(1, 9)] == [c for c in clean if c.startswith("repw_")]
     assert (clean["repw_1"] >= 0).all() and clean["repw_1"].dtype == float
-    assert (lay.reports / "city.en.html").exists()
+    city = (lay.reports / "city.en.html").read_text(encoding="utf-8")
+    assert "replicate weights delivered with the data (type JK1)" in city
+    assert "Taylor linearisation" not in city
+    assert "bobot replikasi" in (lay.reports / "city.id.html").read_text(encoding="utf-8")
     assert privacy.scan_paths([lay.processed, lay.reports]) == []
+
+
+@pytest.mark.slow
+def test_replicates_created_from_the_libraries(tmp_path):
+    """``design.replicate: {create: JKn}`` (no replicate columns): the data stages build JKn
+    replicates from kecamatan and libraries, in every wave and in the linked panel."""
+    from instruments import kobo4_replicate
+
+    b = kobo4_replicate(tmp_path / "survey")
+    cfg = yaml.safe_load(b.config.read_text(encoding="utf-8"))
+    cfg["design"]["replicate"] = {"create": "JKn"}
+    b.config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    _stages(b, tmp_path / "out", DATA_STAGES, cli=False)
+    lay = Run(b.config, out_root=tmp_path / "out").layout
+    est = pd.read_parquet(lay.processed / "results" / "estimates.parquet")
+    for analysis in ("descriptive", "participation", "ipw", "paired_change", "did"):
+        rows = est[(est["analysis"] == analysis) & est["method"].str.contains("SE")]
+        assert rows["method"].str.contains("replicate-JKn").all(), analysis
+    row = _one(est, analysis="participation", outcome="skills", wave=b.waves[0])
+    assert row.df == len(b.sites) - 2  # JKn: 8 libraries in 2 kecamatan
 
 
 def test_check_passes_replicate_weights_and_names_a_missing_column(tmp_path):
