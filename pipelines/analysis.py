@@ -23,6 +23,7 @@ from pipelines.config import SurveyConfig
 from pipelines.plan import Plan, build_plan
 from pipelines.stats import calibrate, scales
 from pipelines.stats.design import SurveyDesign, svyby, svymean, svyprop
+from pipelines.stats.replicate import ReplicateDesign, as_replicate
 from pipelines.stats.tidy import ESTIMATE_COLUMNS, estimate_row
 
 __all__ = [
@@ -197,7 +198,7 @@ def _rows(res: pd.DataFrame, analysis: str, outcome: str, term: str, method, gro
             r.ci_high,
             r.df,
             r.n,
-            method(r.df) if callable(method) else method,
+            method(r.df, _se_name(r.method)) if callable(method) else method,
             group_var=group_var,
             group=None if group_var is None else r.group,
         )
@@ -205,12 +206,18 @@ def _rows(res: pd.DataFrame, analysis: str, outcome: str, term: str, method, gro
     ]
 
 
-def _mean_method(df) -> str:
-    return f"design-based mean (Taylor SE; t interval on {df} df)"
+def _se_name(method: str) -> str:
+    """``Taylor``, or the replicate method an estimator's row names (e.g. ``replicate-JK1``)."""
+    m = str(method)
+    return m.removesuffix("-logit") if m.startswith("replicate") else "Taylor"
 
 
-def _prop_method(df) -> str:
-    return f"design-based proportion (Taylor SE; logit interval on {df} df)"
+def _mean_method(df, se: str = "Taylor") -> str:
+    return f"design-based mean ({se} SE; t interval on {df} df)"
+
+
+def _prop_method(df, se: str = "Taylor") -> str:
+    return f"design-based proportion ({se} SE; logit interval on {df} df)"
 
 
 def _stats_of(plan: Plan, d: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -331,7 +338,32 @@ def design_for(d: pd.DataFrame, cfg: SurveyConfig) -> SurveyDesign:
     margins = _spread_margins(d, [m for m in spec.margins if m in d], stages[:1])
     if spec.method == "rake" and spec.variance == "calibrated" and margins:
         design = calibrate.declare_raked(design, margins)
-    return design
+    return _replicated(design, d, cfg)
+
+
+def _replicated(design: SurveyDesign, d: pd.DataFrame, cfg: SurveyConfig) -> SurveyDesign:
+    """The design with the config's replicate weights (``design.replicate``): the export's
+    columns with the main ``weight``, or replicates created from the strata and clusters."""
+    rep = cfg.design.replicate
+    if rep is None:
+        return design
+    if rep.create is not None:
+        n = rep.replicates or 50
+        return as_replicate(design, rep.create, replicates=n, seed=0, mse=rep.mse)
+    site = cfg.design.site if cfg.design.site in d else None
+    opts = rep.design_options(rep.match(d.columns))
+    return ReplicateDesign(d, weights="weight", units=site, **opts)
+
+
+def replicate_spec(d: pd.DataFrame, cfg: SurveyConfig) -> dict | None:
+    """What :mod:`pipelines.change` needs to rebuild the replicate design on linked waves."""
+    rep = cfg.design.replicate
+    if rep is None:
+        return None
+    if rep.create is not None:
+        return {"create": rep.create, "replicates": rep.replicates or 50, "mse": rep.mse}
+    opts = rep.design_options(rep.match(d.columns))
+    return {"columns": opts.pop("repweights"), **opts}
 
 
 def _spread_margins(d: pd.DataFrame, margins: list[str], psu: list[str]) -> list[str]:
@@ -580,6 +612,7 @@ def analyse(
         pan = _prepare_panel(panel, prepared, cfg, cb, plan)
         fams = plan.families(plan.outcomes)
         design_cols = {"strata": plan.strata, "cluster": plan.cluster, "weight": "weight"}
+        design_cols["replicate"] = replicate_spec(pan, cfg)
         for pre, post in zip(ids, ids[1:], strict=False):
             label = f"{pre}-{post}"
             est.append(

@@ -31,13 +31,15 @@ from pipelines.models import (
     fit_rows,
     frame,
     is_categorical,
+    is_replicate,
     method_text,
     outcome_family,
     outcome_values,
     svy_fit,
     t_stats,
 )
-from pipelines.stats.design import SurveyDesign
+from pipelines.stats.design import DesignError, SurveyDesign, fit_glm
+from pipelines.stats.replicate import ReplicateDesign, as_replicate, replicate_glm
 
 __all__ = ["attrition_table", "cohen_dz", "did", "ipw", "link_waves", "paired_change"]
 
@@ -110,13 +112,35 @@ def link_waves(
 
 
 def _design(
-    linked: pd.DataFrame, strata: str | None, cluster: str | None, weight: str | None
+    linked: pd.DataFrame,
+    strata: str | None,
+    cluster: str | None,
+    weight: str | None,
+    replicate: Mapping | None = None,
 ) -> SurveyDesign:
-    """Design of the linked sample: baseline strata and PSUs, baseline weights or 1."""
+    """Design of the linked sample: baseline strata and PSUs, baseline weights or 1; with
+    ``replicate`` (``columns`` and the :class:`ReplicateDesign` options) the baseline replicate
+    weights instead of strata and PSUs."""
+    w = weight if weight and weight in linked else None
+    if replicate and "columns" in replicate:
+        opts = {k: v for k, v in replicate.items() if k != "columns"}
+        cols = [f"{c}_pre" for c in replicate["columns"]]
+        return ReplicateDesign(linked, weights=w, repweights=cols, **opts)
     s = f"{strata}_pre" if strata and f"{strata}_pre" in linked else None
     c = f"{cluster}_pre" if cluster and f"{cluster}_pre" in linked else None
-    w = weight if weight and weight in linked else None
-    return SurveyDesign(linked, weights=w, strata=s, cluster=c, lonely_psu="adjust")
+    des = SurveyDesign(linked, weights=w, strata=s, cluster=c, lonely_psu="adjust")
+    if replicate:  # created from the baseline strata and libraries of the linked respondents
+        try:
+            n = replicate["replicates"]
+            return as_replicate(des, replicate["create"], n, seed=0, mse=replicate["mse"])
+        except DesignError:  # e.g. a stratum left with one library: Taylor, as method says
+            return des
+    return des
+
+
+def _se_name(des: SurveyDesign) -> str:
+    """The variance method a linked design's estimates name: Taylor or replicate-<type>."""
+    return des.method if is_replicate(des) else "Taylor"
 
 
 # --------------------------------------------------------------------------- effect sizes
@@ -158,6 +182,7 @@ def paired_change(
     strata: str | None = None,
     cluster: str | None = None,
     weight: str | None = None,
+    replicate: Mapping | None = None,
 ) -> pd.DataFrame:
     """Within-respondent change ``post - pre`` for every outcome, among all linked
     respondents and separately for those who did / did not take part between the waves.
@@ -167,7 +192,7 @@ def paired_change(
     else unweighted) and ``Cohen's d_z`` (unweighted, noncentral-t interval).  ``group``
     is ``all``, ``participated`` or ``did not participate``.
     """
-    cols = [*outcomes, treatment, strata, cluster]
+    cols = [*outcomes, treatment, strata, cluster, *(replicate or {}).get("columns", [])]
     if weight:
         cols.append(weight)
     linked = link_waves(panel, pre, post, [c for c in cols if c])
@@ -175,7 +200,7 @@ def paired_change(
         return frame([])
     if weight and f"{weight}_pre" in linked:
         linked["_w"] = linked[f"{weight}_pre"]
-    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None)
+    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None, replicate)
     t_post = as_float(linked[f"{treatment}_post"]) if f"{treatment}_post" in linked else None
     groups = [("all", np.ones(len(linked), dtype=bool))]
     if t_post is not None:
@@ -195,8 +220,7 @@ def paired_change(
             sub = des.subset(use)
             w = sub.row_weights
             m = float(np.dot(w, np.nan_to_num(diff)) / w.sum())
-            scores = np.where(use, w * (np.nan_to_num(diff) - m) / w.sum(), 0.0)
-            se = float(np.sqrt(max(des.score_vcov(np.flatnonzero(use), scores[use])[0, 0], 0.0)))
+            se = _mean_se(des, use, diff, m)
             dfd = sub.df
             lo, hi, p = t_stats(m, se, dfd)
             base = {
@@ -218,8 +242,10 @@ def paired_change(
                     "ci_high": float(hi),
                     "df": dfd,
                     "p": float(p),
-                    "method": f"paired difference, design-based mean ({wtxt}; Taylor SE over "
-                    f"baseline sites, t on {dfd} df)",
+                    "method": f"paired difference, design-based mean ({wtxt}; "
+                    f"{_se_name(des)} SE over baseline "
+                    + ("replicate weights" if is_replicate(des) else "sites")
+                    + f", t on {dfd} df)",
                 }
             )
             dz, dlo, dhi, nd = cohen_dz(diff[use])
@@ -244,6 +270,17 @@ def paired_change(
     return frame(rows)
 
 
+def _mean_se(des: SurveyDesign, use: np.ndarray, y: np.ndarray, m: float) -> float:
+    """SE of the weighted mean ``m`` of ``y`` over ``use``: Taylor, or recomputed per replicate."""
+    yu = np.nan_to_num(y[use])
+    if is_replicate(des):
+        rep = des.replicate_weights_of(np.flatnonzero(use))
+        return float(np.sqrt(max(des.replicate_vcov(yu @ rep / rep.sum(axis=0), m)[0, 0], 0)))
+    w = des.row_weights[use]
+    scores = w * (yu - m) / w.sum()
+    return float(np.sqrt(max(des.score_vcov(np.flatnonzero(use), scores)[0, 0], 0.0)))
+
+
 def _linked_values(linked: pd.DataFrame, outcome: str, when: str) -> np.ndarray | None:
     col = f"{outcome}_{when}"
     return as_float(linked[col]) if col in linked else None
@@ -261,6 +298,7 @@ def did(
     cluster: str | None = None,
     weight: str | None = None,
     families: Mapping[str, str] | None = None,
+    replicate: Mapping | None = None,
 ) -> pd.DataFrame:
     """Difference-in-differences among respondents linked across ``pre`` and ``post`` who
     did not take part at baseline: the change score ``y_post - y_pre`` regressed on taking
@@ -270,7 +308,8 @@ def did(
     baseline strata and sites.  Binary outcomes use a linear probability model (change in
     percentage points / 100).
     """
-    cols = [*outcomes, *covariates, treatment, strata, cluster]
+    rep_cols = (replicate or {}).get("columns", [])
+    cols = [*outcomes, *covariates, treatment, strata, cluster, *rep_cols]
     if weight:
         cols.append(weight)
     linked = link_waves(panel, pre, post, [c for c in cols if c])
@@ -278,7 +317,7 @@ def did(
         return frame([])
     if weight and f"{weight}_pre" in linked:
         linked["_w"] = linked[f"{weight}_pre"]
-    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None)
+    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None, replicate)
     t_pre = as_float(linked[f"{treatment}_pre"])
     t_post = as_float(linked[f"{treatment}_post"])
     eligible = t_pre == 0
@@ -431,7 +470,9 @@ def ipw(
             use_o,
             weights=w_ipw,
         )
-        if propensity_variance == "estimated":
+        if propensity_variance == "estimated" and is_replicate(design):
+            fit = _replicate_ipw_vcov(design, fit, y, xo, t, xx, clip, ps_fit)
+        elif propensity_variance == "estimated":
             fit = _stacked_vcov(design, fit, y, xo, t, xx, ps, inside, w0, sw, ps_fit)
         kind = "inverse-probability-weighted " + (
             "difference in means" if fit.family == "gaussian" else "logistic regression (log OR)"
@@ -440,7 +481,12 @@ def ipw(
             "; stabilised weights from a design-weighted logistic propensity on "
             f"{', '.join(covs)} x design weights; SE "
             + (
-                "accounts for the estimated propensity (stacked estimating equations)"
+                "accounts for the estimated propensity ("
+                + (
+                    "propensity refitted per replicate)"
+                    if is_replicate(design)
+                    else "stacked estimating equations)"
+                )
                 if propensity_variance == "estimated"
                 else "treats the propensity as known"
             )
@@ -488,3 +534,35 @@ def _stacked_vcov(design, fit, y, xo, t, xp, ps, inside, w0, sw, ps_fit):
     a11_inv = np.linalg.inv(a11)
     meat = design.score_vcov(idx, (u1 - proj)[idx])
     return dataclasses.replace(fit, vcov=a11_inv @ meat @ a11_inv.T)
+
+
+def _replicate_ipw_vcov(design, fit, y, xo, t, xp, clip, ps_fit):
+    """The outcome fit's covariance on a replicate design, the propensity estimated anew with
+    each replicate's weights (stabilised weights recomputed), then the outcome model refitted
+    with them (both warm-started): the variance of the whole procedure, as R would give by
+    refitting both with each replicate's weights."""
+    import dataclasses
+
+    kp, k = ps_fit.rows, fit.rows
+    tp, names_p = np.nan_to_num(t[kp]), ps_fit.names
+    rep_p = design.replicate_weights_of(kp)
+    betas_p = replicate_glm(rep_p, xp[kp], tp, "binomial", names_p, ps_fit.beta, 1e-10)
+    pos = np.full(len(t), -1)
+    pos[kp] = np.arange(len(kp))
+    at, yk, xk = pos[k], np.asarray(y, dtype=np.float64)[k], xo[k]
+    betas = np.empty((len(betas_p), len(fit.beta)))
+    for r, bp in enumerate(betas_p):
+        if not np.isfinite(bp).all():  # a replicate lacking a term: discarded, as R's svrVar
+            betas[r] = np.nan
+            continue
+        wr = rep_p[:, r]
+        ps = np.clip(1 / (1 + np.exp(-(xp[kp] @ bp))), clip, 1 - clip)
+        p1 = float(np.sum(wr * tp) / np.sum(wr))
+        sw = np.where(tp == 1, p1 / ps, (1 - p1) / (1 - ps))
+        w_r = (wr * sw)[at]
+        keep = w_r > 0
+        betas[r] = fit_glm(
+            xk[keep], yk[keep], w_r[keep] / w_r[keep].mean(), fit.family, fit.names, 100, 1e-10,
+            start=fit.beta,
+        )[0]  # fmt: skip
+    return dataclasses.replace(fit, vcov=design.replicate_vcov(betas, fit.beta), replicates=None)

@@ -646,6 +646,34 @@ def numbers(df, ctx, log):
     return df
 
 
+def replicate_weights(df, ctx, log):
+    """The export's replicate weight columns (``design.replicate.columns``) as numbers; a cell
+    that is not a number of 0 or more stops with its file, row and column (they are the
+    producer's, never repaired here)."""
+    rep = ctx.cfg.design.replicate
+    if rep is None or rep.columns is None:
+        return df
+    for col in rep.match(df.columns):
+        values = _plain_numbers(df[col])
+        bad = ~(values >= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            text = Message("clean.replicate_weight", value=df[col].iloc[i], n=int(bad.sum()))
+            where = (df["source_file"].iloc[i], int(df["source_row"].iloc[i]))
+            raise errors.InputError(errors.at(where[0], text, where[1], col))
+        df[col] = values
+    return df
+
+
+def _plain_numbers(s: pd.Series) -> np.ndarray:
+    """Machine-written numbers (a decimal point, or a lone decimal comma) as floats; NaN for
+    anything else. Not parse.numeric: its "1.500" = 1500 would misread a weight of 1.500."""
+    text = s.astype(str).str.strip()
+    comma = text.str.count(",").eq(1) & ~text.str.contains(".", regex=False)
+    text = text.where(~comma, text.str.replace(",", ".", regex=False))
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+
+
 # What clean derives when the codebook declares no `roles.derived` (the ROLES.md defaults):
 # each only when its source was asked and no variable of that name was.
 DEFAULT_DERIVED = {
@@ -999,6 +1027,7 @@ RULES = (
     yes_no,
     likert,
     numbers,
+    replicate_weights,
     other_dates,
     not_asked,
     derive,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import fnmatch
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -131,6 +133,77 @@ class Weights(_Model):
         return self
 
 
+ReplicateType = Literal["JK1", "JKn", "bootstrap", "BRR", "Fay"]
+
+
+def _natural(name: str) -> list:
+    """Sort key that puts repw_2 before repw_10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+class Replicate(_Model):
+    """Replicate weights, as national rounds ship them: export columns (``columns``: a glob such
+    as ``repw_*`` or a list) of the given ``type`` with R's ``scale``, ``rscales``, ``rho`` (Fay)
+    and ``mse`` (``svrepdesign``), beside the main weight (``design.weights.method: column``);
+    or ``create`` (JK1, JKn, bootstrap with ``replicates``) from the config's strata and
+    clusters (``as.svrepdesign``)."""
+
+    columns: str | Annotated[list[str], Field(min_length=2)] | None = None
+    type: ReplicateType | None = None
+    scale: Annotated[float, Field(gt=0)] | None = None
+    rscales: Annotated[float, Field(gt=0)] | list[Annotated[float, Field(gt=0)]] | None = None
+    rho: Annotated[float, Field(ge=0, lt=1)] | None = None
+    mse: bool = False
+    create: Literal["JK1", "JKn", "bootstrap"] | None = None
+    replicates: Annotated[int, Field(ge=2)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self):
+        def fail(key: str, **fields):
+            raise ValueError(Message(f"config.replicate.{key}", **fields).text())
+
+        if (self.columns is None) == (self.create is None):
+            fail("columns_or_create")
+        if self.create is not None:
+            given = [k for k in ("type", "scale", "rscales", "rho") if getattr(self, k) is not None]
+            if given:
+                fail("given_only", keys=", ".join(given))
+            if self.replicates is not None and self.create != "bootstrap":
+                fail("replicates_bootstrap")
+            return self
+        if self.type is None:
+            fail("needs_type")
+        if self.replicates is not None:
+            fail("replicates_bootstrap")
+        if self.type == "JKn" and self.rscales is None:
+            fail("jkn_rscales")
+        if self.type == "Fay" and self.rho is None:
+            fail("fay_rho")
+        if self.rho is not None and self.type != "Fay":
+            fail("rho_fay")
+        if self.type in ("BRR", "Fay") and self.scale is not None:
+            fail("brr_scale")
+        return self
+
+    def match(self, headers) -> list[str]:
+        """The replicate weight columns among ``headers``: the glob's matches in natural order,
+        or the listed names that are there (the caller reports the others)."""
+        if isinstance(self.columns, list):
+            return [c for c in self.columns if c in set(headers)]
+        return sorted(fnmatch.filter([str(h) for h in headers], self.columns or ""), key=_natural)
+
+    def missing(self, headers) -> list[str]:
+        """Listed replicate columns ``headers`` lack, or the glob itself when nothing matches."""
+        if isinstance(self.columns, list):
+            return [c for c in self.columns if c not in set(headers)]
+        return [] if len(self.match(headers)) >= 2 else [str(self.columns)]
+
+    def design_options(self, columns: list[str]) -> dict:
+        """Keyword arguments of :class:`pipelines.stats.ReplicateDesign` for these columns."""
+        opts = {"type": self.type, "scale": self.scale, "rscales": self.rscales, "mse": self.mse}
+        return {"repweights": columns, **opts, "rho": self.rho}
+
+
 class Design(_Model):
     strata: str | None = "kecamatan"
     # one sampling-unit column, or one per stage (e.g. [site, respondent_key]); the first is the
@@ -139,6 +212,22 @@ class Design(_Model):
     # population number of units per stratum (or sampling fractions), one column per stage
     fpc: str | list[str] | None = None
     weights: Weights = Weights(method="none")
+    replicate: Replicate | None = None
+
+    @model_validator(mode="after")
+    def _replicates(self):
+        rep = self.replicate
+        if rep is None:
+            return self
+        if self.weights.method == "rake":
+            raise ValueError(Message("config.replicate.no_rake").text())
+        if rep.columns is not None and self.weights.method not in ("column", "file"):
+            raise ValueError(Message("config.replicate.main_weight").text())
+        if rep.create == "JK1" and self.strata:
+            raise ValueError(Message("config.replicate.jk1_strata", strata=self.strata).text())
+        if rep.create is not None and len(self.stage_ids) > 1:
+            raise ValueError(Message("config.replicate.one_stage").text())
+        return self
 
     @model_validator(mode="after")
     def _stages(self):
@@ -358,7 +447,17 @@ def _describe(err: dict, model_fields: list[str]) -> str:
 
 def _known_keys() -> list[str]:
     keys: set[str] = set()
-    for model in (SurveyConfig, SurveyInfo, InputFile, Wave, Site, Places, Weights, Design):
+    for model in (
+        SurveyConfig,
+        SurveyInfo,
+        InputFile,
+        Wave,
+        Site,
+        Places,
+        Weights,
+        Design,
+        Replicate,
+    ):
         keys.update(model.model_fields)
     keys.update(Analysis.model_fields, Cleaning.model_fields, Report.model_fields)
     return sorted(keys)

@@ -508,6 +508,25 @@ def _lower(s: pd.Series) -> pd.Series:
     return e.where(e.str.contains("@", regex=False))
 
 
+def _replicate_columns(path: Path, mapping: Mapping, cfg: SurveyConfig) -> list[str]:
+    """The export's replicate weight columns (``design.replicate.columns``), kept under their
+    own headers; one the config names but the file lacks stops with its file and name."""
+    rep = cfg.design.replicate
+    if rep is None or rep.columns is None:
+        return []
+    free = [h for h in mapping.unmatched if h not in mapping.columns]
+    missing = rep.missing(free)
+    if missing:
+        raise _fail(
+            path,
+            "ingest.no_replicate_columns",
+            missing=", ".join(repr(m) for m in missing[:3]),
+            config=cfg.source.name,
+            found=", ".join(str(h) for h in free[-3:]) or "-",
+        )
+    return rep.match(free)
+
+
 @dataclass
 class Ingested:
     data: pd.DataFrame
@@ -547,15 +566,17 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
                 name=v.name,
                 config=cfg.source.name,
             )
-        df = df[["source_file", "source_row", *mapping.columns, *options]]
+        replicates = _replicate_columns(path, mapping, cfg)
+        df = df[["source_file", "source_row", *mapping.columns, *options, *replicates]]
         df = df.rename(columns=mapping.columns)
         log.append(
             {
                 "file": path.name,
                 "rows_read": len(df),
                 "columns_used": len(mapping.columns),
-                "columns_dropped_unknown": len(mapping.unmatched),
-                "dropped_headers": "; ".join(mapping.unmatched),
+                "columns_dropped_unknown": len(mapping.unmatched) - len(replicates),
+                "dropped_headers": "; ".join(h for h in mapping.unmatched if h not in replicates),
+                "replicate_weight_columns": len(replicates),
                 "blank_rows_dropped": blank_rows,
                 "option_columns": len([o for o in options if not o.endswith(TEXT)]),
                 "other_text_columns": len([o for o in options if o.endswith(TEXT)]),

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from pipelines.stats.design import DesignError, SurveyDesign, fit_glm
+from pipelines.stats.replicate import ReplicateDesign, replicate_glm
 from pipelines.stats.tidy import estimate_frame, estimate_row
 
 __all__ = [
@@ -151,6 +152,9 @@ class Fit:
     rows: np.ndarray | None = None  # positions of the rows fitted
     # (design, X, weights, variance function, A^-1[, X'WVWX]) of the fitted rows (contrast_df)
     work: tuple | None = field(default=None, repr=False)
+    variance: str = "Taylor"  # or the replicate method, e.g. "replicate-JK1"
+    # a replicate design's refits: (replicates x p) coefficients and (rows x replicates) weights
+    replicates: tuple | None = field(default=None, repr=False)
 
     def index(self, term: str) -> int:
         return self.names.index(term)
@@ -192,7 +196,9 @@ class Fit:
 
     def contrast(self, c: np.ndarray) -> tuple[float, float]:
         c = np.asarray(c, dtype=np.float64)
-        return float(c @ self.beta), float(np.sqrt(max(c @ self.vcov @ c, 0.0)))
+        on = c != 0  # terms outside the contrast do not count (a replicate may lack one: NaN)
+        var = c[on] @ self.vcov[np.ix_(on, on)] @ c[on]
+        return float(c @ self.beta), float(np.sqrt(max(var, 0.0)))
 
     def coef(self, term: str) -> tuple[float, float]:
         i = self.index(term)
@@ -270,6 +276,8 @@ def svy_fit(
     xk, yk, wk = x[kept], y[kept], w_all[kept]
     wk = wk / wk.mean()  # as R's svyglm: prior weights scaled to mean 1 (same estimates)
     beta, mu, v, bread = fit_glm(xk, yk, wk, fam, names, 100, 1e-10)
+    if is_replicate(design) and not robust_only:
+        return _replicate_fit(design, xk, yk, kept, use, names, fam, beta, weights)
     a_inv = np.linalg.inv(bread)
     # V = A^-1 B A^-1 with B from the scores, not from the influence values scores @ A^-1:
     # the same matrix, without one more (rows x terms x terms) product
@@ -289,6 +297,25 @@ def svy_fit(
     if contrast_df and kind == "design" and design._replicate_version("glm_vcov") is None:
         work = (design, xk, wk, v, a_inv)  # v: ones (gaussian), mu(1 - mu) (binomial)
     return Fit(list(names), beta, vcov, int(df), len(kept), fam, kind, kept, work)
+
+
+def is_replicate(design: SurveyDesign) -> bool:
+    """True for a replicate-weight design (variance from refits, not linearisation)."""
+    return isinstance(design, ReplicateDesign)
+
+
+def _replicate_fit(design, xk, yk, kept, use, names, fam, beta, weights) -> Fit:
+    """:func:`svy_fit` on a replicate design: the model refitted with each replicate's weights
+    (warm-started, to convergence) and R's ``svrVar`` of the coefficients (``svyglm`` on a
+    ``svyrep.design``); ``df`` is the design's (rank of the replicate weights minus one)."""
+    rep = design.replicate_weights_of(kept, weights)
+    betas = replicate_glm(rep, xk, yk, fam, list(names), beta, 1e-10)
+    vcov = design.replicate_vcov(betas, beta)
+    df = design.degf_of(use)
+    return Fit(
+        list(names), beta, vcov, int(df), len(kept), fam, "design", kept, None,
+        design.method, (betas, rep),
+    )  # fmt: skip
 
 
 def average_marginal_effect(
@@ -316,6 +343,12 @@ def average_marginal_effect(
     total = w.sum()
     d = p1 - p0
     ame = float(np.dot(w, d) / total)
+    if fit.replicates is not None:  # the AME recomputed with each replicate's fit and weights
+        betas, rep = fit.replicates
+        d_r = 1 / (1 + np.exp(-(x1 @ betas.T))) - 1 / (1 + np.exp(-(x0 @ betas.T)))
+        reps = (rep * d_r).sum(axis=0) / rep.sum(axis=0)
+        var = design.replicate_vcov(reps, ame)[0, 0]
+        return ame, float(np.sqrt(max(var, 0.0)))
     grad = (x1.T @ (w * p1 * (1 - p1)) - x0.T @ (w * p0 * (1 - p0))) / total
     a_inv = np.linalg.inv((xk * (w * mu * (1 - mu))[:, None]).T @ xk)
     averaging = w * (d - ame) / total
@@ -335,7 +368,14 @@ def method_text(fit: Fit, what: str | None = None) -> str:
     )
     if fit.se_kind == "robust":
         return f"{kind} (heteroskedasticity-robust model-based SE, t on {fit.df} df)"
-    return f"{kind} (Taylor SE, t on {fit.df} df)"
+    return f"{kind} ({fit.variance} SE, t on {fit.df} df)"
+
+
+def _ame_se(fit: Fit) -> str:
+    """How an average marginal effect's SE is made: recomputed per replicate, or linearised."""
+    if fit.replicates is not None:
+        return f"{fit.variance} (recomputed per replicate)"
+    return "delta-method Taylor"
 
 
 def fit_rows(
@@ -420,7 +460,7 @@ def participation_effects(
                     "ci_high": float(hi),
                     "p": float(p),
                     "method": "average marginal effect of the logistic model (difference in "
-                    f"proportions; delta-method Taylor SE, t on {fit.df} df)",
+                    f"proportions; {_ame_se(fit)} SE, t on {fit.df} df)",
                 }
             )
     return frame(rows)
@@ -575,7 +615,7 @@ def ordinal_effects(
     Above ``max_rows`` complete rows the model is fitted on a seeded subsample (noted in
     ``method``).
     """
-    from pipelines.stats.ordinal import fit_polr
+    from pipelines.stats.ordinal import fit_polr, replicate_polr
 
     df = design.data
     t = as_float(df[treatment])
@@ -602,15 +642,24 @@ def ordinal_effects(
             fit = fit_polr(xx[pos], codes, w / w.mean(), len(levels))
         except DesignError:
             continue  # separation or collinearity: no estimate rather than a wild one
-        a_inv = np.linalg.inv(-fit.hessian) / w.mean()
-        vcov = design.score_vcov(pos, (fit.scores * w[:, None]) @ a_inv)
         dfd = design.degf_of(sub)
         est_all = np.r_[fit.beta, fit.zeta]
+        if is_replicate(design):  # R's svyolr on a replicate design: a refit per replicate
+            try:
+                reps = replicate_polr(
+                    design.replicate_weights_of(pos), xx[pos], codes, len(levels), est_all, 1e-10
+                )
+            except DesignError:
+                continue  # a replicate without some answer level or separated: no estimate
+            vcov, se_name = design.replicate_vcov(reps, est_all), design.method
+        else:
+            a_inv = np.linalg.inv(-fit.hessian) / w.mean()
+            vcov, se_name = design.score_vcov(pos, (fit.scores * w[:, None]) @ a_inv), "Taylor"
         se_all = np.sqrt(np.clip(np.diag(vcov), 0, None))
         method = (
             "proportional-odds logistic regression (log odds ratio of a higher answer; "
             "design-weighted pseudo-likelihood as R's svyolr; "
-            f"Taylor SE, t on {dfd} df{sub_note})"
+            f"{se_name} SE, t on {dfd} df{sub_note})"
         )
         j = nn.index(treatment)
         lo, hi, p = t_stats(est_all[j], se_all[j], dfd)

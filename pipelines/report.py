@@ -977,12 +977,21 @@ def indicators(cfg: SurveyConfig, lab: Labels) -> Section:
     )
 
 
+def design_text(cfg: SurveyConfig, lang: str) -> str:
+    """The methods' design paragraph: Taylor linearisation, or the config's replicate weights."""
+    rep = cfg.design.replicate
+    if rep is None:
+        return t("methods.design", lang)
+    how = t("methods.replicate_created" if rep.create else "methods.replicate_given", lang)
+    return t("methods.design_replicate", lang, how=how, type=rep.create or rep.type)
+
+
 def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     """How the numbers were made: the margins really used, the design, the models with the
     covariates really used, and every planned analysis that was skipped, with its reason."""
     lang = lab.lang
     k = cfg.report.suppression_threshold
-    blocks: list = [weighting_text(res, cfg, lab), t("methods.design", lang)]
+    blocks: list = [weighting_text(res, cfg, lab), design_text(cfg, lang)]
     plan = res.get("plan")
     covs = roles(res, "covariate") if _took_part(res) else []
     if covs:

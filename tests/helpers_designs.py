@@ -125,3 +125,28 @@ def two_stage_sample(
     out = pop.loc[np.concatenate(positions)].reset_index(drop=True)
     out["weight"] = (out["n_libraries"] / libs) * (out["n_members"] / members)
     return out
+
+
+# ---------------------------------------------------------------------- replicate-design models
+def replicate_reference(name: str) -> dict:
+    """r_replicate_models_reference.json's results for design ``name``."""
+    return json.loads((REF_DIR / "r_replicate_models_reference.json").read_text())[name]
+
+
+def replicate_case(name: str):
+    """The designs of r_replicate_models_reference.R on R's api data, with ``elem`` (0/1)."""
+    from pipelines.stats import SurveyDesign
+    from pipelines.stats.replicate import ReplicateDesign, as_replicate
+
+    data = {"jkn": api("strat")}.get(name, api("clus1"))
+    data["elem"] = (data["stype"] == "E").astype(float)
+    if name == "jkn":
+        return as_replicate(SurveyDesign(data, weights="pw", strata="stype", fpc="fpc"), "JKn")
+    if name == "jk1_given":
+        created = as_replicate(SurveyDesign(data, weights="pw", cluster="dnum", fpc="fpc"), "JK1")
+        rep, kw = created.replicate_weights, {"type": "JK1", "scale": created._scale}
+    else:
+        rep, kw = pd.read_csv(REF_DIR / "rep_boot_clus1.csv").to_numpy(), {"type": "bootstrap"}
+    cols = [f"repw_{i + 1}" for i in range(rep.shape[1])]
+    data = pd.concat([data, pd.DataFrame(rep, columns=cols)], axis=1)
+    return ReplicateDesign(data, weights="pw", repweights=cols, **kw)

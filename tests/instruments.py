@@ -831,6 +831,46 @@ def monkey(folder: Path, n: int = 400, seed: int = 5) -> Built:
     )
 
 
+def kobo4_replicate(folder: Path, n: int = 400, seed: int = 4) -> Built:
+    """``kobo4`` as a national round ships it: every export carries a final weight
+    (``bobot_akhir``, a codebook variable) and JK1 replicate weights ``repw_1..repw_8`` (one
+    library dropped per replicate, the others x 8/7); the config selects them
+    (``design.replicate: {columns: "repw_*", type: JK1}``) instead of raking. Same people,
+    answers and planted effects as ``kobo4``."""
+    b = kobo4(folder, n=n, seed=seed)
+    rng = np.random.default_rng(seed + 500)
+    names = [f"Perpustakaan Desa {k}" for ks in CITY_KEC.values() for k in ks]
+    header = _kobo_header("site")
+    for wave in b.waves:
+        path = folder / f"kobo_{wave}.csv"
+        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+        site = frame[header].map({nm: i for i, nm in enumerate(names)}).to_numpy()
+        w = 100 * np.exp(rng.normal(0, 0.25, len(frame)))
+        frame["bobot_akhir"] = [f"{x:.4f}" for x in w]
+        k = len(b.sites)
+        for j in range(k):
+            frame[f"repw_{j + 1}"] = [f"{x:.6f}" for x in np.where(site == j, 0.0, w * k / (k - 1))]
+        frame.to_csv(path, sep=";", index=False)
+    cb_path = folder / "kobo4.yaml"
+    cb = yaml.safe_load(cb_path.read_text(encoding="utf-8"))
+    cb["variables"].append(
+        {
+            "name": "final_weight",
+            "type": "numeric",
+            "question": {"id": "Bobot akhir", "en": "Final weight"},
+            "aliases": ["bobot_akhir"],
+        }
+    )
+    cb_path.write_text(yaml.safe_dump(cb, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    cfg = yaml.safe_load(b.config.read_text(encoding="utf-8"))
+    cfg["survey"]["id"] = "kobo4-replicate"
+    cfg["design"]["weights"] = {"method": "column", "column": "final_weight"}
+    cfg["design"]["replicate"] = {"columns": "repw_*", "type": "JK1"}
+    b.config.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    b.name, b.codebook = "kobo4_replicate", cb
+    return b
+
+
 INSTRUMENTS = {"kobo4": kobo4, "reading": reading, "spss6": spss6, "monkey": monkey}
 
 

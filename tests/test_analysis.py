@@ -298,3 +298,41 @@ def test_multiselect_programme_gives_one_effect_per_option_with_the_overlap_stat
     eff = est[(est["analysis"] == "effect") & (est["outcome"] == "skills")]
     assert len(eff) == 2 and (eff["ci_low"] > 0).all()
     assert "took_part" in set(res["roles"]["column"])
+
+
+def test_design_for_builds_the_replicate_design_the_config_names():
+    """design.replicate: given columns (a glob, natural order) with the main weight, or replicates
+    created from the strata and libraries, give the ReplicateDesign the stats layer would."""
+    from pipelines.config import Replicate
+    from pipelines.stats import SurveyDesign, svymean
+    from pipelines.stats.replicate import ReplicateDesign, as_replicate
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+    weights = cfg.design.weights.model_copy(update={"method": "none", "margins": {}})
+
+    def with_rep(**rep):
+        design = cfg.design.model_copy(update={"weights": weights, "replicate": Replicate(**rep)})
+        return cfg.model_copy(update={"design": design})
+
+    created_cfg = with_rep(create="JKn")
+    d = analysis.prepare(waves["2026"], created_cfg, cb)
+    taylor = SurveyDesign(d, weights="weight", strata="kecamatan", cluster="site")
+    want = as_replicate(taylor, "JKn")
+    got = analysis.design_for(d, created_cfg)
+    assert isinstance(got, ReplicateDesign) and got.stage_ids == ("site",)
+    assert svymean(got, "confidence")["se"][0] == pytest.approx(
+        svymean(want, "confidence")["se"][0], rel=1e-12
+    )
+    assert svymean(got, "confidence")["method"][0] == "replicate-JKn"
+
+    rep = want.replicate_weights
+    given = d.assign(**{f"repw_{j + 1}": rep[:, j] for j in range(rep.shape[1])})
+    given_cfg = with_rep(columns="repw_*", type="JKn", rscales=list(want._rscales))
+    got = analysis.design_for(given, given_cfg)
+    np.testing.assert_array_equal(got.replicate_weights, rep)  # repw_2 before repw_10
+    assert svymean(got, "confidence")["se"][0] == pytest.approx(
+        svymean(want, "confidence")["se"][0], rel=1e-12
+    )
+    spec = analysis.replicate_spec(given, given_cfg)
+    assert spec["columns"][:3] == ["repw_1", "repw_2", "repw_3"] and spec["type"] == "JKn"

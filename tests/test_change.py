@@ -173,3 +173,18 @@ def test_ipw_se_accounts_for_the_estimated_propensity():
     # on skills the known-propensity SE is off by more than 20%; the stacked one is not
     assert abs(known.se.iloc[0] / jk[0] - 1) > 0.2
     assert full["method"].str.contains("estimated propensity").all()
+
+
+@pytest.mark.parametrize("name", ["jk1_given", "boot_given", "jkn"])
+def test_ipw_on_a_replicate_design_refits_the_propensity_per_replicate_as_r(name):
+    """On a replicate design the propensity and the outcome model are refitted with every
+    replicate's weights: equal to R's withReplicates of the same procedure to 1e-6; the method
+    says so."""
+    from helpers_designs import replicate_case, replicate_reference
+
+    des, ref = replicate_case(name), replicate_reference(name)["ipw_elem"]
+    rows, _, _ = change.ipw(des, ["api00"], ["ell", "meals"], "elem")
+    row = rows.iloc[0]
+    assert row.estimate == pytest.approx(ref["estimate"], rel=1e-8)
+    assert row.se == pytest.approx(ref["se"], rel=1e-6)
+    assert f"replicate-{des.type} SE" in row.method and "refitted per replicate" in row.method

@@ -217,3 +217,63 @@ def test_small_group_rules_validated(survey_dir):
             ConfigError, match=r"analysis\." + next(k for k, v in bad.items() if v < 2)
         ):
             load_config(p, check_files=False)
+
+
+def _replicate(d, **rep):
+    d["design"]["weights"] = {"method": "column", "column": "wt"}
+    d["design"]["replicate"] = rep
+
+
+def test_replicate_weights_load_and_match_columns_in_natural_order(survey_dir):
+    path = _edit(
+        survey_dir / "solok_2025.yaml", lambda d: _replicate(d, columns="repw_*", type="JK1")
+    )
+    rep = load_config(path).design.replicate
+    headers = ["wt", "repw_10", "repw_2", "repw_1", "other"]
+    assert rep.match(headers) == ["repw_1", "repw_2", "repw_10"]
+    assert rep.missing(headers) == [] and rep.missing(["wt"]) == ["repw_*"]
+    assert rep.design_options(["a", "b"])["type"] == "JK1"
+
+
+@pytest.mark.parametrize(
+    ("rep", "weights", "en", "id_"),
+    [
+        ({"columns": "r*"}, None, "needs 'type'", "memerlukan 'type'"),
+        ({"columns": "r*", "type": "JKn"}, None, "needs 'rscales'", "memerlukan 'rscales'"),
+        ({"columns": "r*", "type": "Fay"}, None, "needs 'rho'", "memerlukan 'rho'"),
+        ({"columns": "r*", "type": "BRR", "scale": 2}, None, "remove 'scale'", "hapus 'scale'"),
+        ({"columns": "r*", "create": "JK1"}, None, "not both", "tidak keduanya"),
+        ({"create": "JK1"}, None, "use create: JKn", "pakai create: JKn"),
+        ({"create": "JKn", "type": "JK1"}, None, "type belong only", "type hanya dipakai"),
+        ({"columns": "r*", "type": "JK1"}, {"method": "none"}, "main weight", "bobot utama"),
+        ({"create": "JKn"}, "rake", "raking is not repeated", "raking tidak diulang"),
+    ],
+)
+def test_replicate_config_errors_name_the_key_in_both_languages(survey_dir, rep, weights, en, id_):
+    """Each wrong replicate block is refused once, by validation, naming design.replicate."""
+
+    def change(d):
+        if weights != "rake":
+            d["design"]["weights"] = weights or {"method": "column", "column": "wt"}
+        d["design"]["replicate"] = rep
+
+    for lang, fragment in (("en", en), ("id", id_)):
+        path = _edit(
+            survey_dir / "solok_2025.yaml",
+            lambda d, lang=lang: d.update(messages_language=lang) or change(d),
+        )
+        with pytest.raises(ConfigError) as e:
+            load_config(path, check_files=False)
+        assert "design.replicate" in str(e.value) or "design" in str(e.value)
+        assert fragment in str(e.value), str(e.value)
+    set_language("en")
+
+
+def test_every_replicate_key_is_documented_with_an_example():
+    """docs/codebook.md names every key of design.replicate (a new key needs its entry)."""
+    from pipelines.config import Replicate
+    from pipelines.paths import ROOT
+
+    doc = (ROOT / "docs" / "codebook.md").read_text()
+    assert "`design.replicate`" in doc and 'replicate: {columns: "repw_*", type: JK1}' in doc
+    assert [k for k in Replicate.model_fields if f"`{k}`" not in doc] == []

@@ -23,6 +23,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from instruments import INSTRUMENTS, build, hand_score
 
 from pipelines import privacy
@@ -390,3 +391,109 @@ def _monkey(b, est):
 
 
 PLANTED = {"kobo4": _kobo4, "reading": _reading, "spss6": _spss6, "monkey": _monkey}
+
+
+# ----------------------------------------------------------------------------- replicate weights
+@pytest.fixture(scope="module")
+def replicate_run(tmp_path_factory):
+    """kobo4 with a final weight and JK1 replicate weights in every export, selected by
+    ``design.replicate``: all four notebooks through the runner."""
+    from instruments import kobo4_replicate
+
+    built = kobo4_replicate(tmp_path_factory.mktemp("kobo4rep") / "survey")
+    out = tmp_path_factory.mktemp("kobo4rep-out")
+    _stages(built, out, DATA_STAGES, cli=False)
+    _stages(built, out, REPORT_STAGES, cli=False)
+    return {"b": built, "layout": Run(built.config, out_root=out).layout}
+
+
+@pytest.mark.slow
+def test_replicate_weights_run_through_every_stage_and_name_their_method(replicate_run):
+    """Every design-based estimate says replicate-JK1 (only the within-library site rows and
+    the unweighted mixed model keep their own methods), the planted participation effect on
+    skills is recovered in both waves, reports exist and no personal data leaks."""
+    b, lay = replicate_run["b"], replicate_run["layout"]
+    est = pd.read_parquet(lay.processed / "results" / "estimates.parquet")
+    # not design-based by nature: within-library rows, the mixed model, model-based SEs of
+    # each library's own effect (the replicates drop whole libraries), Cohen's d_z
+    own = est["analysis"].isin(["site", "mixed_model"]) | est["method"].str.contains(
+        "model-based|not estimated|Cohen"
+    )
+    assert est.loc[~own, "method"].str.contains("replicate-JK1").all()
+    assert not est.loc[~own, "method"].str.contains("Taylor").any()
+    for analysis in ("participation", "participation_ame", "ordinal", "ipw", "inclusion", "did"):
+        assert (est["analysis"] == analysis).any(), analysis
+    for wave in b.waves:
+        row = _one(est, analysis="participation", outcome="skills", wave=wave)
+        # the truth is the sample ATT on the clipped answer scale, which the adjusted linear
+        # model estimates with a small bias of its own (kobo4's raked run shows it too)
+        assert abs(row.estimate - b.effects["skills_att"][wave]) < 3 * row.se, row.to_dict()
+        _significant(row)
+        assert row.df == len(b.sites) - 1  # JK1 over 8 libraries: rank 8, df 7
+        assert row.se == pytest.approx(_taylor_se(replicate_run, wave), rel=0.25)
+    clean = pd.read_parquet(lay.processed / "clean" / "2025.parquet")
+    assert [f"repw_{j}" for j in range(1, 9)] == [c for c in clean if c.startswith("repw_")]
+    assert (clean["repw_1"] >= 0).all() and clean["repw_1"].dtype == float
+    city = (lay.reports / "city.en.html").read_text(encoding="utf-8")
+    assert "replicate weights delivered with the data (type JK1)" in city
+    assert "Taylor linearisation" not in city
+    assert "bobot replikasi" in (lay.reports / "city.id.html").read_text(encoding="utf-8")
+    assert privacy.scan_paths([lay.processed, lay.reports]) == []
+
+
+@pytest.mark.slow
+def test_replicates_created_from_the_libraries(tmp_path):
+    """``design.replicate: {create: JKn}`` (no replicate columns): the data stages build JKn
+    replicates from kecamatan and libraries, in every wave and in the linked panel."""
+    from instruments import kobo4_replicate
+
+    b = kobo4_replicate(tmp_path / "survey")
+    cfg = yaml.safe_load(b.config.read_text(encoding="utf-8"))
+    cfg["design"]["replicate"] = {"create": "JKn"}
+    b.config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    _stages(b, tmp_path / "out", DATA_STAGES, cli=False)
+    lay = Run(b.config, out_root=tmp_path / "out").layout
+    est = pd.read_parquet(lay.processed / "results" / "estimates.parquet")
+    for analysis in ("descriptive", "participation", "ipw", "paired_change", "did"):
+        rows = est[(est["analysis"] == analysis) & est["method"].str.contains("SE")]
+        assert rows["method"].str.contains("replicate-JKn").all(), analysis
+    row = _one(est, analysis="participation", outcome="skills", wave=b.waves[0])
+    assert row.df == len(b.sites) - 2  # JKn: 8 libraries in 2 kecamatan
+
+
+def test_check_passes_replicate_weights_and_names_a_missing_column(tmp_path):
+    """`python -m pipelines check` accepts the replicate config; naming replicate columns the
+    export lacks fails check with one sentence giving the file and the column."""
+    from instruments import kobo4_replicate
+
+    b = kobo4_replicate(tmp_path / "survey")
+    ok = subprocess.run(
+        [sys.executable, "-m", "pipelines", "check", str(b.config)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    text = b.config.read_text(encoding="utf-8").replace("repw_*", "bootw_*")
+    b.config.write_text(text.replace("type: JK1", "type: bootstrap"), encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-m", "pipelines", "check", str(b.config)], capture_output=True, text=True
+    )
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert bad.returncode == 2 and len(errors) == 2, bad.stderr  # one per wave's export
+    assert "kobo_2025.csv" in errors[0] and "'bootw_*'" in errors[0]
+    assert "design.replicate.columns" in errors[0] and errors[0].count(". ") <= 1
+
+
+def _taylor_se(replicate_run, wave: str) -> float:
+    """The same participation model's Taylor SE over libraries and kecamatan with the same final
+    weights: dropping one library per replicate (JK1) should give about the same."""
+    from pipelines import analysis, models
+    from pipelines.stats import SurveyDesign
+
+    cfg = load_config(replicate_run["b"].config)
+    cb = load_codebook(cfg.instrument, cfg.base_dir)
+    raw = pd.read_parquet(replicate_run["layout"].processed / "clean" / f"{wave}.parquet")
+    d = analysis.prepare(raw, cfg, cb)
+    des = SurveyDesign(d, weights="weight", strata="kecamatan", cluster="site", lonely_psu="adjust")
+    out = models.participation_effects(
+        des, ["skills"], ["age", "gender", "disability"], "took_part"
+    )
+    return float(out.iloc[0].se)

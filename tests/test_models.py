@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_designs import replicate_case, replicate_reference
 from scipy import stats
 
 from pipelines import models
@@ -294,3 +295,74 @@ def test_contrast_df_without_psu_gram_matrices_is_the_same(monkeypatch):
     monkeypatch.setattr(models, "_psu_grams", lambda *a: grams(*a, limit=0))
     slow = models.svy_fit(des, y, x, ["a", "b", "c"], "binomial", contrast_df=True).contrast_df(c)
     assert slow == pytest.approx(fast, rel=1e-10) and 5 < fast < 37
+
+
+# --------------------------------------------------------------------------- replicate designs
+def _rel(got, want) -> float:
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    return float(np.max(np.abs(got - want) / np.abs(want)))
+
+
+@pytest.mark.parametrize("name", ["jk1_given", "boot_given", "jkn"])
+def test_svy_fit_on_replicate_designs_equals_r_svyglm(name):
+    """svy_fit on given JK1 and bootstrap columns and on as.svrepdesign(JKn): coefficients and
+    replicate SEs (a converged refit per replicate, R's svrVar) equal R's svyglm to 1e-6;
+    the AME recomputed per replicate equals R's withReplicates."""
+    des, ref = replicate_case(name), replicate_reference(name)
+    d = des.data
+    for key, outcome, terms, extra, family in [
+        ("glm_gaussian", "api00", ["ell", "meals", "stype"], {}, "gaussian"),
+        ("glm_binomial", "comp_yes", ["ell", "meals"], {"elem": d["elem"]}, "binomial"),
+    ]:
+        x, names, _ = models.design_matrix(d, terms, extra)
+        fit = models.svy_fit(des, d[outcome].to_numpy(float), x, names, family)
+        order = [ref[key]["term"].index(_r_name(n)) for n in names]
+        want = ref[key]
+        assert _rel(fit.beta, np.take(want["estimate"], order)) < 1e-6
+        se = np.sqrt(np.diag(fit.vcov))
+        assert _rel(se, np.take(want["se"], order)) < 1e-6, (se, want["se"])
+        assert fit.variance == f"replicate-{des.type}" and fit.df == ref["df"]
+        assert f"replicate-{des.type} SE" in models.method_text(fit)
+    est, se = models.average_marginal_effect(des, fit, d["comp_yes"].to_numpy(float), x, "elem")
+    assert est == pytest.approx(ref["ame_elem"]["estimate"], rel=1e-6)
+    assert se == pytest.approx(ref["ame_elem"]["se"], rel=1e-6)
+
+
+def _r_name(name: str) -> str:
+    """design_matrix's ``stype[H]`` -> R's ``stypeH``; ``Intercept`` -> ``(Intercept)``."""
+    return "(Intercept)" if name == "Intercept" else name.replace("[", "").replace("]", "")
+
+
+@pytest.mark.parametrize("name", ["jk1_given", "jkn"])
+def test_ordinal_effects_on_replicate_designs_equal_r_svyolr(name):
+    """The proportional-odds rows on a replicate design: R's svyolr on a svyrep.design (a refit
+    per replicate started at the full fit), coefficient and thresholds, to 1e-6. R's svyolr
+    refits the replicates at optim()'s default tolerance, so the reference refits them to
+    reltol 1e-15 (withReplicates); R's own SEs are within 2%. The method names the replicates."""
+    des, ref = replicate_case(name), replicate_reference(name)["svyolr_tight"]
+    loose = replicate_reference(name)["svyolr"]
+    assert _rel(loose["se"], ref["se"]) < 0.02
+    got = models.ordinal_effects(des, ["api_band"], ["ell", "meals"], "comp_yes")
+    want = dict(zip(ref["term"], zip(ref["estimate"], ref["se"], strict=True), strict=True))
+    eff = got[got["analysis"] == "ordinal"].iloc[0]
+    assert eff.estimate == pytest.approx(want["comp_yes"][0], rel=1e-6)
+    assert eff.se == pytest.approx(want["comp_yes"][1], rel=1e-6)
+    assert f"replicate-{des.type} SE" in eff.method
+    for r in got[got["analysis"] == "ordinal_threshold"].itertuples():
+        assert r.estimate == pytest.approx(want[r.term][0], rel=1e-6, abs=1e-6)  # 3|4 near 0
+        assert r.se == pytest.approx(want[r.term][1], rel=1e-6)
+
+
+def test_a_replicate_without_some_term_is_discarded_as_r_does():
+    """A term present in one cluster only: the replicate that drops that cluster cannot estimate
+    it (R's glm: NA) and R's svrVar discards that replicate; svy_fit does the same and equals
+    R's svyglm to 1e-6 instead of stopping."""
+    des, ref = replicate_case("jk1_given"), replicate_reference("jk1_given")["glm_absent"]
+    d = des.data
+    first = (d["dnum"] == d["dnum"].iloc[0]).to_numpy(float)
+    x, names, _ = models.design_matrix(d, ["ell"], {"first": first})
+    fit = models.svy_fit(des, d["api00"].to_numpy(float), x, names)
+    assert np.isnan(fit.replicates[0]).any(axis=1).sum() == 1
+    order = [ref["term"].index(_r_name(n)) for n in names]
+    assert _rel(fit.beta, np.take(ref["estimate"], order)) < 1e-8
+    assert _rel(np.sqrt(np.diag(fit.vcov)), np.take(ref["se"], order)) < 1e-6

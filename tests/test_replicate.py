@@ -150,3 +150,19 @@ def test_replicate_errors_say_what_is_wrong():
     two = SurveyDesign(api("clus2"), cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"])
     with pytest.raises(DesignError, match="one-stage"):
         as_replicate(two, "JK1")
+
+
+def test_svyolr_on_a_replicate_design_refits_each_replicate_as_r():
+    """stats.ordinal.svyolr on as.svrepdesign(dstrat, "JKn"): R's svyolr on the svyrep.design,
+    its replicate refits converged (tests/reference/r_replicate_models_reference.R), to 1e-6."""
+    import json
+
+    from pipelines.stats.ordinal import svyolr
+
+    ref = json.loads((REF_DIR / "r_replicate_models_reference.json").read_text())["jkn"]
+    got = svyolr(as_replicate(strat(), "JKn"), "api_band ~ ell + meals + comp_yes")
+    want = ref["svyolr_tight"]
+    assert list(got["r_term"]) == want["term"]
+    np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got["se"], want["se"], rtol=1e-6)
+    assert (got["method"] == "replicate-JKn-svyolr-logistic").all()

@@ -22,8 +22,10 @@ made them are in ``tests/reference/``):
 * :mod:`pipelines.stats.tidy` — the one estimate-row builder and column list
   (:data:`ESTIMATE_COLUMNS`, :func:`estimate_row`, :func:`estimate_frame`) that every estimator
   of the pipeline writes its rows with.
-* :class:`ReplicateDesign`, :func:`as_replicate` — JK1, JKn, bootstrap and BRR replicate-weight
-  designs (``svrepdesign`` / ``as.svrepdesign``); every estimator above accepts them.
+* :class:`ReplicateDesign`, :func:`as_replicate` — JK1, JKn, bootstrap, BRR and Fay
+  replicate-weight designs (``svrepdesign`` / ``as.svrepdesign``); every estimator above accepts
+  them. Other models refit with each replicate's weights (``replicate_weights_of``,
+  :func:`pipelines.stats.replicate.replicate_glm`) and take ``replicate_vcov`` (R's ``svrVar``).
 """
 
 from pipelines.stats.calibrate import declare_raked

@@ -1212,10 +1212,13 @@ def fit_glm(
     names: list[str],
     max_iter: int,
     tol: float,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares (gaussian) or IRLS (binomial, logit link); the fitting core that
     ``svyglm`` and the models in :mod:`pipelines.models` share.  Returns the coefficients, the
-    fitted means, the variance function at them and the bread ``X' diag(w v) X``."""
+    fitted means, the variance function at them and the bread ``X' diag(w v) X``.  ``start``
+    (coefficients, as glm's ``start=``) begins IRLS there, e.g. a replicate refit at the
+    full-sample fit; it still iterates to convergence."""
 
     def wls(z: np.ndarray, ww: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # Normal equations on column-scaled X'WX (Cholesky) plus one step of iterative
@@ -1252,8 +1255,12 @@ def fit_glm(
         beta, gram = wls(y, w)
         return beta, x @ beta, np.ones_like(y), gram
 
-    mu = (w * y + 0.5) / (w + 1)  # R's binomial()$initialize
-    eta = np.log(mu / (1 - mu))
+    if start is None:
+        mu = (w * y + 0.5) / (w + 1)  # R's binomial()$initialize
+        eta = np.log(mu / (1 - mu))
+    else:
+        eta = x @ np.asarray(start, dtype=np.float64)
+        mu = np.clip(1 / (1 + np.exp(-eta)), 1e-15, 1 - 1e-15)
     dev_old = np.inf
     for _ in range(max_iter):
         v = mu * (1 - mu)

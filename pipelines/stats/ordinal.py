@@ -26,7 +26,7 @@ from pipelines.stats.design import (
     _t_interval,
 )
 
-__all__ = ["PolrFit", "fit_polr", "svyolr"]
+__all__ = ["PolrFit", "fit_polr", "replicate_polr", "svyolr"]
 
 _SEPARATION = 30.0  # a fitted cut this far from a row's predictor: probability below 1e-13
 
@@ -92,11 +92,13 @@ def fit_polr(
     n_levels: int,
     max_iter: int = 200,
     tol: float = 1e-10,
+    start: np.ndarray | None = None,
 ) -> PolrFit:
     """Weighted proportional-odds fit; ``y`` holds level codes 0..n_levels-1, ``x`` no intercept.
 
-    Starts from beta = 0 and the weighted cumulative logits; Newton steps, halved until the
-    log-likelihood does not fall, stop when the largest step is below ``tol``.
+    Starts from beta = 0 and the weighted cumulative logits (or ``start``: beta then zeta, as
+    polr's ``start=``); Newton steps, halved until the log-likelihood does not fall, stop when
+    the largest step is below ``tol``.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
@@ -109,6 +111,8 @@ def fit_polr(
         raise DesignError("Every outcome level needs respondents for a proportional-odds model.")
     cum = np.cumsum(counts)[:-1] / counts.sum()
     theta = np.r_[np.zeros(x.shape[1]), np.log(cum / (1 - cum))]
+    if start is not None:
+        theta = np.asarray(start, dtype=np.float64).copy()
     loglik, grad, hess, scores = _loglik_grad_hess(theta, x, y, w, k)
     iterations = 0
     for _ in range(max_iter):
@@ -142,6 +146,20 @@ def fit_polr(
         )
     p = x.shape[1]
     return PolrFit(theta[:p], theta[p:], hess, scores, loglik, iterations)
+
+
+def replicate_polr(
+    rep: np.ndarray, x: np.ndarray, y: np.ndarray, n_levels: int, est: np.ndarray, tol: float
+) -> np.ndarray:
+    """(replicates x (p + K - 1)) coefficients and thresholds refitted with each column of
+    ``rep`` as weights (rows a replicate drops left out), each started at the full fit ``est``."""
+    out = np.empty((rep.shape[1], len(est)))
+    for r in range(rep.shape[1]):
+        use = rep[:, r] > 0
+        wr = rep[use, r]
+        fit = fit_polr(x[use], y[use], wr / wr.mean(), n_levels, tol=tol, start=est)
+        out[r] = np.r_[fit.beta, fit.zeta]
+    return out
 
 
 def svyolr(
@@ -185,9 +203,14 @@ def svyolr(
     kept = dom[x_df.index.to_numpy()]
     w = design._struct.w[kept]
     fit = fit_polr(x, codes, w / w.mean(), len(levels), tol=tol)
-    h_inv = np.linalg.inv(-fit.hessian) / w.mean()  # Hessian of the log-likelihood in w
-    vcov = h_inv @ design.score_vcov(kept, fit.scores * w[:, None]) @ h_inv
     est = np.r_[fit.beta, fit.zeta]
+    method = "taylor-svyolr-logistic"
+    if hasattr(design, "replicate_weights_of"):  # R's svyolr.svyrep.design: refit each replicate
+        reps = replicate_polr(design.replicate_weights_of(kept), x, codes, len(levels), est, tol)
+        vcov, method = design.replicate_vcov(reps, est), f"{design.method}-svyolr-logistic"
+    else:
+        h_inv = np.linalg.inv(-fit.hessian) / w.mean()  # Hessian of the log-likelihood in w
+        vcov = h_inv @ design.score_vcov(kept, fit.scores * w[:, None]) @ h_inv
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     rows_mask = np.zeros(len(design.data), dtype=bool)
     rows_mask[kept] = True
@@ -210,7 +233,7 @@ def svyolr(
             "ci_high": hi,
             "df": df,
             "n": len(kept),
-            "method": "taylor-svyolr-logistic",
+            "method": method,
             "variable": lhs,
         }
     )

@@ -30,9 +30,10 @@ from scipy import sparse
 from pipelines.stats import design as _d
 from pipelines.stats.design import DesignError, SurveyDesign
 
-__all__ = ["REPLICATE_TYPES", "ReplicateDesign", "as_replicate"]
+__all__ = ["REPLICATE_TYPES", "ReplicateDesign", "as_replicate", "replicate_glm"]
 
-REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "BRR")
+REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "BRR", "Fay")
+CREATED_TYPES = ("JK1", "JKn", "bootstrap", "BRR")  # what as_replicate builds
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +44,11 @@ class ReplicateDesign(SurveyDesign):
     weight columns of ``data`` or a (rows x replicates) array.  ``type`` is one of
     :data:`REPLICATE_TYPES`; ``scale`` and ``rscales`` default to R's for the type (JKn needs
     ``rscales``).  ``mse=True`` centres the replicates at the full-sample estimate.
-    ``df`` is R's ``degf``: the rank of the replicate weights minus one.
+    ``df`` is R's ``degf``: the rank of the replicate weights minus one.  ``Fay`` (BRR with
+    Fay's perturbation ``rho``, as ``svrepdesign(type = "Fay", rho =)``) has scale
+    ``1 / (R (1 - rho)^2)``.  ``units`` optionally names the column of the sampling units the
+    replicates were made from (no part of the variance: it tells callers that an estimate
+    inside one unit, e.g. one library's effect, has no replicate variance of its own).
     """
 
     repweights: Any = field(default=None, repr=False)
@@ -51,6 +56,8 @@ class ReplicateDesign(SurveyDesign):
     scale: float | None = None
     rscales: Any = None
     mse: bool = False
+    rho: float | None = None
+    units: str | None = None
     _rep: np.ndarray = field(init=False, repr=False, default=None)
     _rscales: np.ndarray = field(init=False, repr=False, default=None)
     _scale: float = field(init=False, repr=False, default=1.0)
@@ -93,11 +100,14 @@ class ReplicateDesign(SurveyDesign):
             if rscales is None
             else np.broadcast_to(np.asarray(rscales, dtype=np.float64), (n_rep,)).copy()
         )
+        if self.type == "Fay" and not (self.rho is not None and 0 <= self.rho < 1):
+            raise DesignError("A Fay design needs rho= (Fay's factor, from 0 up to below 1).")
         default_scale = {
             "JK1": (n_rep - 1) / n_rep,
             "JKn": 1.0,
             "bootstrap": 1 / (n_rep - 1),
             "BRR": 1 / n_rep,
+            "Fay": 1 / (n_rep * (1 - (self.rho or 0.0)) ** 2),
         }[self.type]
         scale = default_scale if self.scale is None else float(self.scale)
         if self.type == "BRR" and self.scale is not None:
@@ -118,14 +128,45 @@ class ReplicateDesign(SurveyDesign):
     def degf_of(self, rows: np.ndarray) -> int:
         """R's ``degf`` of a replicate design: rank of the replicate weights minus one."""
         if not self._rank_df:
-            self._rank_df.append(int(np.linalg.matrix_rank(self._rep)) - 1)
+            self._rank_df.append(_rank(self._rep) - 1)
         return self._rank_df[0]
 
     def score_vcov(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         raise DesignError(
-            "A replicate-weight design has no linearised variance; use the svy* estimators of "
-            "pipelines.stats (they recompute each replicate)."
+            "A replicate-weight design has no linearised variance; refit the estimator with "
+            "each replicate's weights (replicate_weights_of, then replicate_vcov), as the svy* "
+            "estimators of pipelines.stats do."
         )
+
+    def replicate_weights_of(self, rows: Any, weights: np.ndarray | None = None) -> np.ndarray:
+        """(rows x replicates) replicate weights of ``rows``; ``weights`` (one per data row)
+        replaces the full-sample weights, each replicate scaled alike (``w_r * weights / w``)."""
+        rep = self._rep[rows]
+        if weights is None:
+            return rep.copy()
+        w = self._struct.w[rows]
+        return rep * (np.asarray(weights, dtype=np.float64)[rows] / w)[:, None]
+
+    def replicate_vcov(self, reps: np.ndarray, est: np.ndarray) -> np.ndarray:
+        """R's ``svrVar``: variance matrix from the (replicates x k) re-estimates ``reps`` of
+        the full-sample estimate ``est`` (each refitted with one replicate's weights)."""
+        est = np.atleast_1d(np.asarray(est, dtype=np.float64))
+        return self._vcov(np.asarray(reps, dtype=np.float64).reshape(len(reps), -1), est)
+
+    @property
+    def stage_ids(self) -> tuple[str, ...]:
+        """The ``units`` column, if given (the replicates carry the design itself)."""
+        return (self.units,) if self.units else ()
+
+    @property
+    def n_replicates(self) -> int:
+        """Number of replicate weight columns."""
+        return int(self._rep.shape[1])
+
+    @property
+    def method(self) -> str:
+        """The variance method's name, e.g. ``replicate-JK1``."""
+        return self._method
 
     def _var(self, reps: np.ndarray, est: np.ndarray) -> np.ndarray:
         """R's ``svrVar`` (diagonal): ``reps`` is (replicates x k), ``est`` the full estimates."""
@@ -138,13 +179,29 @@ class ReplicateDesign(SurveyDesign):
         return self._scale * (self._rscales[:, None] * dev**2).sum(axis=0)
 
     def _vcov(self, reps: np.ndarray, est: np.ndarray) -> np.ndarray:
-        centre = est[None, :] if self.mse else reps[self._rscales > 0].mean(axis=0, keepdims=True)
+        """R's ``svrVar``; replicates with a missing estimate are discarded (R's na.omit)."""
+        ok = np.isfinite(reps).all(axis=1)
+        if not ok.any():
+            raise DesignError("Every replicate gave a missing estimate.")
+        reps, rscales = reps[ok], self._rscales[ok]
+        centre = est[None, :] if self.mse else reps[rscales > 0].mean(axis=0, keepdims=True)
         dev = reps - centre
-        return self._scale * (dev * self._rscales[:, None]).T @ dev
+        return self._scale * (dev * rscales[:, None]).T @ dev
 
     @property
     def _method(self) -> str:
         return f"replicate-{self.type}"
+
+
+def _rank(rep: np.ndarray) -> int:
+    """Rank of the (rows x replicates) weights from their replicates x replicates Gram matrix
+    (a million rows need no SVD-sized copy), columns scaled to unit length; eigenvalues below
+    1e-10 of the largest (singular values below 1e-5, R's qr() tolerance) count as zero."""
+    norms = np.sqrt(np.einsum("ij,ij->j", rep, rep))
+    unit = np.where(norms > 0, 1 / np.where(norms > 0, norms, 1), 0.0)
+    gram = (rep.T @ rep) * np.outer(unit, unit)
+    eig = np.linalg.eigvalsh(gram)
+    return int(np.sum(eig > 1e-10 * eig[-1])) if eig[-1] > 0 else 0
 
 
 # ---------------------------------------------------------------------- estimators
@@ -210,15 +267,45 @@ def _glm_vcov(
 ) -> np.ndarray:
     """Variance of svyglm coefficients from one refit per replicate (R's ``svyglm`` on a
     ``svyrep.design``)."""
-    rep = design._rep[kept]
+    betas = replicate_glm(design.replicate_weights_of(kept), x, y, fam, names, beta, tol)
+    return design._vcov(betas, beta)
+
+
+def replicate_glm(
+    rep: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    fam: str,
+    names: list[str],
+    beta: np.ndarray,
+    tol: float = 1e-12,
+) -> np.ndarray:
+    """(replicates x p) coefficients of the GLM refitted with each column of ``rep`` (weights of
+    the rows of ``x``) as R's ``svyglm`` on a replicate design: each refit starts at the
+    full-sample ``beta`` and iterates to convergence (about two IRLS steps); rows a replicate
+    drops weigh zero, so no copy of ``x`` is made per replicate."""
     betas = np.empty((rep.shape[1], len(beta)))
     for r in range(rep.shape[1]):
         wr = rep[:, r]
-        use = wr > 0
-        betas[r] = _d.fit_glm(x[use], y[use], wr[use] / wr[use].mean(), fam, names, max_iter, tol)[
-            0
-        ]
-    return design._vcov(betas, beta)
+        wu = wr / wr[wr > 0].mean()
+        try:
+            betas[r] = _d.fit_glm(x, y, wu, fam, names, 100, tol, start=beta)[0]
+        except DesignError as exc:
+            present = np.asarray((wu > 0) @ (x != 0)) > 0
+            if present.all():
+                raise exc from None  # not an absent term: the replicate's own error stands
+            betas[r] = _without_absent_terms(x, y, wu, fam, names, beta, tol, present)
+    return betas
+
+
+def _without_absent_terms(x, y, w, fam, names, beta, tol, present) -> np.ndarray:
+    """A replicate that drops every row with some term (a category in one cluster only): the
+    other coefficients refitted, the absent ones NaN, as R's glm gives NA for them (R's svrVar
+    then discards that replicate, as :meth:`ReplicateDesign.replicate_vcov` does)."""
+    out = np.full(len(beta), np.nan)
+    kept = [n for n, k in zip(names, present, strict=True) if k]
+    out[present] = _d.fit_glm(x[:, present], y, w, fam, kept, 100, tol, start=beta[present])[0]
+    return out
 
 
 _ESTIMATORS = {
@@ -260,8 +347,8 @@ def as_replicate(
     """
     if not isinstance(design, SurveyDesign) or isinstance(design, ReplicateDesign):
         raise DesignError("as_replicate() needs a SurveyDesign (not already replicate).")
-    if type not in REPLICATE_TYPES:
-        raise DesignError(f"type must be one of {REPLICATE_TYPES}, not {type!r}.")
+    if type not in CREATED_TYPES:
+        raise DesignError(f"type must be one of {CREATED_TYPES}, not {type!r}.")
     if not design.domain.all():
         raise DesignError("Create replicate weights from the full design, before any subset.")
     s = design._struct
@@ -334,6 +421,7 @@ def as_replicate(
         scale=None if type == "BRR" else scale,
         rscales=rscales,
         mse=mse,
+        units=(design.stage_ids or (None,))[0],
     )
     object.__setattr__(out, "_struct", _replace_w(out._struct, w))
     return out
