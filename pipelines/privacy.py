@@ -27,6 +27,7 @@ their free text, and :func:`scan_paths` looks for names through keyed fingerprin
 from __future__ import annotations
 
 import hmac
+import importlib.util
 import os
 import re
 import secrets
@@ -552,7 +553,7 @@ def _excerpt(text: str, start: int, end: int, width: int = 20) -> str:
     before = PII_RE.sub(_tag, text[max(0, start - width) : start])
     after = PII_RE.sub(_tag, text[end : end + width])
     ex = f"{before}{_mask_middle(text[start:end])}{after}"
-    return re.sub(r"\s+", " ", ex).strip()
+    return re.sub(r"[\s\x00]+", " ", ex).strip()
 
 
 def _codes(text: str) -> np.ndarray:
@@ -885,14 +886,18 @@ def _read_text(path: Path) -> str | None:
     return raw.decode("utf-8", errors="replace")
 
 
-def _findings_in_text(path: Path, text: str, names: _NameScanner, locate) -> list[Finding]:
+def _findings_in_text(
+    path: Path, text: str, names: _NameScanner, locate, scan=_scan_text, shown: str = ""
+) -> list[Finding]:
+    """Findings of ``scan`` in ``text``; excerpts from ``shown`` (same offsets) if given."""
+    shown = shown or text
     out: list[Finding] = []
     per_kind: dict[str, int] = {}
-    for kind, a, b in _scan_text(text, names):
+    for kind, a, b in scan(text, names):
         per_kind[kind] = per_kind.get(kind, 0) + 1
         if per_kind[kind] > MAX_FINDINGS_PER_FILE:
             continue
-        out.append(Finding(path, kind, locate(a), _excerpt(text, a, b)))
+        out.append(Finding(path, kind, locate(a), _excerpt(shown, a, b)))
     return out
 
 
@@ -946,20 +951,73 @@ def _scan_parquet(path: Path, names: _NameScanner) -> list[Finding]:
     return out
 
 
-def _scan_pdf(path: Path, names: _NameScanner) -> list[Finding]:
+_PAGE_BREAK = "\x00"  # neither a word, a space nor a digit separator: nothing matches across it
+
+
+def _scan_pdf_text(text: str, names: _NameScanner) -> Iterator[tuple[str, int, int]]:
+    """Hits in PDF text: those within a line, then those a wrapped line or table cell splits
+    (found with the line breaks read as spaces, so offsets stay the same)."""
+    yield from _scan_text(text, names)
+    if "\n" not in text:
+        return
+    for kind, a, b in _scan_text(text.replace("\n", " "), names):
+        if "\n" in text[a:b]:
+            yield kind, a, b
+
+
+def _pdfium_pages(path: Path) -> Iterator[str]:
+    """Each page's text from PDFium (compiled; lines end in "\\n")."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path)
     try:
-        from pypdf import PdfReader
-    except ImportError:
+        for page in doc:
+            textpage = page.get_textpage()
+            yield textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+            textpage.close()
+            page.close()
+    finally:
+        doc.close()
+
+
+def _pypdf_pages(path: Path) -> Iterator[str]:
+    """Each page's text from pypdf (pure Python, about ten times slower than PDFium)."""
+    from pypdf import PdfReader
+
+    for page in PdfReader(path).pages:
+        yield page.extract_text() or ""
+
+
+# fastest first: PDFium reads the sample's 112 report pages about ten times faster than pypdf
+_PDF_READERS = (("pypdfium2", _pdfium_pages), ("pypdf", _pypdf_pages))
+
+
+def _pdf_pages_reader():
+    """The page-text reader of the fastest PDF library installed, or None if there is none."""
+    for module, reader in _PDF_READERS:
+        if importlib.util.find_spec(module) is not None:
+            return reader
+    return None
+
+
+def _scan_pdf(path: Path, names: _NameScanner) -> list[Finding]:
+    """Findings in a PDF's text, its pages scanned as one text (NUL between pages)."""
+    pages = _pdf_pages_reader()
+    if pages is None:
         warnings.warn(
-            f"{path} was not scanned for personal data: install pypdf to scan PDF reports",
+            f"{path} was not scanned for personal data: install pypdfium2 to scan PDF reports",
             stacklevel=3,
         )
         return []
-    out: list[Finding] = []
-    for i, page in enumerate(PdfReader(path).pages, 1):
-        text = page.extract_text() or ""
-        out += _findings_in_text(path, text, names, lambda pos, i=i: f"page {i}")
-    return out
+    texts = [t.replace(_PAGE_BREAK, " ") for t in pages(path)]
+    starts = np.cumsum([0] + [len(t) + 1 for t in texts])
+
+    def locate(pos: int) -> str:
+        return f"page {int(np.searchsorted(starts, pos, side='right'))}"
+
+    text = _PAGE_BREAK.join(texts)
+    flat = text.replace("\n", " ")  # excerpts: data split over lines is masked too
+    return _findings_in_text(path, text, names, locate, _scan_pdf_text, flat)
 
 
 def _scan_xlsx(path: Path, names: _NameScanner) -> list[Finding]:
@@ -993,7 +1051,8 @@ def scan_paths(
 
     Scanned: text files (:data:`TEXT_SUFFIXES`: .csv .tsv .html .htm .json .md .ipynb .txt
     .log .yaml .yml), Parquet (every string/dictionary column, distinct values only), .xlsx
-    (cell text) and PDF text via ``pypdf`` (a warning, not an error, if pypdf is missing).
+    (cell text) and PDF text via ``pypdfium2`` (``pypdf`` if only that is installed; a warning,
+    not an error, if neither is), line breaks also read as spaces so a wrapped name is found.
     Everything else - images included - is skipped, as are text files with NUL bytes.
     Embedded base64 (``data:`` URIs in HTML, notebook image outputs) is removed before scanning
     so random digits inside images do not raise false alarms.

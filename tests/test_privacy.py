@@ -2,6 +2,7 @@ import base64
 import json
 import os
 import stat
+from importlib.util import find_spec
 
 import numpy as np
 import pandas as pd
@@ -364,7 +365,6 @@ def test_name_split_across_lines_or_cells_is_not_a_name(clean_dir):
 
 def test_scan_pdf(tmp_path):
     fpdf = pytest.importorskip("fpdf")
-    pytest.importorskip("pypdf")
     pdf = fpdf.FPDF()
     pdf.add_page()
     pdf.set_font("Helvetica", size=12)
@@ -609,3 +609,117 @@ def test_uuids_hashes_and_submission_ids_are_never_phones_or_nik(tmp_path):
 def test_real_phones_and_nik_beside_identifiers_are_still_found(text, kind):
     assert kinds(text) == [kind]
     assert f"[{'TELEPON' if kind == 'phone' else 'NIK'}]" in mask_text(pd.Series([text])).text[0]
+
+
+# ---------------------------------------------------------------- PDF reports (the renderer's)
+
+MARK = "Hubungi"  # the word before the data planted in the table, to tell which page it is on
+
+
+def planted_report(path):
+    """A report PDF from the project's renderer: an e-mail on page 1; further on, a name, a
+    phone and a grouped NIK wrapped over several lines of a narrow table cell, then a paragraph
+    with an e-mail and a plain NIK."""
+    from pipelines.render import Document, Section, Table, render_pdf
+
+    filler = "Perpustakaan desa membuka kelas literasi digital setiap pekan bersama warga. " * 12
+    cell = f"{MARK} Siti Aminah di 0812 3456 7890 atau NIK 1372 0112 3456 0001 ya"
+    notes = [f"catatan panjang nomor {j} " * 2 for j in range(7)]
+    cols = {f"Kolom {j}": [notes[j], cell if j == 3 else "–"] for j in range(7)}
+    doc = Document(
+        "Laporan uji",
+        "Gelombang 2026",
+        "id",
+        [
+            Section("Kontak", ["Tanya jawab lewat ani.s@gmail.com setiap hari kerja."]),
+            Section("Pengantar", [filler] * 6),
+            Section(
+                "Catatan",
+                [
+                    Table(pd.DataFrame(cols), caption="Catatan petugas"),
+                    "Surel budi.santoso@gmail.com; NIK 1372011234560001.",
+                ],
+            ),
+        ],
+    )
+    path.write_bytes(render_pdf(doc))
+    return path
+
+
+def pages_of(path, reader) -> list[str]:
+    import pipelines.privacy as privacy
+
+    return list(getattr(privacy, reader)(path))
+
+
+def findings_with(monkeypatch, reader, paths, fps=frozenset(), secret=None):
+    """:func:`scan_paths` with one PDF library's text."""
+    import pipelines.privacy as privacy
+
+    monkeypatch.setattr(privacy, "_pdf_pages_reader", lambda: getattr(privacy, reader))
+    return scan_paths(paths, fps, secret)
+
+
+@pytest.mark.parametrize("reader", ["_pdfium_pages", "_pypdf_pages"])
+def test_scan_finds_data_planted_in_a_rendered_report_with_its_page(tmp_path, monkeypatch, reader):
+    pytest.importorskip(reader.strip("_").split("_")[0].replace("pdfium", "pypdfium2"))
+    pdf = planted_report(tmp_path / "laporan.pdf")
+    pages = pages_of(pdf, reader)
+    [at] = [i for i, text in enumerate(pages, 1) if MARK in text]
+    assert at > 1 and "ani.s@gmail.com" in pages[0]
+    # the cell wraps: the name, phone and NIK are each split over two lines of the text
+    for value in ("Siti Aminah", "0812 3456 7890", "1372 0112 3456 0001"):
+        assert value not in pages[at - 1], "the table's layout changed: re-plant the data"
+        assert value.split()[0] in pages[at - 1]
+    fps = name_fingerprints(pd.Series(["Siti Aminah", "Budi Santoso"]), SECRET)
+    found = findings_with(monkeypatch, reader, [pdf], fps, SECRET)
+    where = sorted((f.kind, f.location) for f in found)
+    page = f"page {at}"
+    assert where == sorted(
+        [("email", "page 1"), ("name", page), ("phone", page), ("nik", page)]
+        + [("email", page), ("nik", page)]
+    )
+    shown = {f.kind: f.excerpt_masked for f in found if f.location == page}
+    assert "Aminah" not in shown["name"] and "0812 3456" not in shown["phone"]
+    assert all("*" in f.excerpt_masked for f in found)
+
+
+def test_pdfium_finds_everything_pypdf_finds(tmp_path, monkeypatch):
+    """The same findings, page by page, from both libraries' text of one report."""
+    pytest.importorskip("pypdf")
+    pytest.importorskip("pypdfium2")
+    pdf = planted_report(tmp_path / "laporan.pdf")
+    fps = name_fingerprints(pd.Series(["Siti Aminah"]), SECRET)
+    old = findings_with(monkeypatch, "_pypdf_pages", [pdf], fps, SECRET)
+    new = findings_with(monkeypatch, "_pdfium_pages", [pdf], fps, SECRET)
+    assert len(old) == 6
+    assert sorted((f.kind, f.location, f.excerpt_masked) for f in new) == sorted(
+        (f.kind, f.location, f.excerpt_masked) for f in old
+    )
+    assert [t.split() for t in pages_of(pdf, "_pdfium_pages")] == [
+        t.split() for t in pages_of(pdf, "_pypdf_pages")
+    ]
+
+
+def test_line_breaks_join_only_in_pdfs_and_never_across_pages(tmp_path, monkeypatch):
+    import pipelines.privacy as privacy
+
+    texts = ["saya Siti\nAminah, hp 0812\n3456 7890", "x Siti", "Aminah 0812", "3456 7890"]
+    monkeypatch.setattr(privacy, "_pdf_pages_reader", lambda: lambda path: iter(texts))
+    (tmp_path / "r.pdf").write_bytes(b"%PDF-")
+    (tmp_path / "r.txt").write_text(texts[0])
+    fps = name_fingerprints(pd.Series(["Siti Aminah"]), SECRET)
+    found = sorted((f.path.suffix, f.kind, f.location) for f in scan_paths([tmp_path], fps, SECRET))
+    assert found == [(".pdf", "name", "page 1"), (".pdf", "phone", "page 1")]
+
+
+def test_pdf_library_fallback_and_warning(tmp_path, monkeypatch):
+    import pipelines.privacy as privacy
+
+    pdfium, pypdf_reader = privacy._PDF_READERS
+    monkeypatch.setattr(privacy, "_PDF_READERS", (("no_such_module_x", pdfium[1]), pypdf_reader))
+    assert privacy._pdf_pages_reader() is (privacy._pypdf_pages if find_spec("pypdf") else None)
+    monkeypatch.setattr(privacy, "_PDF_READERS", (("no_such_module_x", pdfium[1]),))
+    (tmp_path / "r.pdf").write_bytes(b"%PDF-")
+    with pytest.warns(UserWarning, match="install pypdfium2"):
+        assert scan_paths([tmp_path / "r.pdf"]) == []
