@@ -662,6 +662,8 @@ def _start_candidates(codes: np.ndarray) -> np.ndarray:
     two = (codes[ds[c]].astype(np.int64) - 48) * 10 + (codes[ds[c] + 1].astype(np.int64) - 48)
     keep = _START_2DIGIT[two]
     c, two = c[keep], two[keep]
+    if not len(c):  # no run starts like a NIK or phone: the usual case, skip the rest
+        return ds[c]
     s, length = ds[c], de[c] - ds[c]
     nx1 = char_at(de[c])
     prov = _PROVINCE_2DIGIT[two]
@@ -679,6 +681,8 @@ def _start_candidates(codes: np.ndarray) -> np.ndarray:
     c, s, length, nx1, phone, group_start = (
         a[keep] for a in (c, s, length, nx1, phone, group_start)
     )
+    if not len(c):
+        return s
 
     # grouped NIKs are 4-4-4-4, 2-2-2-6-4 or 6-6-4 with one repeated separator: check the
     # whole chain of runs (so decimals "13.98" or age bands "18-24" are not candidates)
