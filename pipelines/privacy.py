@@ -31,6 +31,7 @@ import importlib.util
 import os
 import re
 import secrets
+import threading
 import unicodedata
 import warnings
 import zipfile
@@ -969,19 +970,28 @@ def _scan_pdf_text(text: str, names: _NameScanner) -> Iterator[tuple[str, int, i
             yield kind, a, b
 
 
-def _pdfium_pages(path: Path) -> Iterator[str]:
+_PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe, not even across documents
+
+
+def _pdfium_pages(path: Path) -> list[str]:
     """Each page's text from PDFium (compiled; lines end in "\\n")."""
     import pypdfium2 as pdfium
 
-    doc = pdfium.PdfDocument(path)
-    try:
-        for page in doc:
-            textpage = page.get_textpage()
-            yield textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
-            textpage.close()
-            page.close()
-    finally:
-        doc.close()
+    with _PDFIUM_LOCK:
+        doc = pdfium.PdfDocument(path)
+        try:
+            return [_pdfium_text(page) for page in doc]
+        finally:
+            doc.close()
+
+
+def _pdfium_text(page) -> str:
+    """One PDFium page's text with "\\n" line ends; the page is closed."""
+    textpage = page.get_textpage()
+    text = textpage.get_text_range()
+    textpage.close()
+    page.close()
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _pypdf_pages(path: Path) -> Iterator[str]:

@@ -723,3 +723,16 @@ def test_pdf_library_fallback_and_warning(tmp_path, monkeypatch):
     (tmp_path / "r.pdf").write_bytes(b"%PDF-")
     with pytest.warns(UserWarning, match="install pypdfium2"):
         assert scan_paths([tmp_path / "r.pdf"]) == []
+
+
+def test_pdfium_text_is_the_same_when_threads_scan_at_once(tmp_path):
+    """PDFium is not thread-safe: the scan serialises it, so concurrent scans agree."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pipelines.privacy as privacy
+
+    pytest.importorskip("pypdfium2")
+    pdf = planted_report(tmp_path / "laporan.pdf")
+    with ThreadPoolExecutor(4) as ex:
+        texts = list(ex.map(lambda _: privacy._pdfium_pages(pdf), range(16)))
+    assert all(t == texts[0] for t in texts) and MARK in "".join(texts[0])
