@@ -995,14 +995,14 @@ def _pdfium_text(page) -> str:
 
 
 def _pypdf_pages(path: Path) -> Iterator[str]:
-    """Each page's text from pypdf (pure Python, about ten times slower than PDFium)."""
+    """Each page's text from pypdf (pure Python, about nine times slower than PDFium)."""
     from pypdf import PdfReader
 
     for page in PdfReader(path).pages:
         yield page.extract_text() or ""
 
 
-# fastest first: PDFium reads the sample's 112 report pages about ten times faster than pypdf
+# fastest first: PDFium reads the sample's 112 report pages about nine times faster than pypdf
 _PDF_READERS = (("pypdfium2", _pdfium_pages), ("pypdf", _pypdf_pages))
 
 
