@@ -147,11 +147,22 @@ def _unit(lab: Labels, name: str) -> str:
 
 
 def pick(est: pd.DataFrame, **where) -> pd.DataFrame:
-    """Rows of the estimates table matching every column=value (None matches missing)."""
-    mask = pd.Series(True, index=est.index)
+    """Rows of the estimates table matching every column=value (None matches missing; values
+    compare as text, so wave 2025 matches "2025")."""
+    mask = np.ones(len(est), dtype=bool)
     for col, value in where.items():
-        mask &= est[col].isna() if value is None else est[col].astype(str).eq(str(value))
+        mask &= _matches(est[col], value)
     return est[mask]
+
+
+def _matches(column: pd.Series, value) -> np.ndarray:
+    """Where ``column`` equals ``value`` as text; text columns compared without converting
+    every cell to text first (most of a site report's selections)."""
+    if value is None:
+        return column.isna().to_numpy()
+    if isinstance(value, str) and pd.api.types.is_string_dtype(column.dtype):
+        return (column == value).to_numpy(dtype=bool, na_value=False)
+    return column.astype(str).eq(str(value)).to_numpy()
 
 
 def publishable(df: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -347,7 +358,22 @@ def roles(res: dict, role: str) -> list[str]:
     r = res.get("roles")
     if r is None or r.empty:
         return []
-    return list(r.loc[r["role"] == role, "column"])
+    return list(_by_role(r).get(role, ()))
+
+
+def _by_role(r: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """The roles table as role -> columns, worked out once per table (reports ask hundreds
+    of times)."""
+    key = (id(r), len(r))
+    if _ROLES_SEEN.get("key") != key:
+        grouped: dict[str, list[str]] = {}
+        for role, column in zip(r["role"], r["column"], strict=True):
+            grouped.setdefault(role, []).append(column)
+        _ROLES_SEEN.update(key=key, table=r, by_role={k: tuple(v) for k, v in grouped.items()})
+    return _ROLES_SEEN["by_role"]
+
+
+_ROLES_SEEN: dict = {}  # the last roles table asked about (kept alive, so its id stays unique)
 
 
 def _took_part(res: dict) -> str | None:

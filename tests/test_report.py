@@ -441,3 +441,31 @@ def test_a_forked_language_that_does_not_answer_is_built_here(two_waves, monkeyp
     files = report.city_files(two_waves, {}, CFG, CB)
     assert time.monotonic() - started < 20  # the stuck worker was terminated, not awaited
     assert files["city.en.html"] == render.render_html(small_city(two_waves, {}, CFG, CB, "en"))
+
+
+def test_pick_compares_as_text_and_matches_missing():
+    est = pd.DataFrame(
+        {
+            "analysis": pd.array(["site", "site", "descriptive", None], dtype="str"),
+            "wave": pd.array(["2025", "2026", "2026", "2026"], dtype="str"),
+            "group": ["a", None, "b", "a"],
+            "n": [1, 2, 3, 4],
+        }
+    )
+    assert list(report.pick(est, analysis="site", wave="2026")["n"]) == [2]
+    assert list(report.pick(est, wave=2026)["n"]) == [2, 3, 4]  # a number matches its text
+    assert list(report.pick(est, group=None)["n"]) == [2]
+    assert list(report.pick(est, analysis=None)["n"]) == [4]
+    assert list(report.pick(est, group="a", analysis="site")["n"]) == [1]
+    assert list(report.pick(est, n=3)["n"]) == [3]
+    assert report.pick(est, analysis="nothing").empty
+
+
+def test_roles_follow_each_results_table():
+    first = {"roles": pd.DataFrame({"role": ["took_part", "covariate"], "column": ["ikut", "age"]})}
+    second = {"roles": pd.DataFrame({"role": ["covariate"], "column": ["umur"]})}
+    assert report.roles(first, "took_part") == ["ikut"]
+    assert report.roles(second, "took_part") == []
+    assert report.roles(second, "covariate") == ["umur"]
+    assert report.roles(first, "covariate") == ["age"]
+    assert report.roles({}, "covariate") == []
