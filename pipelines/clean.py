@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipelines import errors, multiselect, parse, schema
+from pipelines import errors, multiselect, parse
 from pipelines.codebook import Codebook, unify_text
 from pipelines.config import SurveyConfig, Wave
 from pipelines.errors import Localised, Message
@@ -1049,6 +1049,8 @@ def clean_wave(
     log.record("rows_out", "Rows in the processed data", pd.Series(True, index=df.index))
     df = df.reset_index(drop=True)
     df = df[_order(df, cb)]
+    from pipelines import schema  # pandera, imported when data are cleaned (not by `check`)
+
     schema.validate_processed(df, cfg, cb)  # a failure here is a bug in a rule, not bad input
     return df, log
 
