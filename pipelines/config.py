@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
+import hashlib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -419,15 +420,38 @@ def _merge(base: dict, child: dict) -> dict:
     return out
 
 
-def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+def _load_raw(path: Path, seen: tuple[Path, ...] = (), read: list[Path] | None = None) -> dict:
     data = _read_yaml(path)
+    if read is not None:
+        read.append(path.resolve())
     parent = data.pop("extends", None)
     if parent is None:
         return data
     parent_path = (path.parent / parent).resolve()
     if parent_path in seen:
         raise ConfigError(f"Config file {path}: 'extends' forms a loop through {parent_path}.")
-    return _merge(_load_raw(parent_path, (*seen, path.resolve())), data)
+    return _merge(_load_raw(parent_path, (*seen, path.resolve()), read), data)
+
+
+# Validated configs by file, with the content hash of every file read for them: a kernel that
+# writes one report per library (the runner's warm kernels) reads a national config once, not
+# once per library. A config is frozen, so the same object can be handed out again.
+_LOADED: dict[Path, tuple[tuple[tuple[Path, str], ...], SurveyConfig]] = {}
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _cached(path: Path) -> SurveyConfig | None:
+    """The config loaded before from ``path`` if none of its files has changed since."""
+    hit = _LOADED.get(path.resolve())
+    if hit is None or any(_digest(p) != d for p, d in hit[0]):
+        return None
+    return hit[1]
 
 
 def _describe(err: dict, model_fields: list[str]) -> str:
@@ -549,7 +573,21 @@ def read_yaml(text: str, source: str | Path | None = None):
 def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
     """Read, merge (`extends`) and validate a survey config; raise ConfigError naming file and key."""
     path = Path(path)
-    data = _load_raw(path)
+    cfg = _cached(path)
+    if cfg is not None and cfg.source == path:
+        if "messages_language" in cfg.model_fields_set:  # as a first load would
+            set_language(cfg.messages_language)
+    else:
+        cfg = _validated(path)
+    if check_files:
+        _check_paths(cfg)
+    return cfg
+
+
+def _validated(path: Path) -> SurveyConfig:
+    """Read, merge and validate ``path`` (and keep it for the next load of the same files)."""
+    read: list[Path] = []
+    data = _load_raw(path, read=read)
     if data.get("messages_language") in languages():  # so even config errors speak it
         set_language(data["messages_language"])
     data = {**data, "base_dir": path.parent, "source": path}
@@ -560,8 +598,9 @@ def load_config(path: str | Path, check_files: bool = True) -> SurveyConfig:
         raise ConfigError(
             Message("config.invalid", path=path, problems="; ".join(problems))
         ) from None
-    if check_files:
-        _check_paths(cfg)
+    if len(_LOADED) > 16:
+        _LOADED.clear()
+    _LOADED[path.resolve()] = (tuple((p, _digest(p)) for p in read), cfg)
     return cfg
 
 

@@ -277,3 +277,22 @@ def test_every_replicate_key_is_documented_with_an_example():
     doc = (ROOT / "docs" / "codebook.md").read_text()
     assert "`design.replicate`" in doc and 'replicate: {columns: "repw_*", type: JK1}' in doc
     assert [k for k in Replicate.model_fields if f"`{k}`" not in doc] == []
+
+
+def test_a_config_read_again_is_reused_until_one_of_its_files_changes(survey_dir):
+    """A warm kernel writing one report per library loads the config once; a change to the
+    file itself or to the config it extends (even of the same size) is read."""
+    child, parent = survey_dir / "solok_2026.yaml", survey_dir / "solok_2025.yaml"
+    first = load_config(child, check_files=False)
+    assert load_config(child, check_files=False) is first
+    text = parent.read_text()
+    parent.write_text(text.replace("suppression_threshold: 10", "suppression_threshold: 12"))
+    assert "suppression_threshold: 12" in parent.read_text()  # a same-size edit of the parent
+    second = load_config(child, check_files=False)
+    assert second is not first and second.report.suppression_threshold == 12
+    child.write_text(child.read_text() + "\n")
+    third = load_config(child, check_files=False)
+    assert third is not second and third.report.suppression_threshold == 12
+    _edit(child, lambda d: d.update(bogus_key=1))
+    with pytest.raises(ConfigError, match="bogus_key"):  # reported, never an older config reused
+        load_config(child, check_files=False)
