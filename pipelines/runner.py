@@ -17,11 +17,10 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -198,16 +197,6 @@ def site_reports(
     finally:
         if own:
             executor.shutdown(cancel_futures=True)
-
-
-def _started_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers are already running, started from the calling thread: a
-    worker forked later from a helper thread could inherit a lock (an import's, say) that the
-    main thread holds at that moment, and wait on it forever."""
-    pool = ProcessPoolExecutor(max_workers=workers)
-    for fut in [pool.submit(os.getpid) for _ in range(workers)]:
-        fut.result()
-    return pool
 
 
 def default_jobs() -> int:
@@ -580,34 +569,9 @@ class Run:
         }
 
     def _run_stage(self, stage: Stage, staged: paths.Layout, kernel: str) -> None:
-        """The stage's notebooks in order; its per-site fan-out (which needs only the earlier
-        stages' outputs) runs beside them, so site kernels start while the city report builds."""
-        params = self._params(staged)
-        if not stage.fan_out:
-            self._notebooks(stage, params, staged, kernel)
-            return
-        stop = threading.Event()
-        executor = self.executor or _started_pool(min(self.jobs, len(self.cfg.site_ids)) or 1)
-        try:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                sites = pool.submit(
-                    self._fan_out, stage.fan_out, params, staged, kernel, stop, executor
-                )
-                try:
-                    self._notebooks(stage, params, staged, kernel)
-                except BaseException:
-                    stop.set()  # no new site starts; the stage's failure is what is reported
-                    with contextlib.suppress(Exception):
-                        sites.result()
-                    raise
-                sites.result()
-        finally:
-            if executor is not self.executor:
-                executor.shutdown(cancel_futures=True)
-
-    def _notebooks(self, stage: Stage, params: dict, staged: paths.Layout, kernel: str) -> None:
         import papermill as pm
 
+        params = self._params(staged)
         for nb in stage.notebooks:
             out = staged.executed / nb.file
             try:
@@ -615,16 +579,14 @@ class Run:
             except pm.PapermillExecutionError as err:
                 raise NotebookFailed(nb.file, out, err) from None
             self.progress(f"      {nb.file} {secs:.1f} s")
+        if stage.fan_out:
+            self._fan_out(stage, stage.fan_out, params, staged, kernel)
 
-    def _fan_out(
-        self, nb: Notebook, params: dict, staged, kernel, stop: threading.Event, executor=None
-    ) -> None:
+    def _fan_out(self, stage, nb: Notebook, params: dict, staged, kernel) -> None:
         folder = staged.executed / "sites"
         sites = self.cfg.site_ids
-        executor = executor or self.executor
-        for _ in site_reports(nb, params, sites, folder, kernel, executor, self.jobs):
-            if stop.is_set():
-                break  # closes the fan-out: sites not yet started are cancelled
+        for _ in site_reports(nb, params, sites, folder, kernel, self.executor, self.jobs):
+            pass
 
     def _warn(self, staged: paths.Layout) -> None:
         import pandas as pd

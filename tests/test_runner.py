@@ -4,7 +4,6 @@ import json
 import multiprocessing as mp
 import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -192,7 +191,7 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
         run.executor = pool  # not the runner's own pool: the later sites still run
         with pytest.raises(runner.NotebookFailed) as failed:
-            run._fan_out(nb, run._params(staged), staged, runner.kernel_name(), threading.Event())
+            run._fan_out(runner.STAGES[-1], nb, run._params(staged), staged, runner.kernel_name())
     sites_dir = staged.executed / "sites"
     assert (failed.value.nb_file, failed.value.executed) == (
         "site.ipynb",
@@ -208,66 +207,6 @@ def test_a_failing_site_is_reported_as_before_and_its_worker_goes_on(tmp_path, m
     assert len(set(pids[1:])) == 1  # ... by one kernel for every later site of that worker
     assert not any(_running(pid) for pid in pids)  # stopped when the worker ended
     assert len(list(sites_dir.glob("kernel.worker-*.log"))) == 1
-
-
-def _report_stage(folder: Path, city_code: str, site_code: str) -> runner.Stage:
-    """A report stage of stand-in notebooks: one city notebook and a per-site one."""
-    params = 'config_path = processed_dir = reports_dir = ""'
-    write_notebook(folder / "city.ipynb", params, city_code)
-    write_notebook(folder / "site.ipynb", params + '\nsite = ""', site_code)
-    return runner.Stage(
-        "report",
-        (runner.Notebook("city.ipynb", runner.COMMON),),
-        fan_out=runner.Notebook("site.ipynb", runner.STAGES[-1].fan_out.params),
-    )
-
-
-def _stage_run(tmp_path, monkeypatch, n_sites: int) -> tuple[runner.Run, Layout]:
-    from pipelines import paths
-    from pipelines.paths import SAMPLE_CONFIG
-
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
-    monkeypatch.setattr(paths, "NOTEBOOKS", folder)
-    run = runner.Run(SAMPLE_CONFIG, out_root=tmp_path, progress=lambda m: None, jobs=1)
-    run.cfg = run.cfg.model_copy(update={"sites": run.cfg.sites[:n_sites]})
-    return run, Layout(tmp_path / "processed", tmp_path / "reports")
-
-
-def test_site_reports_run_while_the_city_report_builds(tmp_path, monkeypatch):
-    """The city notebook waits for a file the first site notebook writes: it finishes only
-    if the sites run beside it (one after the other, it would time out and fail)."""
-    run, staged = _stage_run(tmp_path, monkeypatch, 3)
-    flag = tmp_path / "site-started"
-    stage = _report_stage(
-        tmp_path / "notebooks",
-        "import pathlib, time\n"
-        f"flag = pathlib.Path({str(flag)!r})\n"
-        "for _ in range(600):\n"
-        "    if flag.exists():\n"
-        "        break\n"
-        "    time.sleep(0.1)\n"
-        "assert flag.exists(), 'no site report started while the city report ran'",
-        f"import pathlib\npathlib.Path({str(flag)!r}).write_text(site)",
-    )
-    run._run_stage(stage, staged, runner.kernel_name())
-    assert sorted(p.stem for p in (staged.executed / "sites").glob("*.ipynb")) == sorted(
-        run.cfg.site_ids
-    )
-
-
-def test_a_failing_city_report_stops_the_sites_not_yet_started(tmp_path, monkeypatch):
-    run, staged = _stage_run(tmp_path, monkeypatch, 8)
-    stage = _report_stage(
-        tmp_path / "notebooks",
-        "raise ValueError('city data missing')",
-        "import time\ntime.sleep(1.5)",
-    )
-    with pytest.raises(runner.NotebookFailed) as failed:
-        run._run_stage(stage, staged, runner.kernel_name())
-    assert failed.value.nb_file == "city.ipynb"  # the stage's own failure is what is said
-    started = list((staged.executed / "sites").glob("*.ipynb"))
-    assert len(started) < len(run.cfg.site_ids)
 
 
 def test_cleaning_warnings_say_the_cost_and_the_totals():
