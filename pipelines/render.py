@@ -261,7 +261,7 @@ def _prepare(doc: Document) -> dict[str, Any]:
                         "kind": "figure",
                         "src": uri,
                         "png": block.png,
-                        "pdf_svg": _pdf_svg(block.svg) if block.svg else b"",
+                        "svg_source": block.svg,
                         "svg": _inline_svg(block.svg, f"f{fig_no}") if block.svg else "",
                         "width": w,
                         "height": h,
@@ -711,19 +711,20 @@ def _text_height(pdf: Any, text: str, line_h: float, width: float = 0.0) -> floa
     return len(_wrap_lines(pdf, text, width - 2 * pdf.c_margin)) * line_h
 
 
-def _write(pdf: Any, text: str, line_h: float, width: float = 0.0, fill: bool = False) -> None:
+def _write(pdf: Any, text: str, line_h: float, width: float = 0.0, **cell: Any) -> None:
     """Left-aligned ``text`` wrapped to ``width`` mm from the current position (0: to the right
-    margin); a page break between lines keeps the left edge; ends at the left margin."""
+    margin); a page break between lines keeps the left edge; ends at the left margin. ``cell``
+    goes to every line's cell (``fill``, ``align``)."""
     x = pdf.get_x()
     width = width or pdf.w - pdf.r_margin - x
     for line in _wrap_lines(pdf, text, width - 2 * pdf.c_margin):
         pdf.set_x(x)
-        pdf.cell(width, line_h, line, align="L", fill=fill, new_x="LEFT", new_y="NEXT")
+        pdf.cell(width, line_h, line, new_x="LEFT", new_y="NEXT", **{"align": "L", **cell})
     pdf.set_x(pdf.l_margin)
 
 
 def _write_padded(
-    pdf: Any, text: str, line_h: float, width: float, pad: tuple[float, float, float], **kw: Any
+    pdf: Any, text: str, line_h: float, width: float, pad: tuple[float, float, float], **cell: Any
 ) -> None:
     """``_write`` in a filled box with ``pad`` = (top, sides, bottom) mm around the text."""
     top, side, bottom = pad
@@ -732,9 +733,7 @@ def _write_padded(
         pdf.cell(width, top, "", fill=True, new_x="LEFT", new_y="NEXT")
     pdf.c_margin = side
     try:
-        for line in _wrap_lines(pdf, text, width - 2 * side):
-            pdf.set_x(x)
-            pdf.cell(width, line_h, line, fill=True, new_x="LEFT", new_y="NEXT", **kw)
+        _write(pdf, text, line_h, width, fill=True, **cell)
     finally:
         pdf.c_margin = margin
     if bottom:
@@ -916,7 +915,7 @@ def _pdf_figure(pdf: Any, block: dict[str, Any]) -> None:
     y = pdf.get_y()
     x = pdf.l_margin + (pdf.epw - width) / 2
     pdf.image(
-        io.BytesIO(block["pdf_svg"] or block["png"]),
+        io.BytesIO(_pdf_svg(block["svg_source"]) if block["svg_source"] else block["png"]),
         x=x,
         y=y,
         w=width,
