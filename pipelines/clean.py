@@ -731,11 +731,15 @@ def derive(df, ctx, log):
             years = pd.Timestamp(ctx.wave.reference_date).year - df[src]
             lo, hi = AGE_LIMITS
             bad = years.notna() & ~years.between(lo, hi)
-            shown = df[src].map("{:g}".format, na_action="ignore") + years.map(
-                " (age {:g})".format, na_action="ignore"
-            )  # the log's examples say the age, not only the year
+            # the log's examples say the age, not only the year (formatted for those rows only)
+            shown = df.loc[bad, src].map("{:g}".format) + years[bad].map(" (age {:g})".format)
             log.record(
-                "impossible_age", f"Age outside {lo}–{hi} years: set missing", bad, df, src, shown
+                "impossible_age",
+                f"Age outside {lo}–{hi} years: set missing",
+                bad,
+                df,
+                src,
+                shown.reindex(df.index),
             )
             df[name] = years.mask(bad)
             df = df.drop(columns=[src])  # the birth year itself is not published
@@ -877,10 +881,18 @@ def account_losses(df, ctx, log):
     in_design = df[design].notna().all(axis=1) if design else pd.Series(True, index=df.index)
     covs = [c for c in roles["covariates"] if c in df]
     c, n = ctx.cfg.cleaning, len(df)
+    n_kept = int(in_design.sum())
     stops = []
+
+    groups: dict[str, int] = {}  # distinct answers per column among the rows the design keeps
 
     def kept(col: str) -> pd.Series:  # one column of the rows the design keeps
         return df[col][in_design]
+
+    def n_groups(col: str) -> int:
+        if col not in groups:
+            groups[col] = kept(col).nunique()
+        return groups[col]
 
     for pos, rows in log.touched:
         rule = log.rules[pos]
@@ -899,7 +911,7 @@ def account_losses(df, ctx, log):
         breakdowns = [
             b
             for b in roles["breakdowns"]
-            if b in cols and b in df and kept(b).nunique() < 2 <= k and k * 10 >= in_design.sum()
+            if b in cols and b in df and k >= 2 and k * 10 >= n_kept and n_groups(b) < 2
         ]
         margins = []
         for m in [m for m in roles["margins"] if m in cols and m in df and k]:

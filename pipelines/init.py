@@ -146,7 +146,9 @@ def find_exports(folder: Path) -> tuple[list[Path], Path | None, list[Path]]:
 def _two_row_header(path: Path) -> bool:
     """SurveyMonkey: the row under the questions says 'Response' / 'Open-Ended Response' or
     names options under a merged question cell."""
-    top = pd.read_excel(path, header=None, nrows=2, dtype=str)
+    from pipelines.xlsform import excel_file
+
+    top = pd.read_excel(excel_file(path), header=None, nrows=2, dtype=str)
     if len(top) < 2:
         return False
     sub = top.iloc[1].fillna("").str.strip().str.casefold()

@@ -597,11 +597,11 @@ class Run:
                 self.progress(line)
 
     def _skipped(self, staged: paths.Layout) -> None:
-        import pandas as pd
+        import pyarrow.parquet as pq  # one file: ParquetFile, without pyarrow.dataset's import
 
         plan = staged.results / "plan.parquet"
         if plan.exists():
-            for line in skipped_analyses(pd.read_parquet(plan)):
+            for line in skipped_analyses(pq.ParquetFile(plan).read().to_pandas()):
                 self.progress(line)
 
     def _scan(self, staged: paths.Layout) -> None:

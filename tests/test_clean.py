@@ -561,3 +561,23 @@ def test_a_question_named_age_is_one_column():
     df = pd.DataFrame({"income": [1.0], "log_income": [0.0], "age": [30.0], "wave": ["1"]})
     order = clean._order(df, cb)
     assert order == ["wave", "age", "income", "log_income"]
+
+
+def test_an_age_outside_the_limits_is_blanked_and_logged_with_year_and_age(small_survey):
+    """A birth year inside its own range that gives an age above AGE_LIMITS: the age is set
+    missing, and the log's examples show the year with the age it gives (those rows only)."""
+    cfg = load_config(write_config(small_survey, "csv"))
+    wave = next(w for w in cfg.waves if w.id == "2026")
+    raw = ingest.ingest_wave(cfg, CB, wave, SECRET).data
+    old = raw.index[:2]
+    raw.loc[old, "birth_year"] = "1921"
+    age = wave.reference_date.year - 1921
+    assert age > clean.AGE_LIMITS[1]
+    data, log = clean.clean_wave(raw, cfg, CB, wave)
+    s = log.summary()
+    row = s[s["rule"] == "impossible_age"].iloc[0]
+    assert row["rows_touched"] >= 2
+    assert f"1921 (age {age})" in row["examples"]
+    hit = data["respondent_key"].isin(raw.loc[old, "respondent_key"])
+    assert hit.sum() >= 1 and data.loc[hit, "age"].isna().all()
+    assert data["age"].notna().sum() > len(data) // 2

@@ -333,3 +333,40 @@ def test_a_legacy_xls_export_is_read_like_xlsx(tmp_path):
     book.save(str(tmp_path / "export.xls"))
     df = ingest.read_file(tmp_path / "export.xls", InputFile(path="export.xls", format="xlsx"))
     assert df["Umur"].tolist() == ["34", "2"] and df["source_row"].tolist() == [2, 3]
+
+
+def test_xlsx_is_read_with_calamine_as_openpyxl_reads_it(tmp_path, monkeypatch):
+    """.xlsx exports go through the calamine engine (about 10x faster); every cell reads as
+    openpyxl reads it (numbers, dates, blanks, Indonesian text), except Excel's escaped carriage
+    return, which calamine decodes and cleaning turns into the same space."""
+    import datetime as dtm
+
+    from openpyxl import Workbook
+
+    from pipelines import parse, xlsform
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Jawaban"
+    ws.append(["Timestamp", "Umur", "Skor", "Nama perpustakaan", "Saran"])
+    ws.append(
+        [dtm.datetime(2026, 3, 4, 9, 15), 34, 4.5, "Perpustakaan Kota", "Bagus_x000D_\nsekali"]
+    )
+    ws.append([dtm.datetime(2026, 3, 5, 0, 0), 2, None, "Pojok Baca Ceria", ""])
+    ws.append([None, "tiga puluh", 3, "Taman Bacaan Masyarakat", "  spasi  "])
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    assert xlsform.excel_engine(path) == "calamine"
+    spec = InputFile(path="export.xlsx", format="xlsx")
+    fast = ingest.read_file(path, spec)
+    monkeypatch.setattr(xlsform, "_has_calamine", lambda: False)
+    assert xlsform.excel_engine(path) == "openpyxl"
+    slow = ingest.read_file(path, spec)
+    assert list(fast.columns) == list(slow.columns)
+    assert fast["Umur"].tolist() == slow["Umur"].tolist() == ["34", "2", "tiga puluh"]
+    for col in ("Timestamp", "Skor", "Nama perpustakaan", "source_row"):
+        assert fast[col].tolist() == slow[col].tolist(), col
+    assert fast["Saran"].tolist()[1:] == slow["Saran"].tolist()[1:]
+    assert fast["Saran"][0] == "Bagus\r\nsekali" and slow["Saran"][0] == "Bagus_x000D_\nsekali"
+    cleaned = parse.normalise_text(pd.Series([fast["Saran"][0], slow["Saran"][0]])).tolist()
+    assert cleaned[0] == cleaned[1] == "Bagus sekali"
