@@ -197,7 +197,7 @@ def _rake_replicates(
     w1 = both[:, 0]
     if variance == "fixed":
         return design.reweighted(w1, rep * (w1 / w0)[:, None])
-    return design.reweighted(w1, both[:, 1:], "raked")
+    return design.reweighted(w1, both[:, 1:], "raked", list(margins))
 
 
 def declare_raked(design: SurveyDesign, columns: Sequence[str]) -> SurveyDesign:
@@ -383,7 +383,7 @@ def calibrate(
         if variance == "fixed":
             return design.reweighted(w1, design._rep * g[:, None])
         g_rep = _grake_columns(z, design._rep, totals, calfun, (lo, hi), max_iter, tol)
-        return design.reweighted(w1, design._rep * g_rep, "calibrated")
+        return design.reweighted(w1, design._rep * g_rep, "calibrated", list(margins))
     if variance == "fixed":
         return _with_weights(design, w1, None)
     from scipy import linalg

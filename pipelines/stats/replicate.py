@@ -68,6 +68,7 @@ class ReplicateDesign(SurveyDesign):
     _scale: float = field(init=False, repr=False, default=1.0)
     _rank_df: list = field(init=False, repr=False, default_factory=list)
     _calibration: str = field(init=False, repr=False, default="")
+    _calibrated_on: tuple = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:
         if self.strata is not None or self.cluster is not None or self.fpc is not None:
@@ -198,15 +199,25 @@ class ReplicateDesign(SurveyDesign):
     def _method(self) -> str:
         return f"replicate-{self.type}" + (f"-{self._calibration}" if self._calibration else "")
 
-    def reweighted(self, w: np.ndarray, rep: np.ndarray, how: str = "") -> ReplicateDesign:
+    def reweighted(
+        self, w: np.ndarray, rep: np.ndarray, how: str = "", on: Sequence[str] = ()
+    ) -> ReplicateDesign:
         """A copy with full-sample weights ``w`` and replicate weights ``rep`` (rows x
-        replicates), e.g. both calibrated; ``how`` (``raked``) is added to the method's name."""
+        replicates), e.g. both calibrated (``how``, e.g. ``raked``, is added to the method's
+        name; ``on`` names the calibration's columns)."""
         new = copy.copy(self)
         object.__setattr__(new, "_struct", _replace_w(self._struct, w))
         object.__setattr__(new, "_rep", np.asarray(rep, dtype=np.float64))
         object.__setattr__(new, "_rank_df", [])  # R recomputes degf after rake()
-        object.__setattr__(new, "_calibration", how or self._calibration)
+        if how:
+            object.__setattr__(new, "_calibration", how)
+            object.__setattr__(new, "_calibrated_on", (*self._calibrated_on, *on))
         return new
+
+    @property
+    def calibrated_on(self) -> tuple[str, ...]:
+        """The columns every replicate's weights were calibrated on (empty: none)."""
+        return self._calibrated_on
 
 
 def _rank(rep: np.ndarray) -> int:
