@@ -418,8 +418,14 @@ def _raked_replicates(
 
 def _level_totals(levels: pd.Series, rep: np.ndarray) -> np.ndarray:
     """(levels x replicates) replicate weight totals of each level of ``levels``."""
-    codes, _ = pd.factorize(levels)
-    return np.asarray(pd.DataFrame(rep).groupby(codes).sum())
+    from scipy import sparse
+
+    codes, uniques = pd.factorize(levels)
+    ok = codes >= 0
+    ind = sparse.csr_matrix(
+        (np.ones(ok.sum()), (codes[ok], np.flatnonzero(ok))), shape=(len(uniques), len(codes))
+    )
+    return np.asarray(ind @ rep)
 
 
 def replicate_spec(d: pd.DataFrame, cfg: SurveyConfig) -> dict | None:
