@@ -484,7 +484,10 @@ def guess_variable(header: str, s: pd.Series, taken: set[str], missing: list[str
 
 
 NUMBERED = re.compile(r"^(?P<prefix>.*?\D)(?P<num>\d+)$")
-WEIGHT_WORDS = re.compile(r"(?i)(rep|rw|wgt|weight|bobot|wt|^w[_.]?$)")
+# a word of a weight column's name: repw_1, repwt1, rw1, pwgtp1, w_rep_1, wgt, bobot, final_weight
+WEIGHT_WORDS = re.compile(
+    r"(?i)(?<![a-z])(rep|repw|repwt|repwgt|rw|w|wt|wgt|wgtp|pwgtp|weights?|bobot|replicate)(?![a-z])"
+)
 
 
 def _numbers(s: pd.Series) -> pd.Series | None:
