@@ -593,10 +593,12 @@ def test_replicate_weight_columns_suggested_as_design_replicate(tmp_path, weight
     for j in range(1, 11):
         rep = np.where(np.arange(len(df)) % 10 == j - 1, 0, w * 10 / 9)
         df[f"{prefix}{j}"] = [f"{x:.4f}" for x in rep]
-    df["q_skor1"] = 1  # numbered but no weight: a question
+    for j in range(1, 4):  # numbered numbers, but no weight word: questions
+        df[f"repeat_visit{j}"] = np.arange(len(df)) % (j + 2)
     df.to_csv(tmp_path / "jawaban_2025.csv", index=False)
     result = init.init_survey(tmp_path, lang="en")
     assert not [d for d in result.drafts if re.fullmatch(rf"{prefix}\d+", d.header)]
+    assert sum(d.header.startswith("repeat_visit") for d in result.drafts) == 3
     text = (tmp_path / "survey.yaml").read_text()
     assert f"# REVIEW: 10 replicate weight columns ({prefix}1 ... {prefix}10)" in text
     todo = [t for t in result.todo if "replicate weight columns" in t]
