@@ -45,8 +45,9 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
 
     ``rake``: rows complete on every margin variable are raked to the margins (levels of
     a margin absent from the sample are dropped from it, with a note; the remaining totals
-    are rescaled to the full population) and trimmed at ``trim_ratio`` x the median; rows
-    missing a margin variable get the mean weight.  ``column``: the named column.
+    are rescaled to the full population), starting from ``column`` when given (else 1), and
+    trimmed at ``trim_ratio`` x the median; rows missing a margin variable get their base
+    weight times the mean raking factor.  ``column``: the named column.
     ``file``: a weights file joined by a key (:func:`pipelines.weightfile.from_file`).
     ``none``: 1 for everyone.
     """
@@ -59,16 +60,42 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
         return np.ones(n), info | {"note": "unweighted (design.weights.method: none)"}
     if spec.method == "file":  # delivered weights joined by a key (site, kelurahan, id)
         return weightfile.from_file(df, spec, cfg.base_dir)
+    base, note = _base_weights(df, spec)
     if spec.method == "column":
-        w = models.as_float(df[spec.column])
-        bad = ~np.isfinite(w) | (w <= 0)
-        if bad.any():
-            w = np.where(bad, np.nanmean(np.where(bad, np.nan, w)), w)
-            info["note"] = f"{int(bad.sum())} missing/non-positive weights set to the mean"
-        return w, info
-    margins = {k: dict(v) for k, v in spec.margins.items() if k in df and df[k].notna().any()}
+        return base, info | {"note": note}
+    margins, complete, notes = _rake_margins(df, spec)
     info["margins_used"] = ",".join(margins)
-    complete = np.ones(n, dtype=bool)
+    sub = df.loc[complete, list(margins)].astype({v: str for v in margins})
+    w_sub = wts.rake(sub, margins, base_weight=base[complete], max_iter=500, tol=1e-6)
+    w_sub = w_sub.to_numpy(dtype=np.float64)
+    if spec.trim_ratio:
+        w_sub = wts.trim(w_sub, upper_ratio=spec.trim_ratio).to_numpy(dtype=np.float64)
+    w = base * np.mean(w_sub / base[complete])
+    w[complete] = w_sub
+    info["n_not_raked"] = int((~complete).sum())
+    if info["n_not_raked"]:
+        notes.append(f"{info['n_not_raked']} rows missing a margin variable get the mean weight")
+    info["note"] = "; ".join([note, *notes] if note else notes)
+    return w, info
+
+
+def _base_weights(df: pd.DataFrame, spec) -> tuple[np.ndarray, str]:
+    """The weight column (missing or non-positive values set to the mean, with a note), or 1."""
+    if not spec.column:
+        return np.ones(len(df)), ""
+    w = models.as_float(df[spec.column])
+    bad = ~np.isfinite(w) | (w <= 0)
+    if not bad.any():
+        return w, ""
+    w = np.where(bad, np.nanmean(np.where(bad, np.nan, w)), w)
+    return w, f"{int(bad.sum())} missing/non-positive weights set to the mean"
+
+
+def _rake_margins(df: pd.DataFrame, spec) -> tuple[dict, np.ndarray, list[str]]:
+    """The margins raking uses (those of variables with answers; levels without respondents
+    dropped and the rest rescaled to the population), the rows complete on them, and notes."""
+    margins = {k: dict(v) for k, v in spec.margins.items() if k in df and df[k].notna().any()}
+    complete = np.ones(len(df), dtype=bool)
     for var in margins:
         complete &= df[var].notna().to_numpy()
     notes = []
@@ -84,17 +111,7 @@ def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]
             full = sum(totals.values())
             kept = {k: v for k, v in totals.items() if k not in absent}
             margins[var] = {k: v * full / sum(kept.values()) for k, v in kept.items()}
-    w_sub = wts.rake(sub.astype({v: str for v in margins}), margins, max_iter=500, tol=1e-6)
-    w_sub = w_sub.to_numpy(dtype=np.float64)
-    if spec.trim_ratio:
-        w_sub = wts.trim(w_sub, upper_ratio=spec.trim_ratio).to_numpy(dtype=np.float64)
-    w = np.full(n, w_sub.mean())
-    w[complete] = w_sub
-    info["n_not_raked"] = int((~complete).sum())
-    if info["n_not_raked"]:
-        notes.append(f"{info['n_not_raked']} rows missing a margin variable get the mean weight")
-    info["note"] = "; ".join(notes)
-    return w, info
+    return margins, complete, notes
 
 
 # --------------------------------------------------------------------------- scales
@@ -338,21 +355,77 @@ def design_for(d: pd.DataFrame, cfg: SurveyConfig) -> SurveyDesign:
     margins = _spread_margins(d, [m for m in spec.margins if m in d], stages[:1])
     if spec.method == "rake" and spec.variance == "calibrated" and margins:
         design = calibrate.declare_raked(design, margins)
-    return _replicated(design, d, cfg)
+    return _replicated(design, d, cfg, margins)
 
 
-def _replicated(design: SurveyDesign, d: pd.DataFrame, cfg: SurveyConfig) -> SurveyDesign:
+def _replicated(
+    design: SurveyDesign, d: pd.DataFrame, cfg: SurveyConfig, spread: list[str]
+) -> SurveyDesign:
     """The design with the config's replicate weights (``design.replicate``): the export's
-    columns with the main ``weight``, or replicates created from the strata and clusters."""
+    columns with the main ``weight``, or replicates created from the strata and clusters;
+    raked weights rake every replicate too (:func:`_raked_replicates`)."""
     rep = cfg.design.replicate
     if rep is None:
         return design
     if rep.create is not None:
         n = rep.replicates or 50
-        return as_replicate(design, rep.create, replicates=n, seed=0, mse=rep.mse)
-    site = cfg.design.site if cfg.design.site in d else None
-    opts = rep.design_options(rep.match(d.columns))
-    return ReplicateDesign(d, weights="weight", units=site, **opts)
+        out = as_replicate(design, rep.create, replicates=n, seed=0, mse=rep.mse)
+    else:
+        site = cfg.design.site if cfg.design.site in d else None
+        opts = rep.design_options(rep.match(d.columns))
+        out = ReplicateDesign(d, weights="weight", units=site, **opts)
+    if cfg.design.weights.method != "rake":
+        return out
+    base = _base_weights(d, cfg.design.weights)[0]
+    base_rep = out.replicate_weights
+    if rep.create is not None:  # created as multipliers x the final weight: x the base instead
+        base_rep = base_rep * (base / out.row_weights)[:, None]
+    return _raked_replicates(out, base_rep, base, d, cfg, spread)
+
+
+def _raked_replicates(
+    out: ReplicateDesign,
+    base_rep: np.ndarray,
+    base: np.ndarray,
+    d: pd.DataFrame,
+    cfg: SurveyConfig,
+    spread: list[str],
+) -> ReplicateDesign:
+    """Every replicate weighted as :func:`make_weights` weights the full sample, from its base
+    replicate weights: raked to the margins, trimmed, rows missing a margin variable scaled
+    alike; zero weights stay zero. Margins are those the Taylor variance uses (spread over the
+    libraries) on which every replicate has each level; without any (or with ``variance:
+    fixed``) each replicate keeps the full sample's weighting factors."""
+    from pipelines.stats import weights as wts
+
+    spec = cfg.design.weights
+    w = out.row_weights
+    fixed = base_rep * (w / base)[:, None]  # the final weights' factors, as fixed
+    margins, complete, _ = _rake_margins(d, spec)
+    sub = d.loc[complete, list(margins)].astype({v: str for v in margins})
+    rep_c = base_rep[complete]
+    used = [m for m in margins if m in spread and (_level_totals(sub[m], rep_c) > 0).all()]
+    if spec.variance == "fixed" or not used:
+        return out.reweighted(w, fixed)
+    raked = wts.rake_columns(sub, {m: margins[m] for m in used}, rep_c, max_iter=500, tol=1e-6)
+    if spec.trim_ratio:
+        for r in range(raked.shape[1]):
+            pos = raked[:, r] > 0
+            raked[pos, r] = wts.trim(raked[pos, r], upper_ratio=spec.trim_ratio).to_numpy()
+    fixed[complete] = raked
+    return out.reweighted(w, fixed, "raked", used)
+
+
+def _level_totals(levels: pd.Series, rep: np.ndarray) -> np.ndarray:
+    """(levels x replicates) replicate weight totals of each level of ``levels``."""
+    from scipy import sparse
+
+    codes, uniques = pd.factorize(levels)
+    ok = codes >= 0
+    ind = sparse.csr_matrix(
+        (np.ones(ok.sum()), (codes[ok], np.flatnonzero(ok))), shape=(len(uniques), len(codes))
+    )
+    return np.asarray(ind @ rep)
 
 
 def replicate_spec(d: pd.DataFrame, cfg: SurveyConfig) -> dict | None:
@@ -590,6 +663,7 @@ def analyse(
                 "trim_ratio": cfg.design.weights.trim_ratio,
                 "n_dropped_no_design": dropped,
                 "design_df": design.df,
+                "replicates_raked_on": ",".join(getattr(design, "calibrated_on", ())),
             }
         )
         if plan.scales:

@@ -43,7 +43,7 @@ def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
     out: list[ConfigError] = []
     design = {"design.strata": cfg.design.strata, "design.cluster": cfg.design.cluster}
     design["design.fpc"] = cfg.design.fpc
-    if cfg.design.weights.method == "column":
+    if cfg.design.weights.method in ("column", "rake"):
         design["design.weights.column"] = cfg.design.weights.column
     for key, col in design.items():
         if col and col not in known:

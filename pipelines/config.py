@@ -100,7 +100,8 @@ class Weights(_Model):
     ``site`` or ``kelurahan`` - with the weight in ``column`` (decimal commas allowed);
     ``file_key`` names the file's key column when it differs from the data's ``key``;
     data rows whose key the file lacks stop the run (``unmatched: error``) or get the mean
-    weight (``unmatched: mean``), and are reported either way."""
+    weight (``unmatched: mean``), and are reported either way. ``rake`` starts from ``column``
+    (a design weight, e.g. the one replicate weights were made from) when given, else from 1."""
 
     method: Literal["rake", "column", "none", "file"]
     column: str | None = None
@@ -220,9 +221,9 @@ class Design(_Model):
         rep = self.replicate
         if rep is None:
             return self
-        if self.weights.method == "rake":
-            raise ValueError(Message("config.replicate.no_rake").text())
-        if rep.columns is not None and self.weights.method not in ("column", "file"):
+        w = self.weights
+        based = w.method in ("column", "file") or (w.method == "rake" and w.column)
+        if rep.columns is not None and not based:
             raise ValueError(Message("config.replicate.main_weight").text())
         if rep.create == "JK1" and self.strata:
             raise ValueError(Message("config.replicate.jk1_strata", strata=self.strata).text())

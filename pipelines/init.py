@@ -14,6 +14,7 @@ Nothing is written over an existing file unless `force` is given; raw files are 
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -484,6 +485,68 @@ def guess_variable(header: str, s: pd.Series, taken: set[str], missing: list[str
         "free text: masked for names, phones and NIK; quoted only in reports' quotes"], header)  # fmt: skip
 
 
+NUMBERED = re.compile(r"^(?P<prefix>.*?\D)(?P<num>\d+)$")
+# a word of a weight column's name: repw_1, repwt1, rw1, pwgtp1, w_rep_1, wgt, bobot, final_weight
+WEIGHT_WORDS = re.compile(
+    r"(?i)(?<![a-z])(rep|repw|repwt|repwgt|rw|w|wt|wgt|wgtp|pwgtp|weights?|bobot|replicate)(?![a-z])"
+)
+
+
+def _numbers(s: pd.Series) -> pd.Series | None:
+    """The answers as numbers (decimal commas allowed), or None when an answer is not one."""
+    text = s.astype(str).str.strip().replace({"": None, "nan": None, "NaN": None})
+    x = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    return x if x.notna().sum() == text.notna().sum() and x.notna().any() else None
+
+
+def replicate_columns(headers: list[str], all_headers: list[str], df: pd.DataFrame) -> dict | None:
+    """Replicate weight columns among unknown headers: the longest run (two or more) of
+    numbered columns ``<prefix>1 .. <prefix>k`` whose prefix names a weight (``repwt1``,
+    ``rw1``, ``pwgtp1``, ``w_rep_1``) holding numbers of 0 or more; with the glob that
+    selects exactly them and the main weight beside them (an unnumbered weight column), if any."""
+    runs: dict[str, dict[int, str]] = {}
+    for h in headers:
+        m = NUMBERED.match(str(h))
+        if m and WEIGHT_WORDS.search(m["prefix"]):
+            runs.setdefault(m["prefix"], {})[int(m["num"])] = h
+    best = None
+    for prefix, cols in runs.items():
+        if len(cols) < 2 or sorted(cols) != list(range(1, len(cols) + 1)):
+            continue
+        values = [_numbers(df[h]) for h in cols.values()]
+        if any(v is None or (v < 0).any() for v in values):
+            continue
+        if best is None or len(cols) > len(best[1]):
+            best = (prefix, [cols[k] for k in sorted(cols)])
+    if best is None:
+        return None
+    prefix, cols = best
+    names = [str(h) for h in all_headers]
+    glob = next(
+        (
+            g
+            for g in (f"{prefix}*", f"{prefix}[0-9]*")
+            if set(fnmatch.filter(names, g)) == set(cols)
+        ),
+        None,
+    )
+    stem = re.sub(r"(?i)[_.]?rep[_.]?$|^rep[_.]?", "", prefix.rstrip("_."))
+    weights = [
+        h
+        for h in all_headers
+        if h not in cols
+        and not NUMBERED.match(str(h))
+        and WEIGHT_WORDS.search(str(h))
+        and (w := _numbers(df[h])) is not None
+        and (w > 0).all()
+    ]
+    weight = next((h for h in weights if str(h).lower() == stem.lower()), None)
+    if weight is None and weights:  # the nearest weight column before the replicates
+        at = all_headers.index(cols[0])
+        weight = min(weights, key=lambda h: abs(all_headers.index(h) - at))
+    return {"columns": cols, "glob": glob, "weight": weight}
+
+
 def option_groups(headers: list[str], df: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     """One-column-per-option questions among unknown headers: parent -> [(header, option)].
     Kobo writes `group/q/option` beside `group/q`; R `q.option`; SurveyMonkey and SPSS
@@ -661,8 +724,10 @@ def config_yaml(
     sites: dict[str, list[str]],
     kelurahan: dict[str, list[str]],
     lang: str,
+    replicate: dict | None = None,
 ) -> str:
-    """survey.yaml with every guess marked: waves, sites, places, design."""
+    """survey.yaml with every guess marked: waves, sites, places, design (replicate weight
+    columns found: a commented ``design.replicate`` suggestion)."""
     kec = "TODO-kecamatan"
     out = [
         "# Survey config written by `python -m pipelines init`. Lines marked REVIEW or TODO are\n",
@@ -732,8 +797,31 @@ def config_yaml(
     design = {"strata": "kecamatan", "cluster": "site" if sites else None, "fpc": None}
     design["weights"] = {"method": "none"}
     out.append(_dump({"design": design}))
+    if replicate:
+        out.append(_replicate_comment(replicate))
     out.append(_dump({"report": {"languages": ["id", "en"], "formats": ["html", "pdf"]}}))
     return "".join(out)
+
+
+def _replicate_comment(rep: dict) -> str:
+    """The suggested ``design.weights`` and ``design.replicate`` lines, commented out."""
+    cols = rep["columns"]
+    weight = rep.get("weight_var") or "TODO-weight"
+    columns = rep["glob"] or cols
+    lines = [
+        f"{len(cols)} replicate weight columns ({cols[0]} ... {cols[-1]})"
+        + (f" beside the weight {rep['weight']}" if rep.get("weight") else "")
+        + ": to use them,",
+        "replace `weights` above with these lines, uncommented, and set the type the data",
+        "producer documents (JK1, JKn, bootstrap, BRR or Fay; scale, rscales: docs/codebook.md)",
+    ]
+    block = _dump(
+        {
+            "weights": {"method": "column", "column": weight},
+            "replicate": {"columns": columns, "type": "TODO"},
+        }
+    )
+    return _comment(lines, 2) + "".join(f"  # {line}\n" for line in block.splitlines())
 
 
 # --- the whole thing -------------------------------------------------------------------------
@@ -826,6 +914,13 @@ def init_survey(
             for m in matches:
                 if m.header == h:
                     m.variable, m.rule = questions[header_key(base)], "other-text"
+    all_headers = list(dict.fromkeys(m.header for m in matches))
+    replicate = replicate_columns(new_headers, all_headers, all_df)
+    if replicate:
+        new_headers = [h for h in new_headers if h not in replicate["columns"]]
+        for m in matches:
+            if m.header in replicate["columns"]:
+                m.rule = "replicate-weight"
     groups = option_groups(new_headers, all_df)
     in_group = {h for hs in groups.values() for h, _ in hs}
     for parent, hs in groups.items():
@@ -902,13 +997,15 @@ def init_survey(
             ) from None
         codebook_path.write_text(text, encoding="utf-8")
         written.append(codebook_path)
+    if replicate:
+        replicate["weight_var"] = header_to_var.get(replicate["weight"])
     cfg_text = config_yaml(
         survey_id, codebook_path.name if needs_codebook else instrument, waves, columns, sites,
-        kel, lang,
+        kel, lang, replicate,
     )  # fmt: skip
     config_path.write_text(cfg_text + evidence_comment(matches), encoding="utf-8")
     written.insert(0, config_path)
-    todo = _todo(config_path, written, matches, drafts, skipped, sites, kel, lang)
+    todo = _todo(config_path, written, matches, drafts, skipped, sites, kel, lang, replicate)
     return InitResult(written, matches, drafts, todo)
 
 
@@ -1028,7 +1125,9 @@ def _waves(specs, header_to_var: dict[str, str], submitted: str | None) -> list[
 NOTES_LANG = "en"  # the language init's REVIEW notes are written in
 
 
-def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> list[str]:
+def _todo(
+    config_path, written, matches, drafts, skipped, sites, kel, lang, replicate=None
+) -> list[str]:
     """The short list of what a person must look at, in the messages language."""
     real = [m for m in matches if m.rule != "metadata"]
     by_rule = Counter(m.rule for m in real)
@@ -1065,6 +1164,10 @@ def _todo(config_path, written, matches, drafts, skipped, sites, kel, lang) -> l
         kind = Message(f"init.todo.type.{d.var['type']}")
         review = d.review[0] if lang == NOTES_LANG else Message("init.todo.see_review")
         add("init.todo.draft", name=d.var["name"], header=d.header[:50], type=kind, review=review)
+    if replicate:
+        cols = replicate["columns"]
+        weight = replicate["weight"] or Message("init.todo.no_weight")
+        add("init.todo.replicate", n=len(cols), first=cols[0], last=cols[-1], weight=weight)
     add(
         "init.todo.places",
         sites=len(sites),

@@ -1003,13 +1003,22 @@ def indicators(cfg: SurveyConfig, lab: Labels) -> Section:
     )
 
 
-def design_text(cfg: SurveyConfig, lang: str) -> str:
-    """The methods' design paragraph: Taylor linearisation, or the config's replicate weights."""
+def design_text(cfg: SurveyConfig, lab: Labels, res: dict | None = None) -> str:
+    """The methods' design paragraph: Taylor linearisation, or the config's replicate weights
+    (and the margins every replicate was raked to, from the weights table)."""
+    lang = lab.lang
     rep = cfg.design.replicate
     if rep is None:
         return t("methods.design", lang)
     how = t("methods.replicate_created" if rep.create else "methods.replicate_given", lang)
-    return t("methods.design_replicate", lang, how=how, type=rep.create or rep.type)
+    text = t("methods.design_replicate", lang, how=how, type=rep.create or rep.type)
+    w, col = (res or {}).get("weights"), "replicates_raked_on"
+    on = str(w[col].fillna("").iloc[-1]).split(",") if w is not None and col in w and len(w) else []
+    if any(on):
+        on = [m for m in on if m]
+        margins = _and_list([lab.variable(m) for m in on], lang)
+        text += " " + t("methods.replicate_raked", lang, margins=margins)
+    return text
 
 
 def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
@@ -1017,7 +1026,7 @@ def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     covariates really used, and every planned analysis that was skipped, with its reason."""
     lang = lab.lang
     k = cfg.report.suppression_threshold
-    blocks: list = [weighting_text(res, cfg, lab), design_text(cfg, lang)]
+    blocks: list = [weighting_text(res, cfg, lab), design_text(cfg, lab, res)]
     plan = res.get("plan")
     covs = roles(res, "covariate") if _took_part(res) else []
     if covs:
@@ -1073,7 +1082,7 @@ def weighting_text(res: dict, cfg: SurveyConfig, lab: Labels) -> str:
         )
         trim = cfg.design.weights.trim_ratio or 0
         return t(
-            "methods.weighting",
+            "methods.weighting_based" if cfg.design.weights.column else "methods.weighting",
             lang,
             margins=_and_list([lab.variable(m) for m in used], lang),
             trim=fmt_number(trim, lang, 0),

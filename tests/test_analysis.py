@@ -336,3 +336,56 @@ def test_design_for_builds_the_replicate_design_the_config_names():
     )
     spec = analysis.replicate_spec(given, given_cfg)
     assert spec["columns"][:3] == ["repw_1", "repw_2", "repw_3"] and spec["type"] == "JKn"
+
+
+def test_design_for_rakes_every_replicate_when_the_config_rakes():
+    """Raking with design.replicate: each replicate's weights are raked to the same margins
+    (those spread over the libraries) as stats.calibrate.rake does on the replicate design (R's
+    rake() on a svrepdesign), trimmed like the full sample, and the method says so."""
+    from pipelines.config import Replicate
+    from pipelines.stats import SurveyDesign, svymean
+    from pipelines.stats.calibrate import rake
+    from pipelines.stats.replicate import as_replicate
+
+    waves, _, _ = make_waves(600, 3)
+    cfg, cb = make_config()
+
+    def with_rep(cfg, **spec):
+        weights = cfg.design.weights.model_copy(update=spec)
+        design = cfg.design.model_copy(
+            update={"weights": weights, "replicate": Replicate(create="JKn")}
+        )
+        return cfg.model_copy(update={"design": design})
+
+    spread = {k: v for k, v in cfg.design.weights.margins.items() if k != "kelurahan"}
+    untrimmed = with_rep(cfg, trim_ratio=None, margins=spread)
+    d = analysis.prepare(waves["2026"], untrimmed, cb)
+    got = analysis.design_for(d, untrimmed)
+    assert got.calibrated_on == ("gender", "age_band")
+    assert svymean(got, "confidence")["method"][0] == "replicate-JKn-raked"
+    complete = d[list(spread)].notna().all(axis=1).to_numpy()
+    sub = d[complete].astype({k: str for k in spread}).reset_index(drop=True)
+    base = SurveyDesign(sub, strata="kecamatan", cluster="site")
+    want = rake(as_replicate(base, "JKn"), spread)
+    np.testing.assert_allclose(got.replicate_weights[complete], want.replicate_weights, rtol=1e-5)
+    for level, total in spread["gender"].items():
+        rows = (d["gender"].astype(str) == level).to_numpy() & complete
+        np.testing.assert_allclose(got.replicate_weights[rows].sum(axis=0), total, rtol=1e-5)
+
+    raked_cfg = with_rep(cfg)  # kelurahan too (nested in libraries: full sample only), trimmed
+    full = analysis.prepare(waves["2026"], raked_cfg, cb)
+    raked = analysis.design_for(full, raked_cfg)
+    assert raked.calibrated_on == ("gender", "age_band")
+    rep = raked.replicate_weights
+    for r in range(rep.shape[1]):
+        pos = rep[:, r][rep[:, r] > 0]
+        assert pos.max() <= raked_cfg.design.weights.trim_ratio * np.median(pos) * (1 + 1e-9)
+    fixed_cfg = with_rep(cfg, variance="fixed")
+    fixed = analysis.design_for(full, fixed_cfg)
+    assert svymean(fixed, "confidence")["method"][0] == "replicate-JKn"
+    mult = as_replicate(SurveyDesign(full, strata="kecamatan", cluster="site"), "JKn")
+    np.testing.assert_allclose(
+        fixed.replicate_weights, mult.replicate_weights * full["weight"].to_numpy()[:, None]
+    )
+    se = [svymean(x, "confidence")["se"][0] for x in (raked, fixed)]
+    assert se[0] != pytest.approx(se[1], rel=1e-3)

@@ -246,7 +246,12 @@ def test_replicate_weights_load_and_match_columns_in_natural_order(survey_dir):
         ({"create": "JK1"}, None, "use create: JKn", "pakai create: JKn"),
         ({"create": "JKn", "type": "JK1"}, None, "type belong only", "type hanya dipakai"),
         ({"columns": "r*", "type": "JK1"}, {"method": "none"}, "main weight", "bobot utama"),
-        ({"create": "JKn"}, "rake", "raking is not repeated", "raking tidak diulang"),
+        (
+            {"columns": "r*", "type": "JK1"},
+            "rake",
+            "method: rake with column",
+            "method: rake dengan",
+        ),
     ],
 )
 def test_replicate_config_errors_name_the_key_in_both_languages(survey_dir, rep, weights, en, id_):
@@ -267,6 +272,23 @@ def test_replicate_config_errors_name_the_key_in_both_languages(survey_dir, rep,
         assert "design.replicate" in str(e.value) or "design" in str(e.value)
         assert fragment in str(e.value), str(e.value)
     set_language("en")
+
+
+def test_raking_with_replicates_loads_with_a_base_weight_for_given_columns(survey_dir):
+    """Raking and replicates go together (each replicate is raked): created replicates start
+    from 1, given ones need the weight they were made from as the raking's ``column``."""
+    path = _edit(
+        survey_dir / "solok_2025.yaml", lambda d: d["design"].update(replicate={"create": "JKn"})
+    )
+    cfg = load_config(path, check_files=False)
+    assert cfg.design.weights.method == "rake" and cfg.design.replicate.create == "JKn"
+
+    def given(d):
+        d["design"]["weights"]["column"] = "wt"
+        d["design"]["replicate"] = {"columns": "repw_*", "type": "JK1"}
+
+    cfg = load_config(_edit(survey_dir / "solok_2025.yaml", given), check_files=False)
+    assert (cfg.design.weights.method, cfg.design.weights.column) == ("rake", "wt")
 
 
 def test_every_replicate_key_is_documented_with_an_example():

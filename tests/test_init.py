@@ -576,3 +576,51 @@ def test_a_survey_the_bundled_codebook_does_not_know(tmp_path):
     out = _cli("check", str(tmp_path / "survey.yaml"))
     assert out.returncode == 0, out.stderr
     assert "4 rows read, 3 kept" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("weight", "prefix"), [("pwgtp", "pwgtp"), ("bobot", "repwt"), ("wt", "w_rep_"), (None, "rw")]
+)
+def test_replicate_weight_columns_suggested_as_design_replicate(tmp_path, weight, prefix):
+    """An export with a run of numbered replicate weight columns: they are not drafted as
+    questions; survey.yaml suggests them (glob, the main weight beside them) as a commented
+    design.replicate that loads once uncommented with a type, and the to-do names them."""
+    df = pd.DataFrame([labelled(p) for p in people()])
+    rng = np.random.default_rng(3)
+    w = 100 * np.exp(rng.normal(0, 0.2, len(df)))
+    if weight:
+        df[weight] = [f"{x:.4f}" for x in w]
+    for j in range(1, 11):
+        rep = np.where(np.arange(len(df)) % 10 == j - 1, 0, w * 10 / 9)
+        df[f"{prefix}{j}"] = [f"{x:.4f}" for x in rep]
+    for j in range(1, 4):  # numbered numbers, but no weight word: questions
+        df[f"repeat_visit{j}"] = np.arange(len(df)) % (j + 2)
+    df.to_csv(tmp_path / "jawaban_2025.csv", index=False)
+    result = init.init_survey(tmp_path, lang="en")
+    assert not [d for d in result.drafts if re.fullmatch(rf"{prefix}\d+", d.header)]
+    assert sum(d.header.startswith("repeat_visit") for d in result.drafts) == 3
+    text = (tmp_path / "survey.yaml").read_text()
+    assert f"# REVIEW: 10 replicate weight columns ({prefix}1 ... {prefix}10)" in text
+    todo = [t for t in result.todo if "replicate weight columns" in t]
+    assert len(todo) == 1 and (weight or "not found") in todo[0]
+    cfg = yaml.safe_load(text)
+    assert cfg["design"]["weights"] == {"method": "none"}  # only a suggestion
+    lines = text.split("\n")
+    start = lines.index("  # weights:")
+    block = "\n".join(line.replace("  # ", "  ", 1) for line in lines[start : start + 6])
+    suggested = yaml.safe_load("design:\n" + block)["design"]
+    glob = f"{prefix}[0-9]*" if weight == prefix else f"{prefix}*"  # not the weight itself
+    assert suggested["replicate"] == {"columns": glob, "type": "TODO"}
+    var = suggested["weights"]["column"]
+    if weight:
+        drafted = {d.var["name"]: d.header for d in result.drafts}
+        assert drafted[var] == weight
+    else:
+        assert var == "TODO-weight"
+    from pipelines.config import Replicate
+
+    assert Replicate(**(suggested["replicate"] | {"type": "JK1"})).match(df.columns) == [
+        f"{prefix}{j}" for j in range(1, 11)
+    ]
+    idn = init.init_survey(tmp_path, lang="id", force=True).todo
+    assert any("kolom bobot replikasi" in t for t in idn)

@@ -461,6 +461,68 @@ def test_replicates_created_from_the_libraries(tmp_path):
     assert row.df == len(b.sites) - 2  # JKn: 8 libraries in 2 kecamatan
 
 
+@pytest.mark.slow
+def test_replicates_raked_with_the_final_weight(tmp_path):
+    """Raking with given replicate weights: the final weight is the raking's base
+    (``method: rake, column: final_weight``) and every JK1 replicate is raked to the gender
+    margin too, through all four notebooks: the method names the raked replicates in the
+    estimates and both reports, each replicate's female share is the margin's (not so
+    unraked), and the SEs differ from those of the same replicates left unraked."""
+    from instruments import kobo4_replicate
+
+    from pipelines import analysis
+    from pipelines.stats import svymean
+
+    b = kobo4_replicate(tmp_path / "survey")
+    cfg = yaml.safe_load(b.config.read_text(encoding="utf-8"))
+    gender = {"female": 51000, "male": 49000}
+    cfg["design"]["weights"] = {
+        "method": "rake",
+        "column": "final_weight",
+        "trim_ratio": None,
+        "margins": {"gender": gender},
+    }
+    b.config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    _stages(b, tmp_path / "out", DATA_STAGES + REPORT_STAGES, cli=False)
+    lay = Run(b.config, out_root=tmp_path / "out").layout
+    est = pd.read_parquet(lay.processed / "results" / "estimates.parquet")
+    rows = est[(est["analysis"] == "descriptive") & est["method"].str.contains("SE")]
+    assert len(rows) and rows["method"].str.contains("replicate-JK1-raked SE").all()
+    weights = pd.read_parquet(lay.processed / "results" / "weights.parquet")
+    assert (weights["replicates_raked_on"] == "gender").all()
+    city = html.unescape((lay.reports / "city.en.html").read_text(encoding="utf-8"))
+    assert "Each replicate's weights were raked the same way, to population counts by" in city
+    assert "the design weights delivered with the data, raked" in city
+    city_id = (lay.reports / "city.id.html").read_text(encoding="utf-8")
+    assert "Bobot setiap replikasi juga disesuaikan" in city_id
+
+    config = load_config(b.config)
+    cb = load_codebook(config.instrument, config.base_dir)
+    unraked_w = config.design.weights.model_copy(update={"method": "column", "margins": {}})
+    unraked = config.model_copy(
+        update={"design": config.design.model_copy(update={"weights": unraked_w})}
+    )
+    for wave in b.waves:
+        raw = pd.read_parquet(lay.processed / "clean" / f"{wave}.parquet")
+        d = analysis.prepare(raw, config, cb)
+        raked = analysis.design_for(d, config)
+        female = (d["gender"].astype(str) == "female").to_numpy()
+        known = d["gender"].notna().to_numpy()
+        rep = raked.replicate_weights
+        share = rep[female].sum(axis=0) / rep[known].sum(axis=0)
+        np.testing.assert_allclose(share, gender["female"] / 1e5, rtol=1e-6)
+        # the full weight is the final weight x one raking factor per gender
+        ratio = d["weight"] / d["final_weight"]
+        assert ratio[known].groupby(d["gender"][known].astype(str)).std().max() < 1e-9
+        d0 = analysis.prepare(raw, unraked, cb)
+        plain = analysis.design_for(d0, unraked)
+        rep0 = plain.replicate_weights
+        share0 = rep0[female].sum(axis=0) / rep0[known].sum(axis=0)
+        assert np.ptp(share0) > 1e-3  # dropping a library moves the unraked share
+        se, se0 = (svymean(x, "skills")["se"][0] for x in (raked, plain))
+        assert se != pytest.approx(se0, rel=1e-4)
+
+
 def test_check_passes_replicate_weights_and_names_a_missing_column(tmp_path):
     """`python -m pipelines check` accepts the replicate config; naming replicate columns the
     export lacks fails check with one sentence giving the file and the column."""

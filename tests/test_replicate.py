@@ -6,14 +6,18 @@ data; R's bootstrap and BRR replicate weights are exported to CSV). No R needed 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from helpers_designs import REF_DIR, api, load_designs_reference, max_diff_to_r
 
 from pipelines.stats import SurveyDesign, svymean, svytotal
+from pipelines.stats.calibrate import calibrate, rake
 from pipelines.stats.design import DesignError
 from pipelines.stats.replicate import ReplicateDesign, as_replicate
+from pipelines.stats.weights import WeightingError
 
 REF = load_designs_reference()
 META = REF["meta"]
@@ -166,3 +170,68 @@ def test_svyolr_on_a_replicate_design_refits_each_replicate_as_r():
     np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(got["se"], want["se"], rtol=1e-6)
     assert (got["method"] == "replicate-JKn-svyolr-logistic").all()
+
+
+# ---------------------------------------------------------------------- raked replicate designs
+RAKE_REF = json.loads((REF_DIR / "r_replicate_raking_reference.json").read_text())
+MARGINS = {
+    col: dict(zip(m["level"], m["total"], strict=True))
+    for col, m in RAKE_REF["meta"]["margins"].items()
+}
+RAKED = {
+    # rake(svrepdesign(JK1 columns), list(~stype, ~sch_wide), ...)
+    "jk1_given_rake": lambda: rake(CASES["jk1_given"](), MARGINS),
+    # rake(svrepdesign(R's bootstrap columns), ...): replicates that drop a district keep 0
+    "boot_given_rake": lambda: rake(CASES["boot_given"](), MARGINS),
+    # rake(as.svrepdesign(dstrat, "JKn"), ...)
+    "jkn_rake": lambda: rake(as_replicate(strat(), "JKn"), MARGINS),
+    # calibrate(jk1_given, ~stype + sch_wide, calfun = "raking"): the same design as rake()
+    "jk1_given_calibrate_raking": lambda: calibrate(CASES["jk1_given"](), MARGINS, "raking"),
+    # calibrate(jk1_given, ~stype + sch_wide) (linear): each replicate calibrated alike
+    "jk1_given_calibrate_linear": lambda: calibrate(CASES["jk1_given"](), MARGINS),
+}
+
+
+@pytest.mark.parametrize("name", list(RAKED))
+def test_raked_replicate_design_equals_r(name):
+    """rake()/calibrate() on a replicate design calibrate every replicate as R's rake() /
+    calibrate() on a svrepdesign: the battery (mean, total, proportion, domain, svyby, svyglm
+    coefficients and SEs) equals R to 1e-6, and each replicate meets the margin."""
+    des = RAKED[name]()
+    ref = RAKE_REF[name]
+    assert des.df == ref["df"]
+    diffs = max_diff_to_r(des, ref)
+    assert max(diffs.values()) < 1e-6, diffs
+    yes = (des.data["sch_wide"] == "Yes").to_numpy()
+    np.testing.assert_allclose(des.replicate_weights[yes].sum(axis=0), ref["rep_sch_wide_yes"])
+    np.testing.assert_allclose(ref["rep_sch_wide_yes"], MARGINS["sch_wide"]["Yes"])
+    assert svymean(des, "api00")["method"][0].endswith(
+        "-raked" if "rake" in name else "-calibrated"
+    )
+
+
+def test_raking_replicates_changes_the_variance_not_only_the_weights():
+    """The raked replicates carry the raking: the SEs differ from the unraked design's, and
+    from the raked full-sample weights with unraked replicates (variance="fixed")."""
+    base = CASES["jk1_given"]()
+    raked, fixed = rake(base, MARGINS), rake(base, MARGINS, variance="fixed")
+    np.testing.assert_allclose(raked.row_weights, fixed.row_weights)
+    se = {k: svytotal(d, "enroll")["se"][0] for k, d in [("b", base), ("r", raked), ("f", fixed)]}
+    assert se["r"] == pytest.approx(RAKE_REF["jk1_given_rake"]["total_enroll"]["se"], rel=1e-6)
+    assert abs(se["r"] - se["f"]) > 0.01 * se["f"]
+    assert se["b"] == pytest.approx(RAKE_REF["jk1_given"]["total_enroll"]["se"], rel=1e-6)
+    assert svymean(fixed, "api00")["method"][0] == "replicate-JK1"
+    # a dropped district's rows weigh zero in its replicate, raked or not
+    zero = base.replicate_weights == 0
+    assert zero.any() and (raked.replicate_weights[zero] == 0).all()
+
+
+def test_a_replicate_without_a_margin_level_cannot_be_raked():
+    data = api("clus1")
+    rep = np.tile(data["pw"].to_numpy()[:, None], (1, 3))
+    rep[(data["stype"] == "H").to_numpy(), 1] = 0.0  # replicate 1 lost every high school
+    des = ReplicateDesign(data, weights="pw", repweights=rep, type="bootstrap")
+    with pytest.raises(
+        WeightingError, match="'replicate 2' have no weight in some level of 'stype'"
+    ):
+        rake(des, MARGINS)

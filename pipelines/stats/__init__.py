@@ -17,6 +17,8 @@ made them are in ``tests/reference/``):
 * :mod:`pipelines.stats.calibrate` — ``rake(design, margins)``, ``calibrate(design, totals,
   calfun=, bounds=)`` and :func:`declare_raked`: calibrated designs whose SEs use the
   calibration residuals (R's ``rake()`` / ``calibrate()``); ``variance="fixed"`` to opt out.
+  On a :class:`ReplicateDesign` they calibrate every replicate's weights too (R's ``rake()`` on
+  a ``svrepdesign``), so the replicate variance carries the calibration.
 * :mod:`pipelines.stats.scales` — composite scores with reverse coding on a scale's own range,
   Cronbach's alpha (Feldt CI), McDonald's omega, item-total statistics (equal to R's ``psych``).
 * :mod:`pipelines.stats.tidy` — the one estimate-row builder and column list

@@ -28,7 +28,9 @@ import pandas as pd
 from scipy import sparse
 
 from pipelines.stats.design import DesignError, SurveyDesign
+from pipelines.stats.replicate import ReplicateDesign
 from pipelines.stats.weights import rake as rake_weights
+from pipelines.stats.weights import rake_columns
 
 __all__ = ["calibrate", "declare_raked", "rake"]
 
@@ -169,15 +171,33 @@ def rake(
     to convergence; R: ``rake(des, list(~a, ~b), list(pop_a, pop_b), control = list(maxit =
     1000, epsilon = 1e-13))``).  ``variance="calibrated"`` (default) makes every estimator's SE
     that of R's raked design; ``"fixed"`` treats the raked weights as fixed sampling weights.
+    On a :class:`~pipelines.stats.replicate.ReplicateDesign` every replicate's weights are raked
+    to the same margins too (R's ``rake()`` on a ``svrepdesign``), so the replicate variance
+    carries the raking; ``"fixed"`` scales each replicate by the full sample's raking factors.
     """
     _check_variance(variance)
     design = _full_design(design, "rake")
+    if isinstance(design, ReplicateDesign):
+        return _rake_replicates(design, margins, variance, max_iter, tol)
     w0 = design._struct.w
     w1 = rake_weights(design.data, margins, base_weight=w0, max_iter=max_iter, tol=tol)
     w1 = w1.to_numpy(dtype=np.float64)
     if variance == "fixed":
         return _with_weights(design, w1, None)
     return _with_weights(design, w1, _raking(design, list(margins), w1))
+
+
+def _rake_replicates(
+    design: ReplicateDesign, margins: Mapping, variance: str, max_iter: int, tol: float
+) -> ReplicateDesign:
+    """Full-sample and replicate weights raked alike, in one pass (zero weights stay zero)."""
+    w0, rep = design._struct.w, design._rep
+    labels = ["full sample", *(f"replicate {r + 1}" for r in range(rep.shape[1]))]
+    both = rake_columns(design.data, margins, np.column_stack([w0, rep]), max_iter, tol, labels)
+    w1 = both[:, 0]
+    if variance == "fixed":
+        return design.reweighted(w1, rep * (w1 / w0)[:, None])
+    return design.reweighted(w1, both[:, 1:], "raked", list(margins))
 
 
 def declare_raked(design: SurveyDesign, columns: Sequence[str]) -> SurveyDesign:
@@ -308,6 +328,19 @@ def _grake(
     )
 
 
+def _grake_columns(
+    z: sparse.csc_matrix, w: np.ndarray, totals: np.ndarray, calfun: str, *args: Any
+) -> np.ndarray:
+    """:func:`_grake` for each column of ``w`` (rows x k): g-weights depend on a row's
+    ``z`` only, so rows sharing one (the cells of categorical totals) are solved as one."""
+    rows, cell = np.unique(z.toarray(), axis=0, return_inverse=True)
+    cell = cell.ravel()
+    to_cell = sparse.csr_matrix((np.ones(len(cell)), (cell, np.arange(len(cell)))))
+    wc, zc = np.asarray(to_cell @ w), sparse.csc_matrix(rows)
+    g = [_grake(zc, wc[:, r], totals, calfun, *args) for r in range(w.shape[1])]
+    return np.column_stack(g)[cell]
+
+
 def calibrate(
     design: SurveyDesign,
     margins: Mapping[str, Any],
@@ -329,7 +362,9 @@ def calibrate(
     hi)`` bounds the g-weights (``calibrate(..., bounds = c(lo, hi))``).
 
     ``variance="calibrated"`` (default) gives every estimator R's calibrated SE; ``"fixed"``
-    treats the calibrated weights as fixed sampling weights.
+    treats the calibrated weights as fixed sampling weights.  On a replicate design each
+    replicate's weights are calibrated to the same totals (R's ``calibrate`` on a
+    ``svrepdesign``).
     """
     _check_variance(variance)
     if calfun not in _CALFUNS:
@@ -344,6 +379,11 @@ def calibrate(
     w0 = design._struct.w
     g = _grake(z, w0, totals, calfun, (lo, hi), max_iter, tol)
     w1 = w0 * g
+    if isinstance(design, ReplicateDesign):  # R's calibrate.svyrep.design: each replicate too
+        if variance == "fixed":
+            return design.reweighted(w1, design._rep * g[:, None])
+        g_rep = _grake_columns(z, design._rep, totals, calfun, (lo, hi), max_iter, tol)
+        return design.reweighted(w1, design._rep * g_rep, "calibrated", list(margins))
     if variance == "fixed":
         return _with_weights(design, w1, None)
     from scipy import linalg

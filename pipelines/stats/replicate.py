@@ -13,11 +13,16 @@ R's: JK1 ``(R - 1) / R``, bootstrap ``1 / (R - 1)``, BRR ``1 / R``, JKn ``scale 
 ``rscales`` given (``(n_h - 1) / n_h`` per replicate).  :func:`as_replicate` creates replicate
 weights from a :class:`~pipelines.stats.design.SurveyDesign` as ``as.svrepdesign`` does.
 
-Validated against R survey 4.x (tests/reference/r_designs_reference.R).
+Raked or calibrated replicate designs (``calibrate.rake`` / ``calibrate`` on one, R's ``rake()``
+on a ``svrepdesign``) calibrate every replicate too; their method is ``replicate-<type>-raked``.
+
+Validated against R survey 4.x (tests/reference/r_designs_reference.R,
+r_replicate_raking_reference.R).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,6 +67,8 @@ class ReplicateDesign(SurveyDesign):
     _rscales: np.ndarray = field(init=False, repr=False, default=None)
     _scale: float = field(init=False, repr=False, default=1.0)
     _rank_df: list = field(init=False, repr=False, default_factory=list)
+    _calibration: str = field(init=False, repr=False, default="")
+    _calibrated_on: tuple = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:
         if self.strata is not None or self.cluster is not None or self.fpc is not None:
@@ -190,7 +197,27 @@ class ReplicateDesign(SurveyDesign):
 
     @property
     def _method(self) -> str:
-        return f"replicate-{self.type}"
+        return f"replicate-{self.type}" + (f"-{self._calibration}" if self._calibration else "")
+
+    def reweighted(
+        self, w: np.ndarray, rep: np.ndarray, how: str = "", on: Sequence[str] = ()
+    ) -> ReplicateDesign:
+        """A copy with full-sample weights ``w`` and replicate weights ``rep`` (rows x
+        replicates), e.g. both calibrated (``how``, e.g. ``raked``, is added to the method's
+        name; ``on`` names the calibration's columns)."""
+        new = copy.copy(self)
+        object.__setattr__(new, "_struct", _replace_w(self._struct, w))
+        object.__setattr__(new, "_rep", np.asarray(rep, dtype=np.float64))
+        object.__setattr__(new, "_rank_df", [])  # R recomputes degf after rake()
+        if how:
+            object.__setattr__(new, "_calibration", how)
+            object.__setattr__(new, "_calibrated_on", (*self._calibrated_on, *on))
+        return new
+
+    @property
+    def calibrated_on(self) -> tuple[str, ...]:
+        """The columns every replicate's weights were calibrated on (empty: none)."""
+        return self._calibrated_on
 
 
 def _rank(rep: np.ndarray) -> int:

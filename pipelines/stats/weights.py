@@ -14,15 +14,16 @@ Validated against R survey 4.x (tests/reference/r_survey_reference.R).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from pipelines.errors import DampakError
 
-__all__ = ["WeightingError", "rake", "trim", "weight_summary"]
+__all__ = ["WeightingError", "rake", "rake_columns", "trim", "weight_summary"]
 
 
 class WeightingError(DampakError):
@@ -90,10 +91,95 @@ def rake(
     """
     if not isinstance(df, pd.DataFrame):
         raise WeightingError(f"df must be a pandas DataFrame, not {type(df).__name__}.")
+    w = _base(df, base_weight).copy()
+    w = _ipf(_margin_codes(df, margins), w, max_iter, tol)
+    return pd.Series(w, index=df.index, name="weight")
+
+
+def rake_columns(
+    df: pd.DataFrame,
+    margins: Mapping[str, pd.Series | Mapping[Any, float]],
+    weights: np.ndarray,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Each column of ``weights`` (rows x k, 0 or more) raked on its own to the same margins.
+
+    The IPF of :func:`rake` run once on the weight totals of the cells (combinations of margin
+    levels, every column at a time), then each row scaled by its cell's factor: two passes over
+    the rows whatever the number of columns.  Zero weights stay zero (R's ``rake()`` on a
+    replicate design); a column with no weight in some margin level cannot be raked (the error
+    names it by ``labels``, default its 1-based number).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[0] != len(df):
+        raise WeightingError(f"weights must be (rows x columns) with {len(df)} rows.")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise WeightingError("Weights to rake must be finite and not negative.")
+    prepared = _margin_codes(df, margins)
+    first, cell = np.unique(
+        np.ravel_multi_index([codes for _, codes, _ in prepared], [len(t) for _, _, t in prepared]),
+        return_inverse=True,
+        return_index=True,
+    )[1:]
+    n_cells = len(first)
+    to_cell = sparse.csr_matrix(
+        (np.ones(len(cell)), (cell, np.arange(len(cell)))), shape=(n_cells, len(cell))
+    )
+    before = np.asarray(to_cell @ w)
+    for col, codes, target in prepared:
+        empty = np.flatnonzero((_level_totals(codes[first], before, len(target)) <= 0).any(axis=0))
+        if empty.size:
+            names = [labels[i] if labels else f"column {i + 1}" for i in empty]
+            raise WeightingError(
+                f"{_fmt(names)} have no weight in some level of {col!r}, so they cannot be "
+                "raked to its margin: merge small levels."
+            )
+    cells = [(col, codes[first], target) for col, codes, target in prepared]
+    after = _ipf(cells, before.copy(), max_iter, tol)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(before > 0, after / before, 1.0)
+    return w * factor[cell]
+
+
+def _level_totals(codes: np.ndarray, w: np.ndarray, n_levels: int) -> np.ndarray:
+    """Weight total per level: (levels,) for one weight vector, (levels x k) for k columns."""
+    if w.ndim == 1:
+        return np.bincount(codes, weights=w, minlength=n_levels)
+    ind = sparse.csr_matrix(
+        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_levels, len(codes))
+    )
+    return np.asarray(ind @ w)
+
+
+def _ipf(prepared: list, w: np.ndarray, max_iter: int, tol: float) -> np.ndarray:
+    """Iterative proportional fitting of ``w`` (one vector, or columns raked alike) in place:
+    each margin's levels scaled to their targets in turn until all are within ``tol``."""
+    worst = np.inf
+    for _ in range(max_iter):
+        for _col, codes, target in prepared:
+            current = _level_totals(codes, w, len(target))
+            ratio = target / current if w.ndim == 1 else target[:, None] / current
+            w *= ratio[codes]
+        worst = max(
+            float(np.max(np.abs(_level_totals(codes, w, len(t)).T - t) / t))
+            for _col, codes, t in prepared
+        )
+        if worst < tol:
+            return w
+    raise WeightingError(
+        f"Raking did not converge in {max_iter} cycles (largest relative margin error "
+        f"{worst:.3g}). Sparse level combinations can slow it down: merge small levels "
+        "or raise max_iter."
+    )
+
+
+def _margin_codes(df: pd.DataFrame, margins: Mapping) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Each margin as (column, level code per row, target totals), checked as :func:`rake`
+    documents."""
     if not margins:
         raise WeightingError("rake() needs at least one margin.")
-    w = _base(df, base_weight).copy()
-
     prepared: list[tuple[str, np.ndarray, np.ndarray]] = []
     totals: dict[str, float] = {}
     for col, margin in margins.items():
@@ -150,29 +236,7 @@ def rake(
             + ", ".join(f"{c}: {t:,.6g}" for c, t in totals.items())
             + ". Rescale them to a common total."
         )
-
-    worst = np.inf
-    for _ in range(max_iter):
-        for _col, codes, target in prepared:
-            current = np.bincount(codes, weights=w, minlength=len(target))
-            w *= (target / current)[codes]
-        worst = max(
-            float(
-                np.max(
-                    np.abs(np.bincount(codes, weights=w, minlength=len(target)) - target) / target
-                )
-            )
-            for _col, codes, target in prepared
-        )
-        if worst < tol:
-            break
-    else:
-        raise WeightingError(
-            f"Raking did not converge in {max_iter} cycles (largest relative margin error "
-            f"{worst:.3g}). Sparse level combinations can slow it down: merge small levels "
-            "or raise max_iter."
-        )
-    return pd.Series(w, index=df.index, name="weight")
+    return prepared
 
 
 def _as_weights(weights: Any) -> tuple[np.ndarray, pd.Index | None, Any]:
