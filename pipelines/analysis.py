@@ -40,6 +40,34 @@ FLAG_SMALL = "small n"
 
 
 # --------------------------------------------------------------------------- weights
+# Columns of the result tables besides the estimates: an analysis with nothing to put in
+# one (no Likert item, no scale, no margin) still writes the table with its columns.
+LIKERT_COLUMNS = ["wave", "item", "level", "label_id", "label_en", "pct", "n", "n_item"]
+REPRESENTATIVENESS_COLUMNS = [
+    "wave",
+    "variable",
+    "level",
+    "n",
+    "sample_share",
+    "weighted_share",
+    "population_share",
+    "difference",
+]
+RELIABILITY_COLUMNS = [
+    "scale",
+    "n",
+    "k",
+    "alpha",
+    "alpha_ci_low",
+    "alpha_ci_high",
+    "std_alpha",
+    "omega",
+    "reliable",
+    "warning",
+    "wave",
+]
+
+
 def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]:
     """Final analysis weights for one wave and a summary row (method, n not raked, note).
 
@@ -159,7 +187,7 @@ def likert_distribution(df: pd.DataFrame, w: np.ndarray, cb: Codebook, wave: str
                     "n_item": int(ok.sum()),
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=LIKERT_COLUMNS)
 
 
 def representativeness(
@@ -195,9 +223,8 @@ def representativeness(
                     "population_share": pop[lv] / pop_total if pop else np.nan,
                 }
             )
-    out = pd.DataFrame(rows)
-    if not out.empty:
-        out["difference"] = out["sample_share"] - out["population_share"]
+    out = pd.DataFrame(rows, columns=REPRESENTATIVENESS_COLUMNS[:-1])
+    out["difference"] = out["sample_share"] - out["population_share"]
     return out
 
 
@@ -717,10 +744,10 @@ def analyse(
     estimates = _finish(est, cfg.report.suppression_threshold)
     return {
         "estimates": estimates,
-        "reliability": _concat(rel),
+        "reliability": _concat(rel, RELIABILITY_COLUMNS),
         "weights": pd.DataFrame(wtab),
-        "likert": _concat(lik),
-        "representativeness": _concat(rep),
+        "likert": _concat(lik, LIKERT_COLUMNS),
+        "representativeness": _concat(rep, REPRESENTATIVENESS_COLUMNS),
         "balance": _concat(bal)[["wave", *[c for c in change.BALANCE_COLUMNS if c != "wave"]]]
         if any(len(b) for b in bal)
         else pd.DataFrame(columns=change.BALANCE_COLUMNS),
@@ -754,9 +781,10 @@ def _prepare_panel(panel, prepared, cfg, cb, plan: Plan) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
+    """The frames one under the other; empty (with ``columns``) when none has a row."""
     frames = [f for f in frames if f is not None and len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _finish(parts: list[pd.DataFrame], threshold: int) -> pd.DataFrame:

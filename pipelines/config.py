@@ -341,7 +341,7 @@ class SurveyConfig(_Model):
     waves: Annotated[list[Wave], Field(min_length=1)]
     columns: dict[str, str] = {}
     places: Places
-    sites: Annotated[list[Site], Field(min_length=1)]
+    sites: list[Site] = Field(default_factory=list)  # none: the form names no library
     design: Design = Design()
     analysis: Analysis = Analysis()
     cleaning: Cleaning = Cleaning()

@@ -775,26 +775,34 @@ def config_yaml(
                 f"{len(sites)} sites read from the answers: give each its kecamatan (TODO),",
                 "check that each is one library (similar spellings were merged into `aliases`)",
             ]
+            if sites
+            else ["the form names no library: no library reports (add `sites` if it does)"]
         )
     )
     site_ids: set[str] = set()
     rows = [
         {"id": slug(_site_words(s), site_ids, 30).replace("_", "-"), "name": s, "kecamatan": kec}
         | ({"aliases": sites[s]} if sites.get(s) else {})
-        for s in sites or ["TODO site"]
+        for s in sites
     ]
-    out.append("sites:\n")
+    out.append("sites:\n" if rows else "sites: []\n")
     for r in rows:
         out.append(_dump([r], 2).replace("\n  -", "\n  -").rstrip("\n") + "\n")
     out.append(
         _comment(
             [
-                "design: strata kecamatan, clusters sites; no weights until you give",
+                "design: strata kecamatan, clusters sites; no weights until you give"
+                if sites
+                else "design: the form names no library, so no strata or clusters (each"
+                " respondent its own unit; name the columns the sample was drawn by, if any);"
+                " no weights until you give",
                 "population margins (method: rake) or a weight column (docs/codebook.md)",
             ]
         )
     )
-    design = {"strata": "kecamatan", "cluster": "site" if sites else None, "fpc": None}
+    # the kecamatan comes from the site: without a site question there is none to stratify by
+    design = {"strata": "kecamatan" if sites else None, "cluster": "site" if sites else None}
+    design["fpc"] = None
     design["weights"] = {"method": "none"}
     out.append(_dump({"design": design}))
     if replicate:

@@ -19,8 +19,13 @@ def answer_column(cb, columns) -> str | None:
 
 def _candidates(df: pd.DataFrame, min_size: int, column: str) -> pd.DataFrame:
     """Answers of 40–240 characters, with no mask left in them, from sites with at least
-    `min_size` respondents: the rows a quote may come from (columns wave, site, text)."""
-    sizes = df.groupby("site")["respondent_key"].transform("size")
+    `min_size` respondents: the rows a quote may come from (columns wave, site, text). A
+    survey that names no library is one group: its size must reach `min_size`."""
+    if "site" in df:
+        sizes = df.groupby("site")["respondent_key"].transform("size")
+    else:
+        sizes = pd.Series(len(df), index=df.index)
+        df = df.assign(site=pd.NA)
     text = df[column].astype("string")
     ok = text.notna() & text.str.len().between(40, 240) & (sizes >= min_size)
     ok &= ~text.fillna("").str.contains(MASKED, regex=True)
@@ -75,7 +80,7 @@ def site_quotes(
 ) -> pd.DataFrame:
     """Up to `k` quotes per library for the libraries' own reports, only from libraries with at
     least `min_n` respondents (a larger bar than the city's: a library's voices are fewer)."""
-    if column not in df or df.empty:
+    if column not in df or df.empty or "site" not in df:
         return pd.DataFrame(columns=["wave", "site", "text"])
     pool = _candidates(df, max(min_n, threshold), column)
     return _pick(pool, k, seed=0, by="site").reset_index(drop=True)
@@ -101,7 +106,7 @@ def site_themes(
     least `min_n` respondents; a theme mentioned by fewer than `threshold` people is left out
     (suppressed), so no count points at a handful of people."""
     cols = ["site", "theme", "n_theme", "n_answers"]
-    if column not in df or df.empty:
+    if column not in df or df.empty or "site" not in df:
         return pd.DataFrame(columns=cols)
     sizes = df.groupby("site")["respondent_key"].transform("size")
     text = df.loc[sizes >= max(min_n, threshold), ["site", column]].dropna()

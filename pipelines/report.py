@@ -327,12 +327,14 @@ def executive_summary(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) 
     est = res["estimates"]
     last = cfg.waves[-1].id
     n_total = sum(q["rows_out"] for w, q in quality.items() if w != "attrition")
-    intro = t(
-        "summary.intro_one" if len(cfg.waves) == 1 else "summary.intro",
-        lang,
-        n=fmt_int(n_total, lang),
-        sites=len(cfg.sites),
-        waves=len(cfg.waves),
+    key = "summary.intro_one" if len(cfg.waves) == 1 else "summary.intro"
+    key += "" if cfg.sites else "_no_sites"  # a form that names no library
+    weighted = cfg.design.weights.method != "none"
+    intro = " ".join(
+        [
+            t(key, lang, n=fmt_int(n_total, lang), sites=len(cfg.sites), waves=len(cfg.waves)),
+            t("summary.figures_weighted" if weighted else "summary.figures_unweighted", lang),
+        ]
     )
     took = _took_part(res)
     bullets = participation_sentence(res, cfg, lab) + summary_findings(res, cfg, lab)
@@ -1903,7 +1905,8 @@ def index_html(cfg: SurveyConfig, lang: str | None = None, res: dict | None = No
     if res is not None and cb is not None:
         lab = Labels(cfg, cb, lang, outcomes_of(res))
         lines = headline(res, cfg, lab)
-    intro = t("index.intro", lang, survey=cfg.survey.title(lang), city=cfg.survey.city)
+    key = "index.intro" if cfg.sites else "index.intro_no_sites"
+    intro = t(key, lang, survey=cfg.survey.title(lang), city=cfg.survey.city)
     return render.render_index(
         cfg.survey.title(lang),
         lang,

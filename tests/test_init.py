@@ -624,3 +624,35 @@ def test_replicate_weight_columns_suggested_as_design_replicate(tmp_path, weight
     ]
     idn = init.init_survey(tmp_path, lang="id", force=True).todo
     assert any("kolom bobot replikasi" in t for t in idn)
+
+
+@pytest.mark.slow
+def test_a_survey_that_names_no_library_runs_to_reports(tmp_path):
+    """A Google Form without a library or kelurahan question (a campus survey, say): init
+    writes a design without strata or clusters that `check` accepts, and every stage runs to
+    both languages' reports (quotes from the whole survey, no site tables), the analyses
+    needing a library named as skipped."""
+    rows = pd.DataFrame([labelled(p) for p in people()])
+    rows.drop(columns=[Q["site"], Q["kel"]]).to_csv(tmp_path / "jawaban_2025.csv", index=False)
+    init.init_survey(tmp_path, lang="en")
+    cfg = yaml.safe_load((tmp_path / "survey.yaml").read_text())
+    assert cfg["design"]["strata"] is None and cfg["design"]["cluster"] is None
+    review(tmp_path)
+    out = _cli("check", str(tmp_path / "survey.yaml"))
+    assert out.returncode == 0, out.stderr + out.stdout
+    out = _cli(
+        "run", str(tmp_path / "survey.yaml"), "--out-root", str(tmp_path / "out"), timeout=900
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    reports = tmp_path / "out" / "reports"
+    assert len(list(reports.rglob("city.*.html"))) == 2 and len(list(reports.rglob("*.pdf"))) >= 2
+    res = tmp_path / "out" / "data" / "processed"
+    plan = pd.read_parquet(next(res.rglob("plan.parquet")))
+    assert not plan.loc[plan["analysis"] == "site", "runs"].astype(bool).any()
+    assert plan.loc[plan["analysis"] == "descriptive", "runs"].astype(bool).all()
+    assert pd.read_parquet(next(res.rglob("site_quotes.parquet"))).empty
+    assert not list(reports.rglob("sites/*"))  # no library, no library report
+    city = next(reports.rglob("city.en.html")).read_text()
+    assert "libraries" not in city.split("usable answers")[0][-200:]
+    assert "The figures are not weighted" in city
+    assert "in Kota Solok" not in next(reports.rglob("index.en.html")).read_text()

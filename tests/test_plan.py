@@ -173,3 +173,14 @@ def test_label_set_must_have_consecutive_codes():
     data["label_sets"]["freq"]["points"] = 2
     with pytest.raises(ValidationError, match="consecutive codes"):
         Codebook.model_validate(data)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_every_analysis_is_named_in_the_report_catalogue(lang):
+    """The methods appendix names each skipped analysis as `plan.<id>`: every id the plan can
+    produce has that key (a missing one stopped the report of a survey with no site)."""
+    from pipelines.i18n import t
+    from pipelines.plan import ANALYSES
+
+    for analysis in ANALYSES:
+        assert t(f"plan.{analysis}", lang).strip()

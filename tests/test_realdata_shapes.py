@@ -1,6 +1,7 @@
 """Optional: the readers on real exports in ../shared/realdata (never copied into the project).
 
-Skipped cleanly when the folder is absent (CI). Only shapes are checked, nothing is written.
+Skipped cleanly when the folder is absent. The readers' shapes are checked, and two real
+exports are run from `init` to reports in a temporary folder (nothing is written beside them).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from pipelines import ingest, multiselect
 from pipelines.codebook import Codebook
 from pipelines.config import InputFile
 
-REAL = Path("/work/shared/realdata")
+ROOT = Path(__file__).resolve().parents[1]
+REAL = next(
+    (p for p in (ROOT.parent / "shared" / "realdata", Path("/work/shared/realdata")) if p.exists()),
+    ROOT.parent / "shared" / "realdata",
+)
 pytestmark = pytest.mark.needs_shared
 
 
@@ -132,3 +137,36 @@ def test_real_kobo_form_becomes_a_codebook_that_cleans_its_export(tmp_path):
     not_answered = int(s.loc[s["rule"].eq("not_answered"), "rows_touched"].sum())
     assert not_asked > 50 * not_answered > 0
     assert "primary_livelihood__other_text" in data  # "_other" text kept beside its option
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("folder", "files"),
+    [
+        ("kobo_iraq_water_2021", ["raw_data.xlsx", "xlsform_tool.xlsx"]),
+        ("google_forms_indonesian", ["gform_ai_usage_mahasiswa_noPII.csv"]),
+    ],
+)
+def test_a_real_export_runs_from_init_to_reports(folder, files, tmp_path):
+    """What a staff member does with a form that is not TPBIS and names no library: init, then
+    run. Every stage runs (descriptive estimates, breakdowns, no scale, no site) and both
+    languages' reports are written; the analyses that need a library or a programme question
+    are skipped with a reason, never a crash."""
+    import shutil
+
+    from test_cli import _cli
+
+    for f in files:
+        shutil.copy(_need(REAL / folder / f), tmp_path / f)
+    out = _cli("init", str(tmp_path), "--lang", "en")
+    assert out.returncode == 0, out.stderr
+    out = _cli(
+        "run", str(tmp_path / "survey.yaml"), "--out-root", str(tmp_path / "out"), timeout=900
+    )
+    assert out.returncode == 0, out.stderr[-3000:] + out.stdout[-2000:]
+    reports = tmp_path / "out" / "reports"
+    assert len(list(reports.rglob("city.*.html"))) == 2 and len(list(reports.rglob("*.pdf"))) == 2
+    assert not list(reports.rglob("sites/*"))  # the form names no library
+    plan = pd.read_parquet(next((tmp_path / "out" / "data").rglob("plan.parquet")))
+    ran = set(plan.loc[plan["runs"].astype(bool), "analysis"])
+    assert "descriptive" in ran and not ran & {"participation", "site", "inclusion"}

@@ -63,16 +63,20 @@ class _Calibration:
         """Coefficients for scores ``x`` on the rows ``rows`` (integer index); ``x`` is dense
         (rows x k) or sparse (rows x groups)."""
         every = len(rows) == len(self.a)  # all rows, in order (np.flatnonzero of a full mask)
-        b, a = (self.basis, self.a) if every else (self.basis[rows], self.a[rows])
-        if sparse.issparse(x):
-            inner = (b.T @ x.multiply(a[:, None]).tocsc()).toarray()
-        else:  # scale the sparse basis by a, not the dense scores: far fewer numbers
-            b = b.tocsr()
-            scaled = sparse.csr_matrix(
-                (b.data * np.repeat(a, np.diff(b.indptr)), b.indices, b.indptr), shape=b.shape
+        b = self._scaled_basis() if every else self._scaled_basis()[rows]
+        inner = b.T @ x
+        return self._solve(inner.toarray() if sparse.issparse(inner) else np.asarray(inner))
+
+    def _scaled_basis(self) -> sparse.csr_matrix:
+        """``a B``, made once: scaling the sparse basis rather than each estimator's dense
+        scores touches far fewer numbers, and a survey's models ask many times."""
+        if self._cache.get("scaled") is None:
+            b = self.basis.tocsr()
+            self._cache["scaled"] = sparse.csr_matrix(
+                (b.data * np.repeat(self.a, np.diff(b.indptr)), b.indices, b.indptr),
+                shape=b.shape,
             )
-            inner = np.asarray(scaled.T @ x)
-        return self._solve(inner)
+        return self._cache["scaled"]
 
     def psu_fitted(self, st: Any, coef: np.ndarray) -> np.ndarray:
         """PSU totals of ``w1 * (B @ coef)`` for the stage ``st``."""
