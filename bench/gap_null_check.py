@@ -11,15 +11,18 @@ Findings and figures: docs/simulation.md, "What this shows".
 * ``--population``: the disabled respondents' skills effect and gap in very large surveys from
   the study's generator without a gap (is the null really 0 on the bounded 1-5 scale?).
 * ``--seeds``: the no-gap surveys of the study (even seeds of the range, 800 respondents): the
-  gap test as the inclusion lens runs it (both mirror rows' p), its Taylor variance over the
-  model-based one, and the mean error.
+  gap test as the inclusion lens runs it (Kott-corrected Taylor SE, both mirror rows' p), the
+  same test with the uncorrected Taylor SE (``flags: taylor_satt``, the lens before the
+  correction), its Taylor variance over the model-based one, and the mean error.
 * ``--calibration``: the same surveys raked to the sample city's gender and age margins
   (places.yaml): the gap's SE with the calibrated variance (what the pipeline uses) over the
   SE with the raked weights taken as fixed.
 * ``--draws``: the same surveys' design matrices and designs with outcomes redrawn from the
   working model (independent normal errors; with library effects of the generator's size):
-  the rejection rate of the lens's test (Taylor SE, Satterthwaite df), of the same SE on the
-  design df, of CR2 (Bell-McCaffrey) SEs and of model-based SEs, without the outcome's noise.
+  the rejection rate of the lens's test (Kott-corrected Taylor SE, Satterthwaite df:
+  ``taylor_kott_satt``), of the uncorrected Taylor SE (``taylor_satt``, the lens before), of the
+  Taylor SE on the design df, of CR2 (Bell-McCaffrey) SEs and of model-based SEs, without the
+  outcome's noise; ``E[taylor]/model`` over the draws against the predicted one.
 """
 
 from __future__ import annotations
@@ -89,16 +92,19 @@ def survey_row(seed: int, n: int, draws: int, rng: np.random.Generator) -> dict:
     m, p = xk.shape
     s2 = np.sum(wk * resid**2) / (m - p)
     v_model = s2 * (c @ a_inv @ c)
-    est, se = fit.contrast(c)
+    est, se = fit.contrast(c)  # the Taylor SE, before Kott's correction
+    _, se_kott, _ = fit.contrast_test(c)
     out = {
         "seed": seed,
         "gap": gap1.estimate,
-        "refit_gap_diff": abs(est - gap1.estimate) + abs(se - gap1.se),
+        "refit_gap_diff": abs(est - gap1.estimate) + abs(se_kott - gap1.se),
         "mirror_p_diff": abs(gap0.p - gap1.p),
         "df": gap1.df,
         "rejected": gap1.p < 0.05,
+        "kott_factor": (se_kott / se) ** 2,
         "taylor_over_model": se**2 / v_model,
         "taylor_var": se**2,
+        "kott_var": se_kott**2,
         "effect_err": eff.estimate - EFFECTS["skills"],
         "effect_se": eff.se,
         "effect_covered": eff.ci_low <= EFFECTS["skills"] <= eff.ci_high,
@@ -110,7 +116,11 @@ def survey_row(seed: int, n: int, draws: int, rng: np.random.Generator) -> dict:
     for ix, b in _cr2_blocks(psu, xk, a_inv):
         r2[ix] = b @ resid[ix]
     v_cr2 = np.sum(np.bincount(psu, weights=infl * r2) ** 2)
-    for name, var, df in (("cr2_satt", v_cr2, gap1.df), ("model", v_model, m - p)):
+    for name, var, df in (
+        ("taylor_satt", se**2, gap1.df),
+        ("cr2_satt", v_cr2, gap1.df),
+        ("model", v_model, m - p),
+    ):
         out[f"flags: {name}"] = abs(est) > stats.t.ppf(0.975, df) * np.sqrt(var)
     if draws:
         out |= working_model_rates(des, fit, c, gap1.df, s2, draws, rng)
@@ -152,6 +162,8 @@ def working_model_rates(des, fit, c, df_satt, s2, draws, rng) -> dict:
     member = sparse.csr_matrix((np.ones(m), (psu, np.arange(m))), shape=(st.n_psu, m))
     infl = xk @ (a_inv @ c)  # the estimate is infl @ y
     v1 = c @ a_inv @ c  # model-based variance per unit error variance
+    expected, model = fit.working_variances(c)  # per unit error variance: model equals v1
+    kott = max(model / expected, 1.0)
     blocks = _cr2_blocks(psu, xk, a_inv)
     # library effects of the generator's SD, relative to this survey's residual SD
     site = CLEAN_SITE_SD / np.sqrt(s2)
@@ -169,12 +181,14 @@ def working_model_rates(des, fit, c, df_satt, s2, draws, rng) -> dict:
         v_model = (r**2).sum(axis=0) / (m - p) * v1
         for name, var, df in (
             ("taylor_satt", v_taylor, df_satt),
+            ("taylor_kott_satt", v_taylor * kott, df_satt),
             ("taylor_design_df", v_taylor, fit.df),
             ("cr2_satt", v_cr2, df_satt),
             ("model", v_model, m - p),
         ):
             out[f"{label}: {name}"] = np.mean(np.abs(est) > stats.t.ppf(0.975, df) * np.sqrt(var))
         out[f"{label}: E[taylor]/model"] = v_taylor.mean() / v1
+    out["predicted E[taylor]/model"] = expected / model
     return out
 
 
@@ -215,6 +229,7 @@ def main(argv=None) -> int:
         summary = {
             "no-gap surveys": k,
             "flags of the lens (two-sided p < 0.05)": res.rejected.mean(),
+            "mean Kott factor (variance)": res.kott_factor.mean(),
             "largest |mirror p difference|": res.mirror_p_diff.max(),
             "largest refit difference": res.refit_gap_diff.max(),
             "mean gap (truth 0)": res.gap.mean(),
@@ -222,13 +237,16 @@ def main(argv=None) -> int:
             "mean Taylor / model variance": res.taylor_over_model.mean(),
             "its SE": res.taylor_over_model.std() / np.sqrt(k),
             "var(gap) / mean Taylor variance": res.gap.var() / res.taylor_var.mean(),
-            "SD of the gaps / their mean SE": res.gap.std() / np.sqrt(res.taylor_var).mean(),
+            "SD of the gaps / their mean SE": res.gap.std() / np.sqrt(res.kott_var).mean(),
+            "SD of the gaps / their mean Taylor SE": (
+                res.gap.std() / np.sqrt(res.taylor_var).mean()
+            ),
             "SD of the disabled effect's errors / its mean SE": (
                 res.effect_err.std() / res.effect_se.mean()
             ),
             "coverage of the disabled effect": res.effect_covered.mean(),
         }
-        summary |= res[[c for c in res if ": " in c]].mean().to_dict()
+        summary |= res[[c for c in res if ": " in c or c.startswith("predicted")]].mean().to_dict()
         summary["mean Satterthwaite df"] = res.df.mean()
         for name, value in summary.items():
             print(f"{name}: {value:.4g}")

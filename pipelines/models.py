@@ -166,6 +166,32 @@ class Fit:
         first stage only, a calibration left out). The design df for robust or replicate fits."""
         if self.work is None:
             return float(self.df)
+        return self._df_of(self._working_moments(c))
+
+    def contrast_test(self, c: np.ndarray, corrected: bool = True) -> tuple[float, float, float]:
+        """Estimate, SE and df (:meth:`contrast_df`) of ``c'beta``. ``corrected``: Kott's (1994)
+        bias correction, the Taylor variance times model-based / expected Taylor variance under
+        the working model (:meth:`working_variances`) when that ratio is above 1, never below
+        the Taylor SE. Taylor SE and design df for robust or replicate fits."""
+        est, se = self.contrast(c)
+        if self.work is None:
+            return est, se, float(self.df)
+        moments = self._working_moments(c)
+        if corrected:
+            expected, model = self._variances_of(moments)
+            if expected > 0 and model > expected:
+                se *= float(np.sqrt(model / expected))
+        return est, se, self._df_of(moments)
+
+    def working_variances(self, c: np.ndarray) -> tuple[float, float]:
+        """Under the working model of :meth:`contrast_df` (unit scale): the expected
+        with-replacement first-stage Taylor variance of ``c'beta`` and its model-based variance
+        ``c'A^-1 X'WVWX A^-1 c``, where ``V`` is the family's variance function."""
+        return self._variances_of(self._working_moments(c))
+
+    def _working_moments(self, c: np.ndarray) -> tuple:
+        """``(b = A^-1 c, D, R, S)``: under the working model the first-stage PSU totals of
+        ``c'beta``'s influence values have covariance ``diag(D) + R S R'``."""
         design, xk, wk, v, a_inv = self.work[:5]
         if len(self.work) == 5:  # once per fit: X'WVWX and the PSU Gram matrices
             self.work = (*self.work, *_psu_grams(design, self.rows, xk, wk, v))
@@ -191,8 +217,16 @@ class Fit:
         s = np.zeros((2 * p, 2 * p))
         s[:p, :p] = a_inv @ n_mat @ a_inv
         s[:p, p:] = s[p:, :p] = -a_inv
-        df = design.satterthwaite_df(d_g, np.hstack([k_g, l_g]), s)
+        return b, d_g, np.hstack([k_g, l_g]), s
+
+    def _df_of(self, moments: tuple) -> float:
+        df = self.work[0].satterthwaite_df(*moments[1:])
         return float(min(df, self.df)) if np.isfinite(df) else float(self.df)
+
+    def _variances_of(self, moments: tuple) -> tuple[float, float]:
+        b, d_g, r_g, s = moments
+        expected, _ = self.work[0].taylor_traces(d_g, r_g, s, with_replacement=True)
+        return expected, float(b @ self.work[5] @ b)
 
     def contrast(self, c: np.ndarray) -> tuple[float, float]:
         c = np.asarray(c, dtype=np.float64)

@@ -38,14 +38,16 @@ def test_simulation_study_smoke():
 
 
 def test_gap_null_check_smoke():
-    """bench/gap_null_check.py: its refit is the lens's model (same gap and SE), the two gap
-    rows of a two-group breakdown are one test, working-model rates are rates."""
+    """bench/gap_null_check.py: its refit is the lens's model (same gap and corrected SE), the
+    two gap rows of a two-group breakdown are one test, working-model rates are rates."""
     mod = _bench("gap_null_check")
     row = mod.survey_row(0, 600, 20, np.random.default_rng(0))
     assert row["refit_gap_diff"] < 1e-10
     assert row["mirror_p_diff"] < 1e-12
     assert 1 <= row["df"] <= 12
     rates = [v for k, v in row.items() if k.split(":")[0] in ("iid", "site") and "E[" not in k]
-    assert len(rates) == 8 and all(0 <= v <= 1 for v in rates)
+    assert len(rates) == 10 and all(0 <= v <= 1 for v in rates)
     assert row["flags: cr2_satt"] in (True, False) and row["flags: model"] in (True, False)
     assert 0.5 < row["iid: E[taylor]/model"] < 1.5
+    # the lens's SE is the Taylor SE scaled up by Kott's factor, never down
+    assert row["kott_factor"] >= 1 and row["kott_var"] >= row["taylor_var"]
