@@ -7,6 +7,7 @@ Findings and figures: docs/simulation.md, "What this shows".
     .venv/bin/python bench/gap_null_check.py --seeds 0 800 --draws 400
     .venv/bin/python bench/gap_null_check.py --seeds 800 1600
     .venv/bin/python bench/gap_null_check.py --seeds 0 200 --calibration
+    .venv/bin/python bench/gap_null_check.py --seeds 0 1600 --families
 
 * ``--population``: the disabled respondents' skills effect and gap in very large surveys from
   the study's generator without a gap (is the null really 0 on the bounded 1-5 scale?).
@@ -17,6 +18,10 @@ Findings and figures: docs/simulation.md, "What this shows".
 * ``--calibration``: the same surveys raked to the sample city's gender and age margins
   (places.yaml): the gap's SE with the calibrated variance (what the pipeline uses) over the
   SE with the raked weights taken as fixed.
+* ``--families``: the simulation study's surveys (every seed of the range, as
+  ``simulation_study.one_survey`` draws them), per-question BH families: the share of null
+  families with a "gains less" flag, with the lens's Kott-corrected SEs and with the Taylor SEs
+  (the lens before the correction).
 * ``--draws``: the same surveys' design matrices and designs with outcomes redrawn from the
   working model (independent normal errors; with library effects of the generator's size):
   the rejection rate of the lens's test (Kott-corrected Taylor SE, Satterthwaite df:
@@ -36,7 +41,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from simulation_study import COVS, _score  # noqa: E402
+from simulation_study import BREAKDOWNS, COVS, OUTCOMES, _plant_business, _score  # noqa: E402
 
 from pipelines import inclusion, models  # noqa: E402
 from pipelines.simulate.coefficients import CLEAN_SITE_SD  # noqa: E402
@@ -141,6 +146,45 @@ def calibration_row(seed: int, n: int) -> dict:
     return out
 
 
+def family_rows(seed: int, n: int) -> list[dict]:
+    """One survey of the simulation study (same draws as ``one_survey``): every per-question
+    BH family's flag, with Kott-corrected SEs (the lens) and with Taylor SEs (before)."""
+    from functools import partialmethod
+
+    rng = np.random.default_rng(10_000 + seed)
+    dis_gap, women_gap = (0.5 if seed % 2 else 0.0), (seed // 2) % 2 == 1
+    d = _score(make_waves(n, seed, disability_gap=dis_gap)[0]["2025"])
+    d["business"] = _plant_business(d, rng, women_gap)
+    des = SurveyDesign(d, strata="kecamatan", cluster="site")
+    out, corrected = [], models.Fit.contrast_test
+    for label, method in (
+        ("kott", corrected),
+        ("taylor", partialmethod(corrected, corrected=False)),
+    ):
+        models.Fit.contrast_test = method
+        try:
+            res = inclusion.subgroup_effects(
+                des,
+                OUTCOMES,
+                COVS,
+                BREAKDOWNS,
+                TREATMENT,
+                families=FAMILIES,
+                endogenous={"income_band": ["log_income"]},
+            )
+        finally:
+            models.Fit.contrast_test = corrected
+        gap = res[(res.analysis == "inclusion_gap") & res.p.notna()]
+        for (outcome, gv), g in gap.groupby(["outcome", "group_var"]):
+            planted = (outcome, gv) == ("business", "gender") and women_gap
+            planted |= (outcome, gv) == ("skills", "disability") and dis_gap > 0
+            if not planted:
+                flagged = bool((g.flag == inclusion.FLAG_LESS).any())
+                out.append({"seed": seed, "se": label, "family": f"{outcome} x {gv}"})
+                out[-1]["flagged"] = flagged
+    return out
+
+
 def _cr2_blocks(psu: np.ndarray, xk: np.ndarray, a_inv: np.ndarray) -> list:
     """Per PSU: its rows and (I - H_gg)^-1/2 (unweighted fit: H_gg = X_g A^-1 X_g')."""
     blocks = []
@@ -199,6 +243,7 @@ def main(argv=None) -> int:
     a.add_argument("--seeds", type=int, nargs=2, default=None, help="start stop (even used)")
     a.add_argument("--n", type=int, default=800)
     a.add_argument("--calibration", action="store_true", help="raked: calibrated vs fixed SE")
+    a.add_argument("--families", action="store_true", help="null BH families: Kott vs Taylor")
     a.add_argument("--draws", type=int, default=0, help="working-model outcomes per survey")
     args = a.parse_args(argv)
     if args.population:
@@ -209,7 +254,14 @@ def main(argv=None) -> int:
                     f"seed {seed}: {key[0]} disabled {r.loc[key].estimate:.4f} "
                     f"(SE {r.loc[key].se:.4f})"
                 )
-    if args.seeds and args.calibration:
+    if args.seeds and args.families:
+        res = pd.DataFrame([r for s in range(*args.seeds) for r in family_rows(s, args.n)])
+        t = res.pivot_table(index="family", columns="se", values="flagged", aggfunc="mean")
+        t.loc["all null families"] = res.groupby("se").flagged.mean()
+        t["surveys"] = res[res.se == "kott"].groupby("family").size()
+        t.loc["all null families", "surveys"] = res.seed.nunique()
+        print(t[["surveys", "taylor", "kott"]].to_string(float_format=lambda v: f"{v:.4f}"))
+    elif args.seeds and args.calibration:
         res = pd.DataFrame(
             [calibration_row(s, args.n) for s in range(args.seeds[0] // 2 * 2, args.seeds[1], 2)]
         )

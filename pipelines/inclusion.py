@@ -55,6 +55,7 @@ from pipelines.models import (
     as_float,
     design_matrix,
     drop_constant,
+    fit_note,
     frame,
     method_text,
     outcome_family,
@@ -348,7 +349,7 @@ def _one_dense(design, y, t, code, levels, ok_g, breakdown, outcome, base, treat
     part_w = np.bincount(code[use & (t == 1)], weights=w[use & (t == 1)], minlength=len(levels))
     n_g = np.bincount(code[use], minlength=len(levels))
     idx = [fit.index(term) for term in effect_terms]
-    base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL}
+    base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL + fit_note(fit)}
     # (estimate, se, df) rows: each contrast its own Satterthwaite df (a small group's effect
     # rests on the few PSUs and respondents it has, not on the whole design's df) and its
     # Taylor variance corrected for its bias under the working model (Kott)

@@ -405,6 +405,11 @@ def method_text(fit: Fit, what: str | None = None) -> str:
     return f"{kind} ({fit.variance} SE, t on {fit.df} df)"
 
 
+def fit_note(fit: Fit) -> str:
+    """:func:`replicate_note` of a replicate fit's refits ("" for a linearised fit)."""
+    return "" if fit.replicates is None else replicate_note(fit.replicates[0])
+
+
 def _ame_se(fit: Fit) -> str:
     """How an average marginal effect's SE is made: recomputed per replicate, or linearised."""
     if fit.replicates is not None:
@@ -412,9 +417,23 @@ def _ame_se(fit: Fit) -> str:
     return "delta-method Taylor"
 
 
+def replicate_note(reps: np.ndarray) -> str:
+    """The replicates a variance left out ((replicates x k) refits with NaN where a refit
+    failed, separated, or lacked a term or answer level), as R's ``svrVar`` drops them."""
+    missing = int((~np.isfinite(reps).all(axis=1)).sum())
+    if not missing:
+        return ""
+    return (
+        f" {missing} of {len(reps)} replicates could not be refitted (separation, no "
+        "convergence, or a term or answer level absent in the replicate) and are left out of "
+        "the variance, as R's svrVar does."
+    )
+
+
 def fit_rows(
     fit: Fit, terms: Sequence[str], analysis: str, outcome: str, method: str, note: str = ""
 ) -> list[dict]:
+    note = (note or NOTE_OBSERVATIONAL) + fit_note(fit)
     out = []
     for term in terms:
         est, se = fit.coef(term)
@@ -432,7 +451,7 @@ def fit_rows(
                 fit.n,
                 method,
                 p=float(p),
-                note=note or NOTE_OBSERVATIONAL,
+                note=note,
             )
         )
     return out
@@ -649,7 +668,7 @@ def ordinal_effects(
     Above ``max_rows`` complete rows the model is fitted on a seeded subsample (noted in
     ``method``).
     """
-    from pipelines.stats.ordinal import fit_polr, replicate_polr
+    from pipelines.stats.ordinal import fit_polr, replicate_polr, replicate_polr_vcov
 
     df = design.data
     t = as_float(df[treatment])
@@ -678,14 +697,18 @@ def ordinal_effects(
             continue  # separation or collinearity: no estimate rather than a wild one
         dfd = design.degf_of(sub)
         est_all = np.r_[fit.beta, fit.zeta]
+        k0 = len(fit.beta)
+        notes = ("", "")
         if is_replicate(design):  # R's svyolr on a replicate design: a refit per replicate
+            reps = replicate_polr(
+                design.replicate_weights_of(pos), xx[pos], codes, len(levels), est_all, 1e-10
+            )
             try:
-                reps = replicate_polr(
-                    design.replicate_weights_of(pos), xx[pos], codes, len(levels), est_all, 1e-10
-                )
+                vcov = replicate_polr_vcov(design, reps, est_all, k0)
             except DesignError:
-                continue  # a replicate without some answer level or separated: no estimate
-            vcov, se_name = design.replicate_vcov(reps, est_all), design.method
+                continue  # no replicate could be refitted: no estimate
+            se_name = design.method
+            notes = (replicate_note(reps[:, :k0]), replicate_note(reps[:, k0:]))
         else:
             a_inv = np.linalg.inv(-fit.hessian) / w.mean()
             vcov, se_name = design.score_vcov(pos, (fit.scores * w[:, None]) @ a_inv), "Taylor"
@@ -710,10 +733,9 @@ def ordinal_effects(
                 "p": float(p),
                 "n": len(pos),
                 "method": method,
-                "note": NOTE_OBSERVATIONAL,
+                "note": NOTE_OBSERVATIONAL + notes[0],
             }
         )
-        k0 = len(fit.beta)
         for i, (a, b) in enumerate(zip(levels[:-1], levels[1:], strict=True)):
             lo, hi, _ = t_stats(est_all[k0 + i], se_all[k0 + i], dfd)
             rows.append(
@@ -730,7 +752,7 @@ def ordinal_effects(
                     "n": len(pos),
                     "method": "threshold (logit of P(answer <= lower level) at zero covariates) "
                     "of the " + method,
-                    "note": "",
+                    "note": notes[1].strip(),
                 }
             )
     return frame(rows)

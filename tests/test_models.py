@@ -476,3 +476,54 @@ def test_corrected_se_is_the_taylor_se_scaled_up_never_down():
             seen.add(model > expected)
             assert fit.contrast_test(c, corrected=False) == (*taylor, df)
     assert seen == {True, False}
+
+
+def _level_in_one_library(seed: int = 4):
+    """A JK1 design of 10 libraries and a 5-level item from a proportional-odds model, whose
+    top answer only library 0 gave (elsewhere it became 4): dropping library 0 loses it."""
+    from pipelines.stats.replicate import as_replicate
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    d = pd.DataFrame({"c": np.repeat(np.arange(10), n // 10), "x": rng.normal(size=n)})
+    d["t"] = (rng.random(n) < 0.4).astype(float)
+    latent = 0.8 * d["t"] + 0.5 * d["x"] + rng.logistic(size=n)
+    d["item"] = np.digitize(latent, [-1.5, -0.3, 0.8, 1.8]) + 1
+    d.loc[(d["c"] != 0) & (d["item"] == 5), "item"] = 4
+    d.loc[d.index[:4], "item"] = 5  # library 0: a few top answers
+    return as_replicate(SurveyDesign(d, cluster="c"), "JK1"), d
+
+
+def test_an_ordinal_replicate_without_an_answer_level_keeps_its_coefficients():
+    """The replicate that loses the top answer: refitted on the levels it has, its coefficients
+    count in the variance and its thresholds are missing (the thresholds' variance from the
+    other replicates, R's svrVar without that replicate); the thresholds' note says so.
+    Before, the whole item had no estimate."""
+    from pipelines.stats.ordinal import fit_polr
+
+    des, d = _level_in_one_library()
+    out = models.ordinal_effects(des, ["item"], ["x"], "t")
+    assert not out.empty
+    eff = out[out.analysis == "ordinal"].iloc[0]
+    thr = out[out.analysis == "ordinal_threshold"]
+    assert list(thr.term) == ["1|2", "2|3", "3|4", "4|5"]
+    # by hand: every replicate refitted (the one without level 5 on levels 1-4), R's svrVar
+    x, y = d[["t", "x"]].to_numpy(float), d["item"].to_numpy() - 1
+    full = fit_polr(x, y, np.ones(len(d)), 5)
+    rep = des.replicate_weights
+    beta, zeta = [], []
+    for r in range(rep.shape[1]):
+        use = rep[:, r] > 0
+        k = len(np.unique(y[use]))
+        f = fit_polr(x[use], y[use], rep[use, r] / rep[use, r].mean(), k)
+        beta.append(f.beta[0])
+        if k == 5:
+            zeta.append(f.zeta)
+    assert len(zeta) == 9
+    beta, zeta = np.array(beta), np.array(zeta)
+    assert eff.estimate == pytest.approx(full.beta[0], rel=1e-8)
+    assert eff.se == pytest.approx(np.sqrt(0.9 * np.sum((beta - beta.mean()) ** 2)), rel=1e-6)
+    want = np.sqrt(0.9 * np.sum((zeta - zeta.mean(axis=0)) ** 2, axis=0))
+    np.testing.assert_allclose(thr.se, want, rtol=1e-6)
+    assert "replicates" not in eff.note  # every replicate's coefficient counted
+    assert thr.note.str.startswith("1 of 10 replicates could not be refitted").all()

@@ -51,3 +51,18 @@ def test_gap_null_check_smoke():
     assert 0.5 < row["iid: E[taylor]/model"] < 1.5
     # the lens's SE is the Taylor SE scaled up by Kott's factor, never down
     assert row["kott_factor"] >= 1 and row["kott_var"] >= row["taylor_var"]
+
+
+def test_gap_null_check_families_smoke():
+    """--families: every null family of a no-gap survey, flagged with Kott-corrected and with
+    Taylor SEs; the planted families of a both-gaps survey are left out; the lens is restored."""
+    from pipelines import models
+
+    mod = _bench("gap_null_check")
+    before = models.Fit.contrast_test
+    rows = pd.DataFrame(mod.family_rows(0, 600) + mod.family_rows(3, 600))
+    assert models.Fit.contrast_test is before
+    assert set(rows.se) == {"kott", "taylor"} and rows.flagged.isin([True, False]).all()
+    fams = rows[rows.seed == 3].family
+    assert "skills x disability" not in set(fams) and "business x gender" not in set(fams)
+    assert {"skills x disability", "business x gender"} <= set(rows[rows.seed == 0].family)
