@@ -166,7 +166,7 @@ class Fit:
         first stage only, a calibration left out). The design df for robust or replicate fits."""
         if self.work is None:
             return float(self.df)
-        return self._df_of(self._working_moments(c))
+        return self._traces_of(self._working_moments(c))[0]
 
     def contrast_test(self, c: np.ndarray, corrected: bool = True) -> tuple[float, float, float]:
         """Estimate, SE and df (:meth:`contrast_df`) of ``c'beta``. ``corrected``: Kott's (1994)
@@ -177,11 +177,12 @@ class Fit:
         if self.work is None:
             return est, se, float(self.df)
         moments = self._working_moments(c)
+        df, trace = self._traces_of(moments)
         if corrected:
-            expected, model = self._variances_of(moments)
+            expected, model = self._variances_of(moments, trace)
             if expected > 0 and model > expected:
                 se *= float(np.sqrt(model / expected))
-        return est, se, self._df_of(moments)
+        return est, se, df
 
     def working_variances(self, c: np.ndarray) -> tuple[float, float]:
         """Under the working model of :meth:`contrast_df` (unit scale): the expected
@@ -219,14 +220,21 @@ class Fit:
         s[:p, p:] = s[p:, :p] = -a_inv
         return b, d_g, np.hstack([k_g, l_g]), s
 
-    def _df_of(self, moments: tuple) -> float:
-        df = self.work[0].satterthwaite_df(*moments[1:])
-        return float(min(df, self.df)) if np.isfinite(df) else float(self.df)
+    def _traces_of(self, moments: tuple) -> tuple[float, float]:
+        """The Satterthwaite df (at most the design df) and ``tr(Q Sigma)``."""
+        tr1, tr2 = self.work[0].taylor_traces(*moments[1:])
+        df = tr1 * tr1 / tr2 if tr2 > 0 else np.nan
+        return (float(min(df, self.df)) if np.isfinite(df) else float(self.df)), tr1
 
-    def _variances_of(self, moments: tuple) -> tuple[float, float]:
+    def _variances_of(self, moments: tuple, trace: float | None = None) -> tuple[float, float]:
+        """Expected with-replacement Taylor and model-based variance; ``trace``, the design's
+        ``tr(Q Sigma)``, is the former when the first stage has no fpc."""
         b, d_g, r_g, s = moments
-        expected, _ = self.work[0].taylor_traces(d_g, r_g, s, with_replacement=True)
-        return expected, float(b @ self.work[5] @ b)
+        design = self.work[0]
+        fraction = design._struct.fraction_h
+        if trace is None or (fraction is not None and np.any(fraction > 0)):
+            trace, _ = design.taylor_traces(d_g, r_g, s, with_replacement=True)
+        return trace, float(b @ self.work[5] @ b)
 
     def contrast(self, c: np.ndarray) -> tuple[float, float]:
         c = np.asarray(c, dtype=np.float64)

@@ -445,6 +445,11 @@ def test_working_variances_equal_an_n_by_n_computation(family):
         assert fit.working_variances(c) == pytest.approx(want, rel=1e-10)
         assert fpc_fit.working_variances(c) == pytest.approx(want, rel=1e-10)
         assert fpc_fit.contrast(c)[1] < fit.contrast(c)[1]  # the fpc's Taylor SE is smaller
+        factor = np.sqrt(max(want[1] / want[0], 1.0))
+        assert fit.contrast_test(c)[1] == pytest.approx(fit.contrast(c)[1] * factor, rel=1e-10)
+        assert fpc_fit.contrast_test(c)[1] == pytest.approx(
+            fpc_fit.contrast(c)[1] * factor, rel=1e-10
+        )
 
 
 def test_corrected_se_is_the_taylor_se_scaled_up_never_down():
