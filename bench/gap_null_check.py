@@ -7,19 +7,27 @@ Findings and figures: docs/simulation.md, "What this shows".
     .venv/bin/python bench/gap_null_check.py --seeds 0 800 --draws 400
     .venv/bin/python bench/gap_null_check.py --seeds 800 1600
     .venv/bin/python bench/gap_null_check.py --seeds 0 200 --calibration
+    .venv/bin/python bench/gap_null_check.py --seeds 0 1600 --families
 
 * ``--population``: the disabled respondents' skills effect and gap in very large surveys from
   the study's generator without a gap (is the null really 0 on the bounded 1-5 scale?).
 * ``--seeds``: the no-gap surveys of the study (even seeds of the range, 800 respondents): the
-  gap test as the inclusion lens runs it (both mirror rows' p), its Taylor variance over the
-  model-based one, and the mean error.
+  gap test as the inclusion lens runs it (Kott-corrected Taylor SE, both mirror rows' p), the
+  same test with the uncorrected Taylor SE (``flags: taylor_satt``, the lens before the
+  correction), its Taylor variance over the model-based one, and the mean error.
 * ``--calibration``: the same surveys raked to the sample city's gender and age margins
   (places.yaml): the gap's SE with the calibrated variance (what the pipeline uses) over the
   SE with the raked weights taken as fixed.
+* ``--families``: the simulation study's surveys (every seed of the range, as
+  ``simulation_study.one_survey`` draws them), per-question BH families: the share of null
+  families with a "gains less" flag, with the lens's Kott-corrected SEs and with the Taylor SEs
+  (the lens before the correction).
 * ``--draws``: the same surveys' design matrices and designs with outcomes redrawn from the
   working model (independent normal errors; with library effects of the generator's size):
-  the rejection rate of the lens's test (Taylor SE, Satterthwaite df), of the same SE on the
-  design df, of CR2 (Bell-McCaffrey) SEs and of model-based SEs, without the outcome's noise.
+  the rejection rate of the lens's test (Kott-corrected Taylor SE, Satterthwaite df:
+  ``taylor_kott_satt``), of the uncorrected Taylor SE (``taylor_satt``, the lens before), of the
+  Taylor SE on the design df, of CR2 (Bell-McCaffrey) SEs and of model-based SEs, without the
+  outcome's noise; ``E[taylor]/model`` over the draws against the predicted one.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from simulation_study import COVS, _score  # noqa: E402
+from simulation_study import BREAKDOWNS, COVS, OUTCOMES, _plant_business, _score  # noqa: E402
 
 from pipelines import inclusion, models  # noqa: E402
 from pipelines.simulate.coefficients import CLEAN_SITE_SD  # noqa: E402
@@ -89,16 +97,19 @@ def survey_row(seed: int, n: int, draws: int, rng: np.random.Generator) -> dict:
     m, p = xk.shape
     s2 = np.sum(wk * resid**2) / (m - p)
     v_model = s2 * (c @ a_inv @ c)
-    est, se = fit.contrast(c)
+    est, se = fit.contrast(c)  # the Taylor SE, before Kott's correction
+    _, se_kott, _ = fit.contrast_test(c)
     out = {
         "seed": seed,
         "gap": gap1.estimate,
-        "refit_gap_diff": abs(est - gap1.estimate) + abs(se - gap1.se),
+        "refit_gap_diff": abs(est - gap1.estimate) + abs(se_kott - gap1.se),
         "mirror_p_diff": abs(gap0.p - gap1.p),
         "df": gap1.df,
         "rejected": gap1.p < 0.05,
+        "kott_factor": (se_kott / se) ** 2,
         "taylor_over_model": se**2 / v_model,
         "taylor_var": se**2,
+        "kott_var": se_kott**2,
         "effect_err": eff.estimate - EFFECTS["skills"],
         "effect_se": eff.se,
         "effect_covered": eff.ci_low <= EFFECTS["skills"] <= eff.ci_high,
@@ -110,7 +121,11 @@ def survey_row(seed: int, n: int, draws: int, rng: np.random.Generator) -> dict:
     for ix, b in _cr2_blocks(psu, xk, a_inv):
         r2[ix] = b @ resid[ix]
     v_cr2 = np.sum(np.bincount(psu, weights=infl * r2) ** 2)
-    for name, var, df in (("cr2_satt", v_cr2, gap1.df), ("model", v_model, m - p)):
+    for name, var, df in (
+        ("taylor_satt", se**2, gap1.df),
+        ("cr2_satt", v_cr2, gap1.df),
+        ("model", v_model, m - p),
+    ):
         out[f"flags: {name}"] = abs(est) > stats.t.ppf(0.975, df) * np.sqrt(var)
     if draws:
         out |= working_model_rates(des, fit, c, gap1.df, s2, draws, rng)
@@ -128,6 +143,45 @@ def calibration_row(seed: int, n: int) -> dict:
     for kind in ("fixed", "calibrated"):
         row = lens_gap(calibrate.rake(des, margins, variance=kind)).loc[("inclusion_gap", "1")]
         out[f"{kind}_se"], out[f"{kind}_rejected"] = row.se, row.p < 0.05
+    return out
+
+
+def family_rows(seed: int, n: int) -> list[dict]:
+    """One survey of the simulation study (same draws as ``one_survey``): every per-question
+    BH family's flag, with Kott-corrected SEs (the lens) and with Taylor SEs (before)."""
+    from functools import partialmethod
+
+    rng = np.random.default_rng(10_000 + seed)
+    dis_gap, women_gap = (0.5 if seed % 2 else 0.0), (seed // 2) % 2 == 1
+    d = _score(make_waves(n, seed, disability_gap=dis_gap)[0]["2025"])
+    d["business"] = _plant_business(d, rng, women_gap)
+    des = SurveyDesign(d, strata="kecamatan", cluster="site")
+    out, corrected = [], models.Fit.contrast_test
+    for label, method in (
+        ("kott", corrected),
+        ("taylor", partialmethod(corrected, corrected=False)),
+    ):
+        models.Fit.contrast_test = method
+        try:
+            res = inclusion.subgroup_effects(
+                des,
+                OUTCOMES,
+                COVS,
+                BREAKDOWNS,
+                TREATMENT,
+                families=FAMILIES,
+                endogenous={"income_band": ["log_income"]},
+            )
+        finally:
+            models.Fit.contrast_test = corrected
+        gap = res[(res.analysis == "inclusion_gap") & res.p.notna()]
+        for (outcome, gv), g in gap.groupby(["outcome", "group_var"]):
+            planted = (outcome, gv) == ("business", "gender") and women_gap
+            planted |= (outcome, gv) == ("skills", "disability") and dis_gap > 0
+            if not planted:
+                flagged = bool((g.flag == inclusion.FLAG_LESS).any())
+                out.append({"seed": seed, "se": label, "family": f"{outcome} x {gv}"})
+                out[-1]["flagged"] = flagged
     return out
 
 
@@ -152,6 +206,8 @@ def working_model_rates(des, fit, c, df_satt, s2, draws, rng) -> dict:
     member = sparse.csr_matrix((np.ones(m), (psu, np.arange(m))), shape=(st.n_psu, m))
     infl = xk @ (a_inv @ c)  # the estimate is infl @ y
     v1 = c @ a_inv @ c  # model-based variance per unit error variance
+    expected, model = fit.working_variances(c)  # per unit error variance: model equals v1
+    kott = max(model / expected, 1.0)
     blocks = _cr2_blocks(psu, xk, a_inv)
     # library effects of the generator's SD, relative to this survey's residual SD
     site = CLEAN_SITE_SD / np.sqrt(s2)
@@ -169,12 +225,14 @@ def working_model_rates(des, fit, c, df_satt, s2, draws, rng) -> dict:
         v_model = (r**2).sum(axis=0) / (m - p) * v1
         for name, var, df in (
             ("taylor_satt", v_taylor, df_satt),
+            ("taylor_kott_satt", v_taylor * kott, df_satt),
             ("taylor_design_df", v_taylor, fit.df),
             ("cr2_satt", v_cr2, df_satt),
             ("model", v_model, m - p),
         ):
             out[f"{label}: {name}"] = np.mean(np.abs(est) > stats.t.ppf(0.975, df) * np.sqrt(var))
         out[f"{label}: E[taylor]/model"] = v_taylor.mean() / v1
+    out["predicted E[taylor]/model"] = expected / model
     return out
 
 
@@ -185,6 +243,7 @@ def main(argv=None) -> int:
     a.add_argument("--seeds", type=int, nargs=2, default=None, help="start stop (even used)")
     a.add_argument("--n", type=int, default=800)
     a.add_argument("--calibration", action="store_true", help="raked: calibrated vs fixed SE")
+    a.add_argument("--families", action="store_true", help="null BH families: Kott vs Taylor")
     a.add_argument("--draws", type=int, default=0, help="working-model outcomes per survey")
     args = a.parse_args(argv)
     if args.population:
@@ -195,7 +254,14 @@ def main(argv=None) -> int:
                     f"seed {seed}: {key[0]} disabled {r.loc[key].estimate:.4f} "
                     f"(SE {r.loc[key].se:.4f})"
                 )
-    if args.seeds and args.calibration:
+    if args.seeds and args.families:
+        res = pd.DataFrame([r for s in range(*args.seeds) for r in family_rows(s, args.n)])
+        t = res.pivot_table(index="family", columns="se", values="flagged", aggfunc="mean")
+        t.loc["all null families"] = res.groupby("se").flagged.mean()
+        t["surveys"] = res[res.se == "kott"].groupby("family").size()
+        t.loc["all null families", "surveys"] = res.seed.nunique()
+        print(t[["surveys", "taylor", "kott"]].to_string(float_format=lambda v: f"{v:.4f}"))
+    elif args.seeds and args.calibration:
         res = pd.DataFrame(
             [calibration_row(s, args.n) for s in range(args.seeds[0] // 2 * 2, args.seeds[1], 2)]
         )
@@ -215,6 +281,7 @@ def main(argv=None) -> int:
         summary = {
             "no-gap surveys": k,
             "flags of the lens (two-sided p < 0.05)": res.rejected.mean(),
+            "mean Kott factor (variance)": res.kott_factor.mean(),
             "largest |mirror p difference|": res.mirror_p_diff.max(),
             "largest refit difference": res.refit_gap_diff.max(),
             "mean gap (truth 0)": res.gap.mean(),
@@ -222,13 +289,16 @@ def main(argv=None) -> int:
             "mean Taylor / model variance": res.taylor_over_model.mean(),
             "its SE": res.taylor_over_model.std() / np.sqrt(k),
             "var(gap) / mean Taylor variance": res.gap.var() / res.taylor_var.mean(),
-            "SD of the gaps / their mean SE": res.gap.std() / np.sqrt(res.taylor_var).mean(),
+            "SD of the gaps / their mean SE": res.gap.std() / np.sqrt(res.kott_var).mean(),
+            "SD of the gaps / their mean Taylor SE": (
+                res.gap.std() / np.sqrt(res.taylor_var).mean()
+            ),
             "SD of the disabled effect's errors / its mean SE": (
                 res.effect_err.std() / res.effect_se.mean()
             ),
             "coverage of the disabled effect": res.effect_covered.mean(),
         }
-        summary |= res[[c for c in res if ": " in c]].mean().to_dict()
+        summary |= res[[c for c in res if ": " in c or c.startswith("predicted")]].mean().to_dict()
         summary["mean Satterthwaite df"] = res.df.mean()
         for name, value in summary.items():
             print(f"{name}: {value:.4g}")

@@ -225,8 +225,8 @@ a business gap for women (odds ratio of taking part 1.2 for women, 2.0 for men) 
 **Estimands** (truth from the generator): participation coefficients (covariate-adjusted,
 design-based Taylor SE, t on the design df); IPW (SE from the stacked propensity and outcome
 estimating equations); DiD and ANCOVA among baseline non-participants (linked panel); the
-inclusion lens's effect among disabled respondents (no-gap surveys; t on the contrast's own
-Satterthwaite df, `mean_df`, the others on the design df). `sd_over_se` is the SD of the errors
+inclusion lens's effect among disabled respondents (no-gap surveys; Taylor SE with Kott's bias
+correction, t on the contrast's own Satterthwaite df, `mean_df`; the others on the design df). `sd_over_se` is the SD of the errors
 (estimate minus truth) over the mean SE (near 1 when SEs are right; with ~12 design df the t
 quantile, not the SE, carries the small-df uncertainty, and the mean of noisy SEs is below
 their root mean square). Monte Carlo SE of a 95% coverage is 0.008 at 800 surveys, 0.011 at

@@ -35,6 +35,7 @@ from pipelines.models import (
     method_text,
     outcome_family,
     outcome_values,
+    replicate_note,
     svy_fit,
     t_stats,
 )
@@ -470,8 +471,10 @@ def ipw(
             use_o,
             weights=w_ipw,
         )
+        note = NOTE_OBSERVATIONAL
         if propensity_variance == "estimated" and is_replicate(design):
-            fit = _replicate_ipw_vcov(design, fit, y, xo, t, xx, clip, ps_fit)
+            fit, dropped = _replicate_ipw_vcov(design, fit, y, xo, t, xx, clip, ps_fit)
+            note += dropped
         elif propensity_variance == "estimated":
             fit = _stacked_vcov(design, fit, y, xo, t, xx, ps, inside, w0, sw, ps_fit)
         kind = "inverse-probability-weighted " + (
@@ -491,7 +494,7 @@ def ipw(
                 else "treats the propensity as known"
             )
         )
-        rows += fit_rows(fit, [treatment], "ipw", outcome, meth, NOTE_OBSERVATIONAL)
+        rows += fit_rows(fit, [treatment], "ipw", outcome, meth, note)
     return frame(rows), balance, w_ipw
 
 
@@ -540,7 +543,8 @@ def _replicate_ipw_vcov(design, fit, y, xo, t, xp, clip, ps_fit):
     """The outcome fit's covariance on a replicate design, the propensity estimated anew with
     each replicate's weights (stabilised weights recomputed), then the outcome model refitted
     with them (both warm-started): the variance of the whole procedure, as R would give by
-    refitting both with each replicate's weights."""
+    refitting both with each replicate's weights. A replicate whose propensity or outcome
+    refit fails is missing (R's svrVar drops it); returns the fit and :func:`replicate_note`."""
     import dataclasses
 
     kp, k = ps_fit.rows, fit.rows
@@ -552,7 +556,7 @@ def _replicate_ipw_vcov(design, fit, y, xo, t, xp, clip, ps_fit):
     at, yk, xk = pos[k], np.asarray(y, dtype=np.float64)[k], xo[k]
     betas = np.empty((len(betas_p), len(fit.beta)))
     for r, bp in enumerate(betas_p):
-        if not np.isfinite(bp).all():  # a replicate lacking a term: discarded, as R's svrVar
+        if not np.isfinite(bp).all():  # a term absent, or no refit: discarded, as R's svrVar
             betas[r] = np.nan
             continue
         wr = rep_p[:, r]
@@ -561,8 +565,12 @@ def _replicate_ipw_vcov(design, fit, y, xo, t, xp, clip, ps_fit):
         sw = np.where(tp == 1, p1 / ps, (1 - p1) / (1 - ps))
         w_r = (wr * sw)[at]
         keep = w_r > 0
-        betas[r] = fit_glm(
-            xk[keep], yk[keep], w_r[keep] / w_r[keep].mean(), fit.family, fit.names, 100, 1e-10,
-            start=fit.beta,
-        )[0]  # fmt: skip
-    return dataclasses.replace(fit, vcov=design.replicate_vcov(betas, fit.beta), replicates=None)
+        try:
+            betas[r] = fit_glm(
+                xk[keep], yk[keep], w_r[keep] / w_r[keep].mean(), fit.family, fit.names, 100,
+                1e-10, start=fit.beta,
+            )[0]  # fmt: skip
+        except DesignError:
+            betas[r] = np.nan
+    vcov = design.replicate_vcov(betas, fit.beta)
+    return dataclasses.replace(fit, vcov=vcov, replicates=None), replicate_note(betas)

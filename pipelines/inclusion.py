@@ -14,7 +14,11 @@ design df (:meth:`pipelines.models.Fit.contrast_df`): a small group's effect res
 few respondents spread over the libraries, so its Taylor variance is far noisier than the
 design's ``#PSUs - #strata`` says (in the simulation study, docs/simulation.md, 12 design df
 gave 92% coverage for the disabled respondents' effect; their Satterthwaite df, about 9, 94%).
-The SEs themselves stay R's ``svyglm`` sandwich.
+The SE is R's ``svyglm`` sandwich with Kott's (1994) bias correction
+(:meth:`pipelines.models.Fit.contrast_test`): under the same working model the Taylor variance
+of a small group's contrast averages less than its model-based variance (0.95 of it in the
+simulation study), so it is scaled up by model-based / expected Taylor variance when that ratio
+is above 1 (never down).
 
 p-values of the differences are adjusted with Benjamini-Hochberg (:func:`bh_adjust`) over a
 *family* that matches the question asked: by default one family per outcome x breakdown
@@ -51,6 +55,7 @@ from pipelines.models import (
     as_float,
     design_matrix,
     drop_constant,
+    fit_note,
     frame,
     method_text,
     outcome_family,
@@ -337,24 +342,25 @@ def _one_dense(design, y, t, code, levels, ok_g, breakdown, outcome, base, treat
     if robust:
         meth += f"; {breakdown} is the sampling cluster, so SEs are model-based"
     elif fit.work is not None:
-        meth = meth.replace(
+        meth = meth.replace("Taylor SE", "Taylor SE with Kott's bias correction").replace(
             f"t on {fit.df} df", f"t on each contrast's Satterthwaite df, at most {fit.df}"
         )
     w = design.row_weights
     part_w = np.bincount(code[use & (t == 1)], weights=w[use & (t == 1)], minlength=len(levels))
     n_g = np.bincount(code[use], minlength=len(levels))
     idx = [fit.index(term) for term in effect_terms]
-    base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL}
+    base = {"outcome": outcome, "group_var": breakdown, "note": NOTE_OBSERVATIONAL + fit_note(fit)}
     # (estimate, se, df) rows: each contrast its own Satterthwaite df (a small group's effect
-    # rests on the few PSUs and respondents it has, not on the whole design's df)
+    # rests on the few PSUs and respondents it has, not on the whole design's df) and its
+    # Taylor variance corrected for its bias under the working model (Kott)
     eff, gap = np.zeros((3, len(levels))), np.zeros((3, len(levels)))
     for k in range(len(levels)):
         c = np.zeros(len(fit.beta))
         c[idx[k]] = 1.0
-        eff[:, k] = (*fit.contrast(c), fit.contrast_df(c))
+        eff[:, k] = fit.contrast_test(c)
         others = [j for j in range(len(levels)) if j != k]
         c[[idx[j] for j in others]] -= part_w[others] / part_w[others].sum()
-        gap[:, k] = (*fit.contrast(c), fit.contrast_df(c))
+        gap[:, k] = fit.contrast_test(c)
     return _group_rows(base, levels, eff[:2], gap[:2], (eff[2], gap[2]), n_g, fit.n, meth), []
 
 

@@ -166,6 +166,33 @@ class Fit:
         first stage only, a calibration left out). The design df for robust or replicate fits."""
         if self.work is None:
             return float(self.df)
+        return self._traces_of(self._working_moments(c))[0]
+
+    def contrast_test(self, c: np.ndarray, corrected: bool = True) -> tuple[float, float, float]:
+        """Estimate, SE and df (:meth:`contrast_df`) of ``c'beta``. ``corrected``: Kott's (1994)
+        bias correction, the Taylor variance times model-based / expected Taylor variance under
+        the working model (:meth:`working_variances`) when that ratio is above 1, never below
+        the Taylor SE. Taylor SE and design df for robust or replicate fits."""
+        est, se = self.contrast(c)
+        if self.work is None:
+            return est, se, float(self.df)
+        moments = self._working_moments(c)
+        df, trace = self._traces_of(moments)
+        if corrected:
+            expected, model = self._variances_of(moments, trace)
+            if expected > 0 and model > expected:
+                se *= float(np.sqrt(model / expected))
+        return est, se, df
+
+    def working_variances(self, c: np.ndarray) -> tuple[float, float]:
+        """Under the working model of :meth:`contrast_df` (unit scale): the expected
+        with-replacement first-stage Taylor variance of ``c'beta`` and its model-based variance
+        ``c'A^-1 X'WVWX A^-1 c``, where ``V`` is the family's variance function."""
+        return self._variances_of(self._working_moments(c))
+
+    def _working_moments(self, c: np.ndarray) -> tuple:
+        """``(b = A^-1 c, D, R, S)``: under the working model the first-stage PSU totals of
+        ``c'beta``'s influence values have covariance ``diag(D) + R S R'``."""
         design, xk, wk, v, a_inv = self.work[:5]
         if len(self.work) == 5:  # once per fit: X'WVWX and the PSU Gram matrices
             self.work = (*self.work, *_psu_grams(design, self.rows, xk, wk, v))
@@ -191,8 +218,23 @@ class Fit:
         s = np.zeros((2 * p, 2 * p))
         s[:p, :p] = a_inv @ n_mat @ a_inv
         s[:p, p:] = s[p:, :p] = -a_inv
-        df = design.satterthwaite_df(d_g, np.hstack([k_g, l_g]), s)
-        return float(min(df, self.df)) if np.isfinite(df) else float(self.df)
+        return b, d_g, np.hstack([k_g, l_g]), s
+
+    def _traces_of(self, moments: tuple) -> tuple[float, float]:
+        """The Satterthwaite df (at most the design df) and ``tr(Q Sigma)``."""
+        tr1, tr2 = self.work[0].taylor_traces(*moments[1:])
+        df = tr1 * tr1 / tr2 if tr2 > 0 else np.nan
+        return (float(min(df, self.df)) if np.isfinite(df) else float(self.df)), tr1
+
+    def _variances_of(self, moments: tuple, trace: float | None = None) -> tuple[float, float]:
+        """Expected with-replacement Taylor and model-based variance; ``trace``, the design's
+        ``tr(Q Sigma)``, is the former when the first stage has no fpc."""
+        b, d_g, r_g, s = moments
+        design = self.work[0]
+        fraction = design._struct.fraction_h
+        if trace is None or (fraction is not None and np.any(fraction > 0)):
+            trace, _ = design.taylor_traces(d_g, r_g, s, with_replacement=True)
+        return trace, float(b @ self.work[5] @ b)
 
     def contrast(self, c: np.ndarray) -> tuple[float, float]:
         c = np.asarray(c, dtype=np.float64)
@@ -371,6 +413,11 @@ def method_text(fit: Fit, what: str | None = None) -> str:
     return f"{kind} ({fit.variance} SE, t on {fit.df} df)"
 
 
+def fit_note(fit: Fit) -> str:
+    """:func:`replicate_note` of a replicate fit's refits ("" for a linearised fit)."""
+    return "" if fit.replicates is None else replicate_note(fit.replicates[0])
+
+
 def _ame_se(fit: Fit) -> str:
     """How an average marginal effect's SE is made: recomputed per replicate, or linearised."""
     if fit.replicates is not None:
@@ -378,9 +425,23 @@ def _ame_se(fit: Fit) -> str:
     return "delta-method Taylor"
 
 
+def replicate_note(reps: np.ndarray) -> str:
+    """The replicates a variance left out ((replicates x k) refits with NaN where a refit
+    failed, separated, or lacked a term or answer level), as R's ``svrVar`` drops them."""
+    missing = int((~np.isfinite(reps).all(axis=1)).sum())
+    if not missing:
+        return ""
+    return (
+        f" {missing} of {len(reps)} replicates could not be refitted (separation, no "
+        "convergence, or a term or answer level absent in the replicate) and are left out of "
+        "the variance, as R's svrVar does."
+    )
+
+
 def fit_rows(
     fit: Fit, terms: Sequence[str], analysis: str, outcome: str, method: str, note: str = ""
 ) -> list[dict]:
+    note = (note or NOTE_OBSERVATIONAL) + fit_note(fit)
     out = []
     for term in terms:
         est, se = fit.coef(term)
@@ -398,7 +459,7 @@ def fit_rows(
                 fit.n,
                 method,
                 p=float(p),
-                note=note or NOTE_OBSERVATIONAL,
+                note=note,
             )
         )
     return out
@@ -615,7 +676,7 @@ def ordinal_effects(
     Above ``max_rows`` complete rows the model is fitted on a seeded subsample (noted in
     ``method``).
     """
-    from pipelines.stats.ordinal import fit_polr, replicate_polr
+    from pipelines.stats.ordinal import fit_polr, replicate_polr, replicate_polr_vcov
 
     df = design.data
     t = as_float(df[treatment])
@@ -644,14 +705,18 @@ def ordinal_effects(
             continue  # separation or collinearity: no estimate rather than a wild one
         dfd = design.degf_of(sub)
         est_all = np.r_[fit.beta, fit.zeta]
+        k0 = len(fit.beta)
+        notes = ("", "")
         if is_replicate(design):  # R's svyolr on a replicate design: a refit per replicate
+            reps = replicate_polr(
+                design.replicate_weights_of(pos), xx[pos], codes, len(levels), est_all, 1e-10
+            )
             try:
-                reps = replicate_polr(
-                    design.replicate_weights_of(pos), xx[pos], codes, len(levels), est_all, 1e-10
-                )
+                vcov = replicate_polr_vcov(design, reps, est_all, k0)
             except DesignError:
-                continue  # a replicate without some answer level or separated: no estimate
-            vcov, se_name = design.replicate_vcov(reps, est_all), design.method
+                continue  # no replicate could be refitted: no estimate
+            se_name = design.method
+            notes = (replicate_note(reps[:, :k0]), replicate_note(reps[:, k0:]))
         else:
             a_inv = np.linalg.inv(-fit.hessian) / w.mean()
             vcov, se_name = design.score_vcov(pos, (fit.scores * w[:, None]) @ a_inv), "Taylor"
@@ -676,10 +741,9 @@ def ordinal_effects(
                 "p": float(p),
                 "n": len(pos),
                 "method": method,
-                "note": NOTE_OBSERVATIONAL,
+                "note": NOTE_OBSERVATIONAL + notes[0],
             }
         )
-        k0 = len(fit.beta)
         for i, (a, b) in enumerate(zip(levels[:-1], levels[1:], strict=True)):
             lo, hi, _ = t_stats(est_all[k0 + i], se_all[k0 + i], dfd)
             rows.append(
@@ -696,7 +760,7 @@ def ordinal_effects(
                     "n": len(pos),
                     "method": "threshold (logit of P(answer <= lower level) at zero covariates) "
                     "of the " + method,
-                    "note": "",
+                    "note": notes[1].strip(),
                 }
             )
     return frame(rows)

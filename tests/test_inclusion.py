@@ -249,3 +249,36 @@ def test_small_group_rows_use_their_own_satterthwaite_df():
     r = eff.loc["1"]
     q = stats.t.ppf(0.975, r["df"])
     assert r["ci_high"] - r["estimate"] == pytest.approx(q * r["se"], rel=1e-12)
+
+
+def test_small_group_contrasts_carry_kott_s_correction():
+    """The disabled respondents' effect and gap: the lens's SE is the refitted interaction
+    model's Taylor SE times sqrt(model-based / expected Taylor variance) (above 1 for this
+    small group), on the same Satterthwaite df; the method says so."""
+    from pipelines import models
+
+    des, _ = _design(0, gap=0.0, n=800)
+    out = inclusion.subgroup_effects(des, ["skills"], COVS, ["disability"], TREATMENT)
+    rows = out.set_index(["analysis", "group"])
+    d = des.data
+    t = np.nan_to_num(d[TREATMENT].to_numpy(dtype=float))
+    dis = models.as_float(d["disability"])
+    bx, bnames, ok = models.design_matrix(d, [c for c in COVS if c != "disability"])
+    cols = {"t0": (dis == 0) * t, "g1": (dis == 1).astype(float), "t1": (dis == 1) * t}
+    x = np.column_stack([bx[:, :1], *cols.values(), bx[:, 1:]])
+    names = [bnames[0], *cols, *bnames[1:]]
+    y = models.outcome_values(d, "skills")
+    use = ok & np.isfinite(dis) & np.isfinite(d[TREATMENT].to_numpy(dtype=float))
+    fit = models.svy_fit(des, y, x, names, rows=use, contrast_df=True)
+    effect, gap = np.zeros(len(names)), np.zeros(len(names))
+    effect[names.index("t1")] = gap[names.index("t1")] = 1.0
+    gap[names.index("t0")] = -1.0
+    for key, c in ((("inclusion", "1"), effect), (("inclusion_gap", "1"), gap)):
+        est, taylor = fit.contrast(c)
+        expected, model = fit.working_variances(c)
+        assert model / expected > 1.02
+        r = rows.loc[key]
+        assert r.estimate == pytest.approx(est, rel=1e-9)
+        assert r.se == pytest.approx(taylor * np.sqrt(model / expected), rel=1e-9)
+        assert r.df == pytest.approx(fit.contrast_df(c), rel=1e-9)
+        assert "Kott" in r.method

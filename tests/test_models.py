@@ -11,7 +11,7 @@ from scipy import stats
 from pipelines import models
 from pipelines.simulate.waves import FAMILIES, SCALES, TREATMENT, make_waves
 from pipelines.stats import scales
-from pipelines.stats.design import SurveyDesign, svyglm
+from pipelines.stats.design import DesignError, SurveyDesign, svyglm
 
 COVS = ["age", "gender", "education", "disability"]
 
@@ -366,3 +366,169 @@ def test_a_replicate_without_some_term_is_discarded_as_r_does():
     order = [ref["term"].index(_r_name(n)) for n in names]
     assert _rel(fit.beta, np.take(ref["estimate"], order)) < 1e-8
     assert _rel(np.sqrt(np.diag(fit.vcov)), np.take(ref["se"], order)) < 1e-6
+
+
+# --------------------------------------------------------------------------- Kott's correction
+def _small_design(fpc: bool = False) -> tuple[SurveyDesign, np.ndarray]:
+    """A fixed small design (8 unequal PSUs in 2 strata, unequal weights) and its X."""
+    rng = np.random.default_rng(11)
+    psu = np.repeat(np.arange(8), [3, 5, 9, 4, 12, 6, 2, 7])
+    n = len(psu)
+    d = pd.DataFrame({"psu": psu, "st": (psu >= 4).astype(int), "w": rng.uniform(1, 3, n)})
+    d["fpc"] = np.where(d["st"] == 0, 10, 6)  # population PSUs per stratum
+    grp = rng.random(n) < 0.3
+    x = np.column_stack([np.ones(n), rng.normal(size=n), grp, grp * (rng.random(n) < 0.5)])
+    kw = {"fpc": "fpc"} if fpc else {}
+    return SurveyDesign(d, weights="w", strata="st", cluster="psu", **kw), x
+
+
+def test_expected_taylor_variance_is_the_mean_over_working_model_draws():
+    """Outcomes redrawn from the working model (independent N(0, 1) errors) on a fixed small
+    design: the mean of the Taylor variance of a contrast over the draws is the expected
+    Taylor variance, and the variance of the estimates the model-based variance (4 MC SEs)."""
+    des, x = _small_design()
+    names = list("abcd")
+    mean_y = x @ np.array([1.0, 0.5, 0.2, 0.1])
+    rng = np.random.default_rng(5)
+    fit = models.svy_fit(des, mean_y + rng.normal(size=len(x)), x, names, contrast_df=True)
+    draws = 3000
+    for c in (np.array([0.0, 0.0, 1.0, -1.0]), np.array([0.0, 1.0, 0.0, 0.0])):
+        expected, model = fit.working_variances(c)
+        est, var = np.empty(draws), np.empty(draws)
+        for i in range(draws):
+            f = models.svy_fit(des, mean_y + rng.normal(size=len(x)), x, names)
+            est[i], se = f.contrast(c)
+            var[i] = se * se
+        assert abs(var.mean() - expected) < 4 * var.std() / np.sqrt(draws), (var.mean(), expected)
+        assert est.var() == pytest.approx(model, rel=4 * np.sqrt(2 / draws))
+        assert model / expected > 1.1  # the small design's Taylor variance is low on average
+
+
+def _explicit_working_variances(des, x, fit, c):
+    """The working model's expected with-replacement Taylor variance and model-based variance
+    of c'beta from n x n matrices: residuals P e, P = I - V X A^-1 X'W, Var(e) = V."""
+    w = des.row_weights / des.row_weights.mean()
+    xb = x @ fit.beta
+    v = np.ones(len(x)) if fit.family == "gaussian" else np.exp(xb) / (1 + np.exp(xb)) ** 2
+    a_inv = np.linalg.inv(x.T @ (x * (w * v)[:, None]))
+    b = a_inv @ c
+    proj = np.eye(len(x)) - (v[:, None] * x) @ a_inv @ (x * w[:, None]).T
+    psu, st = des.data["psu"].to_numpy(), des.data["st"].to_numpy()
+    member = (psu[None, :] == np.unique(psu)[:, None]) * (w * (x @ b))[None, :]
+    sigma = member @ proj @ np.diag(v) @ proj.T @ member.T  # PSU totals' covariance
+    psu_st = np.array([st[psu == g][0] for g in np.unique(psu)])
+    q = np.zeros_like(sigma)
+    for h in np.unique(psu_st):
+        ix = np.flatnonzero(psu_st == h)
+        m = len(ix)
+        q[np.ix_(ix, ix)] = m / (m - 1) * (np.eye(m) - np.ones((m, m)) / m)
+    return np.trace(q @ sigma), b @ (x.T @ (x * (w * w * v)[:, None])) @ b
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_working_variances_equal_an_n_by_n_computation(family):
+    """Expected Taylor and model-based variances of every coefficient and of a contrast equal
+    the explicit n x n matrix computation (1e-10); an fpc does not change them (the correction
+    keeps the design's fpc, it does not undo it)."""
+    des, x = _small_design()
+    rng = np.random.default_rng(2)
+    y = (
+        (rng.random(len(x)) < 0.4).astype(float)
+        if family == "binomial"
+        else rng.normal(size=len(x))
+    )
+    fit = models.svy_fit(des, y, x, list("abcd"), family, contrast_df=True)
+    fpc_des, _ = _small_design(fpc=True)
+    fpc_fit = models.svy_fit(fpc_des, y, x, list("abcd"), family, contrast_df=True)
+    for c in [*np.eye(4), np.array([0.0, 0.0, 1.0, -1.0])]:
+        want = _explicit_working_variances(des, x, fit, c)
+        assert fit.working_variances(c) == pytest.approx(want, rel=1e-10)
+        assert fpc_fit.working_variances(c) == pytest.approx(want, rel=1e-10)
+        assert fpc_fit.contrast(c)[1] < fit.contrast(c)[1]  # the fpc's Taylor SE is smaller
+        factor = np.sqrt(max(want[1] / want[0], 1.0))
+        assert fit.contrast_test(c)[1] == pytest.approx(fit.contrast(c)[1] * factor, rel=1e-10)
+        assert fpc_fit.contrast_test(c)[1] == pytest.approx(
+            fpc_fit.contrast(c)[1] * factor, rel=1e-10
+        )
+
+
+def test_corrected_se_is_the_taylor_se_scaled_up_never_down():
+    """contrast_test: the Taylor SE times sqrt(model / expected Taylor variance) where that is
+    above 1, else the Taylor SE itself (both occur in these designs); the df is contrast_df's."""
+    rng = np.random.default_rng(2)
+    seen = set()
+    for trial in range(120):
+        g = int(rng.integers(5, 40))
+        psu = np.repeat(np.arange(g), rng.integers(1, 6, g))
+        n = len(psu)
+        d = pd.DataFrame({"psu": psu, "w": np.exp(rng.normal(0, 1.5, n))})
+        x = np.column_stack([np.ones(n), rng.normal(size=n), rng.random(n) < 0.5])
+        family = "binomial" if trial % 2 else "gaussian"
+        y = (rng.random(n) < 0.3).astype(float) if trial % 2 else rng.normal(size=n)
+        des = SurveyDesign(d, weights="w", cluster="psu")
+        try:
+            fit = models.svy_fit(des, y, x, list("abc"), family, contrast_df=True)
+        except DesignError:  # a separated random draw: not this test's concern
+            continue
+        for c in (*np.eye(3), np.array([1.0, 0.0, 1.0])):
+            est, se, df = fit.contrast_test(c)
+            taylor = fit.contrast(c)
+            expected, model = fit.working_variances(c)
+            assert est == taylor[0] and df == fit.contrast_df(c)
+            assert se >= taylor[1]
+            want = taylor[1] * np.sqrt(max(model / expected, 1.0))
+            assert se == pytest.approx(want, rel=1e-12)
+            seen.add(model > expected)
+            assert fit.contrast_test(c, corrected=False) == (*taylor, df)
+    assert seen == {True, False}
+
+
+def _level_in_one_library(seed: int = 4):
+    """A JK1 design of 10 libraries and a 5-level item from a proportional-odds model, whose
+    top answer only library 0 gave (elsewhere it became 4): dropping library 0 loses it."""
+    from pipelines.stats.replicate import as_replicate
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    d = pd.DataFrame({"c": np.repeat(np.arange(10), n // 10), "x": rng.normal(size=n)})
+    d["t"] = (rng.random(n) < 0.4).astype(float)
+    latent = 0.8 * d["t"] + 0.5 * d["x"] + rng.logistic(size=n)
+    d["item"] = np.digitize(latent, [-1.5, -0.3, 0.8, 1.8]) + 1
+    d.loc[(d["c"] != 0) & (d["item"] == 5), "item"] = 4
+    d.loc[d.index[:4], "item"] = 5  # library 0: a few top answers
+    return as_replicate(SurveyDesign(d, cluster="c"), "JK1"), d
+
+
+def test_an_ordinal_replicate_without_an_answer_level_keeps_its_coefficients():
+    """The replicate that loses the top answer: refitted on the levels it has, its coefficients
+    count in the variance and its thresholds are missing (the thresholds' variance from the
+    other replicates, R's svrVar without that replicate); the thresholds' note says so.
+    Before, the whole item had no estimate."""
+    from pipelines.stats.ordinal import fit_polr
+
+    des, d = _level_in_one_library()
+    out = models.ordinal_effects(des, ["item"], ["x"], "t")
+    assert not out.empty
+    eff = out[out.analysis == "ordinal"].iloc[0]
+    thr = out[out.analysis == "ordinal_threshold"]
+    assert list(thr.term) == ["1|2", "2|3", "3|4", "4|5"]
+    # by hand: every replicate refitted (the one without level 5 on levels 1-4), R's svrVar
+    x, y = d[["t", "x"]].to_numpy(float), d["item"].to_numpy() - 1
+    full = fit_polr(x, y, np.ones(len(d)), 5)
+    rep = des.replicate_weights
+    beta, zeta = [], []
+    for r in range(rep.shape[1]):
+        use = rep[:, r] > 0
+        k = len(np.unique(y[use]))
+        f = fit_polr(x[use], y[use], rep[use, r] / rep[use, r].mean(), k)
+        beta.append(f.beta[0])
+        if k == 5:
+            zeta.append(f.zeta)
+    assert len(zeta) == 9
+    beta, zeta = np.array(beta), np.array(zeta)
+    assert eff.estimate == pytest.approx(full.beta[0], rel=1e-8)
+    assert eff.se == pytest.approx(np.sqrt(0.9 * np.sum((beta - beta.mean()) ** 2)), rel=1e-6)
+    want = np.sqrt(0.9 * np.sum((zeta - zeta.mean(axis=0)) ** 2, axis=0))
+    np.testing.assert_allclose(thr.se, want, rtol=1e-6)
+    assert "replicates" not in eff.note  # every replicate's coefficient counted
+    assert thr.note.str.startswith("1 of 10 replicates could not be refitted").all()

@@ -235,3 +235,48 @@ def test_a_replicate_without_a_margin_level_cannot_be_raked():
         WeightingError, match="'replicate 2' have no weight in some level of 'stype'"
     ):
         rake(des, MARGINS)
+
+
+def _separated_in_one_replicate(seed: int):
+    """A JK1 design of 10 libraries where only library 0 has respondents with g = 0 and y = 1:
+    the replicate that drops library 0 is separated (y = 0 whenever g = 0)."""
+    rng = np.random.default_rng(seed)
+    n_c, m = 10, int(rng.integers(8, 40))
+    d = pd.DataFrame(
+        {"c": np.repeat(np.arange(n_c), m), "x": rng.normal(size=n_c * m)}
+        | {"w": rng.uniform(1, 50, n_c * m)}
+    )
+    g = (rng.random(len(d)) < rng.uniform(0.1, 0.5)).astype(float)
+    y = (rng.random(len(d)) < 0.5).astype(float) * g
+    y[(d["c"] == 0).to_numpy() & (g == 0) & (rng.random(len(d)) < 0.3)] = 1.0
+    d["g"], d["y"] = g, y
+    return as_replicate(SurveyDesign(d, cluster="c", weights="w"), "JK1"), d
+
+
+@pytest.mark.parametrize("seed", [0, 27])
+def test_a_separated_replicate_is_a_missing_replicate(seed):
+    """A logistic refit that separates in a replicate is a missing replicate, dropped from the
+    variance as R's svrVar drops NA replicates: the SEs equal those of the same design without
+    it (same scale), the note counts it; never a crash. Seed 0: the full fit is sound and the
+    refit without library 0 runs off to |log odds| ~ 25. Seed 27: library 0 has no g = 0, y = 1
+    respondent either, so the full fit is separated and three refits stop (IRLS fails)."""
+    from pipelines import models
+
+    des, d = _separated_in_one_replicate(seed)
+    x, names, _ = models.design_matrix(d, ["x"], {"g": d["g"].to_numpy()})
+    y = d["y"].to_numpy()
+    fit = models.svy_fit(des, y, x, names, "binomial")
+    betas = fit.replicates[0]
+    missing = np.flatnonzero(np.isnan(betas).any(axis=1))
+    assert np.isnan(betas[missing]).all() and np.isfinite(np.delete(betas, missing, 0)).all()
+    assert list(missing) == ([0] if seed == 0 else [0, 3, 7])
+    rep = np.delete(des.replicate_weights, missing, axis=1)
+    without = ReplicateDesign(d, weights="w", repweights=rep, type="JK1", scale=des._scale)
+    want = models.svy_fit(without, y, x, names, "binomial")
+    np.testing.assert_allclose(fit.beta, want.beta, rtol=1e-12)
+    np.testing.assert_allclose(np.diag(fit.vcov), np.diag(want.vcov), rtol=1e-8)
+    if seed == 0:
+        assert np.sqrt(fit.vcov[2, 2]) < 2  # not the runaway replicate's SE of ~20
+    rows = models.participation_effects(des, ["y"], ["x"], "g", families={"y": "binomial"})
+    said = f"{len(missing)} of 10 replicates could not be refitted"
+    assert rows["note"].str.contains(said).all(), rows["note"].tolist()

@@ -38,14 +38,31 @@ def test_simulation_study_smoke():
 
 
 def test_gap_null_check_smoke():
-    """bench/gap_null_check.py: its refit is the lens's model (same gap and SE), the two gap
-    rows of a two-group breakdown are one test, working-model rates are rates."""
+    """bench/gap_null_check.py: its refit is the lens's model (same gap and corrected SE), the
+    two gap rows of a two-group breakdown are one test, working-model rates are rates."""
     mod = _bench("gap_null_check")
     row = mod.survey_row(0, 600, 20, np.random.default_rng(0))
     assert row["refit_gap_diff"] < 1e-10
     assert row["mirror_p_diff"] < 1e-12
     assert 1 <= row["df"] <= 12
     rates = [v for k, v in row.items() if k.split(":")[0] in ("iid", "site") and "E[" not in k]
-    assert len(rates) == 8 and all(0 <= v <= 1 for v in rates)
+    assert len(rates) == 10 and all(0 <= v <= 1 for v in rates)
     assert row["flags: cr2_satt"] in (True, False) and row["flags: model"] in (True, False)
     assert 0.5 < row["iid: E[taylor]/model"] < 1.5
+    # the lens's SE is the Taylor SE scaled up by Kott's factor, never down
+    assert row["kott_factor"] >= 1 and row["kott_var"] >= row["taylor_var"]
+
+
+def test_gap_null_check_families_smoke():
+    """--families: every null family of a no-gap survey, flagged with Kott-corrected and with
+    Taylor SEs; the planted families of a both-gaps survey are left out; the lens is restored."""
+    from pipelines import models
+
+    mod = _bench("gap_null_check")
+    before = models.Fit.contrast_test
+    rows = pd.DataFrame(mod.family_rows(0, 600) + mod.family_rows(3, 600))
+    assert models.Fit.contrast_test is before
+    assert set(rows.se) == {"kott", "taylor"} and rows.flagged.isin([True, False]).all()
+    fams = rows[rows.seed == 3].family
+    assert "skills x disability" not in set(fams) and "business x gender" not in set(fams)
+    assert {"skills x disability", "business x gender"} <= set(rows[rows.seed == 0].family)

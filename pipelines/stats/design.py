@@ -450,10 +450,21 @@ class SurveyDesign:
         :func:`_var_from_psu_totals`: ``#PSUs - #strata`` when every PSU contributes alike,
         fewer when a few PSUs carry the statistic (a small group, one large PSU).
         """
+        tr1, tr2 = self.taylor_traces(dg, rg, s)
+        return float(tr1 * tr1 / tr2) if tr2 > 0 else float("nan")
+
+    def taylor_traces(
+        self, dg: np.ndarray, rg: np.ndarray, s: np.ndarray, with_replacement: bool = False
+    ) -> tuple[float, float]:
+        """``tr(Q Sigma)`` (the expected first-stage Taylor variance under the working model
+        of :meth:`satterthwaite_df`) and ``tr((Q Sigma)^2)``; ``with_replacement`` leaves the
+        finite population corrections out of ``Q`` (scale ``n_h / (n_h - 1)``)."""
         st = self._struct
         h, n_h = st.psu_stratum, st.n_h.astype(np.float64)
         c = st.center_h.astype(np.float64)  # 0 for an adjusted lonely PSU
         sc = st.scale_h
+        if with_replacement:
+            sc = np.where(c > 0, n_h / np.maximum(n_h - 1, 1), 1.0)
 
         def by_h(v):
             return np.bincount(h, weights=v, minlength=st.n_strata)
@@ -468,7 +479,7 @@ class SurveyDesign:
         srqr = s @ (rg.T @ qr)  # S R'QR
         tr1 = tr_qd + np.trace(srqr)
         tr2 = tr_qdqd + 2 * np.trace(s @ (qr.T @ (dg[:, None] * qr))) + np.trace(srqr @ srqr)
-        return float(tr1 * tr1 / tr2) if tr2 > 0 else float("nan")
+        return float(tr1), float(tr2)
 
     def _var_by(
         self, rows: np.ndarray, scores: np.ndarray, gcode: np.ndarray, n_groups: int

@@ -26,7 +26,7 @@ from pipelines.stats.design import (
     _t_interval,
 )
 
-__all__ = ["PolrFit", "fit_polr", "replicate_polr", "svyolr"]
+__all__ = ["PolrFit", "fit_polr", "replicate_polr", "replicate_polr_vcov", "svyolr"]
 
 _SEPARATION = 30.0  # a fitted cut this far from a row's predictor: probability below 1e-13
 
@@ -152,13 +152,43 @@ def replicate_polr(
     rep: np.ndarray, x: np.ndarray, y: np.ndarray, n_levels: int, est: np.ndarray, tol: float
 ) -> np.ndarray:
     """(replicates x (p + K - 1)) coefficients and thresholds refitted with each column of
-    ``rep`` as weights (rows a replicate drops left out), each started at the full fit ``est``."""
-    out = np.empty((rep.shape[1], len(est)))
+    ``rep`` as weights (rows a replicate drops left out), each started at the full fit ``est``.
+
+    A replicate without some answer level is refitted on the levels it has: its coefficients
+    are kept (merging adjacent levels leaves a proportional-odds model's coefficients as they
+    are) and its thresholds are missing (NaN). A refit that fails (separation, no convergence,
+    fewer than 3 levels) is missing altogether; :func:`replicate_polr_vcov` leaves them out."""
+    p = len(est) - (n_levels - 1)
+    out = np.full((rep.shape[1], len(est)), np.nan)
     for r in range(rep.shape[1]):
         use = rep[:, r] > 0
         wr = rep[use, r]
-        fit = fit_polr(x[use], y[use], wr / wr.mean(), n_levels, tol=tol, start=est)
-        out[r] = np.r_[fit.beta, fit.zeta]
+        levels = np.unique(y[use])
+        if len(levels) < 3:
+            continue
+        start = np.r_[est[:p], est[p:][levels[:-1]]]  # the cut above each level it has
+        codes = np.searchsorted(levels, y[use])
+        try:
+            fit = fit_polr(x[use], codes, wr / wr.mean(), len(levels), tol=tol, start=start)
+        except DesignError:
+            continue
+        out[r, :p] = fit.beta
+        if len(levels) == n_levels:
+            out[r, p:] = fit.zeta
+    return out
+
+
+def replicate_polr_vcov(design: SurveyDesign, reps: np.ndarray, est: np.ndarray, p: int):
+    """R's ``svrVar`` of :func:`replicate_polr`'s coefficients (over the replicates that have
+    them) and thresholds (over those that have every threshold), their covariance over the
+    replicates with both; identical to ``svrVar`` of all estimates when none is missing."""
+    k = len(est)
+    out = np.full((k, k), np.nan)
+    for cols in (np.arange(k), np.arange(p), np.arange(p, k)):
+        if np.isfinite(reps[:, cols]).all(axis=1).any():
+            out[np.ix_(cols, cols)] = design.replicate_vcov(reps[:, cols], est[cols])
+    if np.isnan(np.diag(out)[:p]).any():
+        raise DesignError("Every replicate gave a missing estimate.")
     return out
 
 
@@ -207,7 +237,8 @@ def svyolr(
     method = "taylor-svyolr-logistic"
     if hasattr(design, "replicate_weights_of"):  # R's svyolr.svyrep.design: refit each replicate
         reps = replicate_polr(design.replicate_weights_of(kept), x, codes, len(levels), est, tol)
-        vcov, method = design.replicate_vcov(reps, est), f"{design.method}-svyolr-logistic"
+        vcov = replicate_polr_vcov(design, reps, est, len(fit.beta))
+        method = f"{design.method}-svyolr-logistic"
     else:
         h_inv = np.linalg.inv(-fit.hessian) / w.mean()  # Hessian of the log-likelihood in w
         vcov = h_inv @ design.score_vcov(kept, fit.scores * w[:, None]) @ h_inv

@@ -310,19 +310,41 @@ def replicate_glm(
     """(replicates x p) coefficients of the GLM refitted with each column of ``rep`` (weights of
     the rows of ``x``) as R's ``svyglm`` on a replicate design: each refit starts at the
     full-sample ``beta`` and iterates to convergence (about two IRLS steps); rows a replicate
-    drops weigh zero, so no copy of ``x`` is made per replicate."""
+    drops weigh zero, so no copy of ``x`` is made per replicate. A refit that fails (no
+    convergence, collinear) or separates (:func:`_separated`) is a missing replicate (NaN),
+    which :meth:`ReplicateDesign.replicate_vcov` discards as R's ``svrVar`` discards NA ones."""
     betas = np.empty((rep.shape[1], len(beta)))
+    # separation is looked for only when the full-sample fit stays clear of it
+    check = fam == "binomial" and not _separated(x, beta, np.ones(len(x), dtype=bool))
     for r in range(rep.shape[1]):
         wr = rep[:, r]
         wu = wr / wr[wr > 0].mean()
         try:
             betas[r] = _d.fit_glm(x, y, wu, fam, names, 100, tol, start=beta)[0]
-        except DesignError as exc:
+        except DesignError:
             present = np.asarray((wu > 0) @ (x != 0)) > 0
-            if present.all():
-                raise exc from None  # not an absent term: the replicate's own error stands
-            betas[r] = _without_absent_terms(x, y, wu, fam, names, beta, tol, present)
+            try:  # a term the replicate lacks: the others refitted, as R's glm (NA for it)
+                betas[r] = (
+                    np.nan
+                    if present.all()
+                    else _without_absent_terms(x, y, wu, fam, names, beta, tol, present)
+                )
+            except DesignError:
+                betas[r] = np.nan
+        if check and np.isfinite(betas[r]).all() and _separated(x, betas[r], wu > 0):
+            betas[r] = np.nan
     return betas
+
+
+# a fitted probability within 1e-8 of 0 or 1 (|log odds| > 18.4): the refit running off
+# towards a separated replicate's infinite estimate
+_SEPARATED_LOGIT = float(np.log(1e8))
+
+
+def _separated(x: np.ndarray, beta: np.ndarray, rows: np.ndarray) -> bool:
+    """A logistic fit whose fitted probabilities on ``rows`` reach 0 or 1 within 1e-8 (a
+    replicate refit is checked only when the full-sample fit stays clear of that)."""
+    return bool(np.any(np.abs(x[rows] @ beta) > _SEPARATED_LOGIT))
 
 
 def _without_absent_terms(x, y, w, fam, names, beta, tol, present) -> np.ndarray:
