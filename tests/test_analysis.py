@@ -389,3 +389,23 @@ def test_design_for_rakes_every_replicate_when_the_config_rakes():
     )
     se = [svymean(x, "confidence")["se"][0] for x in (raked, fixed)]
     assert se[0] != pytest.approx(se[1], rel=1e-3)
+
+
+def test_result_tables_keep_their_columns_when_nothing_fills_them():
+    """A form without Likert items, margins or breakdown answers: the tables are empty with
+    their columns (the report reads them by name; a column-less table stopped it)."""
+    cfg, cb = make_config()
+    d = pd.DataFrame({"respondent_key": ["a", "b"], "other": [1, 2]})
+    weights = cfg.design.weights.model_copy(update={"margins": {}})
+    cfg_none = cfg.model_copy(update={"design": cfg.design.model_copy(update={"weights": weights})})
+    w = np.ones(2)
+    lik = analysis.likert_distribution(d, w, cb, "2026")
+    rep = analysis.representativeness(d, w, cfg_none, "2026", breakdowns=["gender"])
+    assert lik.empty and list(lik.columns) == analysis.LIKERT_COLUMNS
+    assert rep.empty and list(rep.columns) == analysis.REPRESENTATIVENESS_COLUMNS
+    rel = analysis._concat([pd.DataFrame(), None], analysis.RELIABILITY_COLUMNS)
+    assert rel.empty and list(rel.columns) == analysis.RELIABILITY_COLUMNS
+    full = analysis.representativeness(
+        d.assign(gender=["female", "male"]), w, cfg_none, "2026", ["gender"]
+    )
+    assert list(full.columns) == analysis.REPRESENTATIVENESS_COLUMNS and len(full) == 2

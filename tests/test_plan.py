@@ -182,5 +182,5 @@ def test_every_analysis_is_named_in_the_report_catalogue(lang):
     from pipelines.i18n import t
     from pipelines.plan import ANALYSES
 
-    for analysis in ANALYSES:
-        assert t(f"plan.{analysis}", lang).strip()
+    for name in ANALYSES:
+        assert t(f"plan.{name}", lang).strip()
