@@ -197,15 +197,40 @@ def null_families(fam: pd.DataFrame) -> pd.DataFrame:
     t.index = [f"{o} x {b}" for o, b in t.index]
     t.index.name = "null family"
     t.loc["all null families"] = nul.groupby("scheme").flagged.mean()
-    return t
+    out = t.join(_against_nominal(nul))
+    out.loc["all null families", "surveys"] = len(nul[nul.scheme == "outcome_breakdown"])
+    return out
+
+
+def _against_nominal(nul: pd.DataFrame, scheme: str = "outcome_breakdown") -> pd.DataFrame:
+    """Per family of ``scheme``: surveys, the Monte Carlo SE of its flag rate and the exact
+    one-sided binomial p of a rate above the nominal 5% (small p: the excess is not luck)."""
+    from scipy import stats
+
+    own = nul[nul.scheme == scheme]
+    rows = {}
+    for (o, b), g in own.groupby(["outcome", "breakdown"]):
+        k, n = int(g.flagged.sum()), len(g)
+        rows[f"{o} x {b}"] = (n, np.sqrt(0.05 * 0.95 / n), stats.binom.sf(k - 1, n, 0.05))
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["surveys", "mc_se", "p_above_5%"])
+    out["surveys"] = out["surveys"].astype(int)
+    return out
 
 
 def markdown(t: pd.DataFrame) -> str:
     """A plain markdown table (numbers to 3 decimals), without an extra dependency."""
     cells = [[str(t.index.name or "")] + [str(c) for c in t.columns]]
+
+    def cell(col, v) -> str:
+        if isinstance(v, float) and np.isnan(v):
+            return ""
+        if col == "surveys":
+            return str(int(v))
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
     for idx, row in t.iterrows():
         cells.append(
-            [str(idx)] + [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.to_numpy()]
+            [str(idx)] + [cell(c, v) for c, v in zip(t.columns, row.to_numpy(), strict=True)]
         )
     lines = ["| " + " | ".join(r) + " |" for r in cells]
     lines.insert(1, "|" + "---|" * len(cells[0]))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 
 def _bench(name: str):
@@ -33,8 +34,11 @@ def test_simulation_study_smoke():
     assert (rates.loc["largest |estimate|"] < 10).all()  # never a runaway small-group fit
     assert "| estimand |" in mod.markdown(table)
     nulls = mod.null_families(pd.DataFrame(fams))
-    assert nulls.loc["all null families"].between(0, 1).all()
+    assert nulls.loc["all null families", ["grid", "outcome_breakdown"]].between(0, 1).all()
     assert "business x gender" in nulls.index  # null in seed 0, planted in seed 3
+    row = nulls.loc["business x gender"]
+    assert row["surveys"] >= 1 and 0 < row["p_above_5%"] <= 1
+    assert row["mc_se"] == pytest.approx(np.sqrt(0.05 * 0.95 / row["surveys"]))
 
 
 def test_gap_null_check_smoke():
