@@ -45,16 +45,13 @@ results["reliability"]
 # ## Participation and outcomes on the reader's scale
 # The participation effect of every analysed outcome, on the scale the report uses (points on
 # the scale's range, percentage points, percent, odds ratio), with its corrected p-value; the
-# charts below are the ones the city report's summary shows.
+# city report's notebook (`04_report_city`) shows the same rows as the summary's charts.
 
 # %%
 from pipelines import report
 
 lab = report.Labels(cfg, cb, cfg.report.languages[0], report.outcomes_of(results))
 report.effects_frame(results, cfg, lab)
-
-# %%
-report.show(*report.summary_charts(results, cfg, lab))
 
 # %% [markdown]
 # ## Analyses the plan skipped

@@ -21,7 +21,7 @@ from pipelines.errors import ConfigError, DampakError, Message, msg
 def known_columns(cfg: SurveyConfig, cb: Codebook) -> set[str]:
     """Every column the cleaned data can hold: answers (multi-select as option columns), the
     kecamatan of the site, and the derived columns whose source the codebook asks."""
-    from pipelines.clean import derived_columns
+    from pipelines.derived import derived_columns
 
     cols: set[str] = set()
     for v in cb.variables:
@@ -36,7 +36,7 @@ def known_columns(cfg: SurveyConfig, cb: Codebook) -> set[str]:
 def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
     """Config x codebook inconsistencies a run would hit later (a design column no question
     gives, weighting margins whose levels are not the codebook's): one error each."""
-    from pipelines.clean import margin_levels
+    from pipelines.derived import margin_levels
 
     src = cfg.source.name
     known = known_columns(cfg, cb)

@@ -15,6 +15,14 @@ import pandas as pd
 from pipelines import errors, multiselect, parse
 from pipelines.codebook import Codebook, unify_text
 from pipelines.config import SurveyConfig, Wave
+from pipelines.derived import (  # noqa: F401 - clean.X names kept for callers
+    AGE_LIMITS,
+    DEFAULT_DERIVED,
+    band_labels,
+    derived_columns,
+    derived_specs,
+    margin_levels,
+)
 from pipelines.errors import Localised, Message
 
 FLAGS = ["flag_straightline", "flag_fast", "flag_unmatched_site", "flag_unmatched_kelurahan"]
@@ -674,50 +682,6 @@ def _plain_numbers(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
 
 
-# What clean derives when the codebook declares no `roles.derived` (the ROLES.md defaults):
-# each only when its source was asked and no variable of that name was.
-DEFAULT_DERIVED = {
-    "age": {"from": "birth_year", "how": "years_before_reference"},
-    "age_band": {"from": "age", "how": "bands", "cuts": "age_bands"},
-    "log_income": {"from": "income", "how": "log"},
-    "income_band": {"from": "income", "how": "bands", "cuts": "income_bands", "money": True},
-}
-AGE_LIMITS = (10, 100)  # years: a derived age outside them is a typing slip, set missing
-
-
-def derived_specs(cb: Codebook) -> dict[str, dict]:
-    """`{column: {from, how, cuts, money}}` of the columns clean derives, in order: the
-    codebook's `roles.derived` when it declares any, else DEFAULT_DERIVED; money outcomes
-    (`roles.outcomes` of kind money) also get `log_<var>`."""
-    roles = getattr(cb, "roles", None)
-    declared = getattr(roles, "derived", None) or {}
-    specs = {
-        name: {
-            "from": d.from_,
-            "how": d.how,
-            "cuts": getattr(d, "cuts", None),
-            "money": getattr(d, "money", False),
-        }
-        for name, d in declared.items()
-    } or {k: dict(v) for k, v in DEFAULT_DERIVED.items()}
-    for o in getattr(roles, "outcomes", None) or []:
-        if o.kind == "money" and f"log_{o.var}" not in specs:
-            specs[f"log_{o.var}"] = {"from": o.var, "how": "log"}
-    return specs
-
-
-def derived_columns(cb: Codebook, columns) -> list[str]:
-    """The derived columns clean will add to data whose answer columns are `columns` (for
-    `check`'s plan, without cleaning): a column is derived when its source is present and no
-    answer column already has its name."""
-    have, out = set(columns), []
-    for name, spec in derived_specs(cb).items():
-        if spec["from"] in have and name not in have:
-            have.add(name)
-            out.append(name)
-    return out
-
-
 def derive(df, ctx, log):
     """Columns derived from answers (ROLES.md `roles.derived`): an age at the wave's reference
     date from a birth year, bands, log amounts; then sessions for non-participants. A column
@@ -758,21 +722,6 @@ def derive(df, ctx, log):
         if ex.programme and ex.programme in df:
             df.loc[nonpart, ex.programme] = np.nan
     return df
-
-
-def band_labels(x: pd.Series, edges: list[float], money: bool = False) -> pd.Series:
-    """Cut into ordered bands labelled '15-24', ..., '60+' (or Rupiah millions for money)."""
-
-    def lab(v):
-        return f"{v / 1e6:g}jt" if money and v else f"{v:g}"
-
-    labels = [
-        f"{lab(lo)}-{lab(hi - (0 if money else 1))}"
-        for lo, hi in zip(edges, edges[1:], strict=False)
-    ]
-    labels.append(f"{lab(edges[-1])}+")
-    cats = pd.cut(x, [*edges, np.inf], right=False, labels=labels)
-    return cats.astype(object).where(cats.notna())
 
 
 def quality_flags(df, ctx, log):
@@ -832,22 +781,6 @@ def analysis_roles(cfg: SurveyConfig, cb: Codebook) -> dict[str, list[str]]:
         "breakdowns": pick("breakdowns"),
         "margins": list(w.margins) if w.method == "rake" else [],
     }
-
-
-def margin_levels(cfg: SurveyConfig, cb: Codebook, var: str) -> list[str] | None:
-    """The levels a weighting margin's variable can take in the cleaned data: a categorical's
-    codes, a derived band's labels, the site ids; None when clean does not fix them."""
-    v = next((x for x in cb.variables if x.name == var), None)
-    spec = derived_specs(cb).get(var)
-    if v is not None and v.type == "categorical" and v.levels:
-        return list(v.levels)
-    if v is None and spec is not None and spec["how"] == "bands":
-        cuts = getattr(cfg.analysis, spec["cuts"])
-        bands = band_labels(pd.Series(cuts, dtype=float), cuts, spec.get("money", False))
-        return list(dict.fromkeys(bands))
-    if var == "site":
-        return cfg.site_ids
-    return None
 
 
 def _affected(column: str | None, cb: Codebook) -> set[str]:
@@ -943,12 +876,13 @@ def _emptied(m: str, values: pd.Series, k: int, ctx) -> list[str]:
     them when no answer is left, else each level now empty that the `k` rows could have filled
     (at least half its expected count, expected at least 5: a level a small sample misses by
     chance, or one no answer can take, is not the problem's doing)."""
-    present = {str(x) for x in values.dropna().unique()}
+    counts = values.value_counts()  # one pass: the levels answered and how often
+    present = {str(x) for x in counts.index}
     if not present:
         return [m]
     totals = ctx.cfg.design.weights.margins[m]
     can = margin_levels(ctx.cfg, ctx.cb, m)
-    n_all, pop = int(values.notna().sum()) + k, sum(totals.values())
+    n_all, pop = int(counts.sum()) + k, sum(totals.values())
     out = []
     for lv, total in totals.items():
         expected = n_all * total / pop if pop else 0

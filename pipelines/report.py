@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from pipelines import charts, render, suppress
+from pipelines import render, suppress
 from pipelines.codebook import Codebook
 from pipelines.config import SurveyConfig
 from pipelines.i18n import (
@@ -33,6 +33,15 @@ from pipelines.i18n import (
     t,
 )
 from pipelines.render import Callout, Document, Section, Table
+
+
+def _charts():
+    """The chart module, imported when a chart is drawn: matplotlib takes 0.6 s to import, and
+    a notebook that shows only tables (the analysis notebook's effects table) needs none."""
+    from pipelines import charts
+
+    return charts
+
 
 STATS = ["estimate", "se", "ci_low", "ci_high"]
 MAX_LIKERT_ITEMS = 12
@@ -304,7 +313,7 @@ def summary_charts(res: dict, cfg: SurveyConfig, lab: Labels) -> list:
     figs = []
     for unit, rows in by_unit.items():
         figs.append(
-            charts.forest(
+            _charts().forest(
                 pd.DataFrame(rows).assign(suppressed=False),
                 "label",
                 "estimate",
@@ -533,7 +542,7 @@ def participation(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     est = res["estimates"]
     rows = publishable(pick(est, analysis="descriptive", outcome=took, group_var=None), k)
     rows = rows.assign(label=[lab.wave(w) for w in rows["wave"]])
-    fig = charts.bars(
+    fig = _charts().bars(
         rows,
         "label",
         "estimate",
@@ -661,7 +670,7 @@ def effect_charts(
         )  # fmt: skip
         xlabel = _axis_label(lab, o.outcome, f"{key}.xlabel")
         figures.append(
-            charts.forest(
+            _charts().forest(
                 mine,
                 "label",
                 "estimate",
@@ -721,7 +730,7 @@ def likert_block(res: dict, cfg: SurveyConfig, lab: Labels):
         int(lv): (r.label_id if lang == "id" else r.label_en)
         for lv, r in lik.drop_duplicates("level").set_index("level").iterrows()
     }
-    return charts.likert_diverging(
+    return _charts().likert_diverging(
         lik,
         "item_label",
         "level",
@@ -752,7 +761,7 @@ def change(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     blocks: list = [t("change.intro", lang)]
     if not trend.empty:
         blocks.append(
-            charts.trend(
+            _charts().trend(
                 trend,
                 "x",
                 "estimate",
@@ -1537,7 +1546,7 @@ def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: s
                     )
         if scales_rows:
             blocks.append(
-                charts.forest(
+                _charts().forest(
                     pd.DataFrame(scales_rows),
                     "label",
                     "estimate",

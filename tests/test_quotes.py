@@ -85,3 +85,17 @@ def test_quotes_come_from_the_questionnaires_own_free_text_question():
     got = select_quotes(df, 10, k=20, column=quotes.answer_column(visitors, df.columns))
     assert len(got) == 12
     assert select_quotes(df, 10, k=20, column=None).empty
+
+
+def test_a_survey_that_names_no_library_is_one_group():
+    """Without a site column the whole survey is the group a quote may come from: quoted when
+    it reaches the threshold, never when it does not; no library quotes or themes."""
+    from pipelines.quotes import site_quotes, site_themes
+
+    df = _df().drop(columns="site")
+    q = select_quotes(df, threshold=10, k=20, column="feedback")
+    assert len(q) == 13 and q["site"].isna().all()  # the small library's answer counts now
+    assert not q["text"].str.contains(r"NAMA|0812|Bagus").any()
+    assert select_quotes(df, threshold=len(df) + 1, k=20, column="feedback").empty
+    assert site_quotes(df, 5, 5, column="feedback").empty
+    assert site_themes(df, 5, 5, column="feedback").empty
