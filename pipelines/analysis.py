@@ -53,19 +53,7 @@ REPRESENTATIVENESS_COLUMNS = [
     "population_share",
     "difference",
 ]
-RELIABILITY_COLUMNS = [
-    "scale",
-    "n",
-    "k",
-    "alpha",
-    "alpha_ci_low",
-    "alpha_ci_high",
-    "std_alpha",
-    "omega",
-    "reliable",
-    "warning",
-    "wave",
-]
+RELIABILITY_COLUMNS = [*scales.RELIABILITY_COLUMNS, "wave"]
 
 
 def make_weights(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[np.ndarray, dict]:
@@ -431,7 +419,7 @@ def _raked_replicates(
     margins, complete, _ = _rake_margins(d, spec)
     sub = d.loc[complete, list(margins)].astype({v: str for v in margins})
     rep_c = base_rep[complete]
-    used = [m for m in margins if m in spread and (_level_totals(sub[m], rep_c) > 0).all()]
+    used = [m for m in margins if m in spread and _every_level_weighted(sub[m], rep_c)]
     if spec.variance == "fixed" or not used:
         return out.reweighted(w, fixed)
     raked = wts.rake_columns(sub, {m: margins[m] for m in used}, rep_c, max_iter=500, tol=1e-6)
@@ -443,16 +431,13 @@ def _raked_replicates(
     return out.reweighted(w, fixed, "raked", used)
 
 
-def _level_totals(levels: pd.Series, rep: np.ndarray) -> np.ndarray:
-    """(levels x replicates) replicate weight totals of each level of ``levels``."""
-    from scipy import sparse
+def _every_level_weighted(levels: pd.Series, rep: np.ndarray) -> bool:
+    """True when every replicate (column of ``rep``) has weight in every level of ``levels``."""
+    from pipelines.stats.weights import level_totals
 
     codes, uniques = pd.factorize(levels)
     ok = codes >= 0
-    ind = sparse.csr_matrix(
-        (np.ones(ok.sum()), (codes[ok], np.flatnonzero(ok))), shape=(len(uniques), len(codes))
-    )
-    return np.asarray(ind @ rep)
+    return bool((level_totals(codes[ok], rep[ok], len(uniques)) > 0).all())
 
 
 def replicate_spec(d: pd.DataFrame, cfg: SurveyConfig) -> dict | None:

@@ -41,6 +41,7 @@ __all__ = [
     "omega_total",
     "item_total",
     "reliability_table",
+    "RELIABILITY_COLUMNS",
     "feldt_ci",
     "one_factor_loadings",
 ]
@@ -398,6 +399,21 @@ def item_total(
     )
 
 
+# the columns of :func:`reliability_table`, one row per scale
+RELIABILITY_COLUMNS = [
+    "scale",
+    "n",
+    "k",
+    "alpha",
+    "alpha_ci_low",
+    "alpha_ci_high",
+    "std_alpha",
+    "omega",
+    "reliable",
+    "warning",
+]
+
+
 def reliability_table(
     df: pd.DataFrame,
     scales: Mapping[str, Mapping[str, Sequence[str]]],
@@ -471,16 +487,4 @@ def reliability_table(
             )
         row.update(reliable=reliable, warning=" ".join(messages))
         rows.append(row)
-    columns = [
-        "scale",
-        "n",
-        "k",
-        "alpha",
-        "alpha_ci_low",
-        "alpha_ci_high",
-        "std_alpha",
-        "omega",
-        "reliable",
-        "warning",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)

@@ -23,7 +23,7 @@ from scipy import sparse
 
 from pipelines.errors import DampakError
 
-__all__ = ["WeightingError", "rake", "rake_columns", "trim", "weight_summary"]
+__all__ = ["WeightingError", "level_totals", "rake", "rake_columns", "trim", "weight_summary"]
 
 
 class WeightingError(DampakError):
@@ -129,7 +129,7 @@ def rake_columns(
     )
     before = np.asarray(to_cell @ w)
     for col, codes, target in prepared:
-        empty = np.flatnonzero((_level_totals(codes[first], before, len(target)) <= 0).any(axis=0))
+        empty = np.flatnonzero((level_totals(codes[first], before, len(target)) <= 0).any(axis=0))
         if empty.size:
             names = [labels[i] if labels else f"column {i + 1}" for i in empty]
             raise WeightingError(
@@ -143,7 +143,7 @@ def rake_columns(
     return w * factor[cell]
 
 
-def _level_totals(codes: np.ndarray, w: np.ndarray, n_levels: int) -> np.ndarray:
+def level_totals(codes: np.ndarray, w: np.ndarray, n_levels: int) -> np.ndarray:
     """Weight total per level: (levels,) for one weight vector, (levels x k) for k columns."""
     if w.ndim == 1:
         return np.bincount(codes, weights=w, minlength=n_levels)
@@ -159,11 +159,11 @@ def _ipf(prepared: list, w: np.ndarray, max_iter: int, tol: float) -> np.ndarray
     worst = np.inf
     for _ in range(max_iter):
         for _col, codes, target in prepared:
-            current = _level_totals(codes, w, len(target))
+            current = level_totals(codes, w, len(target))
             ratio = target / current if w.ndim == 1 else target[:, None] / current
             w *= ratio[codes]
         worst = max(
-            float(np.max(np.abs(_level_totals(codes, w, len(t)).T - t) / t))
+            float(np.max(np.abs(level_totals(codes, w, len(t)).T - t) / t))
             for _col, codes, t in prepared
         )
         if worst < tol:

@@ -14,12 +14,7 @@ script_arg <- sub("^--file=", "", args[grep("^--file=", args)])
 here <- if (length(script_arg)) dirname(normalizePath(script_arg)) else "tests/reference"
 source(file.path(here, "r_json.R"))  # to_json()
 
-clus1 <- read.csv(file.path(here, "api_clus1.csv"), stringsAsFactors = FALSE)
-strat <- read.csv(file.path(here, "api_strat.csv"), stringsAsFactors = FALSE)
-boot_w <- as.matrix(read.csv(file.path(here, "rep_boot_clus1.csv")))
-dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = clus1, fpc = ~fpc)
-dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = strat, fpc = ~fpc)
-jk1 <- as.svrepdesign(dclus1, type = "JK1")
+source(file.path(here, "r_api_replicates.R"))  # clus1, strat, boot_w, dclus1, dstrat, jk1
 
 designs <- list(
   # svrepdesign(..., repweights = <JK1 columns>, type = "JK1", scale = ...) (given columns)

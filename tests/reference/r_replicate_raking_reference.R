@@ -15,44 +15,13 @@ script_arg <- sub("^--file=", "", args[grep("^--file=", args)])
 here <- if (length(script_arg)) dirname(normalizePath(script_arg)) else "tests/reference"
 source(file.path(here, "r_json.R"))  # to_json()
 
-clus1 <- read.csv(file.path(here, "api_clus1.csv"), stringsAsFactors = FALSE)
-strat <- read.csv(file.path(here, "api_strat.csv"), stringsAsFactors = FALSE)
-boot_w <- as.matrix(read.csv(file.path(here, "rep_boot_clus1.csv")))
-dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = clus1, fpc = ~fpc)
-dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = strat, fpc = ~fpc)
-jk1 <- as.svrepdesign(dclus1, type = "JK1")
-
-# the estimator battery of r_designs_reference.R (tests/helpers_designs.py battery())
-est <- function(s) list(estimate = unname(coef(s))[1], se = unname(SE(s))[1])
-by_table <- function(b, by) {
-  list(group = I(as.character(b[[by]])), estimate = I(unname(coef(b))), se = I(unname(SE(b))))
-}
-ciprop <- function(formula, design) {
-  p <- svyciprop(formula, design, method = "logit")
-  list(estimate = unname(as.numeric(p)), se = unname(sqrt(attr(p, "var")))[1])
-}
-glm_table <- function(m) {
-  s <- summary(m)$coefficients
-  list(term = I(rownames(s)), estimate = I(unname(s[, 1])), se = I(unname(s[, 2])))
-}
-tight <- glm.control(epsilon = 1e-14, maxit = 200)
+source(file.path(here, "r_api_replicates.R"))  # clus1, strat, boot_w, dclus1, dstrat, jk1
+source(file.path(here, "r_battery.R"))  # battery(): the estimators of r_designs_reference.R
 run <- function(des) {
-  list(
-    df = degf(des),
-    mean_api00 = est(svymean(~api00, des)),
-    total_enroll = est(svytotal(~enroll, des, na.rm = TRUE)),
-    prop_comp_yes = ciprop(~comp_yes, des),
-    subset_mean_api00_E = est(svymean(~api00, subset(des, stype == "E"))),
-    by_mean_api00_stype = by_table(svyby(~api00, ~stype, des, svymean), "stype"),
-    by_total_enroll_stype = by_table(svyby(~enroll, ~stype, des, svytotal, na.rm = TRUE), "stype"),
-    by_prop_comp_yes_stype = by_table(svyby(~comp_yes, ~stype, des, svyciprop, method = "logit"),
-                                      "stype"),
-    glm_gaussian = glm_table(svyglm(api00 ~ ell + meals + stype, des, control = tight)),
-    glm_binomial = glm_table(svyglm(comp_yes ~ api99 + stype, des, family = quasibinomial(),
-                                    control = tight)),
+  c(battery(des), list(
     # every replicate's weighted totals by sch_wide (the margin met in each replicate)
     rep_sch_wide_yes = I(unname(colSums(weights(des, "analysis") * (des$variables$sch_wide == "Yes"))))
-  )
+  ))
 }
 
 # population margins (R's apipop)
