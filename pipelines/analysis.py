@@ -441,7 +441,8 @@ def _every_level_weighted(levels: pd.Series, rep: np.ndarray) -> bool:
 
 
 def replicate_spec(d: pd.DataFrame, cfg: SurveyConfig) -> dict | None:
-    """What :mod:`pipelines.change` needs to rebuild the replicate design on linked waves."""
+    """What :mod:`pipelines.change` needs to rebuild a replicate design on linked waves alone
+    (``replicate=``; the pipeline gives it the baseline wave's design instead)."""
     rep = cfg.design.replicate
     if rep is None:
         return None
@@ -658,13 +659,12 @@ def analyse(
     """
     plan = build_plan(cb, cfg, _columns(waves))
     est, rel, wtab, lik, rep, bal = [], [], [], [], [], []
-    prepared: dict[str, pd.DataFrame] = {}
+    designs: dict[str, SurveyDesign] = {}  # each wave's final design: the panel's baseline
     for wave, raw in waves.items():
         d, dropped = _prepare_wave(raw, cfg, cb, plan)
         w, info = make_weights(d, cfg)
         d["weight"] = w
-        prepared[wave] = d
-        design = design_for(d, cfg)
+        design = designs[wave] = design_for(d, cfg)
         from pipelines.stats.weights import weight_summary
 
         wtab.append(
@@ -695,16 +695,16 @@ def analyse(
     change_cols = [o.column for o in plan.outcomes_for("paired_change")]
     did_cols = [o.column for o in plan.outcomes_for("did")]
     if panel is not None and len(panel) and len(ids) > 1 and change_cols:
-        pan = _prepare_panel(panel, prepared, cfg, cb, plan)
+        pan = _prepare_panel(panel, cfg, cb, plan)
         fams = plan.families(plan.outcomes)
-        design_cols = {"strata": plan.strata, "cluster": plan.cluster, "weight": "weight"}
-        design_cols["replicate"] = replicate_spec(pan, cfg)
         for pre, post in zip(ids, ids[1:], strict=False):
             label = f"{pre}-{post}"
+            # domain estimates of the baseline wave's design (its raking, raked replicates)
+            base = designs[pre]
             est.append(
                 _with_wave(
                     change.paired_change(
-                        pan, change_cols, pre, post, plan.exposure.took_part, **design_cols
+                        pan, change_cols, pre, post, plan.exposure.took_part, design=base
                     ),
                     label,
                 )
@@ -719,8 +719,8 @@ def analyse(
                             pre,
                             post,
                             plan.exposure.took_part,
-                            **design_cols,
                             families=fams,
+                            design=base,
                         ),
                         label,
                     )
@@ -753,17 +753,11 @@ def scales_reliability(raw: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return _concat(parts)
 
 
-def _prepare_panel(panel, prepared, cfg, cb, plan: Plan) -> pd.DataFrame:
-    """The long panel with scale scores, derived columns and each wave's analysis weight."""
-    parts = []
-    for wave, g in panel.groupby(panel["wave"].astype(str), sort=True):
-        d, _ = _prepare_wave(g, cfg, cb, plan)
-        if wave in prepared:
-            wmap = prepared[wave].drop_duplicates("respondent_key", keep="last")
-            wmap = wmap.set_index("respondent_key")["weight"]
-            d["weight"] = d["respondent_key"].map(wmap).fillna(1.0).to_numpy()
-        parts.append(d)
-    return pd.concat(parts, ignore_index=True)
+def _prepare_panel(panel, cfg, cb, plan: Plan) -> pd.DataFrame:
+    """The long panel with scale scores and derived columns (weights and design come from
+    the baseline wave's design, :func:`change.paired_change` ``design=``)."""
+    waves = panel.groupby(panel["wave"].astype(str), sort=True)
+    return pd.concat([_prepare_wave(g, cfg, cb, plan)[0] for _, g in waves], ignore_index=True)
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:

@@ -12,6 +12,13 @@
   propensity on the covariates, stabilised weights x design weights) with a covariate
   balance table (standardised mean differences before and after weighting).
 
+Given the baseline wave's final design (``design=``, e.g. ``analysis.design_for`` of that
+wave), paired change and DiD are domain estimates of it (the domain: baseline respondents
+found again): its weights, strata and PSUs, and its raking, as R's ``subset(rake(design, ...),
+linked)`` — Taylor SEs with the calibration residuals over the whole baseline wave, replicate
+SEs from each respondent's raked baseline replicate weights.  Without it the design is built
+from the linked rows alone (baseline strata, PSUs and weights taken as fixed).
+
 None of these is randomised: ``note`` says participation is *associated with* the change.
 """
 
@@ -144,6 +151,53 @@ def _se_name(des: SurveyDesign) -> str:
     return des.method if is_replicate(des) else "Taylor"
 
 
+def _on_design(linked: pd.DataFrame, design: SurveyDesign, key: str) -> pd.DataFrame:
+    """The linked rows in the order of the baseline design's rows, one per row (missing where
+    the respondent was not found again; of a key given twice, the last row, as
+    :func:`link_waves`), and ``_linked``: True where found."""
+    if key not in design.data:
+        raise DesignError(f"The baseline design's data has no {key!r} column to link by.")
+    keys = design.data[key]
+    last = keys.notna() & ~keys.duplicated(keep="last")
+    out = linked.set_index(key).reindex(keys.where(last).to_numpy())
+    out["_linked"] = (last & keys.isin(linked[key])).to_numpy()
+    return out.rename_axis(key).reset_index()
+
+
+def _calibration_word(des: SurveyDesign) -> str:
+    """``raked`` or ``calibrated`` for a design whose weights (and replicates) carry their
+    calibration into the variance, else ``""``."""
+    if is_replicate(des):
+        return des.method.rsplit("-", 1)[-1] if des.calibrated_on else ""
+    if not des.calibrated:
+        return ""
+    from pipelines.stats.calibrate import RakingCalibration
+
+    return "raked" if all(isinstance(c, RakingCalibration) for c in des._calib) else "calibrated"
+
+
+def _linked_design(
+    linked: pd.DataFrame,
+    design: SurveyDesign | None,
+    strata: str | None,
+    cluster: str | None,
+    weight: str | None,
+    replicate: Mapping | None,
+    key: str = "respondent_key",
+) -> tuple[pd.DataFrame, SurveyDesign, str]:
+    """The linked rows, their design and what its variance is: the domain of the linked
+    respondents in the baseline wave's ``design`` (rows aligned to it), else :func:`_design`."""
+    if design is not None:
+        linked = _on_design(linked, design, key)
+        des = design.subset(linked["_linked"].to_numpy())
+        how = _calibration_word(des)
+        return linked, des, f"baseline wave's {how + ' ' if how else ''}design"
+    if weight and f"{weight}_pre" in linked:
+        linked["_w"] = linked[f"{weight}_pre"]
+    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None, replicate)
+    return linked, des, "baseline weights" if "_w" in linked else "unweighted"
+
+
 # --------------------------------------------------------------------------- effect sizes
 def cohen_dz(diff: np.ndarray, conf_level: float = 0.95) -> tuple[float, float, float, int]:
     """Cohen's d_z = mean(diff) / sd(diff) with a noncentral-t interval (normal
@@ -184,6 +238,7 @@ def paired_change(
     cluster: str | None = None,
     weight: str | None = None,
     replicate: Mapping | None = None,
+    design: SurveyDesign | None = None,
 ) -> pd.DataFrame:
     """Within-respondent change ``post - pre`` for every outcome, among all linked
     respondents and separately for those who did / did not take part between the waves.
@@ -191,7 +246,10 @@ def paired_change(
     Two rows per outcome and group: ``mean change`` (design-based mean of the paired
     differences, Taylor SE over the baseline strata and sites; baseline weights if given,
     else unweighted) and ``Cohen's d_z`` (unweighted, noncentral-t interval).  ``group``
-    is ``all``, ``participated`` or ``did not participate``.
+    is ``all``, ``participated`` or ``did not participate``.  ``design``, the baseline
+    wave's final design (its data has ``respondent_key``), makes the mean change a domain
+    estimate of it (module docstring); ``strata``, ``cluster``, ``weight`` and ``replicate``
+    are then not used.
     """
     cols = [*outcomes, treatment, strata, cluster, *(replicate or {}).get("columns", [])]
     if weight:
@@ -199,14 +257,11 @@ def paired_change(
     linked = link_waves(panel, pre, post, [c for c in cols if c])
     if linked.empty:
         return frame([])
-    if weight and f"{weight}_pre" in linked:
-        linked["_w"] = linked[f"{weight}_pre"]
-    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None, replicate)
+    linked, des, wtxt = _linked_design(linked, design, strata, cluster, weight, replicate)
     t_post = as_float(linked[f"{treatment}_post"]) if f"{treatment}_post" in linked else None
-    groups = [("all", np.ones(len(linked), dtype=bool))]
+    groups = [("all", des.domain)]
     if t_post is not None:
         groups += [("participated", t_post == 1), ("did not participate", t_post == 0)]
-    wtxt = "baseline weights" if "_w" in linked else "unweighted"
     rows = []
     for outcome in outcomes:
         pre_v = _linked_values(linked, outcome, "pre")
@@ -300,14 +355,16 @@ def did(
     weight: str | None = None,
     families: Mapping[str, str] | None = None,
     replicate: Mapping | None = None,
+    design: SurveyDesign | None = None,
 ) -> pd.DataFrame:
     """Difference-in-differences among respondents linked across ``pre`` and ``post`` who
     did not take part at baseline: the change score ``y_post - y_pre`` regressed on taking
     part between the waves, adjusted for baseline covariates (term ``participated between
     waves``; analysis ``did``).  Also ``ancova``: ``y_post`` on taking part, the baseline
     outcome and covariates.  Design-weighted (baseline weights if given), Taylor SEs over
-    baseline strata and sites.  Binary outcomes use a linear probability model (change in
-    percentage points / 100).
+    baseline strata and sites; or, with ``design`` (the baseline wave's final design), domain
+    estimates of it, as :func:`paired_change`.  Binary outcomes use a linear probability model
+    (change in percentage points / 100).
     """
     rep_cols = (replicate or {}).get("columns", [])
     cols = [*outcomes, *covariates, treatment, strata, cluster, *rep_cols]
@@ -316,9 +373,7 @@ def did(
     linked = link_waves(panel, pre, post, [c for c in cols if c])
     if linked.empty or f"{treatment}_pre" not in linked:
         return frame([])
-    if weight and f"{weight}_pre" in linked:
-        linked["_w"] = linked[f"{weight}_pre"]
-    des = _design(linked, strata, cluster, "_w" if "_w" in linked else None, replicate)
+    linked, des, wtxt = _linked_design(linked, design, strata, cluster, weight, replicate)
     t_pre = as_float(linked[f"{treatment}_pre"])
     t_post = as_float(linked[f"{treatment}_post"])
     eligible = t_pre == 0
@@ -326,7 +381,6 @@ def did(
     base.columns = [c[: -len("_pre")] for c in base.columns]
     x, names, ok = design_matrix(base, list(base.columns), {"participated between waves": t_post})
     term = "participated between waves"
-    wtxt = "baseline weights" if "_w" in linked else "unweighted"
     rows = []
     for outcome in outcomes:
         y0 = _linked_values(linked, outcome, "pre")

@@ -409,3 +409,65 @@ def test_result_tables_keep_their_columns_when_nothing_fills_them():
         d.assign(gender=["female", "male"]), w, cfg_none, "2026", ["gender"]
     )
     assert list(full.columns) == analysis.REPRESENTATIVENESS_COLUMNS and len(full) == 2
+
+
+def _linked_change(waves, cfg, cb, outcome):
+    """The baseline wave's final design with the change ``post - pre`` of ``outcome`` of each
+    respondent found again (``_change``, missing for the others), built by hand."""
+    base = analysis.prepare(waves["2025"], cfg, cb)
+    post = analysis.prepare(waves["2026"], cfg, cb).drop_duplicates("respondent_key", keep="last")
+    after = base["respondent_key"].map(post.set_index("respondent_key")[outcome])
+    base["_change"] = after - base[outcome]
+    return base
+
+
+def test_panel_change_is_a_domain_estimate_of_the_raked_baseline_design(result):
+    """The pipeline's paired change is svymean's on the subset of the baseline wave's final
+    design (design_for: raked, so Taylor SEs with the calibration residuals over the whole
+    wave), not that of the raked weights taken as fixed on the linked rows; the estimate is
+    the same; DiD and ANCOVA name the baseline wave's raked design."""
+    from pipelines.stats import SurveyDesign, svymean
+
+    res, _ = result
+    waves, _, _ = make_waves(1500, 11, disability_gap=1.0)  # the fixture's waves
+    cfg, cb = make_config()
+    base = _linked_change(waves, cfg, cb, "skills")
+    des = analysis.design_for(base, cfg)
+    assert des.calibrated
+    found = base["_change"].notna().to_numpy()
+    want = svymean(des.subset(found), "_change")
+    fixed = SurveyDesign(base, weights="weight", strata="kecamatan", cluster="site")
+    fixed_se = svymean(fixed.subset(found), "_change")["se"][0]
+    e = res["estimates"]
+    row = e[(e.analysis == "paired_change") & (e.outcome == "skills") & (e.group == "all")]
+    row = row[row.term.str.startswith("mean change")].iloc[0]
+    assert row.estimate == pytest.approx(want["estimate"][0], rel=1e-10)
+    assert row.se == pytest.approx(want["se"][0], rel=1e-8)
+    assert row.df == want["df"][0] and row.n == found.sum()
+    assert abs(row.se / fixed_se - 1) > 1e-3, (row.se, fixed_se)
+    linked = e[e.analysis.isin(["paired_change", "did", "ancova"]) & e.method.str.contains("SE")]
+    assert linked["method"].str.contains("baseline wave's raked design").all()
+
+
+def test_panel_change_on_raked_replicates_uses_the_baseline_replicates():
+    """With design.replicate (JKn created from the libraries) and raking, the pipeline's paired
+    change is the replicate mean over the baseline wave's raked replicate weights of the
+    linked respondents (replicate-JKn-raked), not replicates made anew from the linked rows."""
+    from pipelines.config import Replicate
+    from pipelines.stats import svymean
+
+    waves, panel, _ = make_waves(500, 4)
+    cfg, cb = make_config()
+    design = cfg.design.model_copy(update={"replicate": Replicate(create="JKn")})
+    cfg = cfg.model_copy(update={"design": design})
+    e = analysis.analyse(waves, panel, cfg, cb)["estimates"]
+    base = _linked_change(waves, cfg, cb, "confidence")
+    des = analysis.design_for(base, cfg)
+    want = svymean(des.subset(base["_change"].notna().to_numpy()), "_change")
+    assert want["method"][0] == "replicate-JKn-raked"
+    row = e[(e.analysis == "paired_change") & (e.outcome == "confidence") & (e.group == "all")]
+    row = row[row.term.str.startswith("mean change")].iloc[0]
+    assert row.estimate == pytest.approx(want["estimate"][0], rel=1e-10)
+    assert row.se == pytest.approx(want["se"][0], rel=1e-8)
+    linked = e[e.analysis.isin(["paired_change", "did", "ancova"]) & e.method.str.contains("SE")]
+    assert linked["method"].str.contains("replicate-JKn-raked SE").all()

@@ -8,7 +8,7 @@ import pytest
 from pipelines import change
 from pipelines.simulate.waves import FAMILIES, SCALES, TREATMENT, make_waves
 from pipelines.stats import scales
-from pipelines.stats.design import SurveyDesign
+from pipelines.stats.design import DesignError, SurveyDesign
 
 COVS = ["age", "gender", "education", "disability"]
 
@@ -188,3 +188,105 @@ def test_ipw_on_a_replicate_design_refits_the_propensity_per_replicate_as_r(name
     assert row.estimate == pytest.approx(ref["estimate"], rel=1e-8)
     assert row.se == pytest.approx(ref["se"], rel=1e-6)
     assert f"replicate-{des.type} SE" in row.method and "refitted per replicate" in row.method
+
+
+def _raking_reference():
+    """R's reference (r_change_raking_reference.R), both waves and the long panel."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    ref_dir = Path(__file__).parent / "reference"
+    ref = json.loads((ref_dir / "r_change_raking_reference.json").read_text())
+    w = pd.read_csv(ref_dir / "change_raking_waves.csv")
+    w["wave"] = w["wave"].astype(str)
+    base = w[w.wave == "2025"].reset_index(drop=True)
+    linked = set(base.respondent_key) & set(w.loc[w.wave == "2026", "respondent_key"])
+    panel = w[w.respondent_key.isin(linked)].reset_index(drop=True)
+    margins = {
+        k: dict(zip(v["level"], v["total"], strict=True)) for k, v in ref["meta"]["margins"].items()
+    }
+    return ref, base, panel, margins
+
+
+def _linked_rows(panel, **design):
+    """Paired change (three groups), DiD and ANCOVA rows by the reference's names."""
+    got = {}
+    pc = change.paired_change(panel, ["skills"], "2025", "2026", TREATMENT, **design)
+    for r in pc[pc.term.str.startswith("mean change")].itertuples():
+        got[f"paired_{r.group}"] = r
+    for r in change.did(panel, ["skills"], COVS, "2025", "2026", TREATMENT, **design).itertuples():
+        got[r.analysis] = r
+    return got
+
+
+@pytest.mark.parametrize("name", ["taylor_raked", "jkn_raked", "jk1_raked"])
+def test_linked_panel_is_a_domain_of_the_raked_baseline_design_as_r(name):
+    """Given the baseline wave's raked design, paired change, DiD and ANCOVA are domain
+    estimates of it: R's subset(rake(design), linked) (Taylor: calibration residuals over the
+    whole wave; replicates: every replicate raked) to 1e-9, df as R's degf; the method says so."""
+    from pipelines.stats.calibrate import rake
+    from pipelines.stats.replicate import as_replicate
+
+    ref, base, panel, margins = _raking_reference()
+    strat = SurveyDesign(base, weights="weight", strata="kecamatan", cluster="site")
+    des = {
+        "taylor_raked": lambda: rake(strat, margins),
+        "jkn_raked": lambda: rake(as_replicate(strat, "JKn"), margins),
+        "jk1_raked": lambda: rake(
+            as_replicate(SurveyDesign(base, weights="weight", cluster="site"), "JK1"), margins
+        ),
+    }[name]()
+    got = _linked_rows(panel, design=des)
+    assert set(got) == set(ref[name])
+    worst = 0.0
+    for key, want in ref[name].items():
+        r = got[key]
+        worst = max(worst, abs(r.estimate - want["estimate"]), abs(r.se - want["se"]))
+        assert r.df == want["df"], key
+        assert "baseline wave's raked design" in r.method, r.method
+        se_name = "Taylor" if name.startswith("taylor") else f"replicate-{des.type}-raked"
+        assert f"{se_name} SE" in r.method, r.method
+    assert worst < 1e-9, worst
+
+
+def test_linked_panel_without_the_baseline_design_takes_its_weights_as_fixed():
+    """Built from the linked rows alone (the raked weights as a column), the estimates are the
+    same but the SEs are R's of fixed weights, off the raked design's (by 0.6-13% here)."""
+    from pipelines.stats.calibrate import rake
+
+    ref, base, panel, margins = _raking_reference()
+    raked = rake(SurveyDesign(base, weights="weight", strata="kecamatan", cluster="site"), margins)
+    w = dict(zip(base.respondent_key, raked.row_weights, strict=True))
+    fixed = _linked_rows(
+        panel.assign(weight=panel.respondent_key.map(w)),
+        strata="kecamatan",
+        cluster="site",
+        weight="weight",
+    )
+    for key, want in ref["taylor_fixed"].items():
+        r, calibrated = fixed[key], ref["taylor_raked"][key]
+        np.testing.assert_allclose([r.estimate, r.se], [want["estimate"], want["se"]], rtol=1e-8)
+        assert r.estimate == pytest.approx(calibrated["estimate"], rel=1e-10)
+        assert abs(r.se / calibrated["se"] - 1) > 0.005, key
+
+
+def test_linked_rows_follow_the_baseline_design_rows():
+    """The linked rows are put in the baseline design's row order (shuffled, with a
+    respondent not found again): the same estimates as in the panel's order."""
+    from pipelines.stats.calibrate import rake
+
+    _, base, panel, margins = _raking_reference()
+    des = rake(SurveyDesign(base, weights="weight", strata="kecamatan", cluster="site"), margins)
+    shuffled = base.sample(frac=1, random_state=0).reset_index(drop=True)
+    des2 = rake(
+        SurveyDesign(shuffled, weights="weight", strata="kecamatan", cluster="site"), margins
+    )
+    a = change.paired_change(panel, ["skills"], "2025", "2026", TREATMENT, design=des)
+    b = change.paired_change(panel.iloc[::-1], ["skills"], "2025", "2026", TREATMENT, design=des2)
+    np.testing.assert_allclose(a[["estimate", "se"]], b[["estimate", "se"]], rtol=1e-10)
+    assert (a["n"] == b["n"]).all()
+    no_key = SurveyDesign(base.drop(columns="respondent_key"), weights="weight")
+    with pytest.raises(DesignError, match="respondent_key"):
+        change.paired_change(panel, ["skills"], "2025", "2026", TREATMENT, design=no_key)
