@@ -278,6 +278,8 @@ def simulate_start_year() -> int:
 
 def run_stages(cfg: Path, out_root: Path, mon: MemoryMonitor, stages: Sequence[str]) -> dict:
     """The runner on ``stages`` (lock, staging, scan, publish): wall and peak RSS per stage."""
+    import pandas  # noqa: F401  (imported before timing: which step first imports it varies)
+
     from pipelines.runner import Run
 
     per: dict[str, dict] = {}

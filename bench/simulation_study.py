@@ -86,7 +86,8 @@ def one_survey(seed: int, n: int) -> tuple[list[dict], list[dict], list[dict]]:
     ipw, _, _ = change.ipw(des, ["skills"], COVS, TREATMENT)
     add("IPW: skills", ipw.iloc[0], truth["effects"]["skills"])
     pan = _score(panel)
-    did = change.did(pan, ["skills"], COVS, "2025", "2026", TREATMENT, "kecamatan", "site")
+    # as the pipeline: domain estimates of the baseline wave's design (change.did design=)
+    did = change.did(pan, ["skills"], COVS, "2025", "2026", TREATMENT, design=des)
     add("DiD: skills", did[did.analysis == "did"].iloc[0], truth["did"]["skills"])
     add("ANCOVA: skills", did[did.analysis == "ancova"].iloc[0], truth["did"]["skills"])
     if dis_gap == 0:

@@ -754,20 +754,23 @@ def config_yaml(
         for h, (var, why) in columns.items():
             out.append(_comment([why], 2))
             out.append(_dump({h: var}, 2))
-    places: dict = {"kecamatan": {kec: list(kelurahan) or ["TODO-kelurahan"]}}
+    # no kelurahan and no library asked: no place to group, so none is invented
+    places: dict = {
+        "kecamatan": {kec: list(kelurahan) or ["TODO-kelurahan"]} if kelurahan or sites else {}
+    }
     aliases = {a: k for k, al in kelurahan.items() for a in al}
     if aliases:
         places["aliases"] = aliases
-    out.append(
-        _comment(
-            [
-                "TODO: group the kelurahan under their kecamatan (strata of the design);",
-                f"{len(kelurahan)} names were read from the answers"
-                if kelurahan
-                else "the form asks no kelurahan: list the kecamatan of the sites",
-            ]
-        )
-    )
+    if kelurahan or sites:
+        note = [
+            "TODO: group the kelurahan under their kecamatan (strata of the design);",
+            f"{len(kelurahan)} names were read from the answers"
+            if kelurahan
+            else "the form asks no kelurahan: list the kecamatan of the sites",
+        ]
+    else:
+        note = ["the form asks no kelurahan and names no library: no places to list"]
+    out.append(_comment(note))
     out.append(_dump({"places": places}))
     out.append(
         _comment(
@@ -1176,11 +1179,10 @@ def _todo(
         cols = replicate["columns"]
         weight = replicate["weight"] or Message("init.todo.no_weight")
         add("init.todo.replicate", n=len(cols), first=cols[0], last=cols[-1], weight=weight)
-    add(
-        "init.todo.places",
-        sites=len(sites),
-        kelurahan=len(kel),
-    )
+    if sites or kel:
+        add("init.todo.places", sites=len(sites), kelurahan=len(kel))
+    else:
+        add("init.todo.city")
     for p in skipped:
         add(
             "init.todo.skipped",

@@ -9,6 +9,7 @@ per-wave ingest and clean (:func:`read_and_clean`) in memory, writing nothing.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -123,17 +124,33 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
     folder = _fresh(out.clean)
     out.restricted.mkdir(parents=True, exist_ok=True)
     waves, summaries, row_logs, quality = {}, [], [], {}
-    for wave in cfg.waves:
-        raw = pd.read_parquet(_require(out.ingested / f"{wave.id}.parquet", "ingest"))
-        data, log, summary = clean_wave(raw, cfg, cb, wave)
-        waves[wave.id] = data
-        data.to_parquet(folder / f"{wave.id}.parquet", index=False)
-        suppress.write_csv(data, folder / f"{wave.id}.csv")
-        summaries.append(summary)
-        row_logs.append(log.row_log())
-        quality[wave.id] = clean.quality(raw, data, log, cb)
-    summary = pd.concat(summaries, ignore_index=True)
-    summary.to_csv(folder / "cleaning_log.csv", index=False)
+    # the spreadsheet copies are written by Arrow's compiled writer (which releases the GIL) on
+    # a second thread while the step goes on; the step ends only when they are written
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        written = []
+        for wave in cfg.waves:
+            raw = pd.read_parquet(_require(out.ingested / f"{wave.id}.parquet", "ingest"))
+            data, log, summary = clean_wave(raw, cfg, cb, wave)
+            waves[wave.id] = data
+            data.to_parquet(folder / f"{wave.id}.parquet", index=False)
+            # a shallow copy: pandas may consolidate ``data``'s blocks in place meanwhile
+            csv = folder / f"{wave.id}.csv"
+            written.append(writer.submit(suppress.write_csv, data.copy(deep=False), csv))
+            summaries.append(summary)
+            row_logs.append(log.row_log())
+            quality[wave.id] = clean.quality(raw, data, log, cb)
+        _finish_step(folder, cb, waves, summaries, row_logs, quality, out)
+        for future in written:
+            future.result()  # a failed write fails the step
+    return {"summary": pd.concat(summaries, ignore_index=True), "quality": quality}
+
+
+def _finish_step(folder, cb, waves, summaries, row_logs, quality, out) -> None:
+    """The clean step's files after its waves: cleaning log, restricted row log, panel,
+    attrition, quality report and dictionary."""
+    from pipelines import clean
+
+    pd.concat(summaries, ignore_index=True).to_csv(folder / "cleaning_log.csv", index=False)
     row_log = pd.concat(row_logs, ignore_index=True).astype(str)
     ids_file = out.restricted / "source_ids.parquet"
     if ids_file.exists():  # the restricted row log names each row's Kobo _uuid too
@@ -147,7 +164,6 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
     (folder / "quality.json").write_text(json.dumps(quality, indent=2, default=str))
     columns = list(next(iter(waves.values())).columns)
     clean.dictionary(cb, columns).to_csv(folder / "dictionary.csv", index=False)
-    return {"summary": summary, "quality": quality}
 
 
 def load_clean(out: Layout, cfg: SurveyConfig) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:

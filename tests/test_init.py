@@ -635,9 +635,12 @@ def test_a_survey_that_names_no_library_runs_to_reports(tmp_path):
     rows = pd.DataFrame([labelled(p) for p in people()])
     rows.drop(columns=[Q["site"], Q["kel"]]).to_csv(tmp_path / "jawaban_2025.csv", index=False)
     init.init_survey(tmp_path, lang="en")
-    cfg = yaml.safe_load((tmp_path / "survey.yaml").read_text())
+    text = (tmp_path / "survey.yaml").read_text()
+    cfg = yaml.safe_load(text)
     assert cfg["design"]["strata"] is None and cfg["design"]["cluster"] is None
-    review(tmp_path)
+    # no kelurahan and no library asked: no placeholder place for staff to puzzle over
+    assert cfg["places"]["kecamatan"] == {} and "TODO-kecamatan" not in text
+    (tmp_path / "survey.yaml").write_text(marked_edit(text, "city: TODO", "city: Kota Solok"))
     out = _cli("check", str(tmp_path / "survey.yaml"))
     assert out.returncode == 0, out.stderr + out.stdout
     out = _cli(
