@@ -8,6 +8,7 @@ Findings and figures: docs/simulation.md, "What this shows".
     .venv/bin/python bench/gap_null_check.py --seeds 800 1600
     .venv/bin/python bench/gap_null_check.py --seeds 0 200 --calibration
     .venv/bin/python bench/gap_null_check.py --seeds 0 1600 --families
+    .venv/bin/python bench/gap_null_check.py --seeds 0 200 --business-draws 100
 
 * ``--population``: the disabled respondents' skills effect and gap in very large surveys from
   the study's generator without a gap (is the null really 0 on the bounded 1-5 scale?).
@@ -22,6 +23,9 @@ Findings and figures: docs/simulation.md, "What this shows".
   ``simulation_study.one_survey`` draws them), per-question BH families: the share of null
   families with a "gains less" flag, with the lens's Kott-corrected SEs and with the Taylor SEs
   (the lens before the correction).
+* ``--business-draws``: business x gender, the logistic two-group family: business redrawn
+  from the study's own model in surveys without a women gap, everything else fixed, each draw
+  through the lens as the pipeline runs it (the test's size under its generator).
 * ``--draws``: the same surveys' design matrices and designs with outcomes redrawn from the
   working model (independent normal errors; with library effects of the generator's size):
   the rejection rate of the lens's test (Kott-corrected Taylor SE, Satterthwaite df:
