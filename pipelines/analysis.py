@@ -440,18 +440,6 @@ def _every_level_weighted(levels: pd.Series, rep: np.ndarray) -> bool:
     return bool((level_totals(codes[ok], rep[ok], len(uniques)) > 0).all())
 
 
-def replicate_spec(d: pd.DataFrame, cfg: SurveyConfig) -> dict | None:
-    """What :mod:`pipelines.change` needs to rebuild a replicate design on linked waves alone
-    (``replicate=``; the pipeline gives it the baseline wave's design instead)."""
-    rep = cfg.design.replicate
-    if rep is None:
-        return None
-    if rep.create is not None:
-        return {"create": rep.create, "replicates": rep.replicates or 50, "mse": rep.mse}
-    opts = rep.design_options(rep.match(d.columns))
-    return {"columns": opts.pop("repweights"), **opts}
-
-
 def _spread_margins(d: pd.DataFrame, margins: list[str], psu: list[str]) -> list[str]:
     """The raking margins the variance may use: those whose levels spread over the libraries.
 

@@ -173,7 +173,8 @@ def _calibration_word(des: SurveyDesign) -> str:
         return ""
     from pipelines.stats.calibrate import RakingCalibration
 
-    return "raked" if all(isinstance(c, RakingCalibration) for c in des._calib) else "calibrated"
+    raked = all(isinstance(c, RakingCalibration) for c in des.calibrations)
+    return "raked" if raked else "calibrated"
 
 
 def _linked_design(

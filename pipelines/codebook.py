@@ -188,6 +188,36 @@ class Codebook(_Model):
             data["variables"] = [*(data.get("variables") or []), *extra]
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _outcome_names(cls, data):
+        """An outcome given by name alone (``outcomes: [skills, business]``) gets the kind its
+        scale or variable type implies; a number question must say money or count."""
+        roles = data.get("roles") if isinstance(data, dict) else None
+        if not isinstance(roles, dict) or not isinstance(roles.get("outcomes"), list):
+            return data
+        types = {
+            v.get("name"): v.get("type") for v in data.get("variables") or [] if isinstance(v, dict)
+        }
+        kinds = {"likert": "likert", "yesno": "yesno", "currency": "money"}
+        outcomes, unclear = [], []
+        for o in roles["outcomes"]:
+            if not isinstance(o, str):
+                outcomes.append(o)
+            elif o in (data.get("scales") or {}):
+                outcomes.append({"var": o, "kind": "scale"})
+            elif types.get(o) in kinds:
+                outcomes.append({"var": o, "kind": kinds[types[o]]})
+            else:
+                unclear.append(o)
+        if unclear:
+            raise ValueError(
+                f"roles.outcomes: {unclear} are not scales or likert, yesno or currency "
+                "variables: write each as {var: <name>, kind: money} or {var: <name>, kind: "
+                "count} for a number question (docs/codebook.md, roles.outcomes)"
+            )
+        return {**data, "roles": {**roles, "outcomes": outcomes}}
+
     @model_validator(mode="after")
     def _consistent(self):
         """Every cross-reference checked; all problems reported together, one per line."""

@@ -1229,8 +1229,8 @@ def libraries_frame(res: dict, cfg: SurveyConfig, lab: Labels) -> pd.DataFrame |
     size_of = site_sizes(est, last, k)[["n", "suppression"]].to_dict("index")
     by_site: dict[str, dict[str, _Row]] = {}  # one pass over the rows, not one per library
     cols = ["group", "outcome", "term", "estimate", "ci_low", "ci_high", "n", "suppressed"]
-    for rec in rows[[c for c in cols if c in rows]].to_dict("records"):
-        by_site.setdefault(rec["group"], {})[rec["outcome"]] = _Row(rec)
+    for rec in _records(rows, cols):
+        by_site.setdefault(rec["group"], {})[rec["outcome"]] = rec
     heads = {}  # column headings, once (not once per library)
     for o in outcomes:
         heads[o] = _measure(lab, res, o)
@@ -1468,8 +1468,16 @@ class _Row(dict):
             raise AttributeError(name) from None
 
 
+def _records(rows: pd.DataFrame, cols: list[str] | None = None) -> list[_Row]:
+    """Rows as :class:`_Row` mappings, read a column at a time (``to_dict("records")`` boxes
+    every text cell of an Arrow-backed column one by one)."""
+    cols = list(rows.columns) if cols is None else [c for c in cols if c in rows]
+    values = [rows[c].tolist() for c in cols]
+    return [_Row(zip(cols, rec, strict=True)) for rec in zip(*values, strict=True)]
+
+
 def _rows_by_outcome(rows: pd.DataFrame) -> dict[str, _Row]:
-    return {rec["outcome"]: _Row(rec) for rec in rows.to_dict("records")}
+    return {rec["outcome"]: rec for rec in _records(rows)}
 
 
 def site_document(res: dict, cfg: SurveyConfig, cb: Codebook, site: str, lang: str) -> Document:
@@ -1821,41 +1829,66 @@ def _blank_suppressed(frame: pd.DataFrame, lang: str, k: int) -> pd.DataFrame:
     return frame.map(lambda v: None if isinstance(v, str) and v in marks else v)
 
 
+def _write_rows(ws, rows, start: int = 0) -> int:
+    """Rows of published cells from row ``start`` (0-based) on; return the next free row. Text
+    is written as text (never a formula or link) after :func:`suppress.xlsx_text`'s guard."""
+    r = start
+    for rec in rows:
+        for c, value in enumerate(rec):
+            value = suppress.xlsx_text(value)
+            if value is None:
+                continue
+            if isinstance(value, bool | np.bool_):
+                ws.write_boolean(r, c, bool(value))
+            elif isinstance(value, int | float | np.integer | np.floating):
+                if np.isfinite(value):  # an infinite ratio is no figure a reader can use
+                    ws.write_number(r, c, float(value))
+            elif isinstance(value, str):
+                ws.write_string(r, c, value)
+            else:
+                ws.write_string(r, c, str(value))
+        r += 1
+    return r
+
+
+WORKBOOK_OPTIONS = {  # every cell as given: no text read as a formula, a number or a link
+    "in_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+
+
 def workbook(doc: Document, cfg: SurveyConfig, res: dict | None = None, cb=None) -> bytes:
     """Every table of the city report (already suppressed) and the library side-by-side table
     as sheets of one Excel workbook (its bytes); every cell is written as text and guarded
     against formula injection."""
     from io import BytesIO
 
-    from openpyxl import Workbook
+    import xlsxwriter  # writes a national workbook in half openpyxl's time
 
     lang, k = doc.lang, cfg.report.suppression_threshold
-    wb = Workbook(write_only=True)  # streamed rows: a national workbook in a fraction of the time
-    about = wb.create_sheet(t("workbook.about_sheet", lang)[:31])
-    for line in (doc.title, doc.subtitle, t("workbook.about", lang, k=k)):
-        about.append([suppress.xlsx_text(line)])
+    buf = BytesIO()
+    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    about = wb.add_worksheet(t("workbook.about_sheet", lang)[:31])
+    _write_rows(about, [[doc.title], [doc.subtitle], [t("workbook.about", lang, k=k)]])
     for label, tab in published_tables(doc):
-        ws = wb.create_sheet(label[:31])
-        ws.column_dimensions["A"].width = 36
-        ws.append([suppress.xlsx_text(f"{label}. {tab.caption}")])
+        ws = wb.add_worksheet(label[:31])
+        ws.set_column(0, 0, 36)
         frame = _blank_suppressed(tab.frame, lang, k)
-        ws.append([suppress.xlsx_text(str(c)) for c in frame.columns])
-        for rec in frame.itertuples(index=False, name=None):
-            ws.append([suppress.xlsx_text(v) for v in rec])
+        r = _write_rows(ws, [[f"{label}. {tab.caption}"], [str(c) for c in frame.columns]])
+        r = _write_rows(ws, frame.itertuples(index=False, name=None), r)
         if tab.note:
-            ws.append([])
-            ws.append([suppress.xlsx_text(tab.note)])
+            _write_rows(ws, [[tab.note]], r + 1)
     if res is not None and cb is not None and len(cfg.sites) > MAX_LIBRARIES_SHOWN:
         lab = Labels(cfg, cb, lang, outcomes_of(res))
         frame = libraries_frame(res, cfg, lab)
         if frame is not None:
-            ws = wb.create_sheet(t("section.libraries", lang)[:31])
+            ws = wb.add_worksheet(t("section.libraries", lang)[:31])
             frame = _blank_suppressed(frame, lang, k)
-            ws.append([suppress.xlsx_text(str(c)) for c in frame.columns])
-            for rec in frame.itertuples(index=False, name=None):
-                ws.append([suppress.xlsx_text(v) for v in rec])
-    buf = BytesIO()
-    wb.save(buf)
+            r = _write_rows(ws, [[str(c) for c in frame.columns]])
+            _write_rows(ws, frame.itertuples(index=False, name=None), r)
+    wb.close()
     return buf.getvalue()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -123,7 +124,7 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
 
     folder = _fresh(out.clean)
     out.restricted.mkdir(parents=True, exist_ok=True)
-    waves, summaries, row_logs, quality = {}, [], [], {}
+    got = _Cleaned()
     # the spreadsheet copies are written by Arrow's compiled writer (which releases the GIL) on
     # a second thread while the step goes on; the step ends only when they are written
     with ThreadPoolExecutor(max_workers=1) as writer:
@@ -131,27 +132,38 @@ def run_clean(cfg: SurveyConfig, cb: Codebook, out: Layout) -> dict:
         for wave in cfg.waves:
             raw = pd.read_parquet(_require(out.ingested / f"{wave.id}.parquet", "ingest"))
             data, log, summary = clean_wave(raw, cfg, cb, wave)
-            waves[wave.id] = data
+            got.waves[wave.id] = data
             data.to_parquet(folder / f"{wave.id}.parquet", index=False)
             # a shallow copy: pandas may consolidate ``data``'s blocks in place meanwhile
             csv = folder / f"{wave.id}.csv"
             written.append(writer.submit(suppress.write_csv, data.copy(deep=False), csv))
-            summaries.append(summary)
-            row_logs.append(log.row_log())
-            quality[wave.id] = clean.quality(raw, data, log, cb)
-        _finish_step(folder, cb, waves, summaries, row_logs, quality, out)
+            got.summaries.append(summary)
+            got.row_logs.append(log.row_log())
+            got.quality[wave.id] = clean.quality(raw, data, log, cb)
+        _finish_step(got, cb, folder, out)
         for future in written:
             future.result()  # a failed write fails the step
-    return {"summary": pd.concat(summaries, ignore_index=True), "quality": quality}
+    return {"summary": pd.concat(got.summaries, ignore_index=True), "quality": got.quality}
 
 
-def _finish_step(folder, cb, waves, summaries, row_logs, quality, out) -> None:
+@dataclass
+class _Cleaned:
+    """What the clean step gathers wave by wave for the files it writes after the last wave."""
+
+    waves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summaries: list[pd.DataFrame] = field(default_factory=list)
+    row_logs: list[pd.DataFrame] = field(default_factory=list)
+    quality: dict = field(default_factory=dict)
+
+
+def _finish_step(got: _Cleaned, cb: Codebook, folder: Path, out: Layout) -> None:
     """The clean step's files after its waves: cleaning log, restricted row log, panel,
     attrition, quality report and dictionary."""
     from pipelines import clean
 
-    pd.concat(summaries, ignore_index=True).to_csv(folder / "cleaning_log.csv", index=False)
-    row_log = pd.concat(row_logs, ignore_index=True).astype(str)
+    waves, quality = got.waves, got.quality
+    pd.concat(got.summaries, ignore_index=True).to_csv(folder / "cleaning_log.csv", index=False)
+    row_log = pd.concat(got.row_logs, ignore_index=True).astype(str)
     ids_file = out.restricted / "source_ids.parquet"
     if ids_file.exists():  # the restricted row log names each row's Kobo _uuid too
         row_log = _with_source_ids(row_log, pd.read_parquet(ids_file))

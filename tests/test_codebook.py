@@ -107,3 +107,43 @@ def test_every_codebook_key_is_documented_with_an_example():
         assert f"`{kind}`" in doc
     assert doc.count("```yaml") >= 14  # an example per section
     assert "docs/codebook.md" in (ROOT / "README.md").read_text()
+
+
+def _reading_codebook(outcomes: list) -> dict:
+    """A small questionnaire that is not TPBIS: six-point items, a yes/no and a number."""
+    items = [{"name": f"q{i}", "type": "likert", "range": [1, 6]} for i in (1, 2, 3)]
+    return {
+        "id": "reading",
+        "version": "1",
+        "title": {"id": "Kebiasaan membaca", "en": "Reading habits"},
+        "variables": [
+            *({**v, "question": {"id": v["name"], "en": v["name"]}} for v in items),
+            {"name": "member", "type": "yesno", "question": {"id": "Anggota", "en": "Member"}},
+            {"name": "books", "type": "numeric", "question": {"id": "Buku", "en": "Books"}},
+        ],
+        "scales": {"habit": {"label": {"id": "Kebiasaan", "en": "Habit"}, "items": ["q1", "q2"]}},
+        "roles": {"outcomes": outcomes},
+    }
+
+
+def test_an_outcome_named_alone_gets_the_kind_its_scale_or_variable_implies(tmp_path):
+    """Staff write `outcomes: [habit, q3, member]` as init's advice says; a number question
+    is money or a count, which only the staff can say, so it is asked for by name."""
+    import yaml
+
+    path = tmp_path / "cb.yaml"
+    path.write_text(yaml.safe_dump(_reading_codebook(["habit", "q3", "member"])))
+    roles = load_codebook(str(path)).roles.outcomes
+    assert [(o.var, o.kind) for o in roles] == [
+        ("habit", "scale"),
+        ("q3", "likert"),
+        ("member", "yesno"),
+    ]
+    path.write_text(yaml.safe_dump(_reading_codebook(["habit", {"var": "books", "kind": "count"}])))
+    assert [o.kind for o in load_codebook(str(path)).roles.outcomes] == ["scale", "count"]
+    path.write_text(yaml.safe_dump(_reading_codebook(["habit", "books", "nothing"])))
+    with pytest.raises(ConfigError) as err:
+        load_codebook(str(path))
+    text = err.value.text("en")
+    assert "has 1 problem" in text and "['books', 'nothing']" in text
+    assert "{var: <name>, kind: money} or {var: <name>, kind: count}" in text

@@ -257,7 +257,14 @@ def test_workbook_holds_every_published_table_with_suppressed_cells_blank(two_wa
     from openpyxl import load_workbook
 
     doc = report.site_document(two_waves, CFG, CB, "kota", "id")
-    evil = render.Table(pd.DataFrame({"a": ["=HYPERLINK(1)", "disembunyikan (n < 10)", "+0,45"]}))
+    evil = render.Table(
+        pd.DataFrame(
+            {
+                "a": ["=HYPERLINK(1)", "disembunyikan (n < 10)", "+0,45", "https://x.id", "0012"],
+                "b": [3, 2.5, np.nan, np.inf, True],
+            }
+        )
+    )
     doc = render.Document(
         doc.title, doc.subtitle, "id", [*doc.sections, render.Section("x", [evil])]
     )
@@ -266,8 +273,16 @@ def test_workbook_holds_every_published_table_with_suppressed_cells_blank(two_wa
     assert wb.sheetnames[1:] == [label for label, _ in tables]
     first = [r for r in wb[tables[0][0]].iter_rows(values_only=True)]
     assert list(first[1][:2]) == list(tables[0][1].frame.columns[:2])
-    cells = [r[0] for r in wb[tables[-1][0]].iter_rows(values_only=True)][2:5]
-    assert cells == ["'=HYPERLINK(1)", None, "+0,45"]  # formula guarded, suppressed blank
+    sheet = wb[tables[-1][0]]
+    cells = [r[:2] for r in sheet.iter_rows(values_only=True)][2:7]
+    assert cells == [  # formula guarded, suppressed blank, text stays text, numbers numbers
+        ("'=HYPERLINK(1)", 3),
+        (None, 2.5),
+        ("+0,45", None),
+        ("https://x.id", None),
+        ("0012", True),
+    ]
+    assert not any(c.hyperlink for row in sheet.iter_rows() for c in row)
 
 
 def test_landing_page_groups_libraries_by_kecamatan(two_waves):

@@ -414,6 +414,11 @@ class SurveyDesign:
         """True when the design carries a calibration (raking, linear or bounded)."""
         return bool(self._calib)
 
+    @property
+    def calibrations(self) -> tuple:
+        """The calibrations applied to the weights, in order (their residuals enter the SEs)."""
+        return self._calib
+
     def score_vcov(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Variance matrix of estimators whose scores (influence values) on ``rows`` are given.
 
