@@ -504,15 +504,20 @@ def who_was_surveyed(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
             ],
         }
     )
-    return Section(
-        t("section.who_surveyed", lang),
-        [
-            t("who.intro", lang),
-            Table(table, t("who.table_caption", lang)),
-            t("who.match_intro", lang),
-            Table(match, t("who.match_caption", lang, wave=lab.wave(last))),
-        ],
-    )
+    method = str(w["method"].iloc[-1]) if len(w) else "none"
+    if method == "none":  # no weights: the weighted share is the sample share
+        match = match.drop(columns=t("who.weighted_share", lang))
+    if rep["population_share"].isna().all():
+        match = match.drop(columns=t("who.population_share", lang))
+    blocks: list = [t("who.intro", lang), Table(table, t("who.table_caption", lang))]
+    if not match.empty:
+        intro = {"rake": "who.match_intro", "none": "who.match_intro_none"}
+        caption = "who.match_caption_none" if method == "none" else "who.match_caption"
+        blocks += [
+            t(intro.get(method, "who.match_intro_weighted"), lang),
+            Table(match, t(caption, lang, wave=lab.wave(last))),
+        ]
+    return Section(t("section.who_surveyed", lang), blocks)
 
 
 def _scale_outcomes(lab: Labels, headline_only: bool = True) -> list[str]:
@@ -706,12 +711,15 @@ def outcomes_by_programme(res: dict, cfg: SurveyConfig, lab: Labels) -> Section 
         )
         if table is not None:
             blocks.append(table)
-    likert = likert_block(res, cfg, lab)
-    if likert is not None:
-        blocks.append(likert)
     if not blocks:
         return None
     return Section(t("section.outcomes_by_programme", lang), blocks)
+
+
+def answers(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
+    """How people answered each statement of the plan's scales (none without scales)."""
+    likert = likert_block(res, cfg, lab)
+    return None if likert is None else Section(t("section.answers", lab.lang), [likert])
 
 
 def likert_block(res: dict, cfg: SurveyConfig, lab: Labels):
@@ -858,7 +866,7 @@ def by_group(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
     return Section(
         t("bygroup.heading", lang),
         [
-            t("bygroup.intro", lang),
+            t("bygroup.intro" if _weighted(res) else "bygroup.intro_unweighted", lang),
             Table(
                 table,
                 t("bygroup.caption", lang, wave=lab.wave(last)),
@@ -993,11 +1001,12 @@ def data_quality(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) -> Se
     return Section(t("section.data_quality", lang), blocks)
 
 
-def indicators(cfg: SurveyConfig, lab: Labels) -> Section:
+def indicators(cfg: SurveyConfig, lab: Labels) -> Section | None:
+    """The official indicators the config lists, beside (never mixed with) the survey's own."""
     lang = lab.lang
     ind = cfg.report.official_indicators
     if not ind:
-        return Section(t("section.official_indicators", lang), [t("indicators.none", lang)])
+        return None
     table = pd.DataFrame(
         {
             t("indicators.name", lang): [i.name for i in ind],
@@ -1014,58 +1023,164 @@ def indicators(cfg: SurveyConfig, lab: Labels) -> Section:
     )
 
 
+EFFECT_ANALYSES = {  # analyses that compare participants with others (or change over time)
+    "participation",
+    "participation_ame",
+    "effect",
+    "ordinal",
+    "programme",
+    "dose_response",
+    "ipw",
+    "mixed_model",
+    "did",
+    "ancova",
+    "paired_change",
+    "inclusion",
+}
+
+
+def analyses_run(res: dict) -> set[str]:
+    """The analyses that produced estimates: what the methods and glossary may speak of."""
+    est = res.get("estimates")
+    return set() if est is None or est.empty else set(est["analysis"].dropna().astype(str))
+
+
+def _weighted(res: dict) -> bool:
+    """True when the latest wave's estimates use weights (raked, given or from a file)."""
+    w = res.get("weights")
+    return w is not None and len(w) > 0 and str(w["method"].iloc[-1]) != "none"
+
+
+def _lower_first(text: str) -> str:
+    """A label inside a sentence ("Library" -> "library"); acronyms ("RW") stay as they are."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _cluster_label(cfg: SurveyConfig, lab: Labels) -> str | None:
+    c = cfg.design.cluster
+    first = c[0] if isinstance(c, list) and c else c
+    return _lower_first(lab.variable(first)) if first else None
+
+
+def design_structure(cfg: SurveyConfig, lab: Labels) -> str:
+    """The design in one sentence: the clusters and strata the config names, or none."""
+    cluster = _cluster_label(cfg, lab)
+    strata = _lower_first(lab.variable(cfg.design.strata)) if cfg.design.strata else None
+    if cluster and strata:
+        return t("methods.design_cluster_strata", lab.lang, cluster=cluster, strata=strata)
+    if cluster:
+        return t("methods.design_cluster", lab.lang, cluster=cluster)
+    if strata:
+        return t("methods.design_strata", lab.lang, strata=strata)
+    return t("methods.design_none", lab.lang)
+
+
 def design_text(cfg: SurveyConfig, lab: Labels, res: dict | None = None) -> str:
-    """The methods' design paragraph: Taylor linearisation, or the config's replicate weights
-    (and the margins every replicate was raked to, from the weights table)."""
-    lang = lab.lang
+    """The methods' design paragraph: the design's structure, then Taylor linearisation or the
+    config's replicate weights (and the margins every replicate was raked to)."""
+    lang, ran = lab.lang, analyses_run(res or {})
+    parts = [design_structure(cfg, lab)]
     rep = cfg.design.replicate
     if rep is None:
-        return t("methods.design", lang)
+        parts.append(t("methods.design_se", lang))
+        if "inclusion" in ran:
+            parts.append(t("methods.design_gaps", lang))
+        return " ".join(parts)
     how = t("methods.replicate_created" if rep.create else "methods.replicate_given", lang)
-    text = t("methods.design_replicate", lang, how=how, type=rep.create or rep.type)
+    parts.append(t("methods.design_replicate", lang, how=how, type=rep.create or rep.type))
+    if "site" in ran:
+        parts.append(t("methods.design_replicate_sites", lang))
     w, col = (res or {}).get("weights"), "replicates_raked_on"
     on = str(w[col].fillna("").iloc[-1]).split(",") if w is not None and col in w and len(w) else []
     if any(on):
         on = [m for m in on if m]
         margins = _and_list([lab.variable(m) for m in on], lang)
-        text += " " + t("methods.replicate_raked", lang, margins=margins)
-    return text
+        parts.append(t("methods.replicate_raked", lang, margins=margins))
+    return " ".join(parts)
+
+
+def _models_text(res: dict, cfg: SurveyConfig, lab: Labels, ran: set[str]) -> str | None:
+    """The models paragraph, naming the covariates and robustness checks really used."""
+    covs = roles(res, "covariate") if _took_part(res) else []
+    if not covs or not ran & EFFECT_ANALYSES:
+        return None
+    lang, checks = lab.lang, []
+    if "mixed_model" in ran:
+        checks.append(t("methods.models_mixed", lang, cluster=_cluster_label(cfg, lab) or ""))
+    if "ipw" in ran:
+        checks.append(t("methods.models_ipw", lang))
+    extra = t("methods.models_checks", lang, checks=_and_list(checks, lang)) if checks else ""
+    covariates = _and_list([lab.variable(c) for c in covs], lang)
+    return t("methods.models", lang, covariates=covariates, checks=extra)
+
+
+def _testing_text(res: dict, lab: Labels, ran: set[str]) -> str | None:
+    """How p-values are corrected, naming only the families this survey has."""
+    est, lang = res["estimates"], lab.lang
+    if "p" not in est or not est["p"].notna().any():
+        return None
+    parts = []
+    if "inclusion" in ran:
+        by = est.loc[est["analysis"] == "inclusion", "group_var"].dropna().unique()
+        names = _and_list([_lower_first(lab.variable(str(b))) for b in by], lang)
+        parts.append(t("methods.families_lens", lang, breakdowns=names))
+    if "site" in ran:
+        parts.append(t("methods.families_sites", lang))
+    if not parts:
+        return t("methods.families_plain", lang)
+    return t("methods.families", lang, parts=_and_list(parts, lang))
+
+
+def _limits_text(lab: Labels, ran: set[str], k: int) -> str:
+    lang = lab.lang
+    parts = [t("methods.limits_head", lang)]
+    if ran & EFFECT_ANALYSES:
+        parts.append(t("methods.limits_causal", lang))
+    parts += [t("methods.limits_self", lang), t("methods.limits_small", lang, k=k)]
+    return " ".join(parts)
 
 
 def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     """How the numbers were made: the margins really used, the design, the models with the
-    covariates really used, and every planned analysis that was skipped, with its reason."""
-    lang = lab.lang
+    covariates really used, only the analyses that ran, and every planned analysis that was
+    skipped, with its reason."""
+    lang, ran = lab.lang, analyses_run(res)
     k = cfg.report.suppression_threshold
-    blocks: list = [weighting_text(res, cfg, lab), design_text(cfg, lab, res)]
-    plan = res.get("plan")
-    covs = roles(res, "covariate") if _took_part(res) else []
-    if covs:
+    effects = bool(ran & EFFECT_ANALYSES)
+    blocks: list = [
+        weighting_text(res, cfg, lab),
+        design_text(cfg, lab, res),
+        _models_text(res, cfg, lab, ran),
+        t("methods.effects", lang) if effects else None,
+        _testing_text(res, lab, ran),
+    ]
+    if "inclusion" in ran:
         blocks.append(
-            t("methods.models", lang, covariates=_and_list([lab.variable(c) for c in covs], lang))
+            t(
+                "methods.small_groups",
+                lang,
+                min_group=cfg.analysis.min_group_size,
+                epv=f"{cfg.analysis.min_events_per_variable:g}",
+            )
         )
-    blocks.append(t("methods.effects", lang))
-    blocks.append(
-        t(
-            "methods.families",
-            lang,
-            min_group=cfg.analysis.min_group_size,
-            epv=f"{cfg.analysis.min_events_per_variable:g}",
-        )
-    )
+    if effects:
+        blocks.append(t("methods.mde", lang))
     if len(res.get("reliability", [])):
         blocks.append(t("methods.scales", lang))
     blocks += [
-        t("methods.limits", lang, k=k),
+        _limits_text(lab, ran, k),
         t("stat.suppressed_note", lang, k=k),
         t(
             "methods.precision",
             lang,
             m=cfg.report.precision_min_n,
             share=fmt_percent(cfg.report.precision_max_ci_share, lang, 0),
-        ),
-        t("methods.next_steps", lang, ratio=NEED_MAX_RATIO),
+        )
+        + (" " + t("methods.precision_gaps", lang) if "inclusion" in ran else ""),
+        t("methods.next_steps", lang, ratio=NEED_MAX_RATIO) if effects else None,
     ]
+    blocks = [b for b in blocks if b]
+    plan = res.get("plan")
     if plan is not None and not plan.empty:
         skipped = plan[~plan["runs"].astype(bool)]
         if not skipped.empty:
@@ -1200,7 +1315,12 @@ def next_steps(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
     items.append(t("next.repeat", lang))
     return Section(
         t("section.next_steps", lang),
-        [t("next.intro", lang), items, Callout(t("next.caution", lang), "info")],
+        [t("next.intro", lang), items]
+        + (
+            [Callout(t("next.caution", lang), "info")]
+            if analyses_run(res) & EFFECT_ANALYSES
+            else []
+        ),
     )
 
 
@@ -1312,21 +1432,46 @@ GLOSSARY = [
 ]
 
 
-def glossary_terms(cfg: SurveyConfig, lang: str) -> list[tuple[str, str]]:
+def glossary_used(res: dict) -> set[str]:
+    """The glossary's terms that depend on what ran, among those this survey's report uses."""
+    ran, est = analyses_run(res), res.get("estimates")
+    w = res.get("weights")
+    used = {"percentage_points", "associated"} if ran & EFFECT_ANALYSES else set()
+    used |= {"odds_ratio"} if ran & {"ordinal", "inclusion"} else set()
+    used |= {"did"} if "did" in ran else set()
+    used |= {"gap"} if "inclusion" in ran else set()
+    if est is not None and "p" in est and est["p"].notna().any():
+        used.add("p")
+    if w is not None and len(w) and str(w["method"].iloc[-1]) == "rake":
+        used.add("weighting")
+    if len(res.get("reliability", [])):
+        used.add("alpha")
+    return used
+
+
+GLOSSARY_IF_USED = {"percentage_points", "odds_ratio", "p", "associated", "weighting", "alpha"}
+GLOSSARY_IF_USED |= {"did", "gap"}
+
+
+def glossary_terms(cfg: SurveyConfig, lang: str, res: dict | None = None) -> list[tuple[str, str]]:
     """The report's terms with one plain explanation each (one term per concept, the same words
-    the report uses); programme and indicator names only where the survey mentions them."""
+    the report uses); with ``res``, only the terms its analyses use; programme and indicator
+    names only where the survey mentions them."""
     named = {i.name.upper() for i in cfg.report.official_indicators}
     named |= {w for w in ("TPBIS",) if w in cfg.survey.title("id") + cfg.survey.title("en")}
+    used = None if res is None else glossary_used(res)
     keep = []
     for key in GLOSSARY:
         if key in ("tpbis", "iplm", "tkm") and key.upper() not in named:
+            continue
+        if used is not None and key in GLOSSARY_IF_USED and key not in used:
             continue
         keep.append((t(f"glossary.{key}.term", lang), t(f"glossary.{key}.text", lang)))
     return keep
 
 
-def glossary(cfg: SurveyConfig, lab: Labels) -> Section:
-    items = [f"{term}: {text}" for term, text in glossary_terms(cfg, lab.lang)]
+def glossary(cfg: SurveyConfig, lab: Labels, res: dict | None = None) -> Section:
+    items = [f"{term}: {text}" for term, text in glossary_terms(cfg, lab.lang, res)]
     return Section(t("section.glossary", lab.lang), [t("glossary.intro", lab.lang), items])
 
 
@@ -1342,6 +1487,7 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         who_was_surveyed(res, cfg, lab),
         participation(res, cfg, lab),
         outcomes_by_programme(res, cfg, lab),
+        answers(res, cfg, lab),
         by_group(res, cfg, lab),
         change(res, cfg, lab),
         inclusion(res, cfg, lab),
@@ -1350,7 +1496,7 @@ def city_document(res: dict, quality: dict, cfg: SurveyConfig, cb: Codebook, lan
         data_quality(res, cfg, lab, quality),
         indicators(cfg, lab),
         methods(res, cfg, lab),
-        glossary(cfg, lab),
+        glossary(cfg, lab, res),
     ]
     sections = [s for s in sections if s is not None]
     other = [x for x in cfg.report.languages if x != lang]

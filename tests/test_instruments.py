@@ -314,6 +314,31 @@ def test_skipped_analyses_are_in_the_methods_appendix(run):
             assert reason_id in text["id"], reason_id
 
 
+@pytest.mark.slow
+def test_reports_describe_this_survey_s_own_design_and_weights(run):
+    """Issue 11 (4): the methods appendix states this survey's clusters and strata and its
+    weighting; the sample table and the glossary say "raking" only when the weights were
+    raked, and no sentence speaks of an analysis that did not run."""
+    from pipelines import report
+    from pipelines.i18n import t
+
+    cfg, cb = run["cfg"], run["cb"]
+    ran = set(_estimates(run)["analysis"])
+    method = cfg.design.weights.method
+    for lang in ("id", "en"):
+        text = _html(run, lang)
+        lab = report.Labels(cfg, cb, lang, pd.DataFrame())
+        assert report.design_structure(cfg, lab) in text
+        raked = t("who.match_intro", lang) in text
+        assert raked == (method == "rake"), (lang, method)
+        assert (t("glossary.weighting.term", lang) in text) == (method == "rake")
+        if method == "none":
+            assert t("who.match_intro_none", lang) in text
+        assert (t("methods.design_gaps", lang) in text) == ("inclusion" in ran)
+        assert (t("glossary.gap.term", lang) in text) == ("inclusion" in ran)
+        assert (t("glossary.did.term", lang) in text) == ("did" in ran)
+
+
 # ----------------------------------------------------------------------------- (d) truths
 def _covers(row: pd.Series, truth: float) -> None:
     assert row["ci_low"] <= truth <= row["ci_high"], (truth, row.to_dict())

@@ -484,3 +484,97 @@ def test_roles_follow_each_results_table():
     assert report.roles(second, "covariate") == ["umur"]
     assert report.roles(first, "covariate") == ["age"]
     assert report.roles({}, "covariate") == []
+
+
+def _weighted(res: dict, method: str = "rake") -> dict:
+    weights = pd.DataFrame(
+        {"wave": ["2026"], "method": [method], "margins_used": ["gender"], "n": [1900]}
+        | {"effective_n": [1500.0], "kish_deff": [1.27]}
+    )
+    return res | {"weights": weights}
+
+
+def _descriptive_only(res: dict) -> dict:
+    """What a questionnaire without a participation question, weights or second wave yields."""
+    est = res["estimates"]
+    return _weighted(res | {"estimates": est[est["analysis"] == "descriptive"]}, "none")
+
+
+def _no_design(cfg):
+    from pipelines.config import Weights
+
+    design = cfg.design.model_copy(
+        update={"strata": None, "cluster": None, "weights": Weights(method="none")}
+    )
+    return cfg.model_copy(update={"design": design})
+
+
+def _text(section) -> str:
+    out = []
+    for b in section.blocks:
+        out += b if isinstance(b, list) else [b.text if isinstance(b, render.Callout) else str(b)]
+    return " ".join(out)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_methods_and_glossary_speak_only_of_the_design_and_analyses_this_survey_has(
+    two_waves, lang
+):
+    """Issue 11: no sentence assumes a cluster, a participation question or raking the survey
+    does not have; the bundled design is described with its own columns."""
+    two_waves = _weighted(two_waves)
+    lab = report.Labels(CFG, CB, lang, report.outcomes_of(two_waves))
+    full = _text(report.methods(two_waves, CFG, lab))
+    cluster, strata = t("group.site", lang).lower(), lab.variable("kecamatan").lower()
+    assert t("methods.design_cluster_strata", lang, cluster=cluster, strata=strata) in full
+    assert t("methods.effects", lang) in full and t("methods.mde", lang) in full
+
+    res, cfg = _descriptive_only(two_waves), _no_design(CFG)
+    lab = report.Labels(cfg, CB, lang, report.outcomes_of(res))
+    text = _text(report.methods(res, cfg, lab))
+    assert t("methods.design_none", lang) in text
+    assert t("methods.design_se", lang) in text
+    for key in ("effects", "mde", "limits_causal", "design_gaps", "precision_gaps"):
+        assert t(f"methods.{key}", lang) not in text, key
+    assert t("methods.next_steps", lang, ratio=report.NEED_MAX_RATIO) not in text
+    assert t("methods.weighting_none", lang) in text
+    terms = [term for term, _ in report.glossary_terms(cfg, lang, res)]
+    for key in ("gap", "did", "associated", "percentage_points", "weighting", "odds_ratio"):
+        assert t(f"glossary.{key}.term", lang) not in terms, key
+    assert t("glossary.alpha.term", lang) not in terms  # no reliability table in ``res``
+    rel = pd.DataFrame({"scale": ["skills"], "alpha": [0.8], "reliable": [True]})
+    terms = [term for term, _ in report.glossary_terms(cfg, lang, res | {"reliability": rel})]
+    assert t("glossary.alpha.term", lang) in terms
+    everything = [term for term, _ in report.glossary_terms(CFG, lang, two_waves)]
+    assert t("glossary.gap.term", lang) not in everything  # no inclusion rows in the fixture
+    assert t("glossary.percentage_points.term", lang) in everything
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_an_unweighted_survey_is_not_said_to_be_weighted(two_waves, lang):
+    """The sample's make-up without weights: no weighted or population column, no sentence on
+    raking; groups are described as unweighted; no causal caution without a comparison."""
+    res, cfg = _descriptive_only(two_waves), _no_design(CFG)
+    lab = report.Labels(cfg, CB, lang, report.outcomes_of(res))
+    res = res | {
+        "representativeness": pd.DataFrame(
+            {
+                "wave": ["2026", "2026"],
+                "variable": ["gender", "gender"],
+                "level": ["female", "male"],
+                "sample_share": [0.6, 0.4],
+                "weighted_share": [0.6, 0.4],
+                "population_share": [np.nan, np.nan],
+            }
+        )
+    }
+    who = report.who_was_surveyed(res, cfg, lab)
+    assert t("who.match_intro_none", lang) in who.blocks
+    assert t("who.match_intro", lang) not in who.blocks
+    match = [b for b in who.blocks if isinstance(b, render.Table)][-1].frame
+    assert t("who.sample_share", lang) in match.columns
+    assert not {t("who.weighted_share", lang), t("who.population_share", lang)} & set(match)
+    steps = report.next_steps(res, cfg, lab)
+    assert not any(isinstance(b, render.Callout) for b in steps.blocks)
+    steps = report.next_steps(_weighted(two_waves), CFG, lab)
+    assert any(isinstance(b, render.Callout) for b in steps.blocks)
