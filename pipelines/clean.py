@@ -136,7 +136,7 @@ def _mostly_invalid(df, var, invalid: pd.Series, raw: pd.Series, what: str) -> N
     first = invalid[invalid].index[0]
     example = _examples(raw.loc[[first]])
     where = errors.located(df.at[first, "source_file"], df.at[first, "source_row"])
-    col = f'"{var.question.id}" ({var.name})'
+    col = column_words(var)
     what_m = Message(f"clean.kind_{what}")
     raise errors.InputError(
         Message(
@@ -244,7 +244,7 @@ def consent(df, ctx, log):
             Message(
                 "clean.no_consent",
                 where=where,
-                question=var.question.id,
+                question=errors.Localised(id=var.question.id, en=var.question.en),
                 n=len(df),
                 examples=_examples(raw),
             )
@@ -483,10 +483,10 @@ def categorical(df, ctx, log):
         table = {}
         for code, lvl in v.levels.items():
             for text in [code, lvl.id, lvl.en, *lvl.match]:
-                table[_fold(text)] = code
+                table[category_key(text)] = code
         raw = df[v.name]
         codes, uniques = pd.factorize(raw)  # each distinct spelling folded once
-        lookup = np.array([table.get(_fold(u), np.nan) for u in uniques] + [np.nan], object)
+        lookup = np.array([table.get(category_key(u), np.nan) for u in uniques] + [np.nan], object)
         coded = pd.Series(lookup[codes], index=raw.index, name=v.name)
         bad = coded.isna() & raw.notna()
         df[v.name] = coded
@@ -501,7 +501,7 @@ def categorical(df, ctx, log):
     return df
 
 
-def _fold(x) -> str:
+def category_key(x) -> str:
     """Key of a categorical answer: apostrophes, dashes and spaces unified (unify_text), case,
     "-" and spacing around "/" ignored; other punctuation kept ("< 3.50" is not "≥ 3.50")."""
     t = unify_text(x).casefold()
@@ -607,7 +607,7 @@ def _label_fit(df, items, codes: list[int], labels, parsed) -> None:
     else:
         declared, mid_s = f"range {codes[0]}–{codes[-1]}", str(mid)
     first = items[0]
-    cols = f'"{first.question.id}" ({first.name})'
+    cols = column_words(first)
     fewer = len(codes) - 1
     more = Message("clean.more_items", n=len(items) - 1) if len(items) > 1 else ""
     where = errors.located(df["source_file"].iloc[0]) if len(df) else ""
@@ -926,13 +926,20 @@ def cost_parts(
     return parts
 
 
+def column_words(var) -> errors.Joined:
+    """A column as a message names it: its question in the message's language, then its
+    variable name ("Gender" (gender) / "Jenis kelamin" (gender))."""
+    question = errors.Localised(id=var.question.id, en=var.question.en)
+    return errors.Joined(['"', question, f'" ({var.name})'], "")
+
+
 def _stop_for_loss(stops, ctx) -> None:
     rule, sub = max(stops, key=lambda s: s[0]["left_every_estimate"] + s[0]["left_models"])
     problem, n = rule["problem"], rule["respondents"]
     lost = rule["left_every_estimate"] + rule["left_models"]
 
     var = next((v for v in ctx.cb.variables if v.name == rule["column"]), None)
-    col = f'"{var.question.id}" ({var.name})' if var is not None else f'"{rule["column"]}"'
+    col = column_words(var) if var is not None else f'"{rule["column"]}"'
     first = sub.index[0] if len(sub) else None
     src = sub.at[first, "source_file"] if first is not None else ctx.cfg.source.name
     share = f"{100 * lost / n:.0f}%" if n else "0%"

@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines import multiselect, privacy
 from pipelines.codebook import Codebook, header_key
 from pipelines.config import InputFile, SurveyConfig, Wave
-from pipelines.errors import InputError, Message, at
+from pipelines.errors import InputError, Localised, Message, at
 
 ENCODINGS = ("utf-8-sig", "cp1252")
 MAX_FILE_MB = 100  # larger exports are refused before reading (env DAMPAK_MAX_FILE_MB overrides)
@@ -562,7 +562,7 @@ def ingest_wave(cfg: SurveyConfig, cb: Codebook, wave: Wave, secret: bytes) -> I
             raise _fail(
                 path,
                 "ingest.no_column",
-                question=v.question.id,
+                question=Localised(id=v.question.id, en=v.question.en),
                 name=v.name,
                 config=cfg.source.name,
             )

@@ -28,6 +28,7 @@ from pipelines import multiselect, parse
 from pipelines.codebook import Codebook, header_key, load_codebook
 from pipelines.config import InputFile
 from pipelines.errors import InputError, Message, msg
+from pipelines.i18n import t as translate
 from pipelines.ingest import SOURCE_ID_KEYS, read_file
 
 FUZZY_MIN = 88  # rapidfuzz ratio (0-100) a header needs to be taken for a question text
@@ -63,7 +64,7 @@ ROLE_HEADERS = {  # a guessed question's job in the pipeline, from words in its 
     r"(perpustakaan|library) (yang|mana|tempat|you)|\bsite\b",
     "kelurahan": r"kelurahan|\bdesa\b|nagari|\bward\b",
     "submitted_at": r"timestamp|cap waktu|submission|waktu pengisian|tanggal pengisian",
-    "consent": r"bersedia|consent|persetujuan|\bagree to\b",
+    "consent": r"bersedia|consent|persetujuan|\bagree to\b|willing to (participate|take part)",
 }
 DEMOGRAPHIC = {
     "gender": r"jenis kelamin|gender|\bsex\b",
@@ -156,13 +157,27 @@ def _two_row_header(path: Path) -> bool:
     return bool(sub.isin(["response", "open-ended response", "jawaban"]).sum() >= 2)
 
 
+def _title_rows(path: Path) -> int:
+    """Rows above a spreadsheet's header (a title, a date line, blank rows): the header is the
+    first of the top 20 rows filled at least 80% as wide as the widest of them."""
+    from pipelines.xlsform import excel_file
+
+    top = pd.read_excel(excel_file(path), header=None, nrows=20, dtype=str)
+    filled = top.notna().sum(axis=1)
+    if top.empty or filled.max() < 2:
+        return 0
+    return int((filled >= 0.8 * filled.max()).to_numpy().argmax())
+
+
 def detect_spec(path: Path, folder: Path, form: Path | None) -> InputFile:
-    """How to read one export: its format, header rows and (for Kobo) its form."""
+    """How to read one export: its format, title and header rows and (for Kobo) its form."""
     fmt = EXPORT_FORMATS[path.suffix.lower()]
     rel = path.relative_to(folder).as_posix()
     spec = {"path": rel, "format": fmt}
     if fmt == "xlsx" and _two_row_header(path):
         spec["header_rows"] = 2
+    elif fmt == "xlsx" and _title_rows(path):
+        spec["skip_rows"] = _title_rows(path)
     if fmt in ("csv", "xlsx"):
         head = read_file(path, InputFile(**spec)).columns
         kobo = any(header_key(h) in SOURCE_ID_KEYS for h in head) or any(
@@ -627,10 +642,42 @@ def _roles(cb: Codebook, present: set[str], drafts: list[Draft], scales: dict) -
     return {k: v for k, v in roles.items() if v not in ({}, [], None) or k == "outcomes"}
 
 
+MAX_NEW_LEVELS = 12  # more unknown answers than this: not a coding of the same question
+
+
+def answered_levels(v, answers: pd.Series) -> tuple[dict, list[str]]:
+    """A matched categorical question as this form answered it: answers that none of the
+    bundled levels spells (codes 1/2, another education list) become levels of their own,
+    named by the answer and marked for review, so `check` does not stop on them."""
+    from pipelines.clean import category_key
+
+    data = v.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    if v.type != "categorical" or not v.levels:
+        return data, []
+    known = {category_key(x) for c, lv in v.levels.items() for x in (c, lv.id, lv.en, *lv.match)}
+    new = [str(a) for a in answers.value_counts().index if category_key(a) not in known]
+    if not new or len(new) > MAX_NEW_LEVELS:
+        return data, []
+    taken = set(data["levels"])
+    for answer in new:
+        data["levels"][slug(answer, taken, 24)] = {"id": answer, "en": answer, "match": [answer]}
+    shown = ", ".join(repr(a) for a in new[:5])
+    return data, [
+        f"{len(new)} answer(s) are not among the bundled options ({shown}): added as levels of "
+        "their own; give each its labels, or move it to the 'match' list of the level it means"
+    ]
+
+
 def codebook_yaml(
-    survey_id: str, cb: Codebook, matched: list[str], drafts: list[Draft], evidence: dict
+    survey_id: str,
+    cb: Codebook,
+    matched: list[str],
+    drafts: list[Draft],
+    evidence: dict,
+    answers: dict[str, pd.Series] | None = None,
 ) -> str:
-    """The draft codebook: matched bundled variables as they are, new ones guessed and marked."""
+    """The draft codebook: matched bundled variables as they are (categorical ones with the
+    form's own answers added as levels), new ones guessed and marked."""
     present = set(matched) | {d.var["name"] for d in drafts}
     label_sets = {
         k: ls.model_dump(mode="json")
@@ -676,7 +723,8 @@ def codebook_yaml(
         out.append(f"  # matched {ev}\n" if ev else "")
         if ev and "fuzzy" in ev:
             out.append(_comment([f"header only resembles the question of '{name}': same one?"], 2))
-        data = v.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+        data, review = answered_levels(v, (answers or {}).get(name, pd.Series([], dtype=str)))
+        out.append(_comment(review, 2))
         out.append(_dump([data], 2))
     for d in drafts:
         out.append(f"  # new question, from the header: {d.header[:80]!r}\n")
@@ -997,7 +1045,12 @@ def init_survey(
     needs_codebook = bool(drafts) or bool(required_missing)
     written = []
     if needs_codebook:
-        text = codebook_yaml(survey_id, cb, matched_vars, drafts, evidence)
+        answers = {
+            n: _answers(_values_of(frames, header_to_var, n), missing)
+            for n in matched_vars
+            if cb.var(n).type == "categorical"
+        }
+        text = codebook_yaml(survey_id, cb, matched_vars, drafts, evidence, answers)
         try:
             Codebook.model_validate(yaml.safe_load(text))  # what we write must load
         except ValidationError as e:
@@ -1052,7 +1105,22 @@ def _drafts_from_form(form: Path, xform, headers: list[str], matches, taken: set
         for m in matches:
             if m.header == h:
                 m.variable, m.rule = seen[q], "form-option" if option else "form"
+    _mark_consent(drafts)
     return drafts
+
+
+def _mark_consent(drafts: list[Draft]) -> None:
+    """The form's consent question, so it is no outcome: among its first three yes/no questions,
+    the first whose name or text speaks of consent and that every respondent is asked (no
+    `relevant`). Rows without a yes are then removed, as the form's own flow intends."""
+    if any(d.var.get("role") == "consent" for d in drafts):
+        return
+    for d in [d for d in drafts if d.var["type"] == "yesno"][:3]:
+        text = " ".join([d.var["name"], *(d.var.get("question") or {}).values()])
+        if not d.var.get("relevant") and re.search(ROLE_HEADERS["consent"], multiselect.fold(text)):
+            d.var["role"] = "consent"
+            d.review.append("consent question: rows without a yes are removed")
+            return
 
 
 def _draft_from_form(v, header: str, taken: set[str]) -> Draft:
@@ -1101,6 +1169,13 @@ def _distinct(s: pd.Series, missing: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _month_year(d: dt.date, lang: str) -> str:
+    """ "Desember 2026" / "December 2026": a wave's month in the label's own language."""
+    from babel.dates import format_date
+
+    return format_date(d, "MMMM y", locale=translate("format.babel_locale", lang))
+
+
 def _waves(specs, header_to_var: dict[str, str], submitted: str | None) -> list[dict]:
     """One wave per year named in the file names (else one wave), each with its files and a
     reference date: the last submission date, or today."""
@@ -1120,11 +1195,11 @@ def _waves(specs, header_to_var: dict[str, str], submitted: str | None) -> list[
                     why = "reference date = the last submission; set the date answers refer to"
         ref = ref or dt.date.today()
         files = [spec.model_dump(exclude_defaults=True) for _, spec, _ in items]
-        label = f"{wid}" if wid != "1" else ref.strftime("%B %Y")
+        when = {lang: wid if wid != "1" else _month_year(ref, lang) for lang in ("id", "en")}
         out.append(
             {
                 "id": wid,
-                "label": {"id": f"Gelombang {i} ({label})", "en": f"Wave {i} ({label})"},
+                "label": {"id": f"Gelombang {i} ({when['id']})", "en": f"Wave {i} ({when['en']})"},
                 "reference_date": ref,
                 "files": files,
                 "_review": why,

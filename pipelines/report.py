@@ -985,11 +985,9 @@ def data_quality(res: dict, cfg: SurveyConfig, lab: Labels, quality: dict) -> Se
             t("stat.n", lang): [fmt_int(n, lang) for n in rel["n"]],
         }
     )
-    blocks: list = [
-        t("quality.intro", lang),
-        Table(table, t("quality.caption", lang)),
-        Table(reltab, t("quality.reliability_caption", lang)),
-    ]
+    blocks: list = [t("quality.intro", lang), Table(table, t("quality.caption", lang))]
+    if not reltab.empty:  # a form without scales has no reliability to report
+        blocks.append(Table(reltab, t("quality.reliability_caption", lang)))
     for r in rel[~rel["reliable"].astype(bool)].itertuples():
         blocks.append(
             Callout(

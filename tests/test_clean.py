@@ -346,7 +346,7 @@ def _check(path, capsys):
 def test_a_costly_problem_stops_the_run_and_says_how_to_accept_it(small_survey, tmp_path, capsys):
     code, out, err = _check(_lossy_survey(small_survey, tmp_path, messages_language="en"), capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert '"Jenis kelamin" (gender)' in err and '"Pr"' in err
+    assert '"Gender" (gender)' in err and '"Pr"' in err  # the question in the message's language
     assert "the weighting margin(s) gender=female lose all respondents" in err
     assert "accept_loss: [unknown_category]" in err and "max_loss_share" in err
     assert "1 other problem(s) also cost too much" in err  # the unlisted site

@@ -61,13 +61,13 @@ def test_labels_and_headers_match_across_apostrophes_dashes_and_spaces(a, b):
 
     assert header_key(a) == header_key(b)
     assert multiselect.fold(a) == multiselect.fold(b)
-    assert clean._fold(a) == clean._fold(b)
+    assert clean.category_key(a) == clean.category_key(b)
 
 
 def test_categorical_keys_keep_meaningful_punctuation():
     from pipelines import clean
 
-    assert clean._fold("≥ 3.50") != clean._fold("< 3.50")
+    assert clean.category_key("≥ 3.50") != clean.category_key("< 3.50")
 
 
 def test_a_codebook_with_several_problems_names_every_one(tmp_path):

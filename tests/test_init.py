@@ -572,6 +572,12 @@ def test_a_survey_the_bundled_codebook_does_not_know(tmp_path):
     assert by_q["No. WhatsApp"].personal == "phone"
     assert by_q["Saran untuk perpustakaan"].type == "text"
     assert by_q["Tanggal kunjungan"].type == "datetime"
+    cfg = yaml.safe_load((tmp_path / "survey.yaml").read_text())
+    # the answers were given in March 2025: each label names the month in its own language
+    assert cfg["waves"][0]["label"] == {
+        "id": "Gelombang 1 (Maret 2025)",
+        "en": "Wave 1 (March 2025)",
+    }
     review(tmp_path)
     out = _cli("check", str(tmp_path / "survey.yaml"))
     assert out.returncode == 0, out.stderr
@@ -659,3 +665,77 @@ def test_a_survey_that_names_no_library_runs_to_reports(tmp_path):
     assert "libraries" not in city.split("usable answers")[0][-200:]
     assert "The figures are not weighted" in city
     assert "in Kota Solok" not in next(reports.rglob("index.en.html")).read_text()
+
+
+def test_a_form_s_consent_question_is_its_consent_role_not_an_outcome():
+    """A Kobo form's "Are you willing to participate?" (`consent_remote`, always asked) is the
+    consent role; a later yes/no that names consent under a condition stays a question."""
+
+    def yn(name, question, **extra):
+        return init.Draft({"name": name, "type": "yesno", "question": {"en": question}} | extra)
+
+    drafts = [
+        init.Draft({"name": "enumerator_num", "type": "numeric"}),
+        yn("consent_remote", "Hello ... Are you willing to participate?"),
+        yn("hhh_r", "Are you the head of household?"),
+        yn("water_tank_consent", "Can you show me your tank?", relevant="${tank}='no'"),
+    ]
+    init._mark_consent(drafts)
+    assert [d.var.get("role") for d in drafts] == [None, "consent", None, None]
+    conditional = [yn("share_consent", "Do you consent to share?", relevant="${x}='yes'")]
+    init._mark_consent(conditional)
+    assert conditional[0].var.get("role") is None
+    worded = [yn("q1", "Apakah Anda bersedia mengisi survei ini?")]
+    init._mark_consent(worded)
+    assert worded[0].var["role"] == "consent"
+
+
+def test_a_known_question_answered_with_other_codes_keeps_them_as_levels_to_review(tmp_path):
+    """A header that is a bundled question (gender) answered as codes 1/2, as SPSS/Stata/R
+    exports often are: the codes become levels of their own with a REVIEW line, so `check`
+    does not stop on them and the breakdown keeps them; answers it knows stay as they were."""
+    from pipelines import clean
+
+    gender = load_codebook("tpbis").var("gender")
+    answers = pd.Series(["1", "2", "2", "Perempuan", "1"])
+    data, review = init.answered_levels(gender, answers)
+    assert set(gender.levels) < set(data["levels"])
+    new = {c: lv for c, lv in data["levels"].items() if c not in gender.levels}
+    assert sorted(lv["id"] for lv in new.values()) == ["1", "2"]
+    assert review and "'1'" in review[0] and "'2'" in review[0]
+    keys = {clean.category_key(x) for lv in new.values() for x in lv["match"]}
+    assert keys == {clean.category_key("1"), clean.category_key("2")}
+    assert init.answered_levels(gender, pd.Series(["Laki-laki", "P"])) == (
+        gender.model_dump(mode="json", exclude_defaults=True, by_alias=True),
+        [],
+    )
+    many = pd.Series([f"answer {i}" for i in range(init.MAX_NEW_LEVELS + 1)])
+    assert init.answered_levels(gender, many)[1] == []  # not a coding of this question
+
+    df = pd.DataFrame({"gender": ["1", "2"] * 15, "kota_asal": ["Solok", "Padang"] * 15})
+    df.to_csv(tmp_path / "jawaban.csv", index=False)
+    init.init_survey(tmp_path, lang="en")
+    cb = load_codebook(str(tmp_path / "codebook.yaml"))
+    assert {"1", "2"} <= {lv.id for lv in cb.var("gender").levels.values()}
+    assert "not among the bundled options" in (tmp_path / "codebook.yaml").read_text()
+
+
+def test_a_spreadsheet_with_title_rows_above_its_header(tmp_path):
+    """An Excel export with a title, a date line and a blank row above the header: init
+    writes `skip_rows` so the header is read as the header, and check reads every answer."""
+    path = tmp_path / "laporan_2025.xlsx"
+    body = pd.DataFrame({"Jenis kelamin": ["Perempuan", "Laki-laki"] * 20, "Umur": range(20, 60)})
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame([["Rekap survei pengunjung"], ["Dicetak 3/12/2025"]]).to_excel(
+            xl, index=False, header=False
+        )
+        body.to_excel(xl, index=False, startrow=3)
+    assert init._title_rows(path) == 3
+    init.init_survey(tmp_path, lang="en")
+    cfg = yaml.safe_load((tmp_path / "survey.yaml").read_text())
+    assert cfg["waves"][0]["files"] == [
+        {"path": "laporan_2025.xlsx", "format": "xlsx", "skip_rows": 3}
+    ]
+    out = _cli("check", str(tmp_path / "survey.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert "40 rows read, 40 kept" in out.stdout

@@ -578,3 +578,21 @@ def test_an_unweighted_survey_is_not_said_to_be_weighted(two_waves, lang):
     assert not any(isinstance(b, render.Callout) for b in steps.blocks)
     steps = report.next_steps(_weighted(two_waves), CFG, lab)
     assert any(isinstance(b, render.Callout) for b in steps.blocks)
+
+
+def test_data_quality_shows_reliability_only_for_a_form_with_scales(two_waves):
+    """A form without scales gets no empty reliability table; one with a scale gets its row."""
+    lab = report.Labels(CFG, CB, "en", report.outcomes_of(two_waves))
+    one = {"rows_in": 10, "rows_out": 9, "removed": {}, "flagged": {}}
+    quality = {w.id: one for w in CFG.waves}
+    cols = ["wave", "scale", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "reliable"]
+    empty = pd.DataFrame(columns=cols)
+    caption = t("quality.reliability_caption", "en")
+
+    def captions(rel):
+        section = report.data_quality(two_waves | {"reliability": rel}, CFG, lab, quality)
+        return [b.caption for b in section.blocks if isinstance(b, render.Table)]
+
+    assert caption not in captions(empty)
+    row = pd.DataFrame([["2026", "skills", 900, 0.8, 0.78, 0.82, 0.81, True]], columns=cols)
+    assert caption in captions(row)
