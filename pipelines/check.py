@@ -8,6 +8,7 @@ the plan will run and skip. Every problem found is printed, one sentence each.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,42 @@ def survey_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
                     )
                 )
             )
-    return out
+    return out + number_breakdown_problems(cfg, cb)
+
+
+def number_breakdown_problems(cfg: SurveyConfig, cb: Codebook) -> list[ConfigError]:
+    """A breakdown by a number (an age, an amount) would make one group per distinct value:
+    one error each, naming the key and the band to derive and list instead."""
+    from pipelines.derived import number_breakdowns
+
+    key, columns = number_breakdowns(cfg, cb)
+    where = (
+        Message("config.file", path=cfg.source.name)
+        if key.startswith("analysis")
+        else Message("check.in_codebook", codebook=cfg.instrument)
+    )
+    return [ConfigError(_number_breakdown(cb, where, key, c)) for c in columns]
+
+
+def _number_breakdown(cb: Codebook, where: Message, key: str, column: str) -> Message:
+    """The message for one breakdown by a number, with the `roles.derived` line that bands it."""
+    kind = cb.var(column).type if cb.has(column) else "derived"
+    cuts = "[...]"
+    if kind == "currency":
+        cuts = "income_bands, money: true"
+    elif re.search(r"(?i)(^|_)(age|umur|usia)(_|$|\d)", column):
+        cuts = "age_bands"
+    band = f"{column}_band"
+    suggest = f"{band}: {{from: {column}, how: bands, cuts: {cuts}}}"
+    return Message(
+        "check.number_breakdown",
+        where=where,
+        key=key,
+        column=column,
+        kind=Message(f"check.amount.{kind}"),
+        suggest=suggest,
+        band=band,
+    )
 
 
 def _data_problems(cfg: SurveyConfig, cb: Codebook, columns: set[str]) -> list[ConfigError]:

@@ -18,6 +18,7 @@ from pipelines.config import SurveyConfig, Wave
 from pipelines.derived import (  # noqa: F401 - clean.X names kept for callers
     AGE_LIMITS,
     DEFAULT_DERIVED,
+    band_cuts,
     band_labels,
     derived_columns,
     derived_specs,
@@ -708,9 +709,7 @@ def derive(df, ctx, log):
             df[name] = years.mask(bad)
             df = df.drop(columns=[src])  # the birth year itself is not published
         elif spec["how"] == "bands":
-            df[name] = band_labels(
-                df[src], getattr(a, spec["cuts"]), money=spec.get("money", False)
-            )
+            df[name] = band_labels(df[src], band_cuts(spec, a), money=spec.get("money", False))
         elif spec["how"] == "log":
             df[name] = np.log(df[src].where(df[src] > 0))
     ex = ctx.cb.roles.exposure

@@ -139,12 +139,12 @@ class Exposure(_Model):
 
 class Derived(_Model):
     """A column clean makes from an answer: an age from a birth year, or bands of a number
-    (cut points from the config's `analysis.<cuts>`)."""
+    (cut points: the config's `analysis.age_bands` / `income_bands`, or the codebook's own list)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     from_: str = Field(alias="from")
     how: Literal["years_before_reference", "bands", "log"]
-    cuts: Literal["age_bands", "income_bands"] | None = None
+    cuts: Literal["age_bands", "income_bands"] | list[float] | None = None
     money: bool = False
     label: Text | None = None
 
@@ -314,9 +314,26 @@ class Codebook(_Model):
                 problems.append(f"roles.derived.{name}: a variable already has this name")
             if d.from_ not in known:
                 problems.append(f"roles.derived.{name}: 'from: {d.from_}' is unknown")
-            if d.how == "bands" and d.cuts is None:
-                problems.append(f"roles.derived.{name}: bands need 'cuts'")
+            if d.how == "bands":
+                problems += self._band_problems(name, d)
         return problems
+
+    def _band_problems(self, name: str, d: Derived) -> list[str]:
+        """Bands need cut points (a named list, or two or more increasing numbers) and a
+        number to cut: a band of a categorical answer would be empty."""
+        where = f"roles.derived.{name}"
+        if d.cuts is None:
+            return [f"{where}: bands need 'cuts' (age_bands, income_bands or a list of numbers)"]
+        out = []
+        if isinstance(d.cuts, list) and (
+            len(d.cuts) < 2 or any(b <= a for a, b in zip(d.cuts, d.cuts[1:], strict=False))
+        ):
+            out.append(f"{where}: 'cuts' must be two or more increasing numbers, got {d.cuts}")
+        if isinstance(d.cuts, list) and not d.money and any(c != int(c) for c in d.cuts):
+            out.append(f"{where}: 'cuts' must be whole numbers (bands read 18-29, 30-49, ...)")
+        if self.has(d.from_) and self.var(d.from_).type not in ("numeric", "currency"):
+            out.append(f"{where}: bands cut a number; '{d.from_}' is {self.var(d.from_).type}")
+        return out
 
     def item_range(self, v: Variable) -> tuple[float, float]:
         """The answer range of a Likert item: its label set's codes, else its `range`."""

@@ -19,6 +19,8 @@ DEFAULT_DERIVED = {
     "income_band": {"from": "income", "how": "bands", "cuts": "income_bands", "money": True},
 }
 AGE_LIMITS = (10, 100)  # years: a derived age outside them is a typing slip, set missing
+NUMBER_TYPES = ("numeric", "currency")  # answers that are amounts, not groups
+NUMBER_HOWS = ("years_before_reference", "log")  # derived columns that are amounts too
 
 
 def derived_specs(cb: Codebook) -> dict[str, dict]:
@@ -54,14 +56,38 @@ def derived_columns(cb: Codebook, columns) -> list[str]:
     return out
 
 
+def band_cuts(spec: dict, analysis) -> list[float]:
+    """A band's cut points: the codebook's own list, or the config's `analysis.<cuts>` list."""
+    cuts = spec["cuts"]
+    return list(cuts) if isinstance(cuts, list | tuple) else list(getattr(analysis, cuts))
+
+
+def number_columns(cb: Codebook) -> set[str]:
+    """Columns holding amounts (numeric and currency answers, derived ages and logs): a
+    breakdown by them would make one group per distinct value, so they are banded first."""
+    out = {v.name for v in cb.by_type(*NUMBER_TYPES)}
+    made = {n for n, spec in derived_specs(cb).items() if spec["how"] in NUMBER_HOWS}
+    return out | {n for n in made if not cb.has(n)}  # an asked column is used as answered
+
+
+def number_breakdowns(cfg: SurveyConfig, cb: Codebook) -> tuple[str, list[str]]:
+    """(key, columns) of the breakdowns in effect (`analysis.breakdowns`, else the codebook's
+    `roles.breakdowns`) that hold amounts: what `check` refuses and the plan leaves out."""
+    key = "analysis.breakdowns" if cfg.analysis.breakdowns else "roles.breakdowns"
+    listed = cfg.analysis.breakdowns or cb.roles.breakdowns
+    numbers = number_columns(cb)
+    return key, [b for b in listed if b in numbers]
+
+
 def band_labels(x: pd.Series, edges: list[float], money: bool = False) -> pd.Series:
-    """Cut into ordered bands labelled '15-24', ..., '60+' (or Rupiah millions for money)."""
+    """Cut into ordered bands labelled '15-24', ..., '60+' (a band of one whole number: '0';
+    Rupiah millions for money)."""
 
     def lab(v):
         return f"{v / 1e6:g}jt" if money and v else f"{v:g}"
 
     labels = [
-        f"{lab(lo)}-{lab(hi - (0 if money else 1))}"
+        f"{lab(lo)}-{lab(hi - (0 if money else 1))}" if money or hi - 1 > lo else lab(lo)
         for lo, hi in zip(edges, edges[1:], strict=False)
     ]
     labels.append(f"{lab(edges[-1])}+")
@@ -77,7 +103,7 @@ def margin_levels(cfg: SurveyConfig, cb: Codebook, var: str) -> list[str] | None
     if v is not None and v.type == "categorical" and v.levels:
         return list(v.levels)
     if v is None and spec is not None and spec["how"] == "bands":
-        cuts = getattr(cfg.analysis, spec["cuts"])
+        cuts = band_cuts(spec, cfg.analysis)
         bands = band_labels(pd.Series(cuts, dtype=float), cuts, spec.get("money", False))
         return list(dict.fromkeys(bands))
     if var == "site":

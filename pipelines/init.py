@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from pipelines import multiselect, parse
 from pipelines.codebook import Codebook, header_key, load_codebook
 from pipelines.config import InputFile
+from pipelines.derived import NUMBER_HOWS, NUMBER_TYPES
 from pipelines.errors import InputError, Message, msg
 from pipelines.i18n import t as translate
 from pipelines.ingest import SOURCE_ID_KEYS, read_file
@@ -73,6 +74,10 @@ DEMOGRAPHIC = {
     "disability": r"disabilitas|disabilit",
     "occupation": r"pekerjaan|occupation",
 }
+# an age header about something else than the respondent (a business, a child, a building)
+NOT_OWN_AGE = r"usaha|bisnis|business|anak|child|gedung|bangunan|building|rumah|house|buku|book"
+AGE_YEARS = (0, 120)  # a respondent's age in years: answers outside are no ages
+AGE_BAND = {"from": "age", "how": "bands", "cuts": "age_bands"}  # ROLES.md default band
 
 
 @dataclass
@@ -583,6 +588,63 @@ def option_groups(headers: list[str], df: pd.DataFrame) -> dict[str, list[tuple[
     return {p: hs for p, hs in groups.items() if len(hs) >= 2}
 
 
+# --- the respondent's age ------------------------------------------------------------------
+
+
+def _is_demographic(header: str, what: str | None = None) -> bool:
+    """A header that asks one of DEMOGRAPHIC's questions (``what``: that one only)."""
+    text = multiselect.fold(header)
+    rules = [DEMOGRAPHIC[what]] if what else DEMOGRAPHIC.values()
+    return any(re.search(rx, text) for rx in rules)
+
+
+def _is_own_age(d: Draft, answers: pd.Series) -> bool:
+    """A numeric draft that asks the respondent's age: an age header (not a business's or a
+    child's) whose answers are years a person can be."""
+    if d.var["type"] != "numeric" or not _is_demographic(d.header, "age"):
+        return False
+    if re.search(NOT_OWN_AGE, multiselect.fold(d.header)):
+        return False
+    years = pd.to_numeric(answers, errors="coerce").dropna()
+    return len(years) > 0 and bool(years.between(*AGE_YEARS).all())
+
+
+def _age_name_free(cb: Codebook, matched: list[str], drafts: list[Draft]) -> bool:
+    """The name `age` is free for an asked age: no matched question or draft has it and the
+    bundled codebook's derived `age` (from a birth year) is not written for this form."""
+    derived = cb.roles.derived.get("age")
+    from_birth_year = derived is not None and derived.from_ in matched
+    return (
+        "age" not in matched and not from_birth_year and all(d.var["name"] != "age" for d in drafts)
+    )
+
+
+def _own_age(drafts, matches, taken: set[str], cb: Codebook, matched: list[str], df) -> None:
+    """The asked age becomes the variable `age` (banded as `age_band` for breakdowns, see
+    :func:`_roles`) when the form asks no birth year; other numeric demographics are noted
+    as covariates only."""
+    free = _age_name_free(cb, matched, drafts)
+    for d in drafts:
+        if free and d.header in df and _is_own_age(d, df[d.header]):
+            old, free = d.var["name"], False
+            taken.discard(old)
+            taken.add("age")
+            d.var = {"name": "age", **{k: v for k, v in d.var.items() if k != "name"}}
+            d.var |= {"label": {"id": "Umur", "en": "Age"}, "range": list(AGE_YEARS)}
+            d.review = [
+                "the respondent's age in years: a covariate, and banded as age_band for "
+                "breakdowns (cut points: analysis.age_bands in survey.yaml)"
+            ]
+            for m in matches:
+                if m.variable == old:
+                    m.variable = "age"
+        elif d.var["type"] in ("numeric", "currency") and _is_demographic(d.header):
+            d.review.append(
+                "a number: a covariate, not a breakdown (one group per value); to break down "
+                "by it, band it under roles.derived (how: bands) and list the band"
+            )
+
+
 # --- writing the YAML ------------------------------------------------------------------------
 
 
@@ -596,16 +658,39 @@ def _comment(lines: list[str], indent: int = 0) -> str:
     return "".join(" " * indent + f"# REVIEW: {line}\n" for line in lines)
 
 
+def _types(cb: Codebook, present: set[str], drafts: list[Draft]) -> dict[str, str]:
+    """The type of every question the draft codebook has (bundled or guessed)."""
+    types = {n: cb.var(n).type for n in present if cb.has(n)}
+    return types | {d.var["name"]: d.var["type"] for d in drafts}
+
+
+def _derived(cb: Codebook, known: set[str], types: dict[str, str]) -> dict[str, dict]:
+    """The bundled derived columns whose source the form asks (bands only of a number), and
+    an age band when the form asks a numeric age and the bundled codebook bands none."""
+    derived: dict[str, dict] = {}
+    for name, d in cb.roles.derived.items():
+        number = types.get(d.from_) in NUMBER_TYPES or derived.get(d.from_, {}).get("how") in (
+            NUMBER_HOWS
+        )
+        if (d.from_ in known or d.from_ in derived) and (d.how != "bands" or number):
+            derived[name] = d.model_dump(by_alias=True, exclude_defaults=True)
+    bands_age = any(d["from"] == "age" and d["how"] == "bands" for d in derived.values())
+    if types.get("age") == "numeric" and not bands_age and "age_band" not in known:
+        derived["age_band"] = dict(AGE_BAND)
+    return derived
+
+
 def _roles(cb: Codebook, present: set[str], drafts: list[Draft], scales: dict) -> dict:
     """Draft roles: the bundled codebook's roles limited to what the form asked, plus outcomes
-    from guessed scales, yes/no and money questions and covariates from demographic guesses."""
+    from guessed scales, yes/no and money questions and covariates from demographic guesses.
+    A number (an age, an amount) is never a breakdown: its band is, when one is derived."""
     r = cb.roles
+    types = _types(cb, present, drafts)
     known = present | set(scales)
-    derived = {}
-    for name, d in r.derived.items():
-        if d.from_ in known or d.from_ in derived:
-            derived[name] = d.model_dump(by_alias=True, exclude_defaults=True)
+    derived = _derived(cb, known, types)
     known |= set(derived)
+    numbers = {n for n, t in types.items() if t in NUMBER_TYPES}
+    numbers |= {n for n, d in derived.items() if d["how"] in NUMBER_HOWS}
     outcomes = []
     for o in r.outcomes:
         src = o.from_ or o.var
@@ -626,17 +711,17 @@ def _roles(cb: Codebook, present: set[str], drafts: list[Draft], scales: dict) -
             outcomes.append({"var": v["name"], "kind": "yesno"})
         elif v["type"] == "currency":
             outcomes.append({"var": v["name"], "kind": "money"})
-        if any(re.search(rx, multiselect.fold(d.header)) for rx in DEMOGRAPHIC.values()):
+        if _is_demographic(d.header):
             demog.append(v["name"])
     exposure = {k: c for k, c in r.exposure.model_dump().items() if c in present}
     names = {o["var"] for o in outcomes}
     roles: dict = {"exposure": exposure, "outcomes": outcomes}
     if r.headline is not None:
         roles["headline"] = [h for h in r.headline if h in names]
-    roles["covariates"] = [c for c in r.covariates if c in known] + demog
-    roles["breakdowns"] = [c for c in r.breakdowns if c in known] + [
-        d for d in demog if d not in r.breakdowns
-    ]
+    roles["covariates"] = list(dict.fromkeys([c for c in r.covariates if c in known] + demog))
+    bands = [n for n, d in derived.items() if d["how"] == "bands" and d["from"] in demog]
+    breakdowns = [c for c in r.breakdowns if c in known] + [*demog, *bands]
+    roles["breakdowns"] = [c for c in dict.fromkeys(breakdowns) if c not in numbers]
     roles["link"] = [c for c in r.link if c in present]
     roles["derived"] = derived
     return {k: v for k, v in roles.items() if v not in ({}, [], None) or k == "outcomes"}
@@ -1013,6 +1098,7 @@ def init_survey(
         for m in matches:
             if m.header == h:
                 m.variable = d.var["name"]
+    _own_age(drafts, matches, taken, cb, matched_vars, all_df)
     # single-role guesses must stay single (the first wins)
     seen_roles: set[str] = set(v.role for v in cb.variables if v.name in matched_vars and v.role)
     for d in drafts:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipelines.codebook import Codebook, OutcomeRole
 from pipelines.config import SurveyConfig, Text
+from pipelines.derived import number_breakdowns
 from pipelines.errors import Message
 
 __all__ = ["ANALYSES", "Exposure", "Outcome", "Plan", "PlannedAnalysis", "build_plan"]
@@ -299,7 +300,9 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
     ex = _exposure(cb, columns)
     a = cfg.analysis
     covariates = [c for c in (a.covariates or roles.covariates) if c in columns]
+    _, amounts = number_breakdowns(cfg, cb)  # one group per value is no breakdown
     breakdowns = [b for b in (a.breakdowns or roles.breakdowns) if b in columns]
+    breakdowns = [b for b in breakdowns if b not in amounts]
     head_names = a.headline or roles.headline
     headline = [o.name for o in outcomes if head_names is None or o.name in head_names]
     scales_ = {
@@ -333,6 +336,8 @@ def build_plan(cb: Codebook, cfg: SurveyConfig, columns: Iterable[str]) -> Plan:
     for o in outcomes:
         if o.kind != "likert":
             plans.append(_run("descriptive", o.name, [o.name]))
+    for b in (b for b in amounts if b in columns):
+        plans.append(_skip("breakdown", None, [b], "plan.skip.number_breakdown", column=b))
     if breakdowns and ex.took_part:
         pass  # with a comparison group the inclusion lens gives every group's results
     elif breakdowns:

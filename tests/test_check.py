@@ -101,6 +101,10 @@ def test_every_config_validation_error_is_listed(small_survey, tmp_path):
             lambda d: d["design"].update(weights={"method": "column", "column": "wt"}),
             "design.weights.column",
         ),
+        (
+            lambda d: d.setdefault("analysis", {}).update(breakdowns=["gender", "age"]),
+            "key 'analysis.breakdowns': 'age' is a number derived from an answer",
+        ),
     ],
 )
 def test_check_and_run_refuse_the_same_config(small_survey, tmp_path, capsys, change, fragment):
@@ -121,6 +125,26 @@ def test_margins_on_derived_bands_and_site_ids_are_understood():
     cols = check.known_columns(cfg, load_codebook("tpbis"))
     assert {"age", "age_band", "income_band", "kecamatan", "programme"} <= cols
     assert "birth_year" in cols and "full_name" not in cols
+
+
+def test_a_number_listed_as_breakdown_is_named_with_its_band(tmp_path):
+    """A breakdown by a number (here the codebook's income, an amount of money) is one error
+    naming the key and the roles.derived line that bands it, in English and Indonesian."""
+    from pipelines.paths import RAW
+
+    data = yaml.safe_load((INSTRUMENTS / "tpbis.yaml").read_text(encoding="utf-8"))
+    data["roles"]["breakdowns"] = ["gender", "income", "age_band"]
+    (tmp_path / "cb.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    cfg = load_config(RAW / "solok" / "solok_2025.yaml", check_files=False)
+    cfg = cfg.model_copy(update={"instrument": "cb.yaml"})
+    problems = check.survey_problems(cfg, load_codebook(str(tmp_path / "cb.yaml")))
+    assert len(problems) == 1
+    en, idn = problems[0].text("en"), problems[0].text("id")
+    assert en.startswith("Codebook 'cb.yaml', key 'roles.breakdowns': 'income' is an amount")
+    fix = "income_band: {from: income, how: bands, cuts: income_bands, money: true}"
+    assert fix in en and "list income_band under roles.breakdowns" in en
+    assert idn.startswith("Buku kode 'cb.yaml', kunci 'roles.breakdowns'") and fix in idn
+    assert "\n" not in en and "\n" not in idn  # one line
 
 
 def test_plan_lines_list_runs_and_skips_with_reasons():

@@ -147,3 +147,34 @@ def test_an_outcome_named_alone_gets_the_kind_its_scale_or_variable_implies(tmp_
     text = err.value.text("en")
     assert "has 1 problem" in text and "['books', 'nothing']" in text
     assert "{var: <name>, kind: money} or {var: <name>, kind: count}" in text
+
+
+@pytest.mark.parametrize(
+    ("band", "problem"),
+    [
+        ({"from": "income", "how": "bands", "cuts": [0, 1e6, 5e6], "money": True}, None),
+        ({"from": "sessions", "how": "bands", "cuts": [0, 1, 4, 10]}, None),
+        ({"from": "sessions", "how": "bands", "cuts": [4, 1]}, "two or more increasing numbers"),
+        ({"from": "sessions", "how": "bands", "cuts": [0]}, "two or more increasing numbers"),
+        ({"from": "sessions", "how": "bands", "cuts": [0, 2.5]}, "must be whole numbers"),
+        ({"from": "sessions", "how": "bands"}, "bands need 'cuts'"),
+        ({"from": "gender", "how": "bands", "cuts": "age_bands"}, "'gender' is categorical"),
+    ],
+)
+def test_bands_cut_a_number_at_named_or_own_cut_points(tmp_path, band, problem):
+    """`cuts` is `age_bands` / `income_bands` (the config's lists) or the codebook's own
+    increasing whole numbers (any numbers for money); a band of a categorical is refused."""
+    import yaml
+
+    from pipelines.codebook import INSTRUMENTS
+
+    data = yaml.safe_load((INSTRUMENTS / "tpbis.yaml").read_text())
+    data["roles"]["derived"]["my_band"] = band
+    path = tmp_path / "cb.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    if problem is None:
+        assert load_codebook(str(path)).roles.derived["my_band"].cuts == band["cuts"]
+        return
+    with pytest.raises(ConfigError) as err:
+        load_codebook(str(path))
+    assert "roles.derived.my_band" in err.value.text("en") and problem in err.value.text("en")

@@ -739,3 +739,125 @@ def test_a_spreadsheet_with_title_rows_above_its_header(tmp_path):
     out = _cli("check", str(tmp_path / "survey.yaml"))
     assert out.returncode == 0, out.stderr
     assert "40 rows read, 40 kept" in out.stdout
+
+
+# --- a plain numeric export (R psych's bfi shape): the asked age is banded --------------------
+
+BFI_ITEMS = [f"{t}{i}" for t in "ACENO" for i in range(1, 6)]
+AGE_BANDS = {"15-24", "25-34", "35-44", "45-59", "60+"}  # the config's default age_bands
+
+
+def bfi_like(folder: Path, n: int = 300, seed: int = 4, **extra) -> pd.DataFrame:
+    """A bfi-shaped CSV as R writes it (made here): row names in an unnamed first column, an
+    id, 25 items of 1-6, gender 1/2, education 1-5 with NA and the age in whole years 15-80;
+    `extra` adds columns (name -> function of the generator and n)."""
+    rng = np.random.default_rng(seed)
+    trait = rng.normal(size=(n, 5))
+    df = pd.DataFrame({"": np.arange(1, n + 1), "X": 61617 + np.arange(n)})
+    for j, item in enumerate(BFI_ITEMS):
+        x = np.clip(np.round(3.5 + trait[:, j // 5] + rng.normal(0, 1, n)), 1, 6)
+        df[item] = pd.array(np.where(rng.random(n) < 0.01, np.nan, x), dtype="Int64")
+    df["gender"] = rng.integers(1, 3, n)
+    school = np.where(rng.random(n) < 0.08, np.nan, rng.integers(1, 6, n))
+    df["education"] = pd.array(school, dtype="Int64")
+    df["age"] = rng.integers(15, 81, n)
+    for name, make in extra.items():
+        df[name] = make(rng, n)
+    df.to_csv(folder / "bfi.csv", index=False, na_rep="NA")
+    return df
+
+
+def bfi_review(folder: Path) -> None:
+    """What a person does after init on the bfi shape: items are 1-6 ratings forming five
+    scales (the outcomes), gender and education are codes of the bundled levels, the city."""
+    path = folder / "codebook.yaml"
+    data = yaml.safe_load(path.read_text())
+    for v in data["variables"]:
+        if v["name"] in {i.lower() for i in BFI_ITEMS}:
+            v["type"] = "likert"
+        elif v["name"] == "gender":
+            v["levels"]["female"]["match"] = ["2"]
+            v["levels"]["male"]["match"] = ["1"]
+        elif v["name"] == "education":
+            codes = list(v["levels"])
+            for k, code in enumerate(codes, 1):
+                v["levels"][code]["match"] = [str(k)] if k < len(codes) else ["4", "5"]
+    traits = {t: [f"{t}{i}" for i in range(1, 6)] for t in "aceno"}
+    data["scales"] = {t: {"label": {"id": t, "en": t}, "items": i} for t, i in traits.items()}
+    data["roles"]["outcomes"] = [{"var": t, "kind": "scale"} for t in traits]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    cfg = folder / "survey.yaml"
+    cfg.write_text(marked_edit(cfg.read_text(), "city: TODO", "city: Kota Contoh"))
+
+
+def test_an_asked_age_becomes_age_and_its_band_the_breakdown(tmp_path):
+    """bfi's numeric `age`, on a form with no birth year, is the variable `age` (not `age_2`):
+    a covariate, banded as `age_band` for breakdowns; no number is written as a breakdown
+    (an occupation asked as a code stays a covariate); `check` then passes."""
+    from pipelines.derived import number_columns
+
+    bfi_like(tmp_path, **{"Pekerjaan (kode)": lambda rng, n: rng.integers(1, 9, n)})
+    result = init.init_survey(tmp_path, lang="en")
+    cb = load_codebook(str(tmp_path / "codebook.yaml"))
+    assert cb.var("age").type == "numeric" and not cb.has("age_2")
+    assert next(m.variable for m in result.matches if m.header == "age") == "age"
+    r = cb.roles
+    band = {"from": "age", "how": "bands", "cuts": "age_bands"}
+    assert r.derived["age_band"].model_dump(by_alias=True, exclude_defaults=True) == band
+    assert "age" not in r.derived  # nothing derived from a birth year the form does not ask
+    assert "age_band" in r.breakdowns and "age" not in r.breakdowns
+    assert not set(r.breakdowns) & number_columns(cb)
+    assert r.covariates.count("age") == 1 and "pekerjaan_kode" in r.covariates
+    assert any("age_band" in line for line in result.todo)
+    bfi_review(tmp_path)
+    out = _cli("check", str(tmp_path / "survey.yaml"))
+    assert out.returncode == 0, out.stderr + out.stdout
+    will_run = next(line for line in out.stdout.splitlines() if "will run" in line)
+    assert "breakdown" in will_run
+
+
+def test_an_age_beside_a_birth_year_or_of_a_business_is_no_breakdown(tmp_path):
+    """When the form asks a birth year, `age` is derived from it (as for TPBIS) and an asked
+    age keeps a name of its own; a business's age is never the respondent's. Neither number
+    is a breakdown."""
+    from pipelines.derived import number_columns
+
+    born = tmp_path / "born"
+    born.mkdir()
+    bfi_like(born, **{"Tahun lahir": lambda rng, n: rng.integers(1950, 2008, n)})
+    init.init_survey(born, lang="en")
+    cb = load_codebook(str(born / "codebook.yaml"))
+    assert cb.roles.derived["age"].from_ == "birth_year"
+    asked = next(m.variable for m in init.init_survey(born, lang="en", force=True).matches
+                 if m.header == "age")  # fmt: skip
+    assert asked not in ("age", None) and cb.var(asked).type == "numeric"
+    assert "age_band" in cb.roles.breakdowns and not set(cb.roles.breakdowns) & number_columns(cb)
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    df = bfi_like(shop).rename(columns={"age": "Umur usaha (tahun)"})
+    df.to_csv(shop / "bfi.csv", index=False, na_rep="NA")
+    init.init_survey(shop, lang="en")
+    cb = load_codebook(str(shop / "codebook.yaml"))
+    assert not cb.has("age") and "age_band" not in cb.roles.derived
+    assert not set(cb.roles.breakdowns) & number_columns(cb)
+
+
+@pytest.mark.slow
+def test_a_bfi_shaped_export_runs_with_age_bands_as_groups(tmp_path):
+    """init -> review -> run on the bfi shape: the results' groups are age bands (never one
+    per age) and the report labels them as it does the sample's ("Age group: 25-34")."""
+    df = bfi_like(tmp_path)
+    init.init_survey(tmp_path, lang="en")
+    bfi_review(tmp_path)
+    out = _cli("run", str(tmp_path / "survey.yaml"), "--out-root", str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    est = pd.read_parquet(next((tmp_path / "out").rglob("results/estimates.parquet")))
+    groups = est[est["analysis"].eq("descriptive") & est["group_var"].notna()]
+    assert set(groups["group_var"]) == {"gender", "age_band"}
+    bands = set(groups.loc[groups["group_var"].eq("age_band"), "group"])
+    seen = set(pd.cut(df["age"], [15, 25, 35, 45, 60, 200], right=False).cat.codes)
+    assert bands <= AGE_BANDS and len(bands) == len(seen) == 5
+    city = {lang: next((tmp_path / "out").rglob(f"city.{lang}.html")).read_text()
+            for lang in ("en", "id")}  # fmt: skip
+    assert "Age group: 25-34" in city["en"] and "Kelompok umur: 25-34" in city["id"]
+    assert not re.search(r"(?i)\bage: \d", city["en"])  # no group per single age

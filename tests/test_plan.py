@@ -184,3 +184,28 @@ def test_every_analysis_is_named_in_the_report_catalogue(lang):
 
     for name in ANALYSES:
         assert t(f"plan.{name}", lang).strip()
+
+
+def test_a_number_is_never_a_breakdown():
+    """A numeric age listed as a breakdown (in the codebook or the config) would give one group
+    per age: the plan leaves it out with a reason in both languages; its band is a breakdown."""
+    data = _reading_habit().model_dump(by_alias=True)
+    data["roles"]["breakdowns"] = ["sex", "age"]
+    cb = Codebook.model_validate(data)
+    cols = {"site", "sex", "age", "r1", "r2", "r3"}
+    plan = build_plan(cb, CFG, cols)
+    assert plan.breakdowns == ["sex"] and plan.runs("breakdown")
+    skipped = plan.skipped()
+    row = skipped[skipped["analysis"].eq("breakdown")]
+    assert len(row) == 1 and row["needs"].iloc[0] == "age"
+    assert "'age'" in reasons(row, "en").iloc[0] and "number" in reasons(row, "en").iloc[0]
+    assert "'age'" in reasons(row, "id").iloc[0] and "angka" in reasons(row, "id").iloc[0]
+    override = CFG.analysis.model_copy(update={"breakdowns": ["age"]})
+    plan = build_plan(cb, CFG.model_copy(update={"analysis": override}), cols)
+    assert plan.breakdowns == [] and not plan.runs("breakdown")
+    data["roles"]["breakdowns"] = ["sex", "age_band"]
+    data["roles"]["derived"] = {"age_band": {"from": "age", "how": "bands", "cuts": [18, 40]}}
+    plan = build_plan(Codebook.model_validate(data), CFG, cols | {"age_band"})
+    assert plan.breakdowns == ["sex", "age_band"] and "breakdown" not in set(
+        plan.skipped().analysis
+    )
