@@ -870,7 +870,9 @@ def by_group(res: dict, cfg: SurveyConfig, lab: Labels) -> Section | None:
             Table(
                 table,
                 t("bygroup.caption", lang, wave=lab.wave(last)),
-                t("bygroup.note", lang) + " " + t("stat.suppressed_note", lang, k=k),
+                t("bygroup.note" if _money_outcomes(lab) else "bygroup.note_no_money", lang)
+                + " "
+                + t("stat.suppressed_note", lang, k=k),
             ),
         ],
     )

@@ -337,6 +337,8 @@ def test_reports_describe_this_survey_s_own_design_and_weights(run):
         assert (t("methods.design_gaps", lang) in text) == ("inclusion" in ran)
         assert (t("glossary.gap.term", lang) in text) == ("inclusion" in ran)
         assert (t("glossary.did.term", lang) in text) == ("did" in ran)
+        if not any(o.kind == "money" for o in cb.roles.outcomes):
+            assert t("bygroup.note", lang) not in text  # no sentence on money amounts
 
 
 # ----------------------------------------------------------------------------- (d) truths
