@@ -1140,9 +1140,11 @@ def quality(raw: pd.DataFrame, clean: pd.DataFrame, log: CleaningLog, cb: Codebo
 def dictionary(cb: Codebook, columns: list[str]) -> pd.DataFrame:
     """The data dictionary of the processed data, generated from the codebook."""
     rows = []
+    by_name = {x.name: x for x in cb.variables}  # looked up once: a Kobo form has hundreds
+    option_of = {col: x for x in cb.by_type("multiselect") for col in x.option_columns().values()}
+    other_of = {multiselect.other_text_column(x): x for x in cb.variables}
     for c in columns:
-        v = next((x for x in cb.variables if x.name == c), None)
-        ms = next((x for x in cb.by_type("multiselect") if c in x.option_columns().values()), None)
+        v, ms = by_name.get(c), option_of.get(c)
         if ms is not None:
             lvl = ms.options[c.split(multiselect.SEP)[1]]
             rows.append(
@@ -1155,7 +1157,7 @@ def dictionary(cb: Codebook, columns: list[str]) -> pd.DataFrame:
                 }
             )
             continue
-        other = next((x for x in cb.variables if multiselect.other_text_column(x) == c), None)
+        other = other_of.get(c)
         if v is None and other is not None:
             rows.append(
                 {

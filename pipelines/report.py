@@ -1042,7 +1042,9 @@ EFFECT_ANALYSES = {  # analyses that compare participants with others (or change
 def analyses_run(res: dict) -> set[str]:
     """The analyses that produced estimates: what the methods and glossary may speak of."""
     est = res.get("estimates")
-    return set() if est is None or est.empty else set(est["analysis"].dropna().astype(str))
+    return (
+        set() if est is None or est.empty else {str(a) for a in est["analysis"].dropna().unique()}
+    )
 
 
 def _weighted(res: dict) -> bool:
