@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from pipelines import multiselect, parse
 from pipelines.codebook import Codebook, header_key, load_codebook
-from pipelines.config import InputFile
+from pipelines.config import Analysis, InputFile
 from pipelines.derived import NUMBER_HOWS, NUMBER_TYPES
 from pipelines.errors import InputError, Message, msg
 from pipelines.i18n import t as translate
@@ -100,6 +100,7 @@ class Draft:
     review: list[str] = field(default_factory=list)
     header: str = ""
     label_set: tuple[str, dict] | None = None
+    youngest: float | None = None  # an asked age's lowest answer (its bands start there)
 
 
 @dataclass
@@ -156,9 +157,12 @@ def _two_row_header(path: Path) -> bool:
     from pipelines.xlsform import excel_file
 
     top = pd.read_excel(excel_file(path), header=None, nrows=2, dtype=str)
-    if len(top) < 2:
-        return False
-    sub = top.iloc[1].fillna("").str.strip().str.casefold()
+    return len(top) >= 2 and _response_row(top.iloc[1])
+
+
+def _response_row(row: pd.Series) -> bool:
+    """SurveyMonkey's second header row: 'Response' / 'Open-Ended Response' under questions."""
+    sub = row.fillna("").astype(str).str.strip().str.casefold()
     return bool(sub.isin(["response", "open-ended response", "jawaban"]).sum() >= 2)
 
 
@@ -184,7 +188,11 @@ def detect_spec(path: Path, folder: Path, form: Path | None) -> InputFile:
     elif fmt == "xlsx" and _title_rows(path):
         spec["skip_rows"] = _title_rows(path)
     if fmt in ("csv", "xlsx"):
-        head = read_file(path, InputFile(**spec)).columns
+        df = read_file(path, InputFile(**spec))
+        if fmt == "csv" and len(df) and _response_row(df.iloc[0]):  # SurveyMonkey's CSV
+            spec["header_rows"] = 2
+            df = read_file(path, InputFile(**spec))
+        head = df.columns
         kobo = any(header_key(h) in SOURCE_ID_KEYS for h in head) or any(
             re.fullmatch(r"[A-Za-z_][\w-]*(/[\w-]+)+", str(h)) for h in head
         )
@@ -631,9 +639,10 @@ def _own_age(drafts, matches, taken: set[str], cb: Codebook, matched: list[str],
             taken.add("age")
             d.var = {"name": "age", **{k: v for k, v in d.var.items() if k != "name"}}
             d.var |= {"label": {"id": "Umur", "en": "Age"}, "range": list(AGE_YEARS)}
+            d.youngest = float(pd.to_numeric(df[d.header], errors="coerce").min())
             d.review = [
                 "the respondent's age in years: a covariate, and banded as age_band for "
-                "breakdowns (cut points: analysis.age_bands in survey.yaml)"
+                "breakdowns (cut points: analysis.age_bands in survey.yaml, or the band's own cuts)"
             ]
             for m in matches:
                 if m.variable == old:
@@ -664,7 +673,9 @@ def _types(cb: Codebook, present: set[str], drafts: list[Draft]) -> dict[str, st
     return types | {d.var["name"]: d.var["type"] for d in drafts}
 
 
-def _derived(cb: Codebook, known: set[str], types: dict[str, str]) -> dict[str, dict]:
+def _derived(
+    cb: Codebook, known: set[str], types: dict[str, str], youngest: float | None = None
+) -> dict[str, dict]:
     """The bundled derived columns whose source the form asks (bands only of a number), and
     an age band when the form asks a numeric age and the bundled codebook bands none."""
     derived: dict[str, dict] = {}
@@ -677,6 +688,9 @@ def _derived(cb: Codebook, known: set[str], types: dict[str, str]) -> dict[str, 
     bands_age = any(d["from"] == "age" and d["how"] == "bands" for d in derived.values())
     if types.get("age") == "numeric" and not bands_age and "age_band" not in known:
         derived["age_band"] = dict(AGE_BAND)
+        first = Analysis().age_bands[0]
+        if youngest is not None and youngest < first:  # children answered too: a band of their own
+            derived["age_band"]["cuts"] = [0, *Analysis().age_bands]
     return derived
 
 
@@ -687,7 +701,8 @@ def _roles(cb: Codebook, present: set[str], drafts: list[Draft], scales: dict) -
     r = cb.roles
     types = _types(cb, present, drafts)
     known = present | set(scales)
-    derived = _derived(cb, known, types)
+    youngest = next((d.youngest for d in drafts if d.var["name"] == "age"), None)
+    derived = _derived(cb, known, types, youngest)
     known |= set(derived)
     numbers = {n for n, t in types.items() if t in NUMBER_TYPES}
     numbers |= {n for n, d in derived.items() if d["how"] in NUMBER_HOWS}

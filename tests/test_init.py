@@ -210,7 +210,7 @@ def write_kobo_csv(folder: Path) -> None:
     write_form(folder / "formulir.xlsx")
 
 
-def write_surveymonkey(folder: Path) -> None:
+def write_surveymonkey(folder: Path, csv: bool = False) -> None:
     meta = ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address",
             "Email Address", "First Name", "Last Name"]  # fmt: skip
     gf = [labelled(p) for p in people()]
@@ -235,9 +235,15 @@ def write_surveymonkey(folder: Path) -> None:
             else:
                 row.append(g[h])
         rows.append(row)
-    pd.DataFrame([top, sub, *rows]).to_excel(
-        folder / "monkey.xlsx", index=False, header=False, sheet_name="Sheet"
-    )
+    table = pd.DataFrame([top, sub, *rows])
+    if csv:  # SurveyMonkey's CSV export: the same two header rows
+        table.to_csv(folder / "monkey.csv", index=False, header=False)
+    else:
+        table.to_excel(folder / "monkey.xlsx", index=False, header=False, sheet_name="Sheet")
+
+
+def write_surveymonkey_csv(folder: Path) -> None:
+    write_surveymonkey(folder, csv=True)
 
 
 def write_spss(folder: Path) -> None:
@@ -287,6 +293,7 @@ SHAPES = {
     "kobo_xlsx": write_kobo_xlsx,
     "kobo_csv": write_kobo_csv,
     "surveymonkey": write_surveymonkey,
+    "surveymonkey_csv": write_surveymonkey_csv,
     "spss": write_spss,
 }
 
@@ -345,7 +352,12 @@ def test_headers_matched_by_rule_with_evidence(shape):
                                            "gender", "birth_year", "disability", "participated",
                                            "skill_1", "income"}  # fmt: skip
     disab = next(m for m in real if m.variable == "disability")
-    if name in ("gforms", "surveymonkey", "spss"):  # question text as header: the reworded one
+    if name in (
+        "gforms",
+        "surveymonkey",
+        "surveymonkey_csv",
+        "spss",
+    ):  # question text as header: the reworded one
         assert disab.rule == "fuzzy" and 88 <= disab.score < 100
         assert disab.question == "Apakah Anda penyandang disabilitas?"
     else:  # Kobo: the form's name `grp/disabilitas` is the alias `disabilitas`
@@ -353,7 +365,7 @@ def test_headers_matched_by_rule_with_evidence(shape):
     meta = [m.header for m in result.matches if m.rule == "metadata"]
     if name.startswith("kobo"):
         assert {"_id", "__version__", "_index"} <= set(meta)
-    if name == "surveymonkey":
+    if name.startswith("surveymonkey"):
         assert {"Respondent ID", "IP Address"} <= set(meta)
     assert all(m.variable for m in real)  # every question is matched or drafted
     assert by_header  # evidence is per header
@@ -861,3 +873,16 @@ def test_a_bfi_shaped_export_runs_with_age_bands_as_groups(tmp_path):
             for lang in ("en", "id")}  # fmt: skip
     assert "Age group: 25-34" in city["en"] and "Kelompok umur: 25-34" in city["id"]
     assert not re.search(r"(?i)\bage: \d", city["en"])  # no group per single age
+
+
+def test_children_who_answered_get_an_age_band_of_their_own(tmp_path):
+    """An asked age below the first default band (15): the band starts at 0, so children's
+    answers are in a group instead of in none; the other cut points stay the defaults."""
+    from pipelines.config import Analysis
+
+    df = bfi_like(tmp_path)
+    df["age"] = np.where(np.arange(len(df)) % 10 == 0, 9, df["age"])
+    df.to_csv(tmp_path / "bfi.csv", index=False, na_rep="NA")
+    init.init_survey(tmp_path, lang="en")
+    band = load_codebook(str(tmp_path / "codebook.yaml")).roles.derived["age_band"]
+    assert band.cuts == [0, *Analysis().age_bands]
