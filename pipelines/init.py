@@ -688,9 +688,10 @@ def _derived(
     bands_age = any(d["from"] == "age" and d["how"] == "bands" for d in derived.values())
     if types.get("age") == "numeric" and not bands_age and "age_band" not in known:
         derived["age_band"] = dict(AGE_BAND)
-        first = Analysis().age_bands[0]
-        if youngest is not None and youngest < first:  # children answered too: a band of their own
-            derived["age_band"]["cuts"] = [0, *Analysis().age_bands]
+    band, cuts = derived.get("age_band") or {}, Analysis().age_bands
+    asked = band.get("from") == "age" and band.get("cuts") == "age_bands"
+    if asked and youngest is not None and youngest < cuts[0]:  # children answered too:
+        band["cuts"] = [0, *cuts]  # a band of their own, from 0
     return derived
 
 
