@@ -481,10 +481,7 @@ def categorical(df, ctx, log):
     for v in ctx.cb.by_type("categorical"):
         if not v.levels or v.name not in df:
             continue
-        table = {}
-        for code, lvl in v.levels.items():
-            for text in [code, lvl.id, lvl.en, *lvl.match]:
-                table[category_key(text)] = code
+        table = level_table(v)
         raw = df[v.name]
         codes, uniques = pd.factorize(raw)  # each distinct spelling folded once
         lookup = np.array([table.get(category_key(u), np.nan) for u in uniques] + [np.nan], object)
@@ -500,6 +497,15 @@ def categorical(df, ctx, log):
             raw,
         )
     return df
+
+
+def level_table(v) -> dict[str, str]:
+    """Each known spelling of a categorical's levels (code, labels, `match`) by its key."""
+    return {
+        category_key(text): code
+        for code, lvl in v.levels.items()
+        for text in [code, lvl.id, lvl.en, *lvl.match]
+    }
 
 
 def category_key(x) -> str:

@@ -185,8 +185,8 @@ def detect_spec(path: Path, folder: Path, form: Path | None) -> InputFile:
     spec = {"path": rel, "format": fmt}
     if fmt == "xlsx" and _two_row_header(path):
         spec["header_rows"] = 2
-    elif fmt == "xlsx" and _title_rows(path):
-        spec["skip_rows"] = _title_rows(path)
+    elif fmt == "xlsx" and (above := _title_rows(path)):
+        spec["skip_rows"] = above
     if fmt in ("csv", "xlsx"):
         df = read_file(path, InputFile(**spec))
         if fmt == "csv" and len(df) and _response_row(df.iloc[0]):  # SurveyMonkey's CSV
@@ -750,12 +750,12 @@ def answered_levels(v, answers: pd.Series) -> tuple[dict, list[str]]:
     """A matched categorical question as this form answered it: answers that none of the
     bundled levels spells (codes 1/2, another education list) become levels of their own,
     named by the answer and marked for review, so `check` does not stop on them."""
-    from pipelines.clean import category_key
+    from pipelines.clean import category_key, level_table
 
     data = v.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     if v.type != "categorical" or not v.levels:
         return data, []
-    known = {category_key(x) for c, lv in v.levels.items() for x in (c, lv.id, lv.en, *lv.match)}
+    known = level_table(v)
     new = [str(a) for a in answers.value_counts().index if category_key(a) not in known]
     if not new or len(new) > MAX_NEW_LEVELS:
         return data, []

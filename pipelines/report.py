@@ -504,7 +504,7 @@ def who_was_surveyed(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
             ],
         }
     )
-    method = str(w["method"].iloc[-1]) if len(w) else "none"
+    method = weights_method(res)
     if method == "none":  # no weights: the weighted share is the sample share
         match = match.drop(columns=t("who.weighted_share", lang))
     if rep["population_share"].isna().all():
@@ -1047,10 +1047,15 @@ def analyses_run(res: dict) -> set[str]:
     )
 
 
+def weights_method(res: dict) -> str:
+    """The latest wave's weighting method (rake, column, file or none)."""
+    w = res.get("weights")
+    return str(w["method"].iloc[-1]) if w is not None and len(w) else "none"
+
+
 def _weighted(res: dict) -> bool:
     """True when the latest wave's estimates use weights (raked, given or from a file)."""
-    w = res.get("weights")
-    return w is not None and len(w) > 0 and str(w["method"].iloc[-1]) != "none"
+    return weights_method(res) != "none"
 
 
 def _lower_first(text: str) -> str:
@@ -1201,7 +1206,7 @@ def methods(res: dict, cfg: SurveyConfig, lab: Labels) -> Section:
 def weighting_text(res: dict, cfg: SurveyConfig, lab: Labels) -> str:
     lang = lab.lang
     w = res["weights"]
-    method = str(w["method"].iloc[-1]) if len(w) else "none"
+    method = weights_method(res)
     if method == "rake":
         used = (
             [m for m in str(w["margins_used"].iloc[-1]).split(",") if m]
@@ -1437,14 +1442,13 @@ GLOSSARY = [
 def glossary_used(res: dict) -> set[str]:
     """The glossary's terms that depend on what ran, among those this survey's report uses."""
     ran, est = analyses_run(res), res.get("estimates")
-    w = res.get("weights")
     used = {"percentage_points", "associated"} if ran & EFFECT_ANALYSES else set()
     used |= {"odds_ratio"} if ran & {"ordinal", "inclusion"} else set()
     used |= {"did"} if "did" in ran else set()
     used |= {"gap"} if "inclusion" in ran else set()
     if est is not None and "p" in est and est["p"].notna().any():
         used.add("p")
-    if w is not None and len(w) and str(w["method"].iloc[-1]) == "rake":
+    if weights_method(res) == "rake":
         used.add("weighting")
     if len(res.get("reliability", [])):
         used.add("alpha")
